@@ -1,0 +1,256 @@
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { isS3Sink, type RelayConfig } from './config/schema.js';
+import { errorMessage } from './core/errors.js';
+import { createDecoder, csvShapeFor } from './decode/index.js';
+import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
+import { ShardConsumer } from './kinesis/shard-consumer.js';
+import { KinesisStreamApi } from './kinesis/stream-api.js';
+import type { Lease } from './leases/lease.js';
+import { LeaseCoordinator } from './leases/lease-coordinator.js';
+import { LeaseRenewer } from './leases/lease-renewer.js';
+import { LeaseStore } from './leases/lease-store.js';
+import { startHttpServer } from './observability/http-server.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type RelayMetrics } from './observability/metrics.js';
+import { Router } from './pipeline/router.js';
+import { ShardPipeline } from './pipeline/shard-pipeline.js';
+import { createSinks, type SinkSet } from './sinks/create-sinks.js';
+
+export interface RelayOptions {
+  readonly log: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly clients?: AwsClients;
+}
+
+interface RunningShard {
+  readonly consumer: ShardConsumer;
+  readonly done: Promise<void>;
+}
+
+/** A unique id per process (pod name + random suffix), unless the config fixes one. */
+export function defaultWorkerId(): string {
+  return `${hostname()}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Wires the parts: the only place that reads the whole config. */
+export class Relay {
+  readonly workerId: string;
+  readonly metrics: RelayMetrics;
+  private readonly clients: AwsClients;
+  private readonly api: KinesisStreamApi;
+  private readonly store: LeaseStore;
+  private readonly renewer: LeaseRenewer;
+  private readonly coordinator: LeaseCoordinator;
+  private readonly sinkSet: SinkSet;
+  private readonly router: Router;
+  private readonly shards = new Map<string, RunningShard>();
+  private server: Server | undefined;
+  private stopping = false;
+  httpPort = 0;
+
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly options: RelayOptions,
+  ) {
+    const { log } = options;
+    this.workerId = config.leases.workerId ?? defaultWorkerId();
+    this.metrics = createMetrics();
+    this.clients =
+      options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
+    this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
+    this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application);
+    const failoverMs = config.leases.failoverMs;
+    this.renewer = new LeaseRenewer(
+      this.store,
+      {
+        workerId: this.workerId,
+        failoverMs,
+        renewIntervalMs: config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3),
+      },
+      log.child({ component: 'lease-renewer' }),
+    );
+    this.coordinator = new LeaseCoordinator(
+      this.store,
+      this.renewer,
+      () => this.api.listShards(),
+      {
+        workerId: this.workerId,
+        initialPosition: config.stream.initialPosition,
+        failoverMs,
+        takeIntervalMs: config.leases.takeIntervalMs ?? failoverMs * 2,
+        shardSyncIntervalMs: config.leases.shardSyncIntervalMs,
+        maxLeasesPerWorker: config.leases.maxLeasesPerWorker,
+      },
+      {
+        acquired: (lease) => this.startShard(lease),
+        lost: (shardId) => this.shards.get(shardId)?.consumer.loseLease(),
+      },
+      log.child({ component: 'leases' }),
+      this.metrics,
+    );
+    this.sinkSet = createSinks(config, {
+      s3: this.clients.s3,
+      csvShapeFor,
+      metrics: this.metrics,
+      log,
+    });
+    this.router = new Router(
+      this.sinkSet.sinks.map(({ sink, config: sinkConfig }) => ({
+        sink,
+        eventTypes: isS3Sink(sinkConfig) ? sinkConfig.filter.eventTypes : [],
+        formats: isS3Sink(sinkConfig) ? sinkConfig.filter.formats : [],
+      })),
+    );
+  }
+
+  async start(): Promise<void> {
+    const { config, options } = this;
+    const http = await startHttpServer(
+      this.metrics.registry,
+      {
+        readiness: () =>
+          this.coordinator.ready
+            ? { ready: true }
+            : { ready: false, reason: 'lease table not synced yet' },
+      },
+      config.metrics.port,
+      config.metrics.host,
+    );
+    this.server = http.server;
+    this.httpPort = http.port;
+    options.log.info(
+      {
+        workerId: this.workerId,
+        stream: config.stream.name,
+        table: this.store.tableName,
+        metricsPort: this.httpPort,
+      },
+      'kinesis-relay starting',
+    );
+    await this.coordinator.start();
+  }
+
+  /** Shards this worker is consuming now. */
+  ownedShards(): string[] {
+    return [...this.shards.keys()];
+  }
+
+  /**
+   * Stop reading, flush every sink, checkpoint what they acknowledged, release the leases
+   * so another replica resumes at once. Returns false if it did not finish in time.
+   */
+  async stop(): Promise<boolean> {
+    if (this.stopping) return true;
+    this.stopping = true;
+    const { log } = this.options;
+    const timeoutMs = this.config.shutdown.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const clean = await Promise.race([this.shutdownSteps().then(() => true), timedOut]);
+    clearTimeout(timer);
+    if (!clean)
+      log.error(
+        { timeoutMs },
+        'shutdown did not finish in time; unacknowledged records will be read again',
+      );
+    await this.closeResources();
+    return clean;
+  }
+
+  private async shutdownSteps(): Promise<void> {
+    const { log } = this.options;
+    await step(log, 'stop lease tasks', () => this.coordinator.stop());
+    for (const { consumer } of this.shards.values()) consumer.stop();
+    await Promise.all([...this.shards.values()].map((shard) => shard.done));
+    await step(log, 'flush sinks', () =>
+      Promise.all([
+        ...this.sinkSet.sinks.map(({ sink }) => sink.flush()),
+        this.sinkSet.deadLetter.flush(),
+      ]),
+    );
+    // A sink that gave up dead-letters its batch: flush the dead-letter writer once more.
+    await step(log, 'flush dead-letter', () => this.sinkSet.deadLetter.flush());
+    await step(log, 'checkpoint', () =>
+      Promise.all([...this.shards.values()].map(({ consumer }) => consumer.checkpointProgress())),
+    );
+    await step(log, 'release leases', () =>
+      Promise.all(this.renewer.heldShardIds().map((shardId) => this.renewer.release(shardId))),
+    );
+    this.coordinator.updateOwnedGauge();
+    log.info({ shards: this.shards.size }, 'kinesis-relay stopped cleanly');
+  }
+
+  private async closeResources(): Promise<void> {
+    await Promise.allSettled(this.sinkSet.sinks.map(({ sink }) => sink.close()));
+    await this.sinkSet.deadLetter.close().catch(() => undefined);
+    await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
+    if (!this.options.clients) destroyAwsClients(this.clients);
+  }
+
+  private startShard(lease: Lease): void {
+    if (this.stopping || this.shards.has(lease.leaseKey)) return;
+    const { config, options } = this;
+    const shardId = lease.leaseKey;
+    const log = options.log.child({ shardId });
+    const consumer = new ShardConsumer({
+      api: this.api,
+      shardId,
+      startFrom: lease.checkpoint,
+      processor: new ShardPipeline(
+        createDecoder(config.decode.format),
+        this.router,
+        this.sinkSet.deadLetter,
+      ),
+      checkpoints: { write: (id, checkpoint) => this.renewer.checkpoint(id, checkpoint) },
+      waitForParents: (signal) => this.coordinator.waitForParents(lease, signal),
+      options: {
+        maxRecordsPerCall: config.consumer.maxRecordsPerCall,
+        idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
+        minCallIntervalMs: config.consumer.minCallIntervalMs,
+        checkpointIntervalMs: config.checkpoint.intervalMs,
+        initialTimestamp: config.stream.initialTimestamp
+          ? new Date(config.stream.initialTimestamp)
+          : null,
+      },
+      log,
+      metrics: this.metrics,
+    });
+    const done = consumer
+      .run()
+      .then((outcome) => {
+        log.info({ outcome }, 'shard consumer ended');
+        if (outcome === 'shard-end') {
+          // The row keeps SHARD_END; stop renewing it and look for its children now.
+          this.renewer.forget(shardId);
+          this.metrics.checkpointTimes.delete(shardId);
+          this.coordinator.updateOwnedGauge();
+          if (!this.stopping)
+            void this.coordinator
+              .syncShards()
+              .then(() => this.coordinator.takePass())
+              .catch(() => undefined);
+        }
+        if (outcome === 'lease-lost') this.metrics.checkpointTimes.delete(shardId);
+      })
+      .catch(async (error: unknown) => {
+        log.error({ err: errorMessage(error) }, 'shard consumer failed; releasing its lease');
+        await this.renewer.release(shardId).catch(() => undefined);
+      })
+      .finally(() => {
+        if (!this.stopping) this.shards.delete(shardId);
+      });
+    this.shards.set(shardId, { consumer, done });
+  }
+}
+
+async function step(log: Logger, name: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    log.error({ step: name, err: errorMessage(error) }, 'shutdown step failed');
+  }
+}

@@ -1,0 +1,38 @@
+import { Relay } from '../app.js';
+import type { RelayConfig } from '../config/schema.js';
+import { errorMessage } from '../core/errors.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+
+/** Runs the relay until SIGTERM/SIGINT; resolves with the process exit code. */
+export async function runRelay(
+  config: RelayConfig,
+  log: Logger = createLogger(config.log.level),
+): Promise<number> {
+  // Signals are handled from the first moment: a SIGTERM during start-up still ends in
+  // an orderly stop once the relay is up, never in a kill halfway through a write.
+  let signalled: (signal: string) => void = () => undefined;
+  const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now without a clean shutdown');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    signalled(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const relay = new Relay(config, { log });
+  try {
+    await relay.start();
+  } catch (error) {
+    log.fatal({ err: errorMessage(error) }, 'kinesis-relay could not start');
+    await relay.stop();
+    return 1;
+  }
+  await stopRequested;
+  return (await relay.stop()) ? 0 : 1;
+}

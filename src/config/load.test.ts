@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './load.js';
+import { redactConfig } from './redact.js';
+
+const minimal = `
+application: my-app
+stream: { name: events }
+sinks:
+  - { name: archive, type: s3, bucket: my-bucket }
+`;
+
+function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): readonly string[] {
+  try {
+    parseConfig(text, 'test.yaml', env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('config loading', () => {
+  it('fills the documented defaults', () => {
+    const config = parseConfig(minimal, 'test.yaml', {});
+    expect(config.stream.initialPosition).toBe('TRIM_HORIZON');
+    expect(config.leases.failoverMs).toBe(10_000);
+    expect(config.consumer.maxRecordsPerCall).toBe(10_000);
+    expect(config.checkpoint.intervalMs).toBe(5000);
+    expect(config.shutdown.timeoutMs).toBe(25_000);
+    expect(config.metrics.port).toBe(9464);
+    expect(config.sinks[0]).toMatchObject({
+      format: 'jsonl',
+      layout: 'hourly',
+      compression: 'gzip',
+    });
+  });
+
+  it('reads ${VAR} and ${VAR:-default} from the environment, typed as if written literally', () => {
+    const config = parseConfig(
+      `${minimal}metrics:\n  port: \${PORT:-9999}\nlog:\n  level: \${LEVEL}\n`,
+      'test.yaml',
+      { LEVEL: 'debug' },
+    );
+    expect(config.metrics.port).toBe(9999);
+    expect(config.log.level).toBe('debug');
+  });
+
+  it('names an unset variable and the key that uses it', () => {
+    expect(problemsOf(`${minimal}log:\n  level: \${LOG_LEVEL}\n`)).toContain(
+      'log.level: environment variable LOG_LEVEL is not set and has no :-default',
+    );
+  });
+
+  it('names unknown keys, wrong types and missing required keys', () => {
+    const problems = problemsOf(`
+application: my-app
+stream: { name: events, initalPosition: LATEST }
+consumer: { maxRecordsPerCall: lots }
+sinks:
+  - { name: archive, type: s3 }
+`);
+    expect(problems).toContain('stream.initalPosition: unknown key');
+    expect(problems.some((p) => p.startsWith('consumer.maxRecordsPerCall:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sinks.0.bucket: is required'))).toBe(true);
+  });
+
+  it('requires appKey and integrationId for the airship layout', () => {
+    const problems = problemsOf(`
+application: my-app
+stream: { name: events }
+sinks:
+  - { name: archive, type: s3, bucket: my-bucket, layout: airship }
+`);
+    expect(problems).toContain(
+      'sinks.0.appKey: is required with layout: airship (it is the first part of every key)',
+    );
+  });
+
+  it('rejects AT_TIMESTAMP without a timestamp, and duplicate sink names', () => {
+    const problems = problemsOf(`
+application: my-app
+stream: { name: events, initialPosition: AT_TIMESTAMP }
+sinks:
+  - { name: archive, type: s3, bucket: my-bucket }
+  - { name: archive, type: s3, bucket: other-bucket }
+`);
+    expect(problems).toContain(
+      'stream.initialTimestamp: is required with initialPosition: AT_TIMESTAMP',
+    );
+    expect(problems.some((p) => p.startsWith('sinks.1.name:'))).toBe(true);
+  });
+
+  it('reports YAML syntax errors as config errors', () => {
+    expect(problemsOf('application: [unclosed')[0]).toMatch(/^not valid YAML/);
+  });
+
+  it('redacts secrets and URL passwords when printing', () => {
+    const redacted = redactConfig({
+      sinks: [{ signingSecret: 's3cr3t', url: 'postgres://user:pw@host:5439/db' }],
+    });
+    expect(JSON.stringify(redacted)).not.toContain('s3cr3t');
+    expect(JSON.stringify(redacted)).not.toContain(':pw@');
+    expect(redacted.sinks[0]?.url).toContain('user:');
+  });
+});

@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { UsageError } from '../core/errors.js';
+import { interpolateEnv, joinPath } from './interpolate.js';
+import { configSchema, type RelayConfig } from './schema.js';
+
+export const DEFAULT_CONFIG_PATH = 'config/relay.yaml';
+
+/** A config that does not validate: every problem names its key and the reason. */
+export class ConfigError extends UsageError {
+  readonly problems: readonly string[];
+
+  constructor(source: string, problems: readonly string[]) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `--config`, then `$KINESIS_RELAY_CONFIG`, then `config/relay.yaml`. */
+export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? env.KINESIS_RELAY_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `config file ${path} does not exist (use --config FILE or set KINESIS_RELAY_CONFIG)`,
+    );
+  }
+  return parseConfig(readFileSync(path, 'utf8'), path, env);
+}
+
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv): RelayConfig {
+  let tree: unknown;
+  try {
+    tree = parseYaml(text);
+  } catch (error) {
+    const reason = error instanceof YAMLParseError ? error.message : String(error);
+    throw new ConfigError(source, [`not valid YAML: ${reason}`]);
+  }
+  return validateConfig(tree, source, env);
+}
+
+export function validateConfig(tree: unknown, source: string, env: NodeJS.ProcessEnv): RelayConfig {
+  const { value, missing } = interpolateEnv(tree, env);
+  const envProblems = missing.map(
+    (m) => `${m.path}: environment variable ${m.variable} is not set and has no :-default`,
+  );
+  const result = configSchema.safeParse(value);
+  const schemaProblems = result.success ? [] : result.error.issues.flatMap(describeIssue);
+  const problems = [...envProblems, ...schemaProblems];
+  if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+  return result.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const path = issue.path.reduce<string>((acc, key) => joinPath(acc, String(key)), '');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${joinPath(path, key)}: unknown key`);
+  }
+  if (issue.code === 'invalid_union') {
+    // A sink of a known type: report the branch that matches its type, not every branch.
+    const branch = issue.errors.find((errors) => !errors.some((e) => e.path[0] === 'type'));
+    if (branch) return branch.flatMap((inner) => describeIssue(prefixed(inner, issue.path)));
+  }
+  return [`${path === '' ? '(top level)' : path}: ${issue.message}`];
+}
+
+function prefixed(issue: z.core.$ZodIssue, prefix: PropertyKey[]): z.core.$ZodIssue {
+  return { ...issue, path: [...prefix, ...issue.path] };
+}

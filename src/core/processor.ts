@@ -1,0 +1,14 @@
+import type { RecordPosition, UserRecord } from './record.js';
+
+/**
+ * What a shard loop hands its records to. Records are acknowledged asynchronously (by
+ * every sink they were routed to); the processor tracks that per shard, in order.
+ */
+export interface RecordProcessor {
+  /** Accepts records in shard order; resolves once they are routed (waits on backpressure). */
+  process(records: readonly UserRecord[]): Promise<void>;
+  /** The last position below which every record has been acknowledged, if any. */
+  checkpointable(): RecordPosition | null;
+  /** Resolves when every record handed over so far has been acknowledged. */
+  drained(): Promise<void>;
+}

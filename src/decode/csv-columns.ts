@@ -1,0 +1,87 @@
+import type { CsvShape, CsvShapeResolver } from '../core/csv-shape.js';
+import type { RelayEvent } from '../core/event.js';
+import { AIRSHIP_CSV_HEADERS } from './airship-csv-headers.js';
+import { columnReader } from './airship-csv-values.js';
+
+/**
+ * The one flattened column set of every format without header lists of its own
+ * (Pinpoint, mParticle, Mobile Analytics, generic JSON). Format-specific fields stay
+ * reachable through `attributes` and `metrics` (JSON objects) and the JSON output.
+ */
+export const GENERIC_HEADER = [
+  'id',
+  'type',
+  'occurred',
+  'format',
+  'app_id',
+  'device_id',
+  'user_id',
+  'shard_id',
+  'sequence_number',
+  'sub_sequence_number',
+  'arrival_time',
+  'attributes',
+  'metrics',
+] as const;
+
+export const genericShape: CsvShape = {
+  id: 'generic',
+  header: GENERIC_HEADER,
+  values(event: RelayEvent): readonly string[] {
+    const record = event.record;
+    return [
+      event.id,
+      event.type,
+      event.occurred ?? '',
+      event.format,
+      event.appId ?? '',
+      event.deviceId ?? '',
+      event.userId ?? '',
+      record.shardId,
+      record.sequenceNumber,
+      String(record.subSequenceNumber),
+      record.approximateArrivalTimestamp.toISOString(),
+      JSON.stringify(event.attributes),
+      JSON.stringify(event.metrics),
+    ];
+  },
+};
+
+/**
+ * Event types whose reference header list is not used. TAG_CHANGE appears in the
+ * reference's header appendix, but the same document says "Tag changes are not supported
+ * by CSV because their dynamic nature cannot be easily represented in a single row column
+ * structure" (and the list has no tag columns): the prose wins, tag changes go to JSON.
+ */
+const JSON_ONLY_AIRSHIP_TYPES = new Set(['TAG_CHANGE']);
+
+function airshipShape(type: string, header: readonly string[]): CsvShape {
+  const readers = header.map(columnReader);
+  return {
+    id: `airship:${type}`,
+    header,
+    values: (event) => readers.map((read) => read(event.original)),
+  };
+}
+
+// Built once: the header list and column readers of each type are shared by all events.
+const AIRSHIP_SHAPES: ReadonlyMap<string, CsvShape> = new Map(
+  Object.entries(AIRSHIP_CSV_HEADERS)
+    .filter(([type]) => !JSON_ONLY_AIRSHIP_TYPES.has(type))
+    .map(([type, header]) => [type, airshipShape(type, header)]),
+);
+
+/**
+ * Airship events: their type's reference header list, or null (JSON only) for types
+ * without one. Raw events: null, as bytes have no columns. Everything else: generic.
+ */
+export const csvShapeFor: CsvShapeResolver = (event) => {
+  switch (event.format) {
+    case 'airship':
+      return AIRSHIP_SHAPES.get(event.type) ?? null;
+    case 'raw':
+      return null;
+    default:
+      return genericShape;
+  }
+};

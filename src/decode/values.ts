@@ -1,0 +1,72 @@
+import type { JsonValue } from '../core/event.js';
+
+/**
+ * Conversions from decoded JSON to the normalized event's field types. They are lenient
+ * on purpose: each format's zod schema has already rejected what breaks that format.
+ */
+
+export type JsonObject = { [key: string]: JsonValue };
+
+export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function stringOrNull(value: JsonValue | undefined): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** The members of an object as strings; nested values become JSON text, nulls are left out. */
+export function stringMap(value: JsonValue | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isJsonObject(value)) return out;
+  for (const key in value) {
+    const member = value[key];
+    if (member === null || member === undefined) continue;
+    out[key] = typeof member === 'string' ? member : JSON.stringify(member);
+  }
+  return out;
+}
+
+/**
+ * The finite numeric members of an object. Numeric strings do not count: in the formats
+ * we read, a quoted number is an identifier (a transaction id, an offset), not a measure.
+ */
+export function numberMap(value: JsonValue | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!isJsonObject(value)) return out;
+  for (const key in value) {
+    const member = value[key];
+    if (typeof member === 'number' && Number.isFinite(member)) out[key] = member;
+  }
+  return out;
+}
+
+/** ISO-8601 UTC text for epoch milliseconds, or null when out of the Date range. */
+export function millisToIso(millis: number): string | null {
+  const date = new Date(millis);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/**
+ * Epoch seconds or milliseconds, told apart by size: 1e11 seconds is the year 5138 but
+ * 1e11 milliseconds is 1973, so no real event time is ambiguous. Used where a source says
+ * only "Unix timestamp" (mParticle) or says nothing at all (generic JSON).
+ */
+export function epochToIso(value: number | string): string | null {
+  const number = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(number) || (typeof value === 'string' && value.trim() === '')) return null;
+  return millisToIso(Math.abs(number) < 1e11 ? number * 1000 : number);
+}
+
+// What Date#toISOString prints for years 0000-9999: `2015-05-03T02:32:12.088Z`.
+const CANONICAL_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** ISO-8601 text normalized to UTC with milliseconds, or null when unreadable. */
+export function isoToUtc(value: string): string | null {
+  // Airship and the Mobile Analytics SDKs already send this form; skipping the Date
+  // round trip saves a parse and an allocation per event on the hot path. An impossible
+  // date in this form (month 13) still goes through Date.parse and comes out null.
+  if (CANONICAL_UTC.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  const millis = Date.parse(value);
+  return Number.isNaN(millis) ? null : millisToIso(millis);
+}

@@ -1,0 +1,63 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+
+export interface AwsClients {
+  readonly kinesis: KinesisClient;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+}
+
+export interface AwsClientOptions {
+  /** From config `aws.region`; otherwise the SDK's own chain (AWS_REGION, profile ...). */
+  readonly region?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Builds the SDK clients. Credentials, region and endpoints come from the SDK's own
+ * provider chains: the SDK reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> itself,
+ * so a LocalStack or emulator setup needs nothing of ours.
+ */
+export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
+  const env = options.env ?? process.env;
+  const region = options.region;
+  // HTTP/1.1 keep-alive: the Kinesis client defaults to HTTP/2 (built for SubscribeToShard),
+  // which a GetRecords poller does not need and which breaks against kinesis-local.
+  const requestHandler = () =>
+    new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+      httpsAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+    });
+  const common = { region, retryMode: 'standard' as const, maxAttempts: 4 };
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return {
+    kinesis: new KinesisClient({ ...common, requestHandler: requestHandler() }),
+    dynamo: DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...common, requestHandler: requestHandler() }),
+      { marshallOptions: { removeUndefinedValues: true } },
+    ),
+    s3: new S3Client({
+      ...common,
+      requestHandler: requestHandler(),
+      // Emulators and LocalStack serve buckets by path, not by virtual host.
+      forcePathStyle: Boolean(s3Endpoint),
+      // Checksums only where S3 requires them: an aws-chunked streamed body is stored
+      // verbatim (framing included) by S3-compatible servers that do not speak it.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  };
+}
+
+export function destroyAwsClients(clients: AwsClients): void {
+  clients.kinesis.destroy();
+  clients.dynamo.destroy();
+  clients.s3.destroy();
+}

@@ -1,0 +1,226 @@
+import { backoffDelay, sleep } from '../core/backoff.js';
+import {
+  describeCheckpoint,
+  isSentinel,
+  type Checkpoint,
+  type CheckpointWriter,
+} from '../core/checkpoint.js';
+import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
+import type { RecordProcessor } from '../core/processor.js';
+import { comparePositions, type RecordPosition, type UserRecord } from '../core/record.js';
+import type { Logger } from '../observability/logger.js';
+import type { RelayMetrics } from '../observability/metrics.js';
+import { deaggregate } from './deaggregate.js';
+import { iteratorStartFor, recordsAfter } from './iterator-start.js';
+import type { IteratorStart, KinesisStreamApi } from './stream-api.js';
+
+export interface ShardConsumerOptions {
+  readonly maxRecordsPerCall: number;
+  readonly idleTimeBetweenReadsMs: number;
+  readonly minCallIntervalMs: number;
+  readonly checkpointIntervalMs: number;
+  readonly initialTimestamp: Date | null;
+}
+
+export interface ShardConsumerDeps {
+  readonly api: KinesisStreamApi;
+  readonly shardId: string;
+  readonly startFrom: Checkpoint;
+  readonly processor: RecordProcessor;
+  readonly checkpoints: CheckpointWriter;
+  /** Resolves true once every parent shard has reached SHARD_END (false: stopped first). */
+  readonly waitForParents: (signal: AbortSignal) => Promise<boolean>;
+  readonly options: ShardConsumerOptions;
+  readonly log: Logger;
+  readonly metrics: RelayMetrics;
+}
+
+/** How a shard loop ended. */
+export type ShardOutcome = 'shard-end' | 'stopped' | 'lease-lost';
+
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'KMSThrottlingException',
+  'ThrottlingException',
+]);
+
+/**
+ * One owned shard: GetShardIterator from the checkpoint, then GetRecords at most once per
+ * `minCallIntervalMs` (Kinesis allows 5 calls/s/shard), an idle wait when caught up,
+ * backoff with jitter on throttling, a fresh iterator after ExpiredIteratorException, and
+ * the checkpoint moved on its own timer to what every sink acknowledged.
+ */
+export class ShardConsumer {
+  private readonly abort = new AbortController();
+  private lastCheckpoint: RecordPosition | null;
+  private lastDispatched: RecordPosition | null = null;
+  private leaseLost = false;
+  private readonly streamLabels: { stream: string; shard: string };
+
+  constructor(private readonly deps: ShardConsumerDeps) {
+    this.lastCheckpoint = isSentinel(deps.startFrom) ? null : deps.startFrom;
+    this.streamLabels = { stream: deps.api.stream, shard: deps.shardId };
+  }
+
+  get shardId(): string {
+    return this.deps.shardId;
+  }
+
+  /** Stops reading; records already handed over stay in flight and are acknowledged. */
+  stop(): void {
+    this.abort.abort();
+  }
+
+  /** Stops at once without writing anything more: the lease is gone. */
+  loseLease(): void {
+    this.leaseLost = true;
+    this.abort.abort();
+  }
+
+  async run(): Promise<ShardOutcome> {
+    const { log, startFrom } = this.deps;
+    if (startFrom === 'SHARD_END') return 'shard-end';
+    this.deps.metrics.checkpointTimes.set(this.deps.shardId, Date.now());
+    const timer = setInterval(
+      () => void this.checkpointProgress(),
+      this.deps.options.checkpointIntervalMs,
+    );
+    timer.unref();
+    try {
+      if (!(await this.deps.waitForParents(this.abort.signal))) return this.outcome();
+      log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
+      const reachedEnd = await this.readLoop(
+        iteratorStartFor(startFrom, this.deps.options.initialTimestamp),
+      );
+      if (!reachedEnd) return this.outcome();
+      await this.deps.processor.drained();
+      await this.writeCheckpoint('SHARD_END');
+      log.info('shard reached SHARD_END');
+      return 'shard-end';
+    } catch (error) {
+      if (error instanceof LeaseLostError) return 'lease-lost';
+      throw error;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Writes the checkpoint for what is acknowledged now (on shutdown, after the flush). */
+  async checkpointProgress(): Promise<void> {
+    if (this.leaseLost) return;
+    const position = this.deps.processor.checkpointable();
+    if (
+      !position ||
+      (this.lastCheckpoint && comparePositions(position, this.lastCheckpoint) <= 0)
+    ) {
+      return;
+    }
+    try {
+      await this.writeCheckpoint(position);
+      this.lastCheckpoint = position;
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) {
+        this.deps.log.warn({ err: errorMessage(error) }, 'checkpoint failed; will retry');
+      }
+    }
+  }
+
+  private async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    try {
+      await this.deps.checkpoints.write(this.deps.shardId, checkpoint);
+      this.deps.metrics.checkpointTimes.set(this.deps.shardId, Date.now());
+    } catch (error) {
+      if (error instanceof LeaseLostError) this.loseLease();
+      throw error;
+    }
+  }
+
+  private outcome(): ShardOutcome {
+    return this.leaseLost ? 'lease-lost' : 'stopped';
+  }
+
+  /** Returns true when the shard was read to its end, false when stopped. */
+  private async readLoop(start: IteratorStart): Promise<boolean> {
+    const { api, shardId, options, metrics, log } = this.deps;
+    const signal = this.abort.signal;
+    let skipThrough = this.lastCheckpoint;
+    let iterator: string | null = null;
+    let failures = 0;
+    let lastCallAt = 0;
+
+    while (!signal.aborted) {
+      try {
+        if (iterator === null) {
+          const resume = this.lastDispatched;
+          iterator = await api.getShardIterator(
+            shardId,
+            resume ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber } : start,
+            signal,
+          );
+          if (resume) skipThrough = resume;
+        }
+        await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
+        if (signal.aborted) break;
+        lastCallAt = Date.now();
+        const stopTimer = metrics.getRecordsDuration.startTimer({ stream: api.stream });
+        const page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
+        stopTimer();
+        failures = 0;
+
+        const records = recordsAfter(
+          page.records.flatMap((record) => deaggregate(record, api.stream, shardId)),
+          skipThrough,
+        );
+        skipThrough = null;
+        this.observe(records, page.millisBehindLatest);
+        if (records.length > 0) {
+          await this.deps.processor.process(records);
+          this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
+        }
+        if (page.nextIterator === null) return true;
+        iterator = page.nextIterator;
+        if (page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0) {
+          await sleep(options.idleTimeBetweenReadsMs, signal);
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        const name = awsErrorName(error);
+        if (name === 'ExpiredIteratorException') {
+          log.info('shard iterator expired; getting a new one');
+          iterator = null;
+          continue;
+        }
+        failures += 1;
+        if (name && THROTTLING_ERRORS.has(name)) metrics.getRecordsThrottles.inc(this.streamLabels);
+        else
+          log.warn(
+            { err: errorMessage(error), code: name, failures },
+            'reading the shard failed; backing off',
+          );
+        // After a failure the iterator may be invalid: re-fetch from what was dispatched.
+        if (name !== undefined && !THROTTLING_ERRORS.has(name)) iterator = null;
+        await sleep(backoffDelay({ initialDelayMs: 250, maxDelayMs: 10_000 }, failures), signal);
+      }
+    }
+    return false;
+  }
+
+  private observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {
+    const { metrics } = this.deps;
+    if (millisBehindLatest !== null)
+      metrics.millisBehindLatest.set(this.streamLabels, millisBehindLatest);
+    if (records.length === 0) return;
+    let bytes = 0;
+    for (const record of records) bytes += record.data.byteLength;
+    metrics.records.inc(this.streamLabels, records.length);
+    metrics.bytes.inc(this.streamLabels, bytes);
+    const last = records[records.length - 1];
+    if (last) {
+      metrics.iteratorAge.set(
+        this.streamLabels,
+        Math.max(0, (Date.now() - last.approximateArrivalTimestamp.getTime()) / 1000),
+      );
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import { sleep } from '../core/backoff.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { RelayMetrics } from '../observability/metrics.js';
+import { ExpiryTracker } from './expiry-tracker.js';
+import type { Lease } from './lease.js';
+import type { LeaseRenewer } from './lease-renewer.js';
+import { isConditionFailure, type LeaseStore } from './lease-store.js';
+import { leasesToCreate, type ShardInfo } from './shard-sync.js';
+import { planTakes } from './take-planner.js';
+
+export interface LeaseCoordinatorOptions {
+  readonly workerId: string;
+  readonly initialPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  readonly failoverMs: number;
+  readonly takeIntervalMs: number;
+  readonly shardSyncIntervalMs: number;
+  readonly maxLeasesPerWorker: number | null;
+}
+
+export interface LeaseListener {
+  /** A lease was taken: start a consumer for it. */
+  acquired(lease: Lease): void;
+  /** A held lease was lost: stop its consumer without checkpointing. */
+  lost(shardId: string): void;
+}
+
+/**
+ * Keeps the lease table in step with the stream's shards and takes this worker's share
+ * of the leases (KCL's take and steal rules), on timers of their own.
+ */
+export class LeaseCoordinator {
+  private readonly expiry: ExpiryTracker;
+  private timers: NodeJS.Timeout[] = [];
+  private syncedOnce = false;
+  private stopped = false;
+  private passRunning: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly renewer: LeaseRenewer,
+    private readonly listShards: () => Promise<readonly ShardInfo[]>,
+    private readonly options: LeaseCoordinatorOptions,
+    private readonly listener: LeaseListener,
+    private readonly log: Logger,
+    private readonly metrics: RelayMetrics,
+  ) {
+    this.expiry = new ExpiryTracker(options.failoverMs);
+    renewer.onLost((shardId) => {
+      metrics.leaseChanges.inc({ change: 'lost' });
+      this.updateOwnedGauge();
+      listener.lost(shardId);
+    });
+  }
+
+  /** True once the lease table has been synced with the stream at least once. */
+  get ready(): boolean {
+    return this.syncedOnce;
+  }
+
+  async start(): Promise<void> {
+    await this.store.ensureTable();
+    await this.syncShards();
+    await this.takePass();
+    this.renewer.start();
+    this.every(this.options.takeIntervalMs, () => this.serialized(() => this.takePass()));
+    this.every(this.options.shardSyncIntervalMs, () => this.serialized(() => this.syncShards()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.passRunning;
+    this.renewer.stop();
+  }
+
+  /** Creates leases for shards that have none (new stream, or after a reshard). */
+  async syncShards(): Promise<void> {
+    const [shards, leases] = await Promise.all([this.listShards(), this.store.listLeases()]);
+    for (const lease of leasesToCreate(shards, leases, this.options.initialPosition)) {
+      if (await this.store.createLeaseIfAbsent(lease)) {
+        this.log.info(
+          { shardId: lease.leaseKey, checkpoint: lease.checkpoint, parents: lease.parentShardIds },
+          'lease created',
+        );
+      }
+    }
+    this.syncedOnce = true;
+  }
+
+  /** One take pass: leases left with this worker's id, unowned, expired, or one to steal. */
+  async takePass(): Promise<void> {
+    if (this.stopped) return;
+    const leases = await this.store.listLeases();
+    const expired = this.expiry.observe(leases);
+    const { workerId } = this.options;
+    // Leases this worker id held before a restart are ours at once, as in the KCL.
+    const stale = leases.filter(
+      (lease) =>
+        lease.leaseOwner === workerId &&
+        !this.renewer.holds(lease.leaseKey) &&
+        lease.checkpoint !== 'SHARD_END',
+    );
+    const plan = planTakes({
+      leases: leases.map((lease) =>
+        stale.includes(lease) ? { ...lease, leaseOwner: null } : lease,
+      ),
+      workerId,
+      expired,
+      maxLeasesPerWorker: this.options.maxLeasesPerWorker,
+    });
+    const byKey = new Map(leases.map((lease) => [lease.leaseKey, lease]));
+    for (const candidate of plan.take)
+      await this.take(byKey.get(candidate.leaseKey) ?? candidate, 'taken');
+    if (plan.steal) await this.take(plan.steal, 'stolen');
+  }
+
+  /** Resolves true when every parent of the shard has reached SHARD_END (or is gone). */
+  async waitForParents(lease: Lease, signal: AbortSignal): Promise<boolean> {
+    if (lease.parentShardIds.length === 0) return true;
+    while (!signal.aborted) {
+      const leases = new Map((await this.store.listLeases()).map((l) => [l.leaseKey, l]));
+      const waiting = lease.parentShardIds.filter((id) => {
+        const parent = leases.get(id);
+        return parent !== undefined && parent.checkpoint !== 'SHARD_END';
+      });
+      if (waiting.length === 0) return true;
+      this.log.debug({ shardId: lease.leaseKey, waiting }, 'waiting for parent shards to finish');
+      await sleep(Math.min(this.options.takeIntervalMs, 5_000), signal);
+    }
+    return false;
+  }
+
+  private async take(lease: Lease, change: 'taken' | 'stolen'): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const counter = await this.store.take(lease, this.options.workerId);
+      this.renewer.add(lease.leaseKey, counter);
+      this.metrics.leaseChanges.inc({ change });
+      this.updateOwnedGauge();
+      this.log.info(
+        { shardId: lease.leaseKey, previousOwner: lease.leaseOwner, change },
+        'lease acquired',
+      );
+      this.listener.acquired({
+        ...lease,
+        leaseOwner: this.options.workerId,
+        leaseCounter: counter,
+      });
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could take it');
+      } else {
+        this.log.warn(
+          { shardId: lease.leaseKey, err: errorMessage(error) },
+          'taking a lease failed',
+        );
+      }
+    }
+  }
+
+  updateOwnedGauge(): void {
+    this.metrics.leasesOwned.set(this.renewer.heldShardIds().length);
+  }
+
+  private every(intervalMs: number, task: () => Promise<void>): void {
+    const timer = setInterval(() => {
+      task().catch((error: unknown) =>
+        this.log.warn({ err: errorMessage(error) }, 'lease task failed; will retry'),
+      );
+    }, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private serialized(task: () => Promise<void>): Promise<void> {
+    const run = this.passRunning.then(task);
+    this.passRunning = run.catch(() => undefined);
+    return run;
+  }
+}

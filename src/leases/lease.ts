@@ -1,0 +1,28 @@
+import type { Checkpoint } from '../core/checkpoint.js';
+
+/** One row of the KCL-compatible lease table, as the relay reads it. */
+export interface Lease {
+  readonly leaseKey: string;
+  readonly leaseOwner: string | null;
+  readonly leaseCounter: number;
+  readonly checkpoint: Checkpoint;
+  readonly ownerSwitchesSinceCheckpoint: number;
+  readonly parentShardIds: readonly string[];
+  readonly childShardIds: readonly string[];
+  readonly startingHashKey: string | null;
+  readonly endingHashKey: string | null;
+}
+
+/** KCL's attribute names, spelled exactly as the Java KCL writes them. */
+export const LEASE_ATTRIBUTES = {
+  key: 'leaseKey',
+  owner: 'leaseOwner',
+  counter: 'leaseCounter',
+  checkpoint: 'checkpoint',
+  checkpointSubSequence: 'checkpointSubSequenceNumber',
+  ownerSwitches: 'ownerSwitchesSinceCheckpoint',
+  parents: 'parentShardId',
+  children: 'childShardIds',
+  startingHashKey: 'startingHashKey',
+  endingHashKey: 'endingHashKey',
+} as const;

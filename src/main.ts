@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { stringify } from 'yaml';
+import { loadConfigFile, resolveConfigPath } from './config/load.js';
+import { redactConfig } from './config/redact.js';
+import { UsageError, errorMessage } from './core/errors.js';
+import { runRelay } from './cli/run-command.js';
+import { listLeases } from './cli/leases-command.js';
+
+/** Exit codes (design.md): 0 ok, 2 bad config or usage, 1 runtime failure. */
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('kinesis-relay')
+    .description('Consume an Amazon Kinesis stream and deliver every record to S3 and friends.')
+    .exitOverride()
+    .showHelpAfterError();
+  const configOption = [
+    '-c, --config <file>',
+    'config file (default: $KINESIS_RELAY_CONFIG, then config/relay.yaml)',
+  ] as const;
+  const config = (flag: string | undefined) => loadConfigFile(resolveConfigPath(flag, process.env));
+
+  program
+    .command('run')
+    .description('run until SIGTERM/SIGINT')
+    .option(...configOption)
+    .action(async (options: { config?: string }) => {
+      exitCode = await runRelay(config(options.config));
+    });
+  program
+    .command('check-config')
+    .description('validate the config and print it with secrets redacted')
+    .option(...configOption)
+    .action((options: { config?: string }) => {
+      process.stdout.write(stringify(redactConfig(config(options.config))));
+    });
+  program
+    .command('leases')
+    .description('list the lease table: per shard owner, counter, checkpoint, parents')
+    .option(...configOption)
+    .action(async (options: { config?: string }) => {
+      process.stdout.write(await listLeases(config(options.config)));
+    });
+  program
+    .command('demo')
+    .description('embedded emulators + sample events of every format, then print what landed where')
+    .option('--duration <time>', 'how long to run, e.g. 30s or 2m', '30s')
+    .action(async (options: { duration: string }) => {
+      const { runDemo, parseDuration } = await import('./demo/demo.js');
+      exitCode = await runDemo({ durationMs: parseDuration(options.duration) });
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`kinesis-relay: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`kinesis-relay: ${errorMessage(error)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`kinesis-relay: ${errorMessage(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,51 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HealthSource {
+  /** Ready for traffic: connected, leases synced, no shard stalled. Returns why not. */
+  readiness(): { ready: boolean; reason?: string };
+}
+
+/** /metrics (Prometheus text), /healthz (the event loop answers), /readyz. */
+export async function startHttpServer(
+  registry: Registry,
+  health: HealthSource,
+  port: number,
+  host: string,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      registry
+        .metrics()
+        .then((text) => {
+          response.writeHead(200, { 'content-type': registry.contentType });
+          response.end(text);
+        })
+        .catch((error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end(String(error));
+        });
+      return;
+    }
+    if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end('ok\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const { ready, reason } = health.readiness();
+      response.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+      response.end(ready ? 'ready\n' : `not ready: ${reason ?? 'starting'}\n`);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' });
+    response.end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,0 +1,82 @@
+import type { AckHandle } from '../core/ack.js';
+import type { RecordPosition } from '../core/record.js';
+
+/** One record in flight: how many deliveries it still waits for. */
+class PendingRecord {
+  pending = 1; // the dispatcher's own hold, released once every delivery is registered
+
+  constructor(
+    readonly position: RecordPosition,
+    private readonly progress: ShardProgress,
+  ) {}
+
+  /** One more delivery (an event routed to a sink) that must be acknowledged. */
+  expect(): AckHandle {
+    this.pending += 1;
+    let acked = false;
+    return {
+      ack: () => {
+        if (acked) return;
+        acked = true;
+        this.settle();
+      },
+    };
+  }
+
+  settle(): void {
+    this.pending -= 1;
+    if (this.pending === 0) this.progress.advance();
+  }
+}
+
+/**
+ * Per-shard, in-order acknowledgement tracking: the checkpointable position is the last
+ * record such that it and every record before it are fully acknowledged, so an
+ * acknowledgement that arrives out of order never moves the checkpoint past a gap.
+ */
+export class ShardProgress {
+  private readonly queue: PendingRecord[] = [];
+  private head = 0;
+  private done: RecordPosition | null = null;
+  private drainWaiters: Array<() => void> = [];
+
+  /** Registers the next record of the shard; call `release` after routing it. */
+  begin(position: RecordPosition): PendingRecord {
+    const record = new PendingRecord(position, this);
+    this.queue.push(record);
+    return record;
+  }
+
+  get inFlight(): number {
+    return this.queue.length - this.head;
+  }
+
+  checkpointable(): RecordPosition | null {
+    return this.done;
+  }
+
+  drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** @internal called by a record whose last delivery was acknowledged. */
+  advance(): void {
+    while (this.head < this.queue.length && this.queue[this.head]?.pending === 0) {
+      this.done = this.queue[this.head]?.position ?? this.done;
+      this.head += 1;
+    }
+    // Compact now and then so the array does not grow with the shard's history.
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.inFlight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
+
+export type { PendingRecord };

@@ -1,0 +1,60 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { isS3Sink, type RelayConfig } from '../config/schema.js';
+import type { CsvShapeResolver } from '../core/csv-shape.js';
+import type { Logger } from '../observability/logger.js';
+import type { RelayMetrics } from '../observability/metrics.js';
+import { DeadLetterWriter } from './dead-letter/dead-letter-writer.js';
+import {
+  directoryDeadLetterStore,
+  logDeadLetterStore,
+  s3DeadLetterStore,
+} from './dead-letter/stores.js';
+import { EventEncoder } from './s3/event-encoder.js';
+import { KeyLayout } from './s3/key-layout.js';
+import { S3Sink } from './s3/s3-sink.js';
+import type { DeadLetterSink, Sink } from './sink.js';
+
+export interface SinkSet {
+  readonly sinks: ReadonlyArray<{ sink: Sink; config: RelayConfig['sinks'][number] }>;
+  readonly deadLetter: DeadLetterSink;
+}
+
+/** Builds the configured sinks and the dead-letter destination they give up to. */
+export function createSinks(
+  config: RelayConfig,
+  deps: { s3: S3Client; csvShapeFor: CsvShapeResolver; metrics: RelayMetrics; log: Logger },
+): SinkSet {
+  const { s3, metrics, log } = deps;
+  const configured = config.deadLetter;
+  const store = !configured
+    ? logDeadLetterStore(log)
+    : configured.type === 's3'
+      ? s3DeadLetterStore(s3, configured.bucket, configured.prefix)
+      : directoryDeadLetterStore(configured.path);
+  const deadLetter = new DeadLetterWriter(store, metrics, log.child({ component: 'dead-letter' }));
+  const sinks = config.sinks.map((sinkConfig) => {
+    if (!isS3Sink(sinkConfig)) throw new Error(`sink type ${sinkConfig.type} is not available`);
+    const sink = new S3Sink(sinkConfig, {
+      s3,
+      layout: new KeyLayout({
+        layout: sinkConfig.layout,
+        sinkName: sinkConfig.name,
+        prefix: sinkConfig.prefix,
+        appKey: sinkConfig.appKey,
+        integrationId: sinkConfig.integrationId,
+        compression: sinkConfig.compression,
+      }),
+      encoder: new EventEncoder(
+        sinkConfig.format,
+        sinkConfig.layout === 'airship',
+        deps.csvShapeFor,
+      ),
+      // Only a real destination may take batches the sink gives up on; otherwise retry on.
+      deadLetter: configured ? deadLetter : null,
+      metrics,
+      log: log.child({ sink: sinkConfig.name }),
+    });
+    return { sink, config: sinkConfig };
+  });
+  return { sinks, deadLetter };
+}

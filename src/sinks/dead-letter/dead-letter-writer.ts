@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import type { AckHandle } from '../../core/ack.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { RelayMetrics } from '../../observability/metrics.js';
+import { deliverWithRetry } from '../delivery-retry.js';
+import { timeParts } from '../s3/key-layout.js';
+import type { DeadLetterEntry, DeadLetterSink } from '../sink.js';
+
+/** Where dead-letter files go: an S3 prefix, or a local directory for the demo. */
+export interface DeadLetterStore {
+  readonly description: string;
+  put(relativeKey: string, body: Buffer): Promise<void>;
+}
+
+const MAX_ENTRIES = 1000;
+const MAX_AGE_MS = 1000;
+
+/**
+ * The last stop for a record: JSON lines, one file per batch under {yyyy}/{mm}/{dd}/{HH}/.
+ * It retries for ever, because there is nowhere further to send what it cannot write;
+ * a checkpoint therefore never passes a record that is not stored somewhere.
+ */
+export class DeadLetterWriter implements DeadLetterSink {
+  private entries: DeadLetterEntry[] = [];
+  private acks: AckHandle[] = [];
+  private openedAt = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: DeadLetterStore,
+    private readonly metrics: RelayMetrics,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => {
+      if (this.entries.length > 0 && Date.now() - this.openedAt >= MAX_AGE_MS) this.cut();
+    }, MAX_AGE_MS / 4);
+    this.timer.unref();
+  }
+
+  write(entry: DeadLetterEntry, ack: AckHandle): void {
+    if (this.entries.length === 0) this.openedAt = Date.now();
+    this.entries.push(entry);
+    this.acks.push(ack);
+    this.metrics.deadLetterRecords.inc({ reason: entry.reason });
+    this.log.debug(
+      {
+        shardId: entry.shardId,
+        sequenceNumber: entry.sequenceNumber,
+        subSequenceNumber: entry.subSequenceNumber,
+        reason: entry.reason,
+        err: entry.error,
+        sink: entry.sink,
+      },
+      'record dead-lettered',
+    );
+    if (this.entries.length >= MAX_ENTRIES) this.cut();
+  }
+
+  waitForCapacity(): Promise<void> | undefined {
+    return undefined;
+  }
+
+  async flush(): Promise<void> {
+    this.cut();
+    await this.writes;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private cut(): void {
+    if (this.entries.length === 0) return;
+    const entries = this.entries;
+    const acks = this.acks;
+    this.entries = [];
+    this.acks = [];
+    this.writes = this.writes.then(() => this.persist(entries, acks));
+  }
+
+  private async persist(entries: DeadLetterEntry[], acks: AckHandle[]): Promise<void> {
+    const t = timeParts(new Date());
+    const key = `${t.yyyy}/${t.mm}/${t.dd}/${t.HH}/dead-letter-${t.yyyy}${t.mm}${t.dd}T${t.HH}${t.MM}${t.SS}-${randomBytes(4).toString('hex')}.jsonl`;
+    const body = Buffer.from(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    await deliverWithRetry(() => this.store.put(key, body), {
+      policy: { initialDelayMs: 500, maxDelayMs: 30_000, maxElapsedMs: Number.MAX_SAFE_INTEGER },
+      mayGiveUp: false,
+      onRetry: (error, attempt) =>
+        this.log.error(
+          { attempt, err: errorMessage(error), store: this.store.description },
+          'dead-letter write failed; retrying',
+        ),
+    });
+    for (const ack of acks) ack.ack();
+    const first = entries[0];
+    this.log.warn(
+      {
+        records: entries.length,
+        store: this.store.description,
+        key,
+        firstError: first?.error,
+        shardId: first?.shardId,
+        sequenceNumber: first?.sequenceNumber,
+      },
+      'records dead-lettered',
+    );
+  }
+}

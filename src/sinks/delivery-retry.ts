@@ -1,0 +1,44 @@
+import { backoffDelay, sleep } from '../core/backoff.js';
+import { RelayError, errorMessage } from '../core/errors.js';
+import type { RetryConfig } from '../config/schema.js';
+
+export type DeliveryOutcome =
+  | { readonly delivered: true; readonly attempts: number }
+  | { readonly delivered: false; readonly attempts: number; readonly error: string };
+
+export interface DeliveryRetryOptions {
+  readonly policy: RetryConfig;
+  /** False when there is nowhere to put a batch we give up on: then never give up. */
+  readonly mayGiveUp: boolean;
+  readonly onRetry: (error: unknown, attempt: number, delayMs: number) => void;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/**
+ * The one retry decision of a sink: retry with exponential backoff and jitter until the
+ * write succeeds or, when a dead-letter destination exists, `maxElapsedMs` has passed.
+ * An error marked non-retriable gives up at once (where giving up is possible).
+ */
+export async function deliverWithRetry(
+  write: () => Promise<void>,
+  options: DeliveryRetryOptions,
+): Promise<DeliveryOutcome> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await write();
+      return { delivered: true, attempts: attempt };
+    } catch (error) {
+      const permanent = error instanceof RelayError && !error.retriable;
+      const outOfTime = now() - started >= options.policy.maxElapsedMs;
+      if (options.mayGiveUp && (permanent || outOfTime)) {
+        return { delivered: false, attempts: attempt, error: errorMessage(error) };
+      }
+      const delayMs = backoffDelay(options.policy, attempt - 1, options.random);
+      options.onRetry(error, attempt, delayMs);
+      await sleep(delayMs);
+    }
+  }
+}

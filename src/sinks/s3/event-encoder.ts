@@ -1,0 +1,60 @@
+import { stringify } from 'csv-stringify/sync';
+import type { CsvShape, CsvShapeResolver } from '../../core/csv-shape.js';
+import type { RelayEvent } from '../../core/event.js';
+import type { OutputKind } from './key-layout.js';
+
+export interface EncodedEvent {
+  readonly kind: OutputKind;
+  readonly shape: CsvShape | null;
+  readonly line: Buffer;
+}
+
+/**
+ * Turns an event into one line of its file. CSV where the event has a CSV shape; JSON
+ * where it has none (Airship tag changes, raw bytes), as Airship's own S3 export does.
+ */
+export class EventEncoder {
+  constructor(
+    private readonly format: 'csv' | 'jsonl',
+    /** Airship's layout holds Airship's own documents; other layouts the normalized event. */
+    private readonly verbatimJson: boolean,
+    private readonly resolveShape: CsvShapeResolver,
+  ) {}
+
+  encode(event: RelayEvent): EncodedEvent {
+    const shape = this.format === 'csv' ? this.resolveShape(event) : null;
+    if (shape) {
+      return { kind: 'csv', shape, line: Buffer.from(csvLine(shape.values(event))) };
+    }
+    const document = this.verbatimJson ? event.original : normalizedDocument(event);
+    return { kind: 'json', shape: null, line: Buffer.from(`${JSON.stringify(document)}\n`) };
+  }
+}
+
+export function csvLine(values: readonly string[]): string {
+  return stringify([values as string[]], { eof: true });
+}
+
+function normalizedDocument(event: RelayEvent) {
+  const { record } = event;
+  return {
+    id: event.id,
+    type: event.type,
+    occurred: event.occurred,
+    format: event.format,
+    app_id: event.appId,
+    device_id: event.deviceId,
+    user_id: event.userId,
+    attributes: event.attributes,
+    metrics: event.metrics,
+    kinesis: {
+      stream: record.streamName,
+      shard_id: record.shardId,
+      sequence_number: record.sequenceNumber,
+      sub_sequence_number: record.subSequenceNumber,
+      partition_key: record.partitionKey,
+      arrival_time: record.approximateArrivalTimestamp.toISOString(),
+    },
+    original: event.original,
+  };
+}

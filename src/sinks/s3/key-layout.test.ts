@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { RelayEvent } from '../../core/event.js';
+import { KeyLayout } from './key-layout.js';
+
+const event = (type: string): RelayEvent => ({
+  id: 'id',
+  type,
+  occurred: null,
+  format: 'airship',
+  appId: null,
+  deviceId: null,
+  userId: null,
+  attributes: {},
+  metrics: {},
+  original: {},
+  record: {
+    streamName: 'events',
+    shardId: 'shardId-000000000001',
+    sequenceNumber: '1',
+    subSequenceNumber: 0,
+    partitionKey: 'pk',
+    aggregated: false,
+    approximateArrivalTimestamp: new Date('2015-11-18T01:21:33.180Z'),
+    data: new Uint8Array(),
+  },
+});
+
+describe('S3 key layouts', () => {
+  const airship = new KeyLayout({
+    layout: 'airship',
+    sinkName: 'archive',
+    prefix: '',
+    appKey: 'APPKEY',
+    integrationId: 'INTEGRATION',
+    compression: 'gzip',
+  });
+
+  it('airship CSV: appKey/integrationId/S3_CSV/eventType/yyyy_mm_dd/yyyy_mm_dd_HH_MM_SS…csv', () => {
+    const key =
+      airship.directory(event('LOCATION'), 'csv') +
+      airship.fileName(new Date('2015-11-18T01:21:33Z'), 'b1', 'csv', 'airship:LOCATION');
+    expect(key).toBe('APPKEY/INTEGRATION/S3_CSV/LOCATION/2015_11_18/2015_11_18_01_21_33_b1.csv.gz');
+  });
+
+  it('airship JSON: appKey/integrationId/S3_JSON/yyyy_mm_dd/yyyy_mm_dd_HH_MM_SS…json', () => {
+    const key =
+      airship.directory(event('TAG_CHANGE'), 'json') +
+      airship.fileName(new Date('2015-11-18T01:21:33Z'), 'b2', 'json', null);
+    expect(key).toBe('APPKEY/INTEGRATION/S3_JSON/2015_11_18/2015_11_18_01_21_33_b2.json.gz');
+  });
+
+  it('hourly and templates, with event types kept to one safe path segment', () => {
+    const hourly = new KeyLayout({
+      layout: 'hourly',
+      sinkName: 'events',
+      prefix: 'raw/',
+      compression: 'none',
+    });
+    expect(hourly.directory(event('OPEN'), 'json')).toBe('raw/2015/11/18/01/');
+    expect(hourly.fileName(new Date('2015-11-18T01:21:33Z'), 'b3', 'json', null)).toBe(
+      'events-2015-11-18-01-21-33-b3.jsonl',
+    );
+
+    const template = new KeyLayout({
+      layout: 'by-type/{eventType}/dt={yyyy}-{mm}-{dd}/',
+      sinkName: 'events',
+      prefix: '',
+      compression: 'none',
+    });
+    expect(template.directory(event('../../etc'), 'json')).toBe('by-type/.._.._etc/dt=2015-11-18/');
+  });
+});

@@ -1,0 +1,42 @@
+import type { AckHandle } from '../core/ack.js';
+import type { RelayEvent } from '../core/event.js';
+
+/**
+ * A destination. `write` only buffers; the sink acknowledges each event through its
+ * handle once the batch holding it is durably delivered or dead-lettered. The sink owns
+ * batching, retries and concurrency (one driver per sink, as in Vector).
+ */
+export interface Sink {
+  readonly name: string;
+  write(event: RelayEvent, ack: AckHandle): void;
+  /** A promise while the sink is over its in-flight bound: the shard loops wait on it. */
+  waitForCapacity(): Promise<void> | undefined;
+  /** Writes every buffered batch and resolves once all are acknowledged. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Why a record ended in the dead-letter destination. */
+export type DeadLetterReason = 'decode_failed' | 'sink_gave_up' | 'sink_rejected';
+
+export interface DeadLetterEntry {
+  readonly stream: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber: number;
+  readonly partitionKey: string;
+  readonly arrivalTime: string;
+  readonly reason: DeadLetterReason;
+  readonly error: string;
+  /** The sink that gave up, for sink failures. */
+  readonly sink: string | null;
+  /** The raw record bytes, base64. */
+  readonly data: string;
+}
+
+export interface DeadLetterSink {
+  write(entry: DeadLetterEntry, ack: AckHandle): void;
+  waitForCapacity(): Promise<void> | undefined;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

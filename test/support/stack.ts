@@ -1,0 +1,58 @@
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { startLocalStack, type LocalStack } from '../../src/demo/emulators.js';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/kinesis/clients.js';
+
+export interface TestStack {
+  readonly stack: LocalStack;
+  readonly clients: AwsClients;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the emulators on free loopback ports and points this process's SDK at them
+ * through the standard AWS_ENDPOINT_URL_* variables (as a user would).
+ */
+export async function startTestStack(): Promise<TestStack> {
+  const stack = await startLocalStack();
+  Object.assign(process.env, stack.env);
+  const clients = createAwsClients({ region: 'us-east-1' });
+  return {
+    stack,
+    clients,
+    stop: async () => {
+      destroyAwsClients(clients);
+      await stack.stop();
+    },
+  };
+}
+
+/** A random name per test, so tests never share a stream, table or bucket. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function createBucket(clients: AwsClients, bucket: string): Promise<void> {
+  await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after the timeout. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
