@@ -192,7 +192,15 @@ export class Relay {
   }
 
   private startShard(lease: Lease): void {
-    if (this.stopping || this.shards.has(lease.leaseKey)) return;
+    if (this.stopping) return;
+    const previous = this.shards.get(lease.leaseKey);
+    if (previous) {
+      // We lost this lease and took it back before its old loop wound down: the new loop
+      // starts once the old one has stopped, so one shard never has two readers.
+      previous.consumer.loseLease();
+      void previous.done.then(() => this.startShard(lease));
+      return;
+    }
     const { config, options } = this;
     const shardId = lease.leaseKey;
     const log = options.log.child({ shardId });

@@ -4,7 +4,7 @@ import { LeaseStore } from '../../src/leases/lease-store.js';
 import { readJsonLines } from '../support/s3-reader.js';
 import {
   createBucket,
-  eventually,
+  waitForCheckpoints,
   startTestStack,
   uniqueName,
   type TestStack,
@@ -41,24 +41,20 @@ describe('core loop: Kinesis → leases → S3', () => {
     const results = await putAll(test.clients.kinesis, names.stream, planned.records);
     const configPath = writeConfig(testRelayConfig(names));
 
+    const expected = lastPositionPerShard(results, planned.userCounts);
+
     const started = Date.now();
     const relay = startRelayProcess(['run', '--config', configPath]);
-    const lines = await eventually(
-      'all 20,000 records in S3',
-      async () => {
-        const found = await archived();
-        return found.length >= 20_000 ? found : undefined;
-      },
-      180_000,
-      1000,
-    );
+    await waitForCheckpoints(test.clients, names.table, expected, 180_000);
     const elapsedS = (Date.now() - started) / 1000;
     const peakRss = relay.peakRssBytes();
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
+    expect(relay.output()).not.toContain('lease lost');
     console.log(
-      `core loop: 20,000 records in ${elapsedS.toFixed(1)} s (${Math.round(20_000 / elapsedS)} records/s end to end, S3 polling included); relay peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+      `core loop: 20,000 records delivered and checkpointed in ${elapsedS.toFixed(1)} s from process start (${Math.round(20_000 / elapsedS)} records/s end to end); relay peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
     );
+    const lines = await archived();
 
     const numbers = lines.map((line) => line.original.n).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 20_000 }, (_, n) => n));
@@ -70,7 +66,6 @@ describe('core loop: Kinesis → leases → S3', () => {
     const aggregatedLines = lines.filter((line) => line.kinesis.sub_sequence_number > 0);
     expect(aggregatedLines.length).toBeGreaterThan(10_000);
 
-    const expected = lastPositionPerShard(results, planned.userCounts);
     const leases = await new LeaseStore(test.clients.dynamo, names.table).listLeases();
     expect(leases).toHaveLength(4);
     for (const lease of leases) {
@@ -82,23 +77,21 @@ describe('core loop: Kinesis → leases → S3', () => {
   it('resumes from the checkpoint after a clean stop: no acknowledged batch is written twice', async () => {
     const before = (await archived()).length;
     expect(before).toBe(20_000);
-    await putAll(
-      test.clients.kinesis,
-      names.stream,
-      plannedRecords(20_000, 1000, { aggregatedShare: 0.5, perAggregate: 5 }).records,
-    );
+    const extra = plannedRecords(20_000, 1000, { aggregatedShare: 0.5, perAggregate: 5 });
+    const more = await putAll(test.clients.kinesis, names.stream, extra.records);
 
     const relay = startRelayProcess(['run', '--config', writeConfig(testRelayConfig(names))]);
-    const lines = await eventually('21,000 records in S3', async () => {
-      const found = await archived();
-      return found.length >= 21_000 ? found : undefined;
-    });
-    // Give a wrongly re-read batch the time to show up before judging.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await waitForCheckpoints(
+      test.clients,
+      names.table,
+      lastPositionPerShard(more, extra.userCounts),
+    );
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
+    expect(relay.output()).not.toContain('lease lost');
 
-    const numbers = (await archived()).map((line) => line.original.n).sort((a, b) => a - b);
+    const lines = await archived();
+    const numbers = lines.map((line) => line.original.n).sort((a, b) => a - b);
     expect(lines.length).toBe(21_000);
     expect(numbers).toEqual(Array.from({ length: 21_000 }, (_, n) => n));
   });

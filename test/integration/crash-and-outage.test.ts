@@ -13,11 +13,12 @@ import {
   eventually,
   startTestStack,
   uniqueName,
+  waitForCheckpoints,
   type TestStack,
 } from '../support/stack.js';
 import { startRelayProcess, writeConfig } from '../support/relay-process.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
-import { plannedRecords } from '../support/records.js';
+import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 
 function positionOf(line: ArchivedLine): RecordPosition {
   return {
@@ -54,14 +55,13 @@ describe('nothing is lost when the relay crashes or S3 goes away', () => {
     };
     await createStream(test.clients.kinesis, names.stream, 4);
     await createBucket(test.clients, names.bucket);
-    await putAll(
-      test.clients.kinesis,
-      names.stream,
-      plannedRecords(0, 8000, { aggregatedShare: 0.5, perAggregate: 8 }).records,
-    );
+    const planned = plannedRecords(0, 8000, { aggregatedShare: 0.5, perAggregate: 8 });
+    const results = await putAll(test.clients.kinesis, names.stream, planned.records);
     // Small batches and a slow checkpoint, so the kill lands between uploads and checkpoints.
     const config = testRelayConfig(names, {
       checkpoint: { intervalMs: 1500 },
+      // Short failover: the restarted worker (a new worker id) takes the dead one's leases.
+      leases: { failoverMs: 4000, takeIntervalMs: 1000, shardSyncIntervalMs: 5000 },
       consumer: { idleTimeBetweenReadsMs: 200, maxRecordsPerCall: 100 },
     });
     (config.sinks[0] as { buffer: object }).buffer = {
@@ -86,19 +86,17 @@ describe('nothing is lost when the relay crashes or S3 goes away', () => {
     const atKill = await checkpoints(test, names.table);
 
     const second = startRelayProcess(['run', '--config', configPath]);
-    const lines = await eventually(
-      'all 8,000 records after the restart',
-      async () => {
-        const found = await readJsonLines<ArchivedLine>(test.clients.s3, names.bucket);
-        return new Set(found.map((line) => line.original.n)).size >= 8000 ? found : undefined;
-      },
-      120_000,
+    await waitForCheckpoints(
+      test.clients,
+      names.table,
+      lastPositionPerShard(results, planned.userCounts),
     );
     await eventually('the second relay to be up', async () =>
       second.output().includes('kinesis-relay starting') ? true : undefined,
     );
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+    const lines = await readJsonLines<ArchivedLine>(test.clients.s3, names.bucket);
 
     const seen = new Map<number, number>();
     for (const line of lines) seen.set(line.original.n, (seen.get(line.original.n) ?? 0) + 1);

@@ -6,7 +6,8 @@ export function testRelayConfig(
   return {
     application: names.table,
     stream: { name: names.stream, initialPosition: 'TRIM_HORIZON' },
-    leases: { failoverMs: 3000, takeIntervalMs: 1000, shardSyncIntervalMs: 5000 },
+    // Default failover: a loaded CI machine must not make a single worker lose its own leases.
+    leases: { failoverMs: 10_000, takeIntervalMs: 1000, shardSyncIntervalMs: 5000 },
     consumer: { idleTimeBetweenReadsMs: 200 },
     sinks: [
       {

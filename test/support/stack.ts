@@ -2,6 +2,9 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../src/demo/emulators.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/kinesis/clients.js';
+import { isSentinel } from '../../src/core/checkpoint.js';
+import { comparePositions, type RecordPosition } from '../../src/core/record.js';
+import { LeaseStore } from '../../src/leases/lease-store.js';
 
 export interface TestStack {
   readonly stack: LocalStack;
@@ -55,4 +58,31 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Waits until every shard's checkpoint in the lease table is at (or past) the expected one. */
+export async function waitForCheckpoints(
+  clients: AwsClients,
+  table: string,
+  expected: ReadonlyMap<string, RecordPosition>,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const store = new LeaseStore(clients.dynamo, table);
+  await eventually(
+    `checkpoints of ${table} to reach the last records`,
+    async () => {
+      const leases = await store.listLeases();
+      const reached = [...expected].every(([shardId, position]) => {
+        const checkpoint = leases.find((lease) => lease.leaseKey === shardId)?.checkpoint;
+        return (
+          checkpoint !== undefined &&
+          !isSentinel(checkpoint) &&
+          comparePositions(checkpoint, position) >= 0
+        );
+      });
+      return reached ? true : undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }
