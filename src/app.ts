@@ -62,13 +62,10 @@ export class Relay {
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
     this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application);
     const failoverMs = config.leases.failoverMs;
+    const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
     this.renewer = new LeaseRenewer(
       this.store,
-      {
-        workerId: this.workerId,
-        failoverMs,
-        renewIntervalMs: config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3),
-      },
+      { workerId: this.workerId, failoverMs, renewIntervalMs },
       log.child({ component: 'lease-renewer' }),
     );
     this.coordinator = new LeaseCoordinator(
@@ -80,6 +77,7 @@ export class Relay {
         initialPosition: config.stream.initialPosition,
         failoverMs,
         takeIntervalMs: config.leases.takeIntervalMs ?? failoverMs * 2,
+        claimIntervalMs: renewIntervalMs,
         shardSyncIntervalMs: config.leases.shardSyncIntervalMs,
         maxLeasesPerWorker: config.leases.maxLeasesPerWorker,
       },
@@ -220,9 +218,7 @@ export class Relay {
         idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
         minCallIntervalMs: config.consumer.minCallIntervalMs,
         checkpointIntervalMs: config.checkpoint.intervalMs,
-        initialTimestamp: config.stream.initialTimestamp
-          ? new Date(config.stream.initialTimestamp)
-          : null,
+        initialTimestamp: timestampOf(lease.checkpointTimestamp ?? config.stream.initialTimestamp),
       },
       log,
       metrics: this.metrics,
@@ -253,6 +249,10 @@ export class Relay {
       });
     this.shards.set(shardId, { consumer, done });
   }
+}
+
+function timestampOf(iso: string | null | undefined): Date | null {
+  return iso ? new Date(iso) : null;
 }
 
 async function step(log: Logger, name: string, run: () => Promise<unknown>): Promise<void> {

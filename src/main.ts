@@ -6,6 +6,7 @@ import { redactConfig } from './config/redact.js';
 import { UsageError, errorMessage } from './core/errors.js';
 import { runRelay } from './cli/run-command.js';
 import { listLeases } from './cli/leases-command.js';
+import { parseCheckpointTarget, setCheckpoint } from './cli/checkpoint-command.js';
 
 /** Exit codes (design.md): 0 ok, 2 bad config or usage, 1 runtime failure. */
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,29 @@ async function main(argv: string[]): Promise<number> {
     .option(...configOption)
     .action(async (options: { config?: string }) => {
       process.stdout.write(await listLeases(config(options.config)));
+    });
+  program
+    .command('checkpoint')
+    .description('operator commands on checkpoints')
+    .command('set')
+    .description(
+      "move one shard's checkpoint (refused while a live worker holds it, unless --force)",
+    )
+    .requiredOption('--shard <id>', 'shard id, e.g. shardId-000000000001')
+    .requiredOption(
+      '--to <position>',
+      'TRIM_HORIZON | LATEST | <sequence>[/<sub>] | <ISO-8601 time>',
+    )
+    .option('--force', 'move it even while a live worker holds the lease', false)
+    .option(...configOption)
+    .action(async (options: { shard: string; to: string; force: boolean; config?: string }) => {
+      const target = parseCheckpointTarget(options.to);
+      exitCode = await setCheckpoint(config(options.config), {
+        shardId: options.shard,
+        to: target,
+        force: options.force,
+        say: (line) => process.stdout.write(`${line}\n`),
+      });
     });
   program
     .command('demo')

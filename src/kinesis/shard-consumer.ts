@@ -186,6 +186,12 @@ export class ShardConsumer {
       } catch (error) {
         if (signal.aborted) break;
         const name = awsErrorName(error);
+        if (name === 'ResourceNotFoundException' && iterator === null) {
+          // The shard is gone: trimmed past its retention before it was (fully) read, as
+          // the KCL treats it. Nothing more can be read; finish it so its children start.
+          log.error('shard no longer exists (trimmed or deleted); finishing it as SHARD_END');
+          return true;
+        }
         if (name === 'ExpiredIteratorException') {
           log.info('shard iterator expired; getting a new one');
           iterator = null;

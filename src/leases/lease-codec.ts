@@ -29,6 +29,8 @@ export function leaseFromItem(item: LeaseItem): Lease {
     childShardIds: stringSet(item[A.children]),
     startingHashKey:
       typeof item[A.startingHashKey] === 'string' ? String(item[A.startingHashKey]) : null,
+    checkpointTimestamp:
+      typeof item[A.checkpointTimestamp] === 'string' ? String(item[A.checkpointTimestamp]) : null,
     endingHashKey: typeof item[A.endingHashKey] === 'string' ? String(item[A.endingHashKey]) : null,
   };
 }

@@ -6,7 +6,7 @@ import { ExpiryTracker } from './expiry-tracker.js';
 import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
-import { leasesToCreate, type ShardInfo } from './shard-sync.js';
+import { leaseTableRepairs, leasesToCreate, type ShardInfo } from './shard-sync.js';
 import { planTakes } from './take-planner.js';
 
 export interface LeaseCoordinatorOptions {
@@ -14,6 +14,8 @@ export interface LeaseCoordinatorOptions {
   readonly initialPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
   readonly failoverMs: number;
   readonly takeIntervalMs: number;
+  /** How often to look for released or new leases (cheap pass, no steal): handoff speed. */
+  readonly claimIntervalMs: number;
   readonly shardSyncIntervalMs: number;
   readonly maxLeasesPerWorker: number | null;
 }
@@ -63,7 +65,10 @@ export class LeaseCoordinator {
     await this.syncShards();
     await this.takePass();
     this.renewer.start();
-    this.every(this.options.takeIntervalMs, () => this.serialized(() => this.takePass()));
+    this.every(this.options.takeIntervalMs, () => this.serialized(() => this.takePass('full')));
+    // Leases released on SIGTERM are free at once; waiting for the next full pass (2 x
+    // failover by default) would leave their shards unread that long.
+    this.every(this.options.claimIntervalMs, () => this.serialized(() => this.takePass('unowned')));
     this.every(this.options.shardSyncIntervalMs, () => this.serialized(() => this.syncShards()));
   }
 
@@ -86,11 +91,26 @@ export class LeaseCoordinator {
         );
       }
     }
+    const repairs = leaseTableRepairs(shards, leases);
+    for (const { shardId, children } of repairs.childShardIds) {
+      await this.store.setChildShardIds(shardId, children);
+    }
+    for (const lease of repairs.removable) {
+      try {
+        await this.store.deleteLease(lease);
+        this.log.info({ shardId: lease.leaseKey }, 'lease of a finished, trimmed shard deleted');
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
     this.syncedOnce = true;
   }
 
-  /** One take pass: leases left with this worker's id, unowned, expired, or one to steal. */
-  async takePass(): Promise<void> {
+  /**
+   * One take pass: leases left with this worker's id, unowned, expired, or one to steal.
+   * An 'unowned' pass takes only leases nobody holds (released or new), and never steals.
+   */
+  async takePass(kind: 'full' | 'unowned' = 'full'): Promise<void> {
     if (this.stopped) return;
     const leases = await this.store.listLeases();
     const expired = this.expiry.observe(leases);
@@ -113,7 +133,7 @@ export class LeaseCoordinator {
     const byKey = new Map(leases.map((lease) => [lease.leaseKey, lease]));
     for (const candidate of plan.take)
       await this.take(byKey.get(candidate.leaseKey) ?? candidate, 'taken');
-    if (plan.steal) await this.take(plan.steal, 'stolen');
+    if (plan.steal && kind === 'full') await this.take(plan.steal, 'stolen');
   }
 
   /** Resolves true when every parent of the shard has reached SHARD_END (or is gone). */

@@ -110,8 +110,9 @@ export class LeaseStore {
   async take(lease: Lease, newOwner: string): Promise<number> {
     const switched = lease.leaseOwner !== newOwner ? 1 : 0;
     await this.update(lease.leaseKey, {
+      // checkpointOwner is KCL 3's handoff marker: a fresh assignment clears it, as in the KCL.
       update:
-        'SET #owner = :owner, #counter = :next, #switches = if_not_exists(#switches, :zero) + :switched',
+        'SET #owner = :owner, #counter = :next, #switches = if_not_exists(#switches, :zero) + :switched REMOVE #checkpointOwner',
       condition: '#counter = :expected',
       values: {
         ':owner': newOwner,
@@ -120,7 +121,7 @@ export class LeaseStore {
         ':switched': switched,
         ':zero': 0,
       },
-      names: { '#switches': A.ownerSwitches },
+      names: { '#switches': A.ownerSwitches, '#checkpointOwner': A.checkpointOwner },
     });
     return lease.leaseCounter + 1;
   }
@@ -134,7 +135,10 @@ export class LeaseStore {
   ): Promise<number> {
     const attributes = checkpointAttributes(checkpoint);
     await this.update(shardId, {
-      update: 'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero',
+      // A KCL prepareCheckpoint leaves pendingCheckpoint*: a real checkpoint clears it, as
+      // the KCL's own checkpoint update does.
+      update:
+        'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero REMOVE #pending, #pendingSub, #pendingState, #atTimestamp',
       condition: '#counter = :expected AND #owner = :owner',
       values: {
         ':next': expectedCounter + 1,
@@ -148,6 +152,10 @@ export class LeaseStore {
         '#checkpoint': A.checkpoint,
         '#sub': A.checkpointSubSequence,
         '#switches': A.ownerSwitches,
+        '#pending': A.pendingCheckpoint,
+        '#pendingSub': A.pendingCheckpointSubSequence,
+        '#pendingState': A.pendingCheckpointState,
+        '#atTimestamp': A.checkpointTimestamp,
       },
     });
     return expectedCounter + 1;
@@ -159,26 +167,57 @@ export class LeaseStore {
    */
   async release(shardId: string, owner: string, expectedCounter: number): Promise<void> {
     await this.update(shardId, {
-      update: 'REMOVE #owner SET #counter = :next',
+      update: 'REMOVE #owner, #checkpointOwner SET #counter = :next',
       condition: '#counter = :expected AND #owner = :owner',
       values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
+      names: { '#checkpointOwner': A.checkpointOwner },
     });
   }
 
-  /** Sets a checkpoint regardless of owner (operator command), bumping the counter. */
-  async forceCheckpoint(lease: Lease, checkpoint: Checkpoint): Promise<void> {
+  /**
+   * Sets a checkpoint regardless of owner (the operator command), bumping the counter so a
+   * worker still holding the lease fails its next conditional write and stops. An
+   * AT_TIMESTAMP checkpoint keeps its time in `checkpointTimestamp` (ours: the KCL takes
+   * the time from its own configuration).
+   */
+  async forceCheckpoint(lease: Lease, checkpoint: Checkpoint, timestamp?: Date): Promise<void> {
     const attributes = checkpointAttributes(checkpoint);
+    const withTime = checkpoint === 'AT_TIMESTAMP' && timestamp !== undefined;
     await this.update(lease.leaseKey, {
-      update: 'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub',
+      update: `SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub${
+        withTime ? ', #atTimestamp = :at' : ''
+      } REMOVE #pending, #pendingSub${withTime ? '' : ', #atTimestamp'}`,
       condition: '#counter = :expected',
       values: {
         ':next': lease.leaseCounter + 1,
         ':expected': lease.leaseCounter,
         ':checkpoint': attributes[A.checkpoint],
         ':sub': attributes[A.checkpointSubSequence],
+        ...(withTime ? { ':at': timestamp.toISOString() } : {}),
       },
-      names: { '#checkpoint': A.checkpoint, '#sub': A.checkpointSubSequence },
+      names: {
+        '#checkpoint': A.checkpoint,
+        '#sub': A.checkpointSubSequence,
+        '#pending': A.pendingCheckpoint,
+        '#pendingSub': A.pendingCheckpointSubSequence,
+        '#atTimestamp': A.checkpointTimestamp,
+      },
     });
+  }
+
+  /** Records a finished shard's children, as the KCL does when a shard ends. */
+  async setChildShardIds(shardId: string, children: readonly string[]): Promise<void> {
+    if (children.length === 0) return;
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [A.key]: shardId },
+        UpdateExpression: 'SET #children = :children',
+        ConditionExpression: `attribute_exists(${A.key})`,
+        ExpressionAttributeNames: { '#children': A.children },
+        ExpressionAttributeValues: { ':children': new Set(children) },
+      }),
+    );
   }
 
   async deleteLease(lease: Lease): Promise<void> {

@@ -11,6 +11,8 @@ export interface Lease {
   readonly childShardIds: readonly string[];
   readonly startingHashKey: string | null;
   readonly endingHashKey: string | null;
+  /** With an AT_TIMESTAMP checkpoint set by `checkpoint set --to <time>`: that time. */
+  readonly checkpointTimestamp?: string | null;
 }
 
 /** KCL's attribute names, spelled exactly as the Java KCL writes them. */
@@ -25,4 +27,11 @@ export const LEASE_ATTRIBUTES = {
   children: 'childShardIds',
   startingHashKey: 'startingHashKey',
   endingHashKey: 'endingHashKey',
+  // Written by the KCL (two-phase checkpoints, KCL 3 handoff); kept in step as it does.
+  pendingCheckpoint: 'pendingCheckpoint',
+  pendingCheckpointSubSequence: 'pendingCheckpointSubSequenceNumber',
+  pendingCheckpointState: 'pendingCheckpointState',
+  checkpointOwner: 'checkpointOwner',
+  // Ours, not the KCL's: the time of an operator-set AT_TIMESTAMP checkpoint.
+  checkpointTimestamp: 'checkpointTimestamp',
 } as const;

@@ -36,3 +36,34 @@ export function leasesToCreate(
       };
     });
 }
+
+/** What a shard sync changes in a lease table besides creating leases. */
+export interface LeaseTableRepairs {
+  /** Finished parents and the children the shard graph gives them (KCL's childShardIds). */
+  readonly childShardIds: ReadonlyArray<{ shardId: string; children: string[] }>;
+  /** Finished leases whose shards the stream no longer lists (trimmed): safe to delete. */
+  readonly removable: readonly Lease[];
+}
+
+export function leaseTableRepairs(
+  shards: readonly ShardInfo[],
+  leases: readonly Lease[],
+): LeaseTableRepairs {
+  const listed = new Set(shards.map((shard) => shard.shardId));
+  const childrenOf = new Map<string, string[]>();
+  for (const shard of shards) {
+    for (const parent of shard.parentShardIds) {
+      childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), shard.shardId]);
+    }
+  }
+  const finished = leases.filter((lease) => lease.checkpoint === 'SHARD_END');
+  return {
+    childShardIds: finished
+      .filter((lease) => lease.childShardIds.length === 0 && childrenOf.has(lease.leaseKey))
+      .map((lease) => ({
+        shardId: lease.leaseKey,
+        children: childrenOf.get(lease.leaseKey) ?? [],
+      })),
+    removable: finished.filter((lease) => !listed.has(lease.leaseKey)),
+  };
+}

@@ -1,0 +1,94 @@
+import type { RelayConfig } from '../config/schema.js';
+import { describeCheckpoint, type Checkpoint } from '../core/checkpoint.js';
+import { UsageError } from '../core/errors.js';
+import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
+import type { Lease } from '../leases/lease.js';
+import { LeaseStore } from '../leases/lease-store.js';
+
+export interface CheckpointTarget {
+  readonly checkpoint: Checkpoint;
+  readonly timestamp?: Date;
+}
+
+/** `--to TRIM_HORIZON | LATEST | <sequence>[/<sub-sequence>] | <ISO-8601 time>` */
+export function parseCheckpointTarget(text: string): CheckpointTarget {
+  if (text === 'TRIM_HORIZON' || text === 'LATEST') return { checkpoint: text };
+  const sequence = /^(\d{1,40})(?:\/(\d+))?$/.exec(text);
+  if (sequence) {
+    return {
+      checkpoint: {
+        sequenceNumber: sequence[1] ?? '',
+        subSequenceNumber: Number(sequence[2] ?? 0),
+      },
+    };
+  }
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) {
+    return { checkpoint: 'AT_TIMESTAMP', timestamp: new Date(text) };
+  }
+  throw new UsageError(
+    `--to: '${text}' is not TRIM_HORIZON, LATEST, a sequence number or an ISO-8601 time`,
+  );
+}
+
+export interface CheckpointSetOptions {
+  readonly shardId: string;
+  readonly to: CheckpointTarget;
+  readonly force: boolean;
+  readonly say: (line: string) => void;
+}
+
+/**
+ * Moves one shard's checkpoint. A lease whose counter moves while we watch it (for up to
+ * the failover time, the KCL's own test of liveness) has a live owner: refused unless
+ * forced. Forcing bumps the counter, so that owner's next conditional write fails and it
+ * stops reading; the shard then resumes from the new checkpoint.
+ */
+export async function setCheckpoint(
+  config: RelayConfig,
+  options: CheckpointSetOptions,
+): Promise<number> {
+  const clients = createAwsClients({ region: config.aws.region });
+  try {
+    const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);
+    const find = async () => (await store.listLeases()).find((l) => l.leaseKey === options.shardId);
+    let lease = await find();
+    if (!lease) throw new UsageError(`no lease for shard ${options.shardId} in ${store.tableName}`);
+    if (lease.leaseOwner && !options.force) {
+      options.say(
+        `${options.shardId} is owned by ${lease.leaseOwner}; watching its lease for up to ${config.leases.failoverMs} ms to see whether that worker is alive…`,
+      );
+      const alive = await ownerIsAlive(find, lease, config.leases.failoverMs);
+      if (alive) {
+        options.say(
+          `refused: ${lease.leaseOwner} is alive and holds ${options.shardId}. Stop it first, or use --force.`,
+        );
+        return 1;
+      }
+      lease = (await find()) ?? lease;
+    }
+    await store.forceCheckpoint(lease, options.to.checkpoint, options.to.timestamp);
+    const target = options.to.timestamp
+      ? `AT_TIMESTAMP ${options.to.timestamp.toISOString()}`
+      : describeCheckpoint(options.to.checkpoint);
+    options.say(
+      `${options.shardId}: checkpoint ${describeCheckpoint(lease.checkpoint)} → ${target}`,
+    );
+    return 0;
+  } finally {
+    destroyAwsClients(clients);
+  }
+}
+
+async function ownerIsAlive(
+  find: () => Promise<Lease | undefined>,
+  seen: Lease,
+  failoverMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + failoverMs;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500, failoverMs)));
+    const now = await find();
+    if (!now || now.leaseCounter !== seen.leaseCounter) return true;
+  }
+  return false;
+}
