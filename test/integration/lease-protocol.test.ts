@@ -1,5 +1,5 @@
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/core/errors.js';
 import { createStream, putAll } from '../../src/demo/producer.js';
 import type { Lease } from '../../src/leases/lease.js';
@@ -10,13 +10,7 @@ import { numberedRecord } from '../support/records.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { runCli, startRelayProcess, writeConfig } from '../support/relay-process.js';
 import { readJsonLines } from '../support/s3-reader.js';
-import {
-  createBucket,
-  eventually,
-  startTestStack,
-  uniqueName,
-  type TestStack,
-} from '../support/stack.js';
+import { createBucket, eventually, useTestStack, uniqueName } from '../support/stack.js';
 
 const silent = createLogger('silent');
 
@@ -36,13 +30,7 @@ function freshLease(leaseKey: string, overrides: Partial<Lease> = {}): Lease {
 }
 
 describe('the lease protocol on a real DynamoDB (dynalite)', () => {
-  let test: TestStack;
-  beforeAll(async () => {
-    test = await startTestStack();
-  });
-  afterAll(async () => {
-    await test?.stop();
-  });
+  const test = useTestStack();
 
   async function newTable(): Promise<LeaseStore> {
     const store = new LeaseStore(test.clients.dynamo, uniqueName('race-leases'));
@@ -296,6 +284,19 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
   });
 
   describe('kinesis-relay checkpoint set', () => {
+    const checkpointSet = (configPath: string, shardId: string, to: string, ...flags: string[]) =>
+      runCli([
+        'checkpoint',
+        'set',
+        '--config',
+        configPath,
+        '--shard',
+        shardId,
+        '--to',
+        to,
+        ...flags,
+      ]);
+
     async function setUp() {
       const names = {
         stream: uniqueName('cpset'),
@@ -324,31 +325,12 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
       owner.add(shardId, await store.take(await leaseOf(store, shardId), 'live-worker'));
       owner.start();
       try {
-        const refused = await runCli([
-          'checkpoint',
-          'set',
-          '--config',
-          configPath,
-          '--shard',
-          shardId,
-          '--to',
-          '4950/3',
-        ]);
+        const refused = await checkpointSet(configPath, shardId, '4950/3');
         expect(refused.code).toBe(1);
         expect(refused.output).toContain('refused: live-worker is alive');
         expect((await leaseOf(store, shardId)).checkpoint).toBe('TRIM_HORIZON');
 
-        const forced = await runCli([
-          'checkpoint',
-          'set',
-          '--config',
-          configPath,
-          '--shard',
-          shardId,
-          '--to',
-          '4950/3',
-          '--force',
-        ]);
+        const forced = await checkpointSet(configPath, shardId, '4950/3', '--force');
         expect(forced.code).toBe(0);
         expect((await leaseOf(store, shardId)).checkpoint).toEqual({
           sequenceNumber: '4950',
@@ -369,32 +351,13 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
     it('moves the checkpoint of a dead owner after watching it, to a time or a sentinel', async () => {
       const { store, shardId, configPath } = await setUp();
       await store.take(await leaseOf(store, shardId), 'dead-worker');
-      const atTime = await runCli([
-        'checkpoint',
-        'set',
-        '--config',
-        configPath,
-        '--shard',
-        shardId,
-        '--to',
-        '2026-11-01T12:00:00Z',
-      ]);
+      const atTime = await checkpointSet(configPath, shardId, '2026-11-01T12:00:00Z');
       expect(atTime.code).toBe(0);
       const lease = await leaseOf(store, shardId);
       expect(lease.checkpoint).toBe('AT_TIMESTAMP');
       expect(lease.checkpointTimestamp).toBe('2026-11-01T12:00:00.000Z');
 
-      const latest = await runCli([
-        'checkpoint',
-        'set',
-        '--config',
-        configPath,
-        '--shard',
-        shardId,
-        '--to',
-        'LATEST',
-        '--force',
-      ]);
+      const latest = await checkpointSet(configPath, shardId, 'LATEST', '--force');
       expect(latest.code).toBe(0);
       const after = await leaseOf(store, shardId);
       expect(after.checkpoint).toBe('LATEST');
@@ -403,28 +366,10 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
 
     it('rejects a bad target or an unknown shard with exit 2', async () => {
       const { shardId, configPath } = await setUp();
-      const bad = await runCli([
-        'checkpoint',
-        'set',
-        '--config',
-        configPath,
-        '--shard',
-        shardId,
-        '--to',
-        'yesterday',
-      ]);
+      const bad = await checkpointSet(configPath, shardId, 'yesterday');
       expect(bad.code).toBe(2);
       expect(bad.output).toContain("--to: 'yesterday'");
-      const unknown = await runCli([
-        'checkpoint',
-        'set',
-        '--config',
-        configPath,
-        '--shard',
-        'shardId-000000000099',
-        '--to',
-        'TRIM_HORIZON',
-      ]);
+      const unknown = await checkpointSet(configPath, 'shardId-000000000099', 'TRIM_HORIZON');
       expect(unknown.code).toBe(2);
       expect(unknown.output).toContain('no lease for shard shardId-000000000099');
     });

@@ -5,20 +5,14 @@ import {
   SplitShardCommand,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStream } from '../../src/demo/producer.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
 import { ProducerLoop } from '../support/producer-loop.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { startRelayProcess, writeConfig, type RelayProcess } from '../support/relay-process.js';
 import { readJsonLines } from '../support/s3-reader.js';
-import {
-  createBucket,
-  eventually,
-  startTestStack,
-  uniqueName,
-  type TestStack,
-} from '../support/stack.js';
+import { createBucket, eventually, useTestStack, uniqueName } from '../support/stack.js';
 
 async function waitActive(kinesis: KinesisClient, stream: string): Promise<void> {
   await eventually(
@@ -51,13 +45,7 @@ function logLines(relays: readonly RelayProcess[]): LogLine[] {
 }
 
 describe('resharding while records flow', () => {
-  let test: TestStack;
-  beforeAll(async () => {
-    test = await startTestStack();
-  });
-  afterAll(async () => {
-    await test?.stop();
-  });
+  const test = useTestStack();
 
   it('split one shard and merge two others: nothing lost, per-key order kept from parent to child', async () => {
     const names = {
