@@ -1,0 +1,81 @@
+import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+/** What COPY reads: the manifest, and the data objects it lists. */
+export interface StagedBatch {
+  readonly manifestUrl: string;
+  /** Every key written for the batch, manifest included (for cleanup). */
+  readonly keys: readonly string[];
+}
+
+/** The manifest format of Redshift's COPY ... MANIFEST. */
+export interface CopyManifest {
+  readonly entries: ReadonlyArray<{
+    readonly url: string;
+    readonly mandatory: boolean;
+    readonly meta: { readonly content_length: number };
+  }>;
+}
+
+/**
+ * Stages a batch in S3 for COPY: the gzip CSV parts under `{prefix}{batchId}/`, then a
+ * manifest naming exactly those parts (`mandatory`, so a missing part fails the COPY
+ * instead of loading less). Writing the same batch id again overwrites, so a retried
+ * load never reads parts of an earlier attempt.
+ */
+export class S3Staging {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+  ) {}
+
+  async stage(batchId: string, parts: readonly Buffer[]): Promise<StagedBatch> {
+    const directory = `${this.prefix}${batchId}/`;
+    const partKeys = parts.map(
+      (_, index) => `${directory}part-${String(index).padStart(4, '0')}.csv.gz`,
+    );
+    await Promise.all(
+      parts.map((body, index) =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: partKeys[index],
+            Body: body,
+            ContentType: 'application/gzip',
+          }),
+        ),
+      ),
+    );
+    const manifest: CopyManifest = {
+      entries: partKeys.map((key, index) => ({
+        url: this.url(key),
+        mandatory: true,
+        meta: { content_length: parts[index]?.byteLength ?? 0 },
+      })),
+    };
+    const manifestKey = `${directory}manifest`;
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: manifestKey,
+        Body: JSON.stringify(manifest),
+        ContentType: 'application/json',
+      }),
+    );
+    return { manifestUrl: this.url(manifestKey), keys: [...partKeys, manifestKey] };
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.s3.send(
+      new DeleteObjectsCommand({
+        Bucket: this.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
+
+  private url(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+}
