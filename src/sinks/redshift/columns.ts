@@ -3,7 +3,7 @@ import type { JsonValue, RelayEvent } from '../../core/event.js';
 import { csvLine } from '../s3/event-encoder.js';
 
 /** How a column is stored; the SQL type follows from it and the dialect. */
-export type ColumnKind = 'text' | 'long-text' | 'timestamp' | 'number' | 'integer';
+export type ColumnKind = 'key' | 'text' | 'long-text' | 'timestamp' | 'number' | 'integer';
 
 export interface Column {
   readonly name: string;
@@ -16,14 +16,14 @@ export interface Column {
  * decode to several events (the id is stable across re-reads, see decode/record-id.ts).
  */
 export const KEY_COLUMNS: readonly Column[] = [
-  { name: 'shard_id', kind: 'text', value: (e) => e.record.shardId },
-  { name: 'sequence_number', kind: 'text', value: (e) => e.record.sequenceNumber },
+  { name: 'shard_id', kind: 'key', value: (e) => e.record.shardId },
+  { name: 'sequence_number', kind: 'key', value: (e) => e.record.sequenceNumber },
   {
     name: 'sub_sequence_number',
     kind: 'integer',
     value: (e) => String(e.record.subSequenceNumber),
   },
-  { name: 'event_id', kind: 'text', value: (e) => e.id },
+  { name: 'event_id', kind: 'key', value: (e) => e.id },
 ];
 export const KEY_COLUMN_NAMES: readonly string[] = KEY_COLUMNS.map((column) => column.name);
 

@@ -10,6 +10,8 @@ export interface TableNames {
 
 const SQL_TYPES: Record<Dialect, Record<ColumnKind, string>> = {
   redshift: {
+    // Never truncated (TRUNCATECOLUMNS would merge distinct keys): ids and 56-digit sequences fit.
+    key: 'VARCHAR(512)',
     text: 'VARCHAR(1024)',
     'long-text': 'VARCHAR(65535)',
     timestamp: 'TIMESTAMP',
@@ -17,6 +19,7 @@ const SQL_TYPES: Record<Dialect, Record<ColumnKind, string>> = {
     integer: 'BIGINT',
   },
   postgres: {
+    key: 'TEXT',
     text: 'TEXT',
     'long-text': 'TEXT',
     timestamp: 'TIMESTAMP',
@@ -26,8 +29,9 @@ const SQL_TYPES: Record<Dialect, Record<ColumnKind, string>> = {
 };
 
 /**
- * `createTable: true`. Redshift does not enforce a primary key (the merge deduplicates
- * by itself); PostgreSQL does, which turns a concurrent double load into a retriable error.
+ * `createTable: true`. Redshift takes the primary key as information only (the merge
+ * deduplicates by itself); PostgreSQL enforces it, which turns two workers loading the
+ * same rows at once into a retriable error instead of a duplicate.
  */
 export function createTableStatements(
   dialect: Dialect,
@@ -104,7 +108,7 @@ export function redshiftCopy(
   const regionClause = region ? ` REGION ${literal(region)}` : '';
   return (
     `COPY ${staging} (${names}) FROM ${literal(manifestUrl)} ${auth} MANIFEST GZIP CSV` +
-    ` TIMEFORMAT 'auto' TRUNCATECOLUMNS${regionClause}`
+    ` EMPTYASNULL TIMEFORMAT 'auto' TRUNCATECOLUMNS${regionClause}`
   );
 }
 
