@@ -3,6 +3,7 @@ import type { RelayEvent } from '../../src/core/event.js';
 import { positionId } from '../../src/decode/record-id.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import type { DeadLetterEntry, DeadLetterSink } from '../../src/sinks/sink.js';
 
 /**
  * `count` normalized events over `shards` shards, as the decoders produce them. Every
@@ -85,4 +86,21 @@ export async function metricValue(
   return (metric?.values ?? [])
     .filter((sample) => Object.entries(labels).every(([k, v]) => sample.labels[k] === v))
     .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/** A dead-letter destination that keeps entries in memory and acknowledges at once. */
+export class CollectedDeadLetters implements DeadLetterSink {
+  readonly entries: DeadLetterEntry[] = [];
+
+  write(entry: DeadLetterEntry, ack: AckHandle): void {
+    this.entries.push(entry);
+    ack.ack();
+  }
+
+  waitForCapacity(): undefined {
+    return undefined;
+  }
+
+  flush = async (): Promise<void> => undefined;
+  close = async (): Promise<void> => undefined;
 }
