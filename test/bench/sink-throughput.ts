@@ -18,7 +18,7 @@ import { createRedshiftSink } from '../../src/sinks/redshift/create-redshift-sin
 import { csvRow, tableColumns } from '../../src/sinks/redshift/columns.js';
 import { createWebhookSink } from '../../src/sinks/webhook/create-webhook-sink.js';
 import type { Sink } from '../../src/sinks/sink.js';
-import { AckCounter, quietSinkDeps, testEvents } from '../support/events.js';
+import { AckCounter, quietSinkDeps, testEvents, writeAll } from '../support/events.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
 import { startTestPostgres } from '../support/postgres.js';
 
@@ -28,12 +28,7 @@ const events = testEvents(count);
 async function timed(sink: Sink): Promise<number> {
   const acks = new AckCounter();
   const started = performance.now();
-  for (const event of events) {
-    sink.write(event, acks.handle());
-    const wait = sink.waitForCapacity();
-    if (wait) await wait;
-  }
-  await sink.flush();
+  await writeAll(sink, events, acks);
   const seconds = (performance.now() - started) / 1000;
   if (acks.acked !== count) throw new Error(`only ${acks.acked} of ${count} acknowledged`);
   await sink.close();

@@ -2,13 +2,13 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sinkSchema, type WebhookSinkConfig } from '../../src/config/schema.js';
 import { createWebhookSink } from '../../src/sinks/webhook/create-webhook-sink.js';
-import type { Sink } from '../../src/sinks/sink.js';
 import {
   AckCounter,
   CollectedDeadLetters,
   metricValue,
   quietSinkDeps,
   testEvents,
+  writeAll,
 } from '../support/events.js';
 import {
   startHttpReceiver,
@@ -32,13 +32,21 @@ const base = {
   timeoutMs: 5000,
 };
 
-async function writeAll(sink: Sink, events: ReturnType<typeof testEvents>, acks: AckCounter) {
-  for (const event of events) {
-    sink.write(event, acks.handle());
-    const wait = sink.waitForCapacity();
-    if (wait) await wait;
-  }
-  await sink.flush();
+/** Runs the events through a webhook sink with `fields` and closes it. */
+async function deliver(
+  fields: Record<string, unknown>,
+  events: ReturnType<typeof testEvents>,
+  deps: Partial<Parameters<typeof createWebhookSink>[1]> = {},
+): Promise<AckCounter> {
+  const sink = createWebhookSink(webhookConfig({ ...base, ...fields }), {
+    deadLetter: new CollectedDeadLetters(),
+    ...quietSinkDeps(),
+    ...deps,
+  });
+  const acks = new AckCounter();
+  await writeAll(sink, events, acks);
+  await sink.close();
+  return acks;
 }
 
 /** What a receiver does with the secret: HMAC-SHA256 over `{timestamp}.{raw body}`. */
@@ -86,14 +94,8 @@ describe('webhook sink against real HTTP receivers', () => {
     );
     receivers.push(receiver);
     const deps = quietSinkDeps();
-    const sink = createWebhookSink(webhookConfig({ ...base, url: receiver.url }), {
-      deadLetter: new CollectedDeadLetters(),
-      ...deps,
-    });
     const events = testEvents(2000);
-    const acks = new AckCounter();
-    await writeAll(sink, events, acks);
-    await sink.close();
+    const acks = await deliver({ url: receiver.url }, events, deps);
     expect(acks).toMatchObject({ acked: 2000, doubles: 0 });
     expectDeliveredOnce(receiver, events);
     expect(receiver.requests.filter((r) => r.status === 503).length).toBeGreaterThan(0);
@@ -132,20 +134,16 @@ describe('webhook sink against real HTTP receivers', () => {
       return { status: 429, headers: { 'retry-after': '1' } };
     });
     receivers.push(receiver);
-    const sink = createWebhookSink(
-      // Backoff far longer than Retry-After: a quick success shows the header was used.
-      webhookConfig({
-        ...base,
+    const events = testEvents(300);
+    const acks = await deliver(
+      {
         url: receiver.url,
         compression: 'gzip',
+        // Backoff far longer than Retry-After: a quick success shows the header was used.
         retry: { initialDelayMs: 60_000, maxDelayMs: 60_000, maxElapsedMs: 120_000 },
-      }),
-      { deadLetter: new CollectedDeadLetters(), ...quietSinkDeps() },
+      },
+      events,
     );
-    const events = testEvents(300);
-    const acks = new AckCounter();
-    await writeAll(sink, events, acks);
-    await sink.close();
     expect(acks.acked).toBe(300);
     expect(receiver.requests.every((r) => r.headers['content-encoding'] === 'gzip')).toBe(true);
     expect(receiver.requests.filter((r) => r.status === 429)).toHaveLength(refused.size);
@@ -163,13 +161,11 @@ describe('webhook sink against real HTTP receivers', () => {
     const events = testEvents(200);
     const poison = events[123]!.id;
     const deadLetter = new CollectedDeadLetters();
-    const sink = createWebhookSink(
-      webhookConfig({ ...base, url: receiver.url, buffer: { ...base.buffer, maxRecords: 64 } }),
-      { deadLetter, ...quietSinkDeps() },
+    const acks = await deliver(
+      { url: receiver.url, buffer: { ...base.buffer, maxRecords: 64 } },
+      events,
+      { deadLetter },
     );
-    const acks = new AckCounter();
-    await writeAll(sink, events, acks);
-    await sink.close();
     expect(acks).toMatchObject({ acked: 200, doubles: 0 });
     expect(receiver.requests.some((r) => r.status === 413)).toBe(true);
     const delivered = receiver.requests.filter((r) => r.status === 200).flatMap(jsonIds);
@@ -214,20 +210,11 @@ describe('webhook sink against real HTTP receivers', () => {
       return reply(200);
     });
     receivers.push(receiver);
-    const sink = createWebhookSink(
-      webhookConfig({
-        ...base,
-        url: receiver.url,
-        format: 'firehose',
-        accessKey,
-        compression: 'gzip',
-      }),
-      { deadLetter: new CollectedDeadLetters(), ...quietSinkDeps() },
-    );
     const events = testEvents(400);
-    const acks = new AckCounter();
-    await writeAll(sink, events, acks);
-    await sink.close();
+    const acks = await deliver(
+      { url: receiver.url, format: 'firehose', accessKey, compression: 'gzip' },
+      events,
+    );
     expect(acks.acked).toBe(400);
     expect(receiver.requests.every((r) => r.status === 200)).toBe(true);
     const records = receiver.requests.flatMap(
@@ -248,13 +235,10 @@ describe('webhook sink against real HTTP receivers', () => {
       return { status: 200, body: JSON.stringify({ requestId: echoed, timestamp: Date.now() }) };
     });
     receivers.push(receiver);
-    const sink = createWebhookSink(
-      webhookConfig({ ...base, url: receiver.url, format: 'firehose', maxConcurrency: 1 }),
-      { deadLetter: new CollectedDeadLetters(), ...quietSinkDeps() },
+    const acks = await deliver(
+      { url: receiver.url, format: 'firehose', maxConcurrency: 1 },
+      testEvents(10),
     );
-    const acks = new AckCounter();
-    await writeAll(sink, testEvents(10), acks);
-    await sink.close();
     expect(acks.acked).toBe(10);
     expect(receiver.requests).toHaveLength(2);
     expect(receiver.requests[0]!.headers['x-amz-firehose-request-id']).toBe(

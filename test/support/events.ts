@@ -3,7 +3,7 @@ import type { RelayEvent } from '../../src/core/event.js';
 import { positionId } from '../../src/decode/record-id.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import type { DeadLetterEntry, DeadLetterSink } from '../../src/sinks/sink.js';
+import type { DeadLetterEntry, DeadLetterSink, Sink } from '../../src/sinks/sink.js';
 
 /**
  * `count` normalized events over `shards` shards, as the decoders produce them. Every
@@ -103,4 +103,18 @@ export class CollectedDeadLetters implements DeadLetterSink {
 
   flush = async (): Promise<void> => undefined;
   close = async (): Promise<void> => undefined;
+}
+
+/** Writes the events as a shard loop would (waiting on backpressure), then flushes. */
+export async function writeAll(
+  sink: Sink,
+  events: readonly RelayEvent[],
+  acks: AckCounter,
+): Promise<void> {
+  for (const event of events) {
+    sink.write(event, acks.handle());
+    const wait = sink.waitForCapacity();
+    if (wait) await wait;
+  }
+  await sink.flush();
 }
