@@ -245,4 +245,31 @@ describe('webhook sink against real HTTP receivers', () => {
       receiver.requests[1]!.headers['x-amz-firehose-request-id'],
     );
   });
+
+  it('times out a receiver slower than timeoutMs, retries the same request, sends extra headers', async () => {
+    const receiver = await startHttpReceiver((_request, index) =>
+      index === 0 ? { status: 200, delayMs: 5000 } : { status: 200 },
+    );
+    receivers.push(receiver);
+    const events = testEvents(20);
+    const acks = await deliver(
+      {
+        url: receiver.url,
+        timeoutMs: 500,
+        maxConcurrency: 1,
+        buffer: { ...base.buffer, maxRecords: 20 },
+        headers: { Authorization: 'Bearer relay-token', 'X-Tenant': 'acme' },
+      },
+      events,
+    );
+    expect(acks.acked).toBe(20);
+    expect(receiver.requests).toHaveLength(2);
+    const [slow, retry] = receiver.requests;
+    expect(slow!.headers['x-relay-request-id']).toBe(retry!.headers['x-relay-request-id']);
+    expect(retry!.headers).toMatchObject({
+      authorization: 'Bearer relay-token',
+      'x-tenant': 'acme',
+    });
+    expect(jsonIds(retry!).sort()).toEqual(events.map((event) => event.id).sort());
+  });
 });

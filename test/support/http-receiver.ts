@@ -17,6 +17,8 @@ export interface Reply {
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: string;
+  /** Answer only after this long (a receiver slower than the sink's timeout). */
+  readonly delayMs?: number;
 }
 
 /** Decides the answer to a request; `index` counts requests from 0. */
@@ -60,8 +62,12 @@ function makeServer(respond: Responder, requests: ReceivedRequest[]): Server {
       const reply = respond(request, requests.length);
       request.status = reply.status;
       requests.push(request);
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      res.end(reply.body ?? '');
+      const answer = () => {
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+        res.end(reply.body ?? '');
+      };
+      if (reply.delayMs) setTimeout(answer, reply.delayMs).unref();
+      else answer();
     });
   });
 }
