@@ -1,12 +1,5 @@
 import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-/** What COPY reads: the manifest, and the data objects it lists. */
-export interface StagedBatch {
-  readonly manifestUrl: string;
-  /** Every key written for the batch, manifest included (for cleanup). */
-  readonly keys: readonly string[];
-}
-
 /** The manifest format of Redshift's COPY ... MANIFEST. */
 export interface CopyManifest {
   readonly entries: ReadonlyArray<{
@@ -29,11 +22,21 @@ export class S3Staging {
     private readonly prefix: string,
   ) {}
 
-  async stage(batchId: string, parts: readonly Buffer[]): Promise<StagedBatch> {
+  /** Every key `stage` writes for a batch of `partCount` parts, manifest last. */
+  keysFor(batchId: string, partCount: number): string[] {
     const directory = `${this.prefix}${batchId}/`;
-    const partKeys = parts.map(
+    const parts = Array.from(
+      { length: partCount },
       (_, index) => `${directory}part-${String(index).padStart(4, '0')}.csv.gz`,
     );
+    return [...parts, `${directory}manifest`];
+  }
+
+  /** Resolves the manifest's s3:// URL, for COPY. */
+  async stage(batchId: string, parts: readonly Buffer[]): Promise<string> {
+    const keys = this.keysFor(batchId, parts.length);
+    const partKeys = keys.slice(0, -1);
+    const manifestKey = keys[keys.length - 1] ?? '';
     await Promise.all(
       parts.map((body, index) =>
         this.s3.send(
@@ -53,7 +56,6 @@ export class S3Staging {
         meta: { content_length: parts[index]?.byteLength ?? 0 },
       })),
     };
-    const manifestKey = `${directory}manifest`;
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -62,7 +64,7 @@ export class S3Staging {
         ContentType: 'application/json',
       }),
     );
-    return { manifestUrl: this.url(manifestKey), keys: [...partKeys, manifestKey] };
+    return this.url(manifestKey);
   }
 
   async remove(keys: readonly string[]): Promise<void> {

@@ -93,13 +93,14 @@ export function createTableLoader(
   return {
     async load(batchId, rows) {
       const body = await gzipAsync(rows);
-      const batch = await redshift.staging.stage(batchId, [body]);
-      staged.set(batchId, batch.keys);
+      // Known before the upload starts, so a half-staged batch is cleaned up too.
+      staged.set(batchId, redshift.staging.keysFor(batchId, 1));
+      const manifestUrl = await redshift.staging.stage(batchId, [body]);
       const credentials = await copyCredentials(redshift);
       const copy = redshiftCopy(
         settings.tables.staging,
         settings.columns,
-        batch.manifestUrl,
+        manifestUrl,
         credentials,
         redshift.region,
       );
