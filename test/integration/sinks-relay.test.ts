@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStream, putAll } from '../../src/demo/producer.js';
+import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 import { testRelayConfig } from '../support/relay-config.js';
@@ -12,22 +13,28 @@ import {
 } from '../support/stack.js';
 
 /**
- * The Redshift sink end to end, postgres dialect: kinesis-local → relay process →
- * PostgreSQL, checkpoints in dynalite. Then the whole stream again under a new lease
- * table (every checkpoint lost): the table keeps one row per event.
+ * Both sinks end to end: kinesis-local → relay process → PostgreSQL (the Redshift sink's
+ * postgres dialect) and a local webhook receiver, checkpoints in dynalite. Then the whole
+ * stream again under a new lease table (every checkpoint lost): the table keeps one row
+ * per event; the webhook, at least once, has every event.
  */
-describe('relay → redshift sink (postgres dialect)', () => {
+describe('relay → redshift sink (postgres dialect) and webhook sink', () => {
   let stack: TestStack;
   let db: TestPostgres;
+  let receiver: HttpReceiver;
   const stream = uniqueName('warehouse');
   const table = uniqueName('events').replace('-', '_');
 
   beforeAll(async () => {
-    [stack, db] = await Promise.all([startTestStack(), startTestPostgres()]);
+    [stack, db, receiver] = await Promise.all([
+      startTestStack(),
+      startTestPostgres(),
+      startHttpReceiver(() => ({ status: 200 })),
+    ]);
     await createStream(stack.clients.kinesis, stream, 2);
   });
   afterAll(async () => {
-    await Promise.all([stack?.stop(), db?.destroy()]);
+    await Promise.all([stack?.stop(), db?.destroy(), receiver?.close()]);
   });
 
   function relayConfig(leaseTable: string) {
@@ -44,6 +51,14 @@ describe('relay → redshift sink (postgres dialect)', () => {
             createTable: true,
             buffer: { maxRecords: 2000, maxBytes: 8 * 1024 * 1024, maxAgeMs: 500 },
             retry: { initialDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 600_000 },
+          },
+          {
+            name: 'hooks',
+            type: 'webhook',
+            url: receiver.url,
+            signingSecret: 'relay-test',
+            compression: 'gzip',
+            buffer: { maxRecords: 500, maxBytes: 1024 * 1024, maxAgeMs: 300 },
           },
         ],
       },
@@ -67,7 +82,7 @@ describe('relay → redshift sink (postgres dialect)', () => {
     return { rows: Number(row?.rows), records: Number(row?.records) };
   }
 
-  it('lands 10,000 events once, and a full replay adds no row', async () => {
+  it('lands 10,000 events once in the table and all at the webhook; a full replay adds no row', async () => {
     const planned = plannedRecords(0, 10_000, { aggregatedShare: 0.5, perAggregate: 10 });
     const results = await putAll(stack.clients.kinesis, stream, planned.records);
     const expected = lastPositionPerShard(results, planned.userCounts);
@@ -81,5 +96,11 @@ describe('relay → redshift sink (postgres dialect)', () => {
 
     await runUntilCheckpointed(uniqueName('leases'), expected);
     expect(await counts()).toEqual({ rows: 10_000, records: 10_000 });
+
+    const hooked = receiver.requests.flatMap(
+      (request) => JSON.parse(request.body.toString()) as Array<{ original: { n: number } }>,
+    );
+    expect(new Set(hooked.map((event) => event.original.n)).size).toBe(10_000);
+    expect(receiver.requests.every((request) => request.headers['x-relay-signature'])).toBe(true);
   });
 });
