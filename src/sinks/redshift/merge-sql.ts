@@ -42,7 +42,8 @@ export function createTableStatements(
   const key = `PRIMARY KEY (${KEY_COLUMN_NAMES.join(', ')})`;
   return [
     `CREATE TABLE IF NOT EXISTS ${tables.target} (${[...definitions, key].join(', ')})`,
-    `CREATE TABLE IF NOT EXISTS ${tables.staging} (${definitions.join(', ')})`,
+    // PostgreSQL: staging is empty between transactions, so it need not be crash-safe (WAL).
+    `CREATE ${dialect === 'postgres' ? 'UNLOGGED ' : ''}TABLE IF NOT EXISTS ${tables.staging} (${definitions.join(', ')})`,
   ];
 }
 
