@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { isS3Sink, type RelayConfig } from './config/schema.js';
+import type { RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
@@ -97,8 +97,8 @@ export class Relay {
     this.router = new Router(
       this.sinkSet.sinks.map(({ sink, config: sinkConfig }) => ({
         sink,
-        eventTypes: isS3Sink(sinkConfig) ? sinkConfig.filter.eventTypes : [],
-        formats: isS3Sink(sinkConfig) ? sinkConfig.filter.formats : [],
+        eventTypes: sinkConfig.filter.eventTypes,
+        formats: sinkConfig.filter.formats,
       })),
     );
   }

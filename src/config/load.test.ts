@@ -102,4 +102,69 @@ sinks:
     expect(JSON.stringify(redacted)).not.toContain(':pw@');
     expect(redacted.sinks[0]?.url).toContain('user:');
   });
+
+  it('validates redshift and webhook sinks, naming each bad key', () => {
+    const problems = problemsOf(`
+application: my-app
+stream: { name: events }
+sinks:
+  - { name: wh, type: redshift, url: 'mysql://x', table: 'bad table', columns: { shard_id: type, note: nowhere } }
+  - { name: hook, type: webhook, url: 'ftp://x', format: xml, acessKey: k }
+  - { name: other, type: kafka }
+`);
+    expect(problems).toContain('sinks.0.url: must be a postgres:// URL');
+    expect(problems.some((p) => p.startsWith('sinks.0.table: must be a table name'))).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith('sinks.0.columns.note: must be one of id, type')),
+    ).toBe(true);
+    expect(problems).toContain(
+      'sinks.0.stagingBucket: is required with dialect: redshift (COPY loads from S3)',
+    );
+    expect(problems.some((p) => p.startsWith('sinks.1.url:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sinks.1.format:'))).toBe(true);
+    expect(problems).toContain('sinks.1.acessKey: unknown key');
+    expect(
+      problems.some((p) => p.startsWith('sinks.2.type: must be one of: s3, redshift, webhook')),
+    ).toBe(true);
+  });
+
+  it('refuses a column mapping that names a key column', () => {
+    const problems = problemsOf(`
+application: my-app
+stream: { name: events }
+sinks:
+  - { name: wh, type: redshift, dialect: postgres, url: 'postgres://h/db', table: t, columns: { shard_id: type } }
+`);
+    expect(problems.some((p) => p.startsWith('sinks.0.columns.shard_id: is a key column'))).toBe(
+      true,
+    );
+  });
+
+  it('fills the redshift and webhook defaults', () => {
+    const config = parseConfig(
+      `
+application: my-app
+stream: { name: events }
+sinks:
+  - { name: wh, type: redshift, url: 'postgres://u:p@h:5439/dev', table: events, stagingBucket: my-staging }
+  - { name: hook, type: webhook, url: 'https://example.com/hook' }
+`,
+      'test.yaml',
+      {},
+    );
+    expect(config.sinks[0]).toMatchObject({
+      dialect: 'redshift',
+      createTable: false,
+      stagingPrefix: 'redshift-staging/',
+      buffer: { maxRecords: 50_000 },
+    });
+    expect(config.sinks[1]).toMatchObject({
+      format: 'json',
+      compression: 'none',
+      maxConcurrency: 4,
+      timeoutMs: 30_000,
+      signatureHeader: 'X-Relay-Signature',
+      buffer: { maxRecords: 500, maxBytes: 1_048_576, maxAgeMs: 1000 },
+    });
+  });
 });

@@ -1,4 +1,4 @@
-const SECRET_KEY = /(secret|password|token|accesskey|credential|apikey)/i;
+const SECRET_KEY = /(secret|password|token|accesskey|credential|apikey|authorization)/i;
 const REDACTED = '[redacted]';
 
 /** A copy of the config safe to print or log: secret values and URL passwords hidden. */

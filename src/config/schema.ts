@@ -64,20 +64,139 @@ const s3SinkSchema = z
     }
   });
 
-const plannedSinkSchema = z.looseObject({
-  name: z.string().min(1),
-  type: z.enum(['redshift', 'webhook']),
-});
+/** Columns of the Redshift / PostgreSQL table, each filled from a field of the event. */
+export const COLUMN_SOURCES = [
+  'id',
+  'type',
+  'occurred',
+  'format',
+  'appId',
+  'deviceId',
+  'userId',
+  'attributes',
+  'metrics',
+  'original',
+  'stream',
+  'partitionKey',
+  'arrivalTime',
+] as const;
+const columnSource = z
+  .string()
+  .refine(
+    (source) =>
+      (COLUMN_SOURCES as readonly string[]).includes(source) ||
+      /^(attributes|metrics|original)\.[^.]+(\.[^.]+)*$/.test(source),
+    `must be one of ${COLUMN_SOURCES.join(', ')}, or attributes.NAME, metrics.NAME, original.PATH`,
+  );
+const sqlIdentifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,126}$/, 'must be a plain SQL identifier (letters, digits, _)');
+const tableName = z
+  .string()
+  .regex(
+    /^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]{0,126}$/,
+    'must be a table name, optionally schema-qualified (schema.table)',
+  );
 
-export const sinkSchema = z.union([s3SinkSchema, plannedSinkSchema]).superRefine((sink, ctx) => {
-  if (sink.type !== 's3') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['type'],
-      message: `'${sink.type}' sinks are not available in this version yet (available: s3)`,
-    });
-  }
-});
+/** Always present in a Redshift sink's tables: the merge key (see sinks/redshift/columns.ts). */
+export const REDSHIFT_KEY_COLUMNS = [
+  'shard_id',
+  'sequence_number',
+  'sub_sequence_number',
+  'event_id',
+];
+
+const redshiftSinkSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    type: z.literal('redshift'),
+    /** `redshift` stages in S3 and COPYs from a manifest; `postgres` uses COPY FROM STDIN. */
+    dialect: z.enum(['redshift', 'postgres']).default('redshift'),
+    url: z
+      .string({ error: 'is required (a postgres:// URL)' })
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    table: tableName,
+    /** Default: the target table's name with a `_staging` suffix. */
+    stagingTable: tableName.optional(),
+    createTable: z.boolean().default(false),
+    /** Column name -> event field; the key columns are always added. Default: every field. */
+    columns: z.record(sqlIdentifier, columnSource).optional(),
+    stagingBucket: bucketName.optional(),
+    stagingPrefix: z.string().default('redshift-staging/'),
+    /** COPY's credentials; without it the worker's own (temporary) credentials are passed. */
+    iamRole: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+      .optional(),
+    /** The staging bucket's region, when it differs from the cluster's. */
+    region: z.string().min(1).optional(),
+    buffer: bufferSchema.default({
+      maxRecords: 50_000,
+      maxBytes: 64 * 1024 * 1024,
+      maxAgeMs: 60_000,
+    }),
+    filter: filterSchema.default(filterSchema.parse({})),
+    retry: retrySchema.default(retrySchema.parse({})),
+    maxInFlightBytes: positiveInt().default(256 * 1024 * 1024),
+    connectTimeoutMs: positiveInt().default(10_000),
+  })
+  .superRefine((sink, ctx) => {
+    if (sink.dialect === 'redshift' && !sink.stagingBucket) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stagingBucket'],
+        message: 'is required with dialect: redshift (COPY loads from S3)',
+      });
+    }
+    for (const name of Object.keys(sink.columns ?? {})) {
+      if (REDSHIFT_KEY_COLUMNS.includes(name.toLowerCase())) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', name],
+          message: `is a key column the sink always fills (${REDSHIFT_KEY_COLUMNS.join(', ')})`,
+        });
+      }
+    }
+  });
+
+const webhookSinkSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    format: z.enum(['json', 'firehose']).default('json'),
+    /** Sent as X-Amz-Firehose-Access-Key with format: firehose. */
+    accessKey: z.string().min(1).optional(),
+    /** HMAC-SHA256 key for the signature header; no signature without it. */
+    signingSecret: z.string().min(1).optional(),
+    signatureHeader: z.string().min(1).default('X-Relay-Signature'),
+    timestampHeader: z.string().min(1).default('X-Relay-Timestamp'),
+    compression: z.enum(['gzip', 'none']).default('none'),
+    headers: z.record(z.string().min(1), z.string()).default({}),
+    timeoutMs: positiveInt().default(30_000),
+    maxConcurrency: positiveInt().max(256).default(4),
+    buffer: bufferSchema.default({ maxRecords: 500, maxBytes: 1024 * 1024, maxAgeMs: 1000 }),
+    filter: filterSchema.default(filterSchema.parse({})),
+    retry: retrySchema.default(retrySchema.parse({})),
+    maxInFlightBytes: positiveInt().default(64 * 1024 * 1024),
+  })
+  .superRefine((sink, ctx) => {
+    if (sink.accessKey && sink.format !== 'firehose') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accessKey'],
+        message: 'is only sent with format: firehose (use headers for other formats)',
+      });
+    }
+  });
+
+const SINK_TYPES = ['s3', 'redshift', 'webhook'] as const;
+
+export const sinkSchema = z.discriminatedUnion(
+  'type',
+  [s3SinkSchema, redshiftSinkSchema, webhookSinkSchema],
+  { error: `must be one of: ${SINK_TYPES.join(', ')}` },
+);
 
 const deadLetterSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -179,6 +298,9 @@ export const configSchema = z
 
 export type RelayConfig = z.infer<typeof configSchema>;
 export type S3SinkConfig = z.infer<typeof s3SinkSchema>;
+export type RedshiftSinkConfig = z.infer<typeof redshiftSinkSchema>;
+export type WebhookSinkConfig = z.infer<typeof webhookSinkSchema>;
+export type ColumnSource = z.infer<typeof columnSource>;
 export type SinkConfig = RelayConfig['sinks'][number];
 export type DeadLetterConfig = NonNullable<RelayConfig['deadLetter']>;
 export type BufferConfig = z.infer<typeof bufferSchema>;

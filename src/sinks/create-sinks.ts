@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isS3Sink, type RelayConfig } from '../config/schema.js';
+import type { RelayConfig } from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
@@ -11,8 +11,10 @@ import {
 } from './dead-letter/stores.js';
 import { EventEncoder } from './s3/event-encoder.js';
 import { KeyLayout } from './s3/key-layout.js';
+import { createRedshiftSink } from './redshift/create-redshift-sink.js';
 import { S3Sink } from './s3/s3-sink.js';
 import type { DeadLetterSink, Sink } from './sink.js';
+import { createWebhookSink } from './webhook/create-webhook-sink.js';
 
 export interface SinkSet {
   readonly sinks: ReadonlyArray<{ sink: Sink; config: RelayConfig['sinks'][number] }>;
@@ -33,7 +35,18 @@ export function createSinks(
       : directoryDeadLetterStore(configured.path);
   const deadLetter = new DeadLetterWriter(store, metrics, log.child({ component: 'dead-letter' }));
   const sinks = config.sinks.map((sinkConfig) => {
-    if (!isS3Sink(sinkConfig)) throw new Error(`sink type ${sinkConfig.type} is not available`);
+    const sinkDeps = {
+      s3,
+      deadLetter: configured ? deadLetter : null,
+      metrics,
+      log: log.child({ sink: sinkConfig.name }),
+    };
+    if (sinkConfig.type === 'redshift') {
+      return { sink: createRedshiftSink(sinkConfig, sinkDeps), config: sinkConfig };
+    }
+    if (sinkConfig.type === 'webhook') {
+      return { sink: createWebhookSink(sinkConfig, sinkDeps), config: sinkConfig };
+    }
     const sink = new S3Sink(sinkConfig, {
       s3,
       layout: new KeyLayout({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RelayError } from '../core/errors.js';
 import { backoffDelay } from '../core/backoff.js';
-import { deliverWithRetry } from './delivery-retry.js';
+import { RetryAfterError, deliverWithRetry } from './delivery-retry.js';
 
 const policy = { initialDelayMs: 1, maxDelayMs: 4, maxElapsedMs: 1000 };
 
@@ -63,5 +63,39 @@ describe('deliverWithRetry', () => {
     expect(backoffDelay(p, 0, () => 1)).toBe(100);
     expect(backoffDelay(p, 3, () => 1)).toBe(800);
     expect(backoffDelay(p, 10, () => 1)).toBe(1000);
+  });
+
+  it('waits as long as Retry-After asks instead of the backoff, but not past the budget', async () => {
+    const delays: number[] = [];
+    let now = 0;
+    let calls = 0;
+    const outcome = await deliverWithRetry(
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new RetryAfterError('HTTP_429', 'slow down', 3);
+        if (calls === 2) throw new RetryAfterError('HTTP_429', 'slow down', 5000);
+      },
+      {
+        policy: { initialDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 10 },
+        mayGiveUp: true,
+        onRetry: (_e, _a, delayMs) => {
+          delays.push(delayMs);
+          now += 2;
+        },
+        now: () => now,
+      },
+    );
+    expect(outcome.delivered).toBe(true);
+    expect(delays).toEqual([3, 8]);
+  });
+
+  it('says whether a batch was refused or ran out of time', async () => {
+    const refused = await deliverWithRetry(
+      async () => {
+        throw new RelayError('HTTP_400', 'bad request', { retriable: false });
+      },
+      { policy, mayGiveUp: true, onRetry: () => undefined },
+    );
+    expect(refused).toMatchObject({ delivered: false, rejected: true, attempts: 1 });
   });
 });

@@ -4,7 +4,27 @@ import type { RetryConfig } from '../config/schema.js';
 
 export type DeliveryOutcome =
   | { readonly delivered: true; readonly attempts: number }
-  | { readonly delivered: false; readonly attempts: number; readonly error: string };
+  | {
+      readonly delivered: false;
+      readonly attempts: number;
+      readonly error: string;
+      /** True when the destination refused the batch, false when time ran out. */
+      readonly rejected: boolean;
+    };
+
+/**
+ * A retriable failure where the destination said when to come back (HTTP Retry-After):
+ * the next attempt waits that long instead of the backoff delay.
+ */
+export class RetryAfterError extends RelayError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(code, message, { retriable: true });
+  }
+}
 
 export interface DeliveryRetryOptions {
   readonly policy: RetryConfig;
@@ -34,11 +54,29 @@ export async function deliverWithRetry(
       const permanent = error instanceof RelayError && !error.retriable;
       const outOfTime = now() - started >= options.policy.maxElapsedMs;
       if (options.mayGiveUp && (permanent || outOfTime)) {
-        return { delivered: false, attempts: attempt, error: errorMessage(error) };
+        return {
+          delivered: false,
+          attempts: attempt,
+          error: errorMessage(error),
+          rejected: permanent,
+        };
       }
-      const delayMs = backoffDelay(options.policy, attempt - 1, options.random);
+      const delayMs =
+        error instanceof RetryAfterError
+          ? retryAfterDelay(error.retryAfterMs, options, now() - started)
+          : backoffDelay(options.policy, attempt - 1, options.random);
       options.onRetry(error, attempt, delayMs);
       await sleep(delayMs);
     }
   }
+}
+
+/** Waits as long as asked, but never past the retry budget when giving up is possible. */
+function retryAfterDelay(
+  askedMs: number,
+  options: DeliveryRetryOptions,
+  elapsedMs: number,
+): number {
+  if (!options.mayGiveUp) return askedMs;
+  return Math.max(0, Math.min(askedMs, options.policy.maxElapsedMs - elapsedMs));
 }

@@ -35,7 +35,8 @@ export function csvLine(values: readonly string[]): string {
   return stringify([values as string[]], { eof: true });
 }
 
-function normalizedDocument(event: RelayEvent) {
+/** The normalized event as a JSON document (S3 JSON Lines outside the airship layout, webhooks). */
+export function normalizedDocument(event: RelayEvent) {
   const { record } = event;
   return {
     id: event.id,

@@ -1,0 +1,87 @@
+import type { RetryConfig } from '../config/schema.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { RelayMetrics } from '../observability/metrics.js';
+import { deadLetterEntry } from './dead-letter-entry.js';
+import { deliverWithRetry } from './delivery-retry.js';
+import type { SettleableBatch } from './pending-batch.js';
+import type { DeadLetterSink } from './sink.js';
+
+export interface BatchDeliveryContext {
+  readonly sink: string;
+  readonly retry: RetryConfig;
+  /** Null: nowhere to put a batch given up on, so never give up. */
+  readonly deadLetter: DeadLetterSink | null;
+  readonly metrics: RelayMetrics;
+  readonly log: Logger;
+}
+
+/** `write` resolves the bytes it sent, or `split` when the batch must go out in parts. */
+export type BatchWrite = () => Promise<number | 'split'>;
+
+/**
+ * The acknowledgement rule every sink follows: retry `write` per the sink's policy, then
+ * acknowledge the batch (delivered) or hand each event to the dead-letter sink, which
+ * acknowledges it once stored (refused: `sink_rejected`; out of time: `sink_gave_up`).
+ * `describe` names the batch in the logs.
+ */
+export async function deliverBatch(
+  context: BatchDeliveryContext,
+  batch: SettleableBatch,
+  describe: Readonly<Record<string, string>>,
+  write: BatchWrite,
+): Promise<'settled' | 'split'> {
+  const { sink, metrics, log } = context;
+  let result = 0 as number | 'split';
+  const outcome = await deliverWithRetry(
+    async () => {
+      result = await write();
+    },
+    {
+      policy: context.retry,
+      mayGiveUp: context.deadLetter !== null,
+      onRetry: (error, attempt, delayMs) => {
+        metrics.sinkRetries.inc({ sink });
+        log.warn(
+          { sink, ...describe, attempt, delayMs, err: errorMessage(error) },
+          'batch write failed; retrying',
+        );
+      },
+    },
+  );
+  if (!outcome.delivered) {
+    log.error(
+      { sink, ...describe, records: batch.size, err: outcome.error },
+      'sink gave up on a batch; dead-lettering it',
+    );
+    deadLetterBatch(
+      context,
+      batch,
+      outcome.rejected ? 'sink_rejected' : 'sink_gave_up',
+      outcome.error,
+    );
+    return 'settled';
+  }
+  if (result === 'split') return 'split';
+  metrics.sinkRecords.inc({ sink, outcome: 'delivered' }, batch.size);
+  metrics.sinkBatches.inc({ sink, outcome: 'delivered' });
+  metrics.sinkBytes.inc({ sink }, result);
+  for (const ack of batch.acks) ack.ack();
+  return 'settled';
+}
+
+function deadLetterBatch(
+  context: BatchDeliveryContext,
+  batch: SettleableBatch,
+  reason: 'sink_rejected' | 'sink_gave_up',
+  error: string,
+): void {
+  const { sink, metrics, deadLetter } = context;
+  if (!deadLetter) throw new Error('unreachable: gave up without a dead-letter sink');
+  metrics.sinkRecords.inc({ sink, outcome: 'dead_lettered' }, batch.size);
+  metrics.sinkBatches.inc({ sink, outcome: 'dead_lettered' });
+  batch.records.forEach((record, index) => {
+    const ack = batch.acks[index];
+    if (ack) deadLetter.write(deadLetterEntry(record, reason, error, sink), ack);
+  });
+}

@@ -1,0 +1,46 @@
+import type { AckHandle } from '../core/ack.js';
+import type { RelayEvent } from '../core/event.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import { PendingBatch } from './pending-batch.js';
+import type { Sink } from './sink.js';
+
+/**
+ * A sink whose events all share one open batch (Redshift, webhook): each event is
+ * encoded to bytes on `write`, the Batcher cuts and bounds, `deliver` writes a batch.
+ */
+export abstract class SingleBatchSink implements Sink {
+  private readonly batcher: Batcher<PendingBatch<Buffer>>;
+
+  constructor(
+    readonly name: string,
+    options: Omit<BatcherOptions, 'sink'>,
+  ) {
+    this.batcher = new Batcher({ sink: name, ...options }, (batch) => this.deliver(batch));
+  }
+
+  write(event: RelayEvent, ack: AckHandle): void {
+    const item = this.encode(event);
+    const batch = this.batcher.batchFor('', (openedAt) => new PendingBatch<Buffer>(openedAt));
+    batch.add(item, item.byteLength, event.record, ack);
+    this.batcher.added('', batch, item.byteLength);
+  }
+
+  waitForCapacity(): Promise<void> | undefined {
+    return this.batcher.waitForCapacity();
+  }
+
+  flush(): Promise<void> {
+    return this.batcher.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.release();
+  }
+
+  protected abstract encode(event: RelayEvent): Buffer;
+  /** Must acknowledge or dead-letter every event of the batch before resolving. */
+  protected abstract deliver(batch: PendingBatch<Buffer>): Promise<void>;
+  /** Closes connections, after the last batch is delivered. */
+  protected abstract release(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { RedshiftSinkConfig } from '../../config/schema.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { RelayMetrics } from '../../observability/metrics.js';
+import type { DeadLetterSink } from '../sink.js';
+import { tableColumns } from './columns.js';
+import { RedshiftSink } from './redshift-sink.js';
+import { S3Staging } from './s3-staging.js';
+import { pgConnector, type SqlConnector } from './sql-session.js';
+import { createTableLoader } from './table-loader.js';
+
+export interface RedshiftSinkWiring {
+  readonly s3: S3Client;
+  readonly deadLetter: DeadLetterSink | null;
+  readonly metrics: RelayMetrics;
+  readonly log: Logger;
+  /** Tests substitute a recording connector for a Redshift cluster they do not have. */
+  readonly connector?: SqlConnector;
+}
+
+/** Builds a Redshift sink from its config: columns, tables, connection, staging. */
+export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftSinkWiring) {
+  const { log } = wiring;
+  const columns = tableColumns(config.columns);
+  const connector =
+    wiring.connector ??
+    pgConnector(config.url, config.connectTimeoutMs, (error) =>
+      log.warn({ sink: config.name, err: errorMessage(error) }, 'idle database connection lost'),
+    );
+  const stagingBucket = config.stagingBucket;
+  const redshift =
+    config.dialect === 'redshift' && stagingBucket
+      ? {
+          staging: new S3Staging(wiring.s3, stagingBucket, config.stagingPrefix),
+          s3: wiring.s3,
+          iamRole: config.iamRole,
+          region: config.region,
+        }
+      : null;
+  const loader = createTableLoader(
+    {
+      dialect: config.dialect,
+      tables: { target: config.table, staging: config.stagingTable ?? `${config.table}_staging` },
+      columns,
+      createTable: config.createTable,
+      connector,
+    },
+    redshift,
+  );
+  return new RedshiftSink(config, {
+    columns,
+    loader,
+    end: () => connector.end(),
+    deadLetter: wiring.deadLetter,
+    metrics: wiring.metrics,
+    log,
+  });
+}

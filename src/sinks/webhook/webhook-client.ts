@@ -1,0 +1,133 @@
+import { Agent, request } from 'undici';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { WebhookSinkConfig } from '../../config/schema.js';
+import { RelayError, errorMessage } from '../../core/errors.js';
+import { RetryAfterError } from '../delivery-retry.js';
+import { signature, type WebhookPayload } from './request-body.js';
+
+const gzipAsync = promisify(gzip);
+
+/** The receiver said the body is too large (413): the sink splits the batch. */
+export class PayloadTooLargeError extends RelayError {
+  constructor(status: number) {
+    super('HTTP_413', `the receiver answered ${status}: payload too large`, { retriable: false });
+  }
+}
+
+/** Statuses worth another attempt (undici's defaults): the receiver may recover. */
+const RETRIABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * One POST per call: headers, optional gzip, signature, timeout. Resolves the bytes sent
+ * when the receiver accepted the request; throws a RelayError saying whether to retry.
+ */
+export class WebhookClient {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly config: WebhookSinkConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.agent = new Agent({
+      connections: config.maxConcurrency,
+      headersTimeout: config.timeoutMs,
+      bodyTimeout: config.timeoutMs,
+    });
+  }
+
+  /** Compresses once per payload, so retries send identical bytes. */
+  async encode(payload: WebhookPayload): Promise<WebhookPayload> {
+    if (this.config.compression !== 'gzip') return payload;
+    return { requestId: payload.requestId, body: await gzipAsync(payload.body) };
+  }
+
+  async send(payload: WebhookPayload): Promise<void> {
+    const response = await request(this.config.url, {
+      method: 'POST',
+      headers: this.headers(payload),
+      body: payload.body,
+      dispatcher: this.agent,
+      signal: AbortSignal.timeout(this.config.timeoutMs),
+    }).catch((error: unknown) => {
+      throw new RelayError('HTTP_NETWORK', `request failed: ${errorMessage(error)}`, {
+        retriable: true,
+        cause: error,
+      });
+    });
+    const text = await response.body.text().catch(() => '');
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) {
+      this.checkFirehoseResponse(payload.requestId, text);
+      return;
+    }
+    const detail = `the receiver answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    if (status === 413) throw new PayloadTooLargeError(status);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now());
+    if ((status === 429 || status === 503) && retryAfterMs !== undefined) {
+      throw new RetryAfterError(`HTTP_${status}`, detail, retryAfterMs);
+    }
+    const retriable = RETRIABLE_STATUSES.has(status) || status >= 500;
+    throw new RelayError(`HTTP_${status}`, detail, { retriable });
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private headers(payload: WebhookPayload): Record<string, string> {
+    const { config } = this;
+    const headers: Record<string, string> = {
+      ...config.headers,
+      'content-type': 'application/json',
+    };
+    if (config.compression === 'gzip') headers['content-encoding'] = 'gzip';
+    if (config.format === 'firehose') {
+      headers['x-amz-firehose-protocol-version'] = '1.0';
+      headers['x-amz-firehose-request-id'] = payload.requestId;
+      if (config.accessKey) headers['x-amz-firehose-access-key'] = config.accessKey;
+    } else {
+      headers['x-relay-request-id'] = payload.requestId;
+    }
+    if (config.signingSecret) {
+      const timestamp = String(this.now());
+      headers[config.timestampHeader.toLowerCase()] = timestamp;
+      headers[config.signatureHeader.toLowerCase()] = signature(
+        config.signingSecret,
+        timestamp,
+        payload.body,
+      );
+    }
+    return headers;
+  }
+
+  /** A Firehose endpoint echoes the request id; anything else did not handle our request. */
+  private checkFirehoseResponse(requestId: string, text: string): void {
+    if (this.config.format !== 'firehose') return;
+    let echoed: unknown;
+    try {
+      echoed = (JSON.parse(text) as { requestId?: unknown }).requestId;
+    } catch {
+      echoed = undefined;
+    }
+    if (echoed !== requestId) {
+      throw new RelayError(
+        'FIREHOSE_REQUEST_ID_MISMATCH',
+        `the receiver answered 2xx but with requestId ${JSON.stringify(echoed)}, not ${requestId}`,
+        { retriable: true },
+      );
+    }
+  }
+}
+
+/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now: number,
+): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

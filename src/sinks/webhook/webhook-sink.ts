@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { WebhookSinkConfig } from '../../config/schema.js';
+import type { RelayEvent } from '../../core/event.js';
+import type { Logger } from '../../observability/logger.js';
+import type { RelayMetrics } from '../../observability/metrics.js';
+import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
+import { SingleBatchSink } from '../batching-sink.js';
+import type { PendingBatch } from '../pending-batch.js';
+import { normalizedDocument } from '../s3/event-encoder.js';
+import type { DeadLetterSink } from '../sink.js';
+import { payloadBody } from './request-body.js';
+import { PayloadTooLargeError, type WebhookClient } from './webhook-client.js';
+
+export interface WebhookSinkDeps {
+  readonly client: WebhookClient;
+  readonly deadLetter: DeadLetterSink | null;
+  readonly metrics: RelayMetrics;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * POSTs batches of normalized events, up to `maxConcurrency` at once. Each request keeps
+ * its id and bytes across retries, so a receiver can de-duplicate a retry whose first
+ * attempt it did process. A 413 halves the batch until the parts fit.
+ */
+export class WebhookSink extends SingleBatchSink {
+  private readonly delivery: BatchDeliveryContext;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly config: WebhookSinkConfig,
+    private readonly deps: WebhookSinkDeps,
+  ) {
+    super(config.name, {
+      buffer: config.buffer,
+      maxInFlightBytes: config.maxInFlightBytes,
+      concurrency: config.maxConcurrency,
+      metrics: deps.metrics,
+      now: deps.now,
+    });
+    this.now = deps.now ?? Date.now;
+    this.delivery = { sink: config.name, retry: config.retry, ...deps };
+  }
+
+  protected encode(event: RelayEvent): Buffer {
+    return Buffer.from(JSON.stringify(normalizedDocument(event)));
+  }
+
+  protected async deliver(batch: PendingBatch<Buffer>): Promise<void> {
+    const stopTimer = this.deps.metrics.sinkBatchDuration.startTimer({ sink: this.name });
+    await this.post(batch);
+    stopTimer();
+  }
+
+  protected release(): Promise<void> {
+    return this.deps.client.close();
+  }
+
+  private async post(batch: PendingBatch<Buffer>): Promise<void> {
+    const { client, log } = this.deps;
+    const requestId = randomUUID();
+    const payload = await client.encode({
+      requestId,
+      body: payloadBody(this.config.format, requestId, batch.items, this.now()),
+    });
+    const result = await deliverBatch(this.delivery, batch, { requestId }, async () => {
+      try {
+        await client.send(payload);
+        return payload.body.byteLength;
+      } catch (error) {
+        // A single event too large is a refusal like any other 4xx; more can be split.
+        if (error instanceof PayloadTooLargeError && batch.size > 1) return 'split';
+        throw error;
+      }
+    });
+    if (result === 'split') {
+      const half = Math.ceil(batch.size / 2);
+      log.info({ sink: this.name, requestId, records: batch.size }, 'payload too large; splitting');
+      await this.post(batch.slice(0, half));
+      await this.post(batch.slice(half, batch.size));
+    }
+  }
+}
