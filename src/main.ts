@@ -7,6 +7,9 @@ import { UsageError, errorMessage } from './core/errors.js';
 import { runRelay } from './cli/run-command.js';
 import { listLeases } from './cli/leases-command.js';
 import { parseCheckpointTarget, setCheckpoint } from './cli/checkpoint-command.js';
+import { replayDeadLetters } from './cli/dead-letter-command.js';
+import { parseReplayFlags, type ReplayFlags } from './cli/replay-options.js';
+import { createLogger } from './observability/logger.js';
 
 /** Exit codes (design.md): 0 ok, 2 bad config or usage, 1 runtime failure. */
 async function main(argv: string[]): Promise<number> {
@@ -66,6 +69,48 @@ async function main(argv: string[]): Promise<number> {
         say: (line) => process.stdout.write(`${line}\n`),
       });
     });
+  program
+    .command('dead-letter')
+    .description('operator commands on dead-lettered records')
+    .command('replay')
+    .description(
+      'send dead-lettered records through decode → route → sinks again (or to one --sink)',
+    )
+    .option(...configOption)
+    .option('--sink <name>', 'deliver to this sink only')
+    .option('--format <format>', 'decode with this format instead of decode.format')
+    .option('--reason <reason...>', 'only decode_failed | sink_gave_up | sink_rejected')
+    .option('--shard <id...>', 'only entries of these shards')
+    .option('--since <time>', 'only records that arrived at or after this ISO-8601 time')
+    .option('--until <time>', 'only records that arrived at or before this ISO-8601 time')
+    .option('--dry-run', 'count what would be replayed; send nothing', false)
+    .option('--delete-replayed', 'remove each file once all its entries were replayed', false)
+    .action(
+      async (
+        options: ReplayFlags & {
+          config?: string;
+          sink?: string;
+          dryRun: boolean;
+          deleteReplayed: boolean;
+        },
+      ) => {
+        const { format, filter } = parseReplayFlags(options);
+        const loaded = config(options.config);
+        exitCode = await replayDeadLetters(
+          loaded,
+          {
+            sink: options.sink,
+            format,
+            filter,
+            dryRun: options.dryRun,
+            deleteReplayed: options.deleteReplayed,
+            say: (line) => process.stdout.write(`${line}\n`),
+          },
+          // Logs to stderr: stdout carries the summary.
+          createLogger(loaded.log.level, process.stderr),
+        );
+      },
+    );
   program
     .command('demo')
     .description('embedded emulators + sample events of every format, then print what landed where')

@@ -13,7 +13,7 @@ export interface CheckpointTarget {
 /** `--to TRIM_HORIZON | LATEST | <sequence>[/<sub-sequence>] | <ISO-8601 time>` */
 export function parseCheckpointTarget(text: string): CheckpointTarget {
   if (text === 'TRIM_HORIZON' || text === 'LATEST') return { checkpoint: text };
-  const sequence = /^(\d{1,40})(?:\/(\d+))?$/.exec(text);
+  const sequence = /^(\d{1,129})(?:\/(\d+))?$/.exec(text);
   if (sequence) {
     return {
       checkpoint: {

@@ -1,0 +1,194 @@
+import type { RelayConfig } from '../config/schema.js';
+import type { SourceFormat } from '../core/event.js';
+import { UsageError } from '../core/errors.js';
+import { createDecoder, csvShapeFor } from '../decode/index.js';
+import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
+import type { Logger } from '../observability/logger.js';
+import { createMetrics, type RelayMetrics } from '../observability/metrics.js';
+import { Router } from '../pipeline/router.js';
+import { ShardPipeline } from '../pipeline/shard-pipeline.js';
+import {
+  directoryDeadLetterSource,
+  s3DeadLetterSource,
+  type DeadLetterFile,
+} from '../replay/dead-letter-source.js';
+import {
+  entryMatches,
+  parseDeadLetterLine,
+  recordFromEntry,
+  type ReplayFilter,
+} from '../replay/replay-entry.js';
+import { createSinks } from '../sinks/create-sinks.js';
+import type { DeadLetterEntry } from '../sinks/sink.js';
+
+export interface ReplayOptions {
+  /** Send everything to this sink only (its filter still applies). */
+  readonly sink?: string;
+  /** Decode with this format instead of `decode.format` (e.g. after fixing a mislabelled stream). */
+  readonly format?: SourceFormat | 'auto';
+  readonly filter: ReplayFilter;
+  readonly dryRun: boolean;
+  /** Remove each dead-letter file once every entry in it was replayed and settled. */
+  readonly deleteReplayed: boolean;
+  readonly say: (line: string) => void;
+}
+
+interface FilePlan {
+  readonly file: DeadLetterFile;
+  readonly entries: DeadLetterEntry[];
+  /** Unreadable lines, or entries left out by the filter: such a file is never deleted. */
+  readonly complete: boolean;
+}
+
+/**
+ * `kinesis-relay dead-letter replay`: reads the configured dead-letter destination and sends
+ * its records through decode → route → sinks again. A decode failure goes to every sink
+ * whose filter accepts the event (or to `--sink`); a batch a sink gave up on or that it
+ * rejected goes back to that sink only, since the others already have it. What fails again
+ * is dead-lettered again, as new entries. Returns the exit code: 0 when everything
+ * replayed was delivered, 1 when something failed again or a line was unreadable.
+ */
+export async function replayDeadLetters(
+  config: RelayConfig,
+  options: ReplayOptions,
+  log: Logger,
+): Promise<number> {
+  const destination = config.deadLetter;
+  if (!destination) {
+    throw new UsageError(
+      'deadLetter: not configured, so entries went to the log and there is nothing to replay',
+    );
+  }
+  const sinkNames = config.sinks.map((sink) => sink.name);
+  if (options.sink && !sinkNames.includes(options.sink)) {
+    throw new UsageError(
+      `--sink: no sink named '${options.sink}' (sinks: ${sinkNames.join(', ')})`,
+    );
+  }
+  const clients = createAwsClients({ region: config.aws.region });
+  try {
+    const source =
+      destination.type === 's3'
+        ? s3DeadLetterSource(clients.s3, destination.bucket, destination.prefix)
+        : directoryDeadLetterSource(destination.path);
+    const { plans, unreadable } = await planReplay(await source.list(), options.filter, log);
+    const entries = plans.flatMap((plan) => plan.entries);
+    options.say(
+      `${source.description}: ${entries.length} entries to replay from ${plans.length} files` +
+        (unreadable > 0 ? `, ${unreadable} unreadable lines left in place` : ''),
+    );
+    if (options.dryRun) {
+      for (const [key, count] of countBy(entries, describeTarget)) {
+        options.say(`  ${count} × ${key}`);
+      }
+      return unreadable > 0 ? 1 : 0;
+    }
+
+    const metrics = createMetrics();
+    const sinkSet = createSinks(config, { s3: clients.s3, csvShapeFor, metrics, log });
+    const decoder = createDecoder(options.format ?? config.decode.format);
+    const pipelines = new Map<string, ShardPipeline>();
+    const pipelineFor = (names: readonly string[]) => {
+      const key = names.join('\n');
+      let pipeline = pipelines.get(key);
+      if (!pipeline) {
+        const router = new Router(
+          sinkSet.sinks
+            .filter(({ config: sinkConfig }) => names.includes(sinkConfig.name))
+            .map(({ sink, config: sinkConfig }) => ({
+              sink,
+              eventTypes: sinkConfig.filter.eventTypes,
+              formats: sinkConfig.filter.formats,
+            })),
+        );
+        pipeline = new ShardPipeline(decoder, router, sinkSet.deadLetter);
+        pipelines.set(key, pipeline);
+      }
+      return pipeline;
+    };
+    const deadLetteredBefore = await deadLetteredTotal(metrics);
+    let skipped = 0;
+    for (const entry of entries) {
+      const targets = targetSinks(entry, options.sink, sinkNames);
+      if (targets.length === 0) {
+        skipped += 1;
+        log.warn({ sink: entry.sink }, 'entry names a sink that is no longer configured; skipped');
+        continue;
+      }
+      await pipelineFor(targets).process([recordFromEntry(entry)]);
+    }
+    await Promise.all(sinkSet.sinks.map(({ sink }) => sink.flush()));
+    await sinkSet.deadLetter.flush();
+    await Promise.all([...pipelines.values()].map((pipeline) => pipeline.drained()));
+    await Promise.all(sinkSet.sinks.map(({ sink }) => sink.close()));
+    await sinkSet.deadLetter.close();
+
+    const failedAgain = (await deadLetteredTotal(metrics)) - deadLetteredBefore;
+    options.say(
+      `replayed ${entries.length - skipped}: ${entries.length - skipped - failedAgain} delivered, ` +
+        `${failedAgain} dead-lettered again` +
+        (skipped > 0 ? `, ${skipped} skipped (their sink is no longer configured)` : ''),
+    );
+    if (options.deleteReplayed && skipped === 0) {
+      for (const plan of plans.filter((p) => p.complete)) {
+        await plan.file.remove();
+        options.say(`  removed ${plan.file.name}`);
+      }
+    }
+    return failedAgain > 0 || unreadable > 0 || skipped > 0 ? 1 : 0;
+  } finally {
+    destroyAwsClients(clients);
+  }
+}
+
+async function planReplay(files: readonly DeadLetterFile[], filter: ReplayFilter, log: Logger) {
+  const plans: FilePlan[] = [];
+  let unreadable = 0;
+  for (const file of files) {
+    const entries: DeadLetterEntry[] = [];
+    let complete = true;
+    for (const [index, line] of (await file.read()).split('\n').entries()) {
+      if (!line.trim()) continue;
+      const parsed = parseDeadLetterLine(line);
+      if (!parsed.ok) {
+        unreadable += 1;
+        complete = false;
+        log.error(
+          { file: file.name, line: index + 1, err: parsed.error },
+          'unreadable dead-letter line',
+        );
+      } else if (entryMatches(parsed.entry, filter)) {
+        entries.push(parsed.entry);
+      } else {
+        complete = false;
+      }
+    }
+    if (entries.length > 0) plans.push({ file, entries, complete });
+  }
+  return { plans, unreadable };
+}
+
+function targetSinks(
+  entry: DeadLetterEntry,
+  chosen: string | undefined,
+  configured: readonly string[],
+): string[] {
+  if (chosen) return [chosen];
+  if (entry.reason === 'decode_failed' || entry.sink === null) return [...configured];
+  return configured.includes(entry.sink) ? [entry.sink] : [];
+}
+
+function describeTarget(entry: DeadLetterEntry): string {
+  return entry.sink ? `${entry.reason} (sink ${entry.sink})` : entry.reason;
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
+}
+
+async function deadLetteredTotal(metrics: RelayMetrics): Promise<number> {
+  const { values } = await metrics.deadLetterRecords.get();
+  return values.reduce((sum, sample) => sum + sample.value, 0);
+}

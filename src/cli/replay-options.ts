@@ -1,0 +1,48 @@
+import { SOURCE_FORMATS, type SourceFormat } from '../core/event.js';
+import { UsageError } from '../core/errors.js';
+import type { ReplayFilter } from '../replay/replay-entry.js';
+import type { DeadLetterReason } from '../sinks/sink.js';
+
+const REASONS: readonly DeadLetterReason[] = ['decode_failed', 'sink_gave_up', 'sink_rejected'];
+
+export interface ReplayFlags {
+  readonly format?: string;
+  readonly reason?: string[];
+  readonly shard?: string[];
+  readonly since?: string;
+  readonly until?: string;
+}
+
+/** The replay command's flags, checked: a bad one is a usage error (exit 2) naming it. */
+export function parseReplayFlags(flags: ReplayFlags): {
+  format?: SourceFormat | 'auto';
+  filter: ReplayFilter;
+} {
+  const formats: readonly string[] = ['auto', ...SOURCE_FORMATS];
+  if (flags.format !== undefined && !formats.includes(flags.format)) {
+    throw new UsageError(`--format: '${flags.format}' is not one of ${formats.join(', ')}`);
+  }
+  for (const reason of flags.reason ?? []) {
+    if (!(REASONS as readonly string[]).includes(reason)) {
+      throw new UsageError(`--reason: '${reason}' is not one of ${REASONS.join(', ')}`);
+    }
+  }
+  return {
+    format: flags.format as SourceFormat | 'auto' | undefined,
+    filter: {
+      reasons: flags.reason as DeadLetterReason[] | undefined,
+      shardIds: flags.shard,
+      since: parseTime('--since', flags.since),
+      until: parseTime('--until', flags.until),
+    },
+  };
+}
+
+function parseTime(flag: string, text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const time = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) {
+    throw new UsageError(`${flag}: '${text}' is not an ISO-8601 time`);
+  }
+  return new Date(time);
+}
