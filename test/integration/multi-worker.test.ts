@@ -146,12 +146,15 @@ describe('many workers on one stream', () => {
         `kill -9 failover: ${victimShards.length} leases taken over in ${takeover} ms (failoverMs ${FAILOVER_MS}, take pass ${TAKE_INTERVAL_MS} ms)`,
       );
       // Expiry needs failoverMs of an unchanged counter, observed by a take pass that runs
-      // every takeIntervalMs; one more pass of slack for a loaded machine.
-      expect(takeover).toBeLessThan(FAILOVER_MS + 3 * TAKE_INTERVAL_MS + 2000);
+      // every takeIntervalMs: failover + one pass, plus scheduling slack for a loaded
+      // 2-core machine (9 s was seen there with six other test suites running).
+      expect(takeover).toBeLessThan(FAILOVER_MS + TAKE_INTERVAL_MS + 6000);
+      const afterTakeover = await store.listLeases();
 
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const put = await producer.stop();
       const lines = await allDelivered(names.bucket, put);
+      const beforeStop = await store.listLeases();
       await stopAll(workers.map((w) => w.relay));
 
       const counts = new Map<string, number>();
@@ -162,19 +165,32 @@ describe('many workers on one stream', () => {
         });
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
-      const checkpointAtKill = new Map(victimShards.map((l) => [l.leaseKey, l.checkpoint]));
+      // Where a duplicate may come from: a shard the dead worker held, past its checkpoint
+      // at the kill (its unacknowledged tail); or a shard the survivors moved between them
+      // afterwards while rebalancing (a steal re-reads the loser's tail: at-least-once),
+      // past its checkpoint at the takeover. Nowhere else.
+      const mayRepeatAfter = new Map(victimShards.map((l) => [l.leaseKey, l.checkpoint]));
+      for (const lease of afterTakeover) {
+        const end = beforeStop.find((l) => l.leaseKey === lease.leaseKey);
+        if (end?.leaseOwner !== lease.leaseOwner && !mayRepeatAfter.has(lease.leaseKey))
+          mayRepeatAfter.set(lease.leaseKey, lease.checkpoint);
+      }
+      let duplicates = 0;
       for (const l of lines) {
         const position = {
           sequenceNumber: l.kinesis.sequence_number,
           subSequenceNumber: l.kinesis.sub_sequence_number,
         };
         if ((counts.get(positionKey(l.kinesis.shard_id, position)) ?? 0) < 2) continue;
-        // A duplicate is from a shard the dead worker held, past its checkpoint at the kill.
-        expect(checkpointAtKill.has(l.kinesis.shard_id)).toBe(true);
-        const checkpoint = checkpointAtKill.get(l.kinesis.shard_id);
+        duplicates += 1;
+        expect(mayRepeatAfter.has(l.kinesis.shard_id), l.kinesis.shard_id).toBe(true);
+        const checkpoint = mayRepeatAfter.get(l.kinesis.shard_id);
         if (checkpoint && !isSentinel(checkpoint))
           expect(comparePositions(position, checkpoint)).toBeGreaterThan(0);
       }
+      console.log(
+        `kill -9: ${duplicates} duplicate lines of ${lines.length}; ${mayRepeatAfter.size - victimShards.length} leases moved between survivors after the takeover`,
+      );
       expect(new Set(lines.map((l) => l.original.n)).size).toBe(put.length);
     } finally {
       await producer.stop();
