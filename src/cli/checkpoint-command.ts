@@ -3,7 +3,7 @@ import { describeCheckpoint, type Checkpoint } from '../core/checkpoint.js';
 import { UsageError } from '../core/errors.js';
 import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
 import type { Lease } from '../leases/lease.js';
-import { LeaseStore } from '../leases/lease-store.js';
+import { LeaseStore, isConditionFailure } from '../leases/lease-store.js';
 
 export interface CheckpointTarget {
   readonly checkpoint: Checkpoint;
@@ -66,16 +66,38 @@ export async function setCheckpoint(
       }
       lease = (await find()) ?? lease;
     }
-    await store.forceCheckpoint(lease, options.to.checkpoint, options.to.timestamp);
+    const before = await moveCheckpoint(store, find, lease, options.to);
     const target = options.to.timestamp
       ? `AT_TIMESTAMP ${options.to.timestamp.toISOString()}`
       : describeCheckpoint(options.to.checkpoint);
     options.say(
-      `${options.shardId}: checkpoint ${describeCheckpoint(lease.checkpoint)} → ${target}`,
+      `${options.shardId}: checkpoint ${describeCheckpoint(before.checkpoint)} → ${target}`,
     );
     return 0;
   } finally {
     destroyAwsClients(clients);
+  }
+}
+
+/**
+ * The write is conditional on the counter last read; a live owner renewing the lease
+ * (with --force) moves it under us, so read again and retry a few times.
+ */
+async function moveCheckpoint(
+  store: LeaseStore,
+  find: () => Promise<Lease | undefined>,
+  seen: Lease,
+  to: CheckpointTarget,
+): Promise<Lease> {
+  let lease = seen;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await store.forceCheckpoint(lease, to.checkpoint, to.timestamp);
+      return lease;
+    } catch (error) {
+      if (!isConditionFailure(error) || attempt >= 10) throw error;
+      lease = (await find()) ?? lease;
+    }
   }
 }
 

@@ -1,21 +1,33 @@
 import type { RelayConfig } from '../config/schema.js';
 import { describeCheckpoint } from '../core/checkpoint.js';
 import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
+import { KinesisStreamApi } from '../kinesis/stream-api.js';
 import { LeaseStore } from '../leases/lease-store.js';
+import { describeLag } from './shard-lag.js';
 
-/** The lease table as a text table, one shard per line. */
+/**
+ * The lease table as a text table, one shard per line. LAG is the age of the first
+ * record after the checkpoint; `?` where Kinesis could not tell (a trimmed shard, say).
+ */
 export async function listLeases(config: RelayConfig): Promise<string> {
   const clients = createAwsClients({ region: config.aws.region });
   try {
     const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);
     const leases = (await store.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
+    const api = new KinesisStreamApi(clients.kinesis, config.stream.name);
+    // One shard at a time: two calls each, well inside Kinesis' per-shard and per-stream limits.
+    const lags: string[] = [];
+    for (const lease of leases) {
+      lags.push((await describeLag(api, lease).catch(() => null)) ?? '?');
+    }
     const rows = [
-      ['SHARD', 'OWNER', 'COUNTER', 'CHECKPOINT', 'PARENTS'],
-      ...leases.map((lease) => [
+      ['SHARD', 'OWNER', 'COUNTER', 'CHECKPOINT', 'LAG', 'PARENTS'],
+      ...leases.map((lease, index) => [
         lease.leaseKey,
         lease.leaseOwner ?? '-',
         String(lease.leaseCounter),
         describeCheckpoint(lease.checkpoint),
+        lags[index] ?? '?',
         lease.parentShardIds.join(',') || '-',
       ]),
     ];

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { comparePositions, type RecordPosition } from '../../src/core/record.js';
 import { isSentinel } from '../../src/core/checkpoint.js';
 import { createStream } from '../../src/demo/producer.js';
@@ -8,13 +8,7 @@ import { ProducerLoop, type PutRecordInfo } from '../support/producer-loop.js';
 import { startRelayProcess, writeConfig, type RelayProcess } from '../support/relay-process.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { readJsonLines } from '../support/s3-reader.js';
-import {
-  createBucket,
-  eventually,
-  startTestStack,
-  uniqueName,
-  type TestStack,
-} from '../support/stack.js';
+import { createBucket, eventually, useTestStack, uniqueName } from '../support/stack.js';
 
 const FAILOVER_MS = 3000;
 const TAKE_INTERVAL_MS = 1000;
@@ -44,13 +38,7 @@ const positionKey = (shardId: string, p: RecordPosition) =>
   `${shardId}/${p.sequenceNumber}/${p.subSequenceNumber}`;
 
 describe('many workers on one stream', () => {
-  let test: TestStack;
-  beforeAll(async () => {
-    test = await startTestStack();
-  });
-  afterAll(async () => {
-    await test?.stop();
-  });
+  const test = useTestStack();
 
   async function setUp(shards: number) {
     const names = {

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../src/demo/emulators.js';
@@ -27,6 +28,33 @@ export async function startTestStack(): Promise<TestStack> {
       destroyAwsClients(clients);
       await stack.stop();
     },
+  };
+}
+
+/**
+ * Starts the emulators once for the enclosing `describe` block and stops them after it.
+ * The returned stack is usable inside tests and hooks (not at collection time).
+ */
+export function useTestStack(): TestStack {
+  let started: TestStack | undefined;
+  beforeAll(async () => {
+    started = await startTestStack();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const current = (): TestStack => {
+    if (!started) throw new Error('the test stack is not started yet');
+    return started;
+  };
+  return {
+    get stack() {
+      return current().stack;
+    },
+    get clients() {
+      return current().clients;
+    },
+    stop: () => current().stop(),
   };
 }
 
