@@ -337,6 +337,8 @@ describe('rendered manifests, default values (fixtures/rendered-default.yaml)', 
     expect(get(container, 'securityContext.capabilities.drop')).toEqual(['ALL']);
     const tmp = (container.volumeMounts as JsonObject[]).find((m) => m.mountPath === '/tmp');
     expect(tmp).toBeDefined();
+    // No Kubernetes API token in the pod: the relay never calls the API server.
+    expect(podSpec.automountServiceAccountToken).toBe(false);
   });
 
   it('wires names and selectors together', () => {
