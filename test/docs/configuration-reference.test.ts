@@ -36,6 +36,17 @@ interface SchemaKey {
 /** Every key path of the JSON Schema, array items and union branches flattened. */
 function schemaKeys(root: JsonSchema): Map<string, SchemaKey> {
   const keys = new Map<string, { parent: boolean; defaults: unknown[] }>();
+  // An object's default sets its keys too (a sink type whose `buffer` defaults differ from
+  // the shared buffer schema's): those values are documented defaults as well.
+  const inherited = new Map<string, unknown[]>();
+  const inheritDefaults = (path: string, value: unknown) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = `${path}.${key}`;
+      inherited.set(childPath, [...(inherited.get(childPath) ?? []), child]);
+      inheritDefaults(childPath, child);
+    }
+  };
   const visit = (node: JsonSchema, path: string) => {
     for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) {
       visit(branch, path);
@@ -44,7 +55,10 @@ function schemaKeys(root: JsonSchema): Map<string, SchemaKey> {
     for (const [key, child] of Object.entries(node.properties ?? {})) {
       const childPath = path ? `${path}.${key}` : key;
       const entry = keys.get(childPath) ?? { parent: false, defaults: [] };
-      if ('default' in child) entry.defaults.push(child.default);
+      if ('default' in child) {
+        entry.defaults.push(child.default);
+        inheritDefaults(childPath, child.default);
+      }
       keys.set(childPath, entry);
       visit(child, childPath);
     }
@@ -54,6 +68,7 @@ function schemaKeys(root: JsonSchema): Map<string, SchemaKey> {
     }
   };
   visit(root, '');
+  for (const [path, values] of inherited) keys.get(path)?.defaults.push(...values);
   return keys;
 }
 
