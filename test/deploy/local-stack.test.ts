@@ -171,6 +171,28 @@ describe('deploy/localstack', () => {
     expect(formats.flat()).toEqual(['airship', 'airship', 'airship', 'pinpoint', 'json']);
   });
 
+  it("the README's walk-through names what the compose file and init script create", () => {
+    const readme = readText('README.md');
+    const section = readme.slice(readme.indexOf('## A local stack with LocalStack'));
+    for (const name of [
+      initVariable('STREAM'),
+      initVariable('LEASE_TABLE'),
+      ...initVariable('BUCKETS').split(' '),
+      'deploy/docker-compose.yml',
+      'deploy/localstack/init-aws.sh',
+      'deploy/localstack/relay.yaml',
+    ]) {
+      expect(section).toContain(name);
+    }
+    const published = Object.values(services).flatMap((service) =>
+      ((service.ports as string[] | undefined) ?? []).map((p) => p.split(':')[1]),
+    );
+    for (const port of ['9464', '9090', '3000']) {
+      expect(published).toContain(port);
+      expect(section).toContain(`localhost:${port}`);
+    }
+  });
+
   it('init-aws.sh is an executable bash script that fails fast', () => {
     expect(init.startsWith('#!/bin/bash\n')).toBe(true);
     expect(init).toContain('set -euo pipefail');
