@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { createDecoder } from '../../src/decode/index.js';
 import {
   get,
   hasTool,
@@ -143,6 +144,53 @@ describe('deploy/localstack', () => {
     expect(init).toContain('--attribute-definitions AttributeName=leaseKey,AttributeType=S');
     expect(init).toContain('--key-schema AttributeName=leaseKey,KeyType=HASH');
     expect(init).toContain('--billing-mode PAY_PER_REQUEST');
+  });
+
+  it("init-aws.sh's sample events decode with the configured decoder (none dead-lettered)", () => {
+    const config = parseConfig(relayText, 'relay.yaml', { AIRSHIP_APP_KEY: 'local-app-key' });
+    const decoder = createDecoder(config.decode.format);
+    const now = new Date().toISOString();
+    const samples = [...init.matchAll(/^put_event \S+ '(.*)'$/gm)].map((m) =>
+      (m[1] ?? '').replaceAll(`'"$now"'`, now),
+    );
+    expect(samples).toHaveLength(5);
+    const formats = samples.map((json, index) => {
+      const result = decoder.decode({
+        streamName: config.stream.name,
+        shardId: 'shardId-000000000000',
+        sequenceNumber: String(1000 + index),
+        subSequenceNumber: 0,
+        partitionKey: 'sample',
+        aggregated: false,
+        approximateArrivalTimestamp: new Date(),
+        data: Buffer.from(json),
+      });
+      if (!result.ok) throw new Error(`sample ${index + 1} does not decode: ${result.error}`);
+      return result.events.map((event) => event.format);
+    });
+    expect(formats.flat()).toEqual(['airship', 'airship', 'airship', 'pinpoint', 'json']);
+  });
+
+  it("the README's walk-through names what the compose file and init script create", () => {
+    const readme = readText('README.md');
+    const section = readme.slice(readme.indexOf('## A local stack with LocalStack'));
+    for (const name of [
+      initVariable('STREAM'),
+      initVariable('LEASE_TABLE'),
+      ...initVariable('BUCKETS').split(' '),
+      'deploy/docker-compose.yml',
+      'deploy/localstack/init-aws.sh',
+      'deploy/localstack/relay.yaml',
+    ]) {
+      expect(section).toContain(name);
+    }
+    const published = Object.values(services).flatMap((service) =>
+      ((service.ports as string[] | undefined) ?? []).map((p) => p.split(':')[1]),
+    );
+    for (const port of ['9464', '9090', '3000']) {
+      expect(published).toContain(port);
+      expect(section).toContain(`localhost:${port}`);
+    }
   });
 
   it('init-aws.sh is an executable bash script that fails fast', () => {
