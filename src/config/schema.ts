@@ -49,6 +49,10 @@ const s3SinkSchema = z
     /** Bytes buffered plus uploading; above it the shards feeding this sink pause. */
     maxInFlightBytes: positiveInt().default(256 * 1024 * 1024),
     uploadConcurrency: positiveInt().max(64).default(4),
+    /** Deterministic objects: one shard per object, named after its first record (s3-sink.md). */
+    exactlyOnce: z.boolean().default(false),
+    /** exactlyOnce only: quiet time and slack past a batch's record-time window before it is written anyway. */
+    idleFlushMs: positiveInt().default(30_000),
   })
   .superRefine((sink, ctx) => {
     if (sink.layout === 'airship') {

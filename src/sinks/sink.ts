@@ -1,5 +1,6 @@
 import type { AckHandle } from '../core/ack.js';
 import type { RelayEvent } from '../core/event.js';
+import type { RecordPosition } from '../core/record.js';
 
 /**
  * A destination. `write` only buffers; the sink acknowledges each event through its
@@ -14,6 +15,15 @@ export interface Sink {
   /** Writes every buffered batch and resolves once all are acknowledged. */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * For sinks whose output must be rebuilt identically on replay: the highest position at
+   * or below `candidate` from which a replay does so; null when none is known.
+   */
+  safeCheckpoint?(shardId: string, candidate: RecordPosition): RecordPosition | null;
+  /** The shard is closed and all its records were written: nothing later can arrive. */
+  endOfShard?(shardId: string): void;
+  /** This worker stopped reading the shard (lease lost, shutdown); it will be read again. */
+  releaseShard?(shardId: string): void;
 }
 
 /** Why a record ended in the dead-letter destination. */
