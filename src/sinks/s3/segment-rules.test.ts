@@ -84,6 +84,19 @@ describe('deterministic segment cutter', () => {
     });
   });
 
+  it('realigns a reader that started mid-segment at the next record-time window', () => {
+    const records = Array.from({ length: 40 }, (_, id) => at(id, id * 7_000));
+    const whole = cut(records);
+    // Start at record 5, inside the segment [4..6] (0-62 s window is [0..8], cut by count).
+    const replay = cut(records.slice(5));
+    const windowStart = records.findIndex((r) => r.arrivalMs >= T0 + 120_000);
+    const realigned = whole.findIndex((segment) => segment[0] === windowStart);
+    expect(realigned).toBeGreaterThan(0);
+    expect(replay.slice(replay.findIndex((segment) => segment[0] === windowStart))).toEqual(
+      whole.slice(realigned),
+    );
+  });
+
   it('the idle flush waits for quiet and for the record-time window plus grace', () => {
     const open: SegmentStats = { firstArrivalMs: T0, events: 1, bytes: 10 };
     const graceMs = 5000;

@@ -10,7 +10,7 @@ export interface SegmentLimits {
   readonly maxRecords: number;
   /** Encoded bytes per segment (before compression), over all its objects. */
   readonly maxBytes: number;
-  /** Record-time span of a segment: from its first record's arrival. */
+  /** Length of the record-time windows a segment stays within. */
   readonly maxAgeMs: number;
 }
 
@@ -28,12 +28,20 @@ function hourStart(ms: number): number {
 }
 
 /**
- * The record time at which a segment's window closes: `maxAgeMs` after its first record,
- * or the end of that record's hour, whichever comes first (an object never spans an hour
- * of record time, so hourly directories stay exact).
+ * Record-time windows are absolute: `maxAgeMs`-long slots counted from the epoch, and no
+ * segment spans two of them or two hours. Being absolute, they also realign a reader that
+ * started somewhere else (a foreign checkpoint) at the next window boundary.
  */
+function windowOf(ms: number, maxAgeMs: number): number {
+  return Math.floor(ms / maxAgeMs);
+}
+
+/** The record time at which a segment's window closes: the next slot or hour boundary. */
 export function windowEndMs(firstArrivalMs: number, maxAgeMs: number): number {
-  return Math.min(firstArrivalMs + maxAgeMs, hourStart(firstArrivalMs) + HOUR_MS);
+  return Math.min(
+    (windowOf(firstArrivalMs, maxAgeMs) + 1) * maxAgeMs,
+    hourStart(firstArrivalMs) + HOUR_MS,
+  );
 }
 
 /** The segment already holds as much as it may: the next record, whatever it is, starts anew. */
@@ -51,10 +59,11 @@ export function startsNewSegment(
   limits: SegmentLimits,
 ): boolean {
   if (isFull(segment, limits)) return true;
-  // Arrival times may step back a little; a step back into an earlier hour still cuts.
+  // Arrival times may step back a little: a step into an earlier window cuts as well.
+  const first = segment.firstArrivalMs;
   return (
-    arrivalMs >= windowEndMs(segment.firstArrivalMs, limits.maxAgeMs) ||
-    arrivalMs < hourStart(segment.firstArrivalMs)
+    windowOf(arrivalMs, limits.maxAgeMs) !== windowOf(first, limits.maxAgeMs) ||
+    hourStart(arrivalMs) !== hourStart(first)
   );
 }
 
