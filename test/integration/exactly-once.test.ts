@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Relay } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createStream, putAll, type PutResult } from '../../src/demo/producer.js';
+import { isSentinel } from '../../src/core/checkpoint.js';
+import { comparePositions } from '../../src/core/record.js';
+import { LeaseStore } from '../../src/leases/lease-store.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startRelayProcess, writeConfig, type RelayProcess } from '../support/relay-process.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
@@ -55,6 +58,26 @@ function expectSameObjects(actual: Map<string, Buffer>, expected: Map<string, Bu
   expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
   const differing = [...expected].filter(([key, bytes]) => !actual.get(key)?.equals(bytes));
   expect(differing.map(([key]) => key)).toEqual([]);
+}
+
+/**
+ * Objects already in the bucket whose first record is past its shard's checkpoint: the next
+ * reader reads them again and must write the same keys with the same bytes.
+ */
+async function objectsPastCheckpoints(
+  test: TestStack,
+  names: { table: string; bucket: string },
+): Promise<number> {
+  const leases = await new LeaseStore(test.clients.dynamo, names.table).listLeases();
+  const keys = [...(await bucketContents(test.clients.s3, names.bucket)).keys()];
+  return keys.filter((key) => {
+    const match = /-(shardId-\d+)-(\d+)-(\d+)-[0-9a-f]{8}\.jsonl/.exec(key);
+    if (!match) throw new Error(`not an exactly-once key: ${key}`);
+    const checkpoint = leases.find((lease) => lease.leaseKey === match[1])?.checkpoint;
+    if (!checkpoint || isSentinel(checkpoint)) return true;
+    const first = { sequenceNumber: match[2] ?? '', subSequenceNumber: Number(match[3]) };
+    return comparePositions(first, checkpoint) > 0;
+  }).length;
 }
 
 /** Small, record-time-driven batches, so a run of 20,000 records makes many objects. */
@@ -114,8 +137,12 @@ describe('exactly-once S3 objects', () => {
       }
     })();
 
-    const configPath = writeConfig(exactlyOnceConfig(crashed));
+    // A slow checkpoint, so kills land between uploads and the checkpoints that pass them.
+    const configPath = writeConfig(
+      exactlyOnceConfig(crashed, { checkpoint: { intervalMs: 2000 } }),
+    );
     const kills: number[] = [];
+    let rewritten = 0;
     let relay: RelayProcess | undefined;
     for (let run = 0; run < 4; run += 1) {
       relay = startRelayProcess(['run', '--config', configPath]);
@@ -124,6 +151,7 @@ describe('exactly-once S3 objects', () => {
       relay.child.kill('SIGKILL');
       expect(await relay.exited).toBe('SIGKILL');
       kills.push(lifetimeMs);
+      rewritten += await objectsPastCheckpoints(test, crashed);
     }
     await producing;
     const last = lastPositionPerShard(results, planned.userCounts);
@@ -144,6 +172,8 @@ describe('exactly-once S3 objects', () => {
     cleanRelay.child.kill('SIGTERM');
     expect(await cleanRelay.exited).toBe(0);
 
+    // The kills did land between uploads and checkpoints: those objects were written again.
+    expect(rewritten).toBeGreaterThan(0);
     const afterCrashes = await bucketContents(test.clients.s3, crashed.bucket);
     const reference = await bucketContents(test.clients.s3, clean.bucket);
     expectSameObjects(afterCrashes, reference);
@@ -152,7 +182,7 @@ describe('exactly-once S3 objects', () => {
     expect(seen.size).toBe(TOTAL);
     expect([...seen.values()].filter((count) => count > 1)).toEqual([]);
     console.log(
-      `exactly-once: ${afterCrashes.size} objects, ${TOTAL} records once each after kill -9 at ${kills.join(', ')} ms of each run`,
+      `exactly-once: ${afterCrashes.size} objects, ${TOTAL} records once each after kill -9 at ${kills.join(', ')} ms of each run; ${rewritten} objects were past the checkpoint at a kill and written again`,
     );
   }, 900_000);
 
