@@ -1,9 +1,10 @@
 /**
  * What `exactlyOnce: true` costs the S3 sink: records/s through encode, batching, gzip and
  * upload to a real S3 emulator (s3rver), with and without the mode, interleaved in one run
- * so both see the same machine load. Run: `npx tsx bench/s3-exactly-once.ts [records] [rounds]`.
+ * so both see the same machine load, and how many objects each writes.
+ * Run: `npx tsx bench/s3-exactly-once.ts [records] [rounds] [shards] [ms between records]`.
  */
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { validateConfig } from '../src/config/load.js';
 import { isS3Sink, type S3SinkConfig } from '../src/config/schema.js';
@@ -23,8 +24,12 @@ import type { Sink } from '../src/sinks/sink.js';
 
 const RECORDS = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
-const SHARDS = 4;
+const SHARDS = Number(process.argv[4] ?? 4);
+/** Record time between consecutive records: with many shards and a low rate, many objects. */
+const SPACING_MS = Number(process.argv[5] ?? 1);
 const PAGE = 500;
+
+const shardName = (shard: number) => `shardId-${String(shard).padStart(12, '0')}`;
 
 /** Decoded events of a 4-shard stream, one record per millisecond of record time. */
 function events(): RelayEvent[] {
@@ -35,12 +40,12 @@ function events(): RelayEvent[] {
     const shard = n % SHARDS;
     const record: UserRecord = {
       streamName: 'bench',
-      shardId: `shardId-00000000000${shard}`,
+      shardId: shardName(shard),
       sequenceNumber: String(49_000_000_000_000_000_000n + BigInt(n)),
       subSequenceNumber: 0,
       partitionKey: `key-${n % 1013}`,
       aggregated: false,
-      approximateArrivalTimestamp: new Date(start + n),
+      approximateArrivalTimestamp: new Date(start + n * SPACING_MS),
       data: Buffer.from(JSON.stringify({ n, payload: `record ${n} ${'x'.repeat(n % 200)}` })),
     };
     const result = decoder.decode(record);
@@ -75,6 +80,19 @@ function sinkConfig(bucket: string, exactlyOnce: boolean): S3SinkConfig {
   return sink;
 }
 
+async function countObjects(s3: S3Client, bucket: string): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+    );
+    count += page.KeyCount ?? 0;
+    token = page.NextContinuationToken;
+  } while (token);
+  return count;
+}
+
 async function main(): Promise<void> {
   const s3rver = await startS3rver();
   Object.assign(process.env, {
@@ -85,6 +103,7 @@ async function main(): Promise<void> {
   const clients = createAwsClients({ region: 'us-east-1' });
   const input = events();
   const rates: Record<'default' | 'exactlyOnce', number[]> = { default: [], exactlyOnce: [] };
+  const objects: Record<'default' | 'exactlyOnce', number> = { default: 0, exactlyOnce: 0 };
   try {
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const exactlyOnce of round % 2 === 0 ? [false, true] : [true, false]) {
@@ -114,12 +133,13 @@ async function main(): Promise<void> {
           if (wait) await wait;
           await new Promise((resolve) => setImmediate(resolve));
         }
-        for (let shard = 0; shard < SHARDS; shard += 1)
-          sink.endOfShard?.(`shardId-00000000000${shard}`);
+        for (let shard = 0; shard < SHARDS; shard += 1) sink.endOfShard?.(shardName(shard));
         await sink.close();
         const seconds = (performance.now() - started) / 1000;
         if (acked !== input.length) throw new Error(`acked ${acked} of ${input.length}`);
-        rates[exactlyOnce ? 'exactlyOnce' : 'default'].push(input.length / seconds);
+        const mode = exactlyOnce ? 'exactlyOnce' : 'default';
+        rates[mode].push(input.length / seconds);
+        objects[mode] = await countObjects(clients.s3, bucket);
       }
     }
   } finally {
@@ -133,6 +153,9 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         records: RECORDS,
+        shards: SHARDS,
+        recordTimeSeconds: (RECORDS * SPACING_MS) / 1000,
+        objects,
         rounds: ROUNDS,
         recordsPerSecond: {
           default: rates.default.map(Math.round),
