@@ -1,3 +1,4 @@
+import { DescribeStreamSummaryCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 import {
   createBucket,
+  eventually,
   startTestStack,
   uniqueName,
   waitForCheckpoints,
@@ -241,4 +243,56 @@ describe('exactly-once S3 objects', () => {
     expect(seen.size).toBe(3000);
     expect([...seen.values()].every((count) => count === 1)).toBe(true);
   }, 600_000);
+
+  it('a split shard writes its last, incomplete batch at SHARD_END, without waiting for the idle flush', async () => {
+    const names = {
+      stream: uniqueName('eo-split'),
+      table: uniqueName('eo-split'),
+      bucket: uniqueName('eo-split'),
+    };
+    await createStream(test.clients.kinesis, names.stream, 1);
+    await createBucket(test.clients, names.bucket);
+    await putAll(
+      test.clients.kinesis,
+      names.stream,
+      plannedRecords(0, 600, { aggregatedShare: 0, perAggregate: 1 }).records,
+    );
+    const parent = 'shardId-000000000000';
+    await test.clients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: names.stream,
+        ShardToSplit: parent,
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await eventually('the split to finish', async () => {
+      const summary = await test.clients.kinesis.send(
+        new DescribeStreamSummaryCommand({ StreamName: names.stream }),
+      );
+      return summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined;
+    });
+
+    const config = exactlyOnceConfig(names);
+    // The idle flush cannot be what writes the parent's tail within this test.
+    Object.assign(config.sinks[0] as object, { idleFlushMs: 600_000 });
+    const relay = startRelayProcess(['run', '--config', writeConfig(config)]);
+    try {
+      const store = new LeaseStore(test.clients.dynamo, names.table);
+      await eventually(
+        'the parent shard to reach SHARD_END',
+        async () => {
+          const leases = await store.listLeases();
+          const lease = leases.find((candidate) => candidate.leaseKey === parent);
+          return lease?.checkpoint === 'SHARD_END' ? true : undefined;
+        },
+        120_000,
+      );
+    } finally {
+      relay.child.kill('SIGTERM');
+      expect(await relay.exited).toBe(0);
+    }
+    const seen = occurrences(linesOf(await bucketContents(test.clients.s3, names.bucket)));
+    expect(seen.size).toBe(600);
+    expect([...seen.values()].every((count) => count === 1)).toBe(true);
+  });
 });
