@@ -9,11 +9,9 @@ import {
   logDeadLetterStore,
   s3DeadLetterStore,
 } from './dead-letter/stores.js';
-import { determinismFingerprint } from './s3/config-fingerprint.js';
 import { EventEncoder } from './s3/event-encoder.js';
-import { ExactlyOnceS3Sink } from './s3/exactly-once-sink.js';
 import { KeyLayout } from './s3/key-layout.js';
-import { S3Sink } from './s3/s3-sink.js';
+import { createS3Sink } from './s3/create-s3-sink.js';
 import type { DeadLetterSink, Sink } from './sink.js';
 
 export interface SinkSet {
@@ -36,7 +34,7 @@ export function createSinks(
   const deadLetter = new DeadLetterWriter(store, metrics, log.child({ component: 'dead-letter' }));
   const sinks = config.sinks.map((sinkConfig) => {
     if (!isS3Sink(sinkConfig)) throw new Error(`sink type ${sinkConfig.type} is not available`);
-    const sinkDeps = {
+    const sink = createS3Sink(sinkConfig, config.decode.format, {
       s3,
       layout: new KeyLayout({
         layout: sinkConfig.layout,
@@ -55,16 +53,7 @@ export function createSinks(
       deadLetter: configured ? deadLetter : null,
       metrics,
       log: log.child({ sink: sinkConfig.name }),
-    };
-    const sink = sinkConfig.exactlyOnce
-      ? new ExactlyOnceS3Sink(sinkConfig, {
-          ...sinkDeps,
-          fingerprint: determinismFingerprint({
-            sink: sinkConfig,
-            decodeFormat: config.decode.format,
-          }),
-        })
-      : new S3Sink(sinkConfig, sinkDeps);
+    });
     return { sink, config: sinkConfig };
   });
   return { sinks, deadLetter };

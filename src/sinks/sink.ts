@@ -12,7 +12,10 @@ export interface Sink {
   write(event: RelayEvent, ack: AckHandle): void;
   /** A promise while the sink is over its in-flight bound: the shard loops wait on it. */
   waitForCapacity(): Promise<void> | undefined;
-  /** Writes every buffered batch and resolves once all are acknowledged. */
+  /**
+   * Writes every buffered batch and resolves once all are acknowledged. An exactly-once S3
+   * sink writes only complete batches: the rest is read again from the checkpoint.
+   */
   flush(): Promise<void>;
   close(): Promise<void>;
   /**
