@@ -178,6 +178,17 @@ export const configSchema = z
         });
       }
       names.add(sink.name);
+      // A worker that lost a lease must notice it (failover) before it could idle-flush
+      // that shard's batch, or it could overwrite the new owner's object with a shorter one.
+      if (isS3Sink(sink) && sink.exactlyOnce) {
+        if (sink.idleFlushMs < 2 * config.leases.failoverMs) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sinks', index, 'idleFlushMs'],
+            message: `must be at least twice leases.failoverMs (${2 * config.leases.failoverMs}) with exactlyOnce`,
+          });
+        }
+      }
     });
   });
 

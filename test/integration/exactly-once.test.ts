@@ -71,7 +71,15 @@ async function objectsPastCheckpoints(
   names: { table: string; bucket: string },
 ): Promise<number> {
   const leases = await new LeaseStore(test.clients.dynamo, names.table).listLeases();
-  const keys = [...(await bucketContents(test.clients.s3, names.bucket)).keys()];
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await test.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: names.bucket, ContinuationToken: token }),
+    );
+    keys.push(...(page.Contents ?? []).map((entry) => entry.Key ?? ''));
+    token = page.NextContinuationToken;
+  } while (token);
   return keys.filter((key) => {
     const match = /-(shardId-\d+)-(\d+)-(\d+)-[0-9a-f]{8}\.jsonl/.exec(key);
     if (!match) throw new Error(`not an exactly-once key: ${key}`);
@@ -80,6 +88,27 @@ async function objectsPastCheckpoints(
     const first = { sequenceNumber: match[2] ?? '', subSequenceNumber: Number(match[3]) };
     return comparePositions(first, checkpoint) > 0;
   }).length;
+}
+
+/** Waits until one worker other than `previous` holds all 4 shards; returns the owners now. */
+async function waitForNewOwners(
+  test: TestStack,
+  table: string,
+  previous: ReadonlySet<string>,
+): Promise<Set<string>> {
+  const store = new LeaseStore(test.clients.dynamo, table);
+  return eventually(
+    'a new worker to take the shards',
+    async () => {
+      const leases = await store.listLeases();
+      const owners = new Set(leases.map((lease) => lease.leaseOwner ?? ''));
+      const taken =
+        leases.length === 4 && !owners.has('') && [...owners].every((o) => !previous.has(o));
+      return taken ? owners : undefined;
+    },
+    120_000,
+    200,
+  );
 }
 
 /** Small, record-time-driven batches, so a run of 20,000 records makes many objects. */
@@ -145,11 +174,23 @@ describe('exactly-once S3 objects', () => {
     );
     const kills: number[] = [];
     let rewritten = 0;
+    let previousOwners = new Set<string>();
     let relay: RelayProcess | undefined;
     for (let run = 0; run < 4; run += 1) {
       relay = startRelayProcess(['run', '--config', configPath]);
-      const lifetimeMs = 3000 + Math.floor(Math.random() * 6000);
+      // Kill at a random point once this worker holds the shards (after the dead one's
+      // leases expired), so every kill lands while records are being read and written.
+      previousOwners = await waitForNewOwners(test, crashed.table, previousOwners);
+      const lifetimeMs = Math.floor(Math.random() * 4000);
       await new Promise((resolve) => setTimeout(resolve, lifetimeMs));
+      // ...at the next moment an uploaded object is not yet covered by a checkpoint: the
+      // case a kill must survive without duplicates (however slow this machine is).
+      await eventually(
+        'an upload the checkpoint has not passed yet',
+        async () => ((await objectsPastCheckpoints(test, crashed)) > 0 ? true : undefined),
+        120_000,
+        100,
+      );
       relay.child.kill('SIGKILL');
       expect(await relay.exited).toBe('SIGKILL');
       kills.push(lifetimeMs);
@@ -184,7 +225,7 @@ describe('exactly-once S3 objects', () => {
     expect(seen.size).toBe(TOTAL);
     expect([...seen.values()].filter((count) => count > 1)).toEqual([]);
     console.log(
-      `exactly-once: ${afterCrashes.size} objects, ${TOTAL} records once each after kill -9 at ${kills.join(', ')} ms of each run; ${rewritten} objects were past the checkpoint at a kill and written again`,
+      `exactly-once: ${afterCrashes.size} objects, ${TOTAL} records once each after kill -9 ${kills.join(', ')} ms after each worker took the shards; ${rewritten} objects were past the checkpoint at a kill and written again`,
     );
   }, 900_000);
 

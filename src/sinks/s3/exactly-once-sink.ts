@@ -41,6 +41,10 @@ export class ExactlyOnceS3Sink implements Sink {
   private readonly limits: SegmentLimits;
   private readonly hashes = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
+  private readonly tickMs: number;
+  private lastTickMs: number;
+  /** After the process stalled, idle flushes wait until the lease timers have run again. */
+  private idleHeldUntilMs = 0;
   private readonly now: () => number;
 
   constructor(
@@ -63,8 +67,9 @@ export class ExactlyOnceS3Sink implements Sink {
       },
       deps,
     );
-    const tick = Math.min(1000, Math.max(50, Math.floor(config.idleFlushMs / 4)));
-    this.timer = setInterval(() => this.cutIdle(), tick);
+    this.tickMs = Math.min(1000, Math.max(50, Math.floor(config.idleFlushMs / 4)));
+    this.lastTickMs = this.now();
+    this.timer = setInterval(() => this.cutIdle(), this.tickMs);
     this.timer.unref();
   }
 
@@ -129,6 +134,17 @@ export class ExactlyOnceS3Sink implements Sink {
   private cutIdle(): void {
     const nowMs = this.now();
     const graceMs = this.config.idleFlushMs;
+    // A frozen process (GC, SIGSTOP, an overloaded node) may have lost leases without
+    // knowing yet: give the lease renewer (period under failoverMs, which is at most half
+    // of idleFlushMs) time to report them, so released shards are dropped, not flushed.
+    if (nowMs - this.lastTickMs > 2 * this.tickMs + 1000)
+      this.idleHeldUntilMs = nowMs + graceMs / 2;
+    this.lastTickMs = nowMs;
+    if (nowMs < this.idleHeldUntilMs) {
+      for (const [shardId, segment] of this.open)
+        if (isFull(segment, this.limits)) this.cut(shardId, segment);
+      return;
+    }
     for (const [shardId, segment] of this.open) {
       // While our own uploads hold the shards back, quiet does not mean caught up.
       if (this.gate.full && !isFull(segment, this.limits)) continue;
