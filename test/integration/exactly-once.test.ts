@@ -225,7 +225,7 @@ describe('exactly-once S3 objects', () => {
     expect(seen.size).toBe(TOTAL);
     expect([...seen.values()].filter((count) => count > 1)).toEqual([]);
     console.log(
-      `exactly-once: ${afterCrashes.size} objects, ${TOTAL} records once each after kill -9 ${kills.join(', ')} ms after each worker took the shards; ${rewritten} objects were past the checkpoint at a kill and written again`,
+      `exactly-once: ${afterCrashes.size} objects, ${TOTAL} records once each; each kill -9 at the first upload not yet checkpointed after ${kills.join(', ')} ms of holding the shards; ${rewritten} objects were past the checkpoint at a kill and written again`,
     );
   }, 900_000);
 
