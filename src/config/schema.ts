@@ -49,6 +49,10 @@ const s3SinkSchema = z
     /** Bytes buffered plus uploading; above it the shards feeding this sink pause. */
     maxInFlightBytes: positiveInt().default(256 * 1024 * 1024),
     uploadConcurrency: positiveInt().max(64).default(4),
+    /** Deterministic objects: one shard per object, named after its first record (s3-sink.md). */
+    exactlyOnce: z.boolean().default(false),
+    /** exactlyOnce only: quiet time and slack past a batch's record-time window before it is written anyway. */
+    idleFlushMs: positiveInt().default(30_000),
   })
   .superRefine((sink, ctx) => {
     if (sink.layout === 'airship') {
@@ -293,6 +297,17 @@ export const configSchema = z
         });
       }
       names.add(sink.name);
+      // A worker that lost a lease must notice it (failover) before it could idle-flush
+      // that shard's batch, or it could overwrite the new owner's object with a shorter one.
+      if (isS3Sink(sink) && sink.exactlyOnce) {
+        if (sink.idleFlushMs < 2 * config.leases.failoverMs) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sinks', index, 'idleFlushMs'],
+            message: `must be at least twice leases.failoverMs (${2 * config.leases.failoverMs}) with exactlyOnce`,
+          });
+        }
+      }
     });
   });
 

@@ -11,4 +11,8 @@ export interface RecordProcessor {
   checkpointable(): RecordPosition | null;
   /** Resolves when every record handed over so far has been acknowledged. */
   drained(): Promise<void>;
+  /** The shard was read to its end: no record will follow the last one handed over. */
+  endOfShard?(): void;
+  /** The loop stopped before the shard's end (lease lost, shutdown, failure). */
+  release?(): void;
 }

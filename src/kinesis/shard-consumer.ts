@@ -56,6 +56,7 @@ export class ShardConsumer {
   private lastCheckpoint: RecordPosition | null;
   private lastDispatched: RecordPosition | null = null;
   private leaseLost = false;
+  private reachedShardEnd = false;
   private readonly streamLabels: { stream: string; shard: string };
 
   constructor(private readonly deps: ShardConsumerDeps) {
@@ -94,15 +95,18 @@ export class ShardConsumer {
         iteratorStartFor(startFrom, this.deps.options.initialTimestamp),
       );
       if (!reachedEnd) return this.outcome();
+      this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
       await this.writeCheckpoint('SHARD_END');
       log.info('shard reached SHARD_END');
+      this.reachedShardEnd = true;
       return 'shard-end';
     } catch (error) {
       if (error instanceof LeaseLostError) return 'lease-lost';
       throw error;
     } finally {
       clearInterval(timer);
+      if (!this.reachedShardEnd) this.deps.processor.release?.();
     }
   }
 

@@ -2,7 +2,7 @@ import type { RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Decoder } from '../decode/decoder.js';
 import { deadLetterEntry } from '../sinks/dead-letter-entry.js';
-import type { DeadLetterSink } from '../sinks/sink.js';
+import type { DeadLetterSink, Sink } from '../sinks/sink.js';
 import type { Router } from './router.js';
 import { ShardProgress } from './shard-progress.js';
 
@@ -13,6 +13,8 @@ import { ShardProgress } from './shard-progress.js';
  */
 export class ShardPipeline implements RecordProcessor {
   private readonly progress = new ShardProgress();
+  /** Learnt from the first record: one pipeline serves one shard. */
+  private shardId: string | null = null;
 
   constructor(
     private readonly decoder: Decoder,
@@ -21,6 +23,7 @@ export class ShardPipeline implements RecordProcessor {
   ) {}
 
   async process(records: readonly UserRecord[]): Promise<void> {
+    this.shardId ??= records[0]?.shardId ?? null;
     for (const record of records) {
       const pending = this.progress.begin(record);
       const result = this.decoder.decode(record);
@@ -40,7 +43,20 @@ export class ShardPipeline implements RecordProcessor {
   }
 
   checkpointable(): RecordPosition | null {
-    return this.progress.checkpointable();
+    const acknowledged = this.progress.checkpointable();
+    return acknowledged && this.shardId
+      ? safeForEverySink(this.router.sinks, this.shardId, acknowledged)
+      : acknowledged;
+  }
+
+  endOfShard(): void {
+    const shardId = this.shardId;
+    if (shardId) for (const sink of this.router.sinks) sink.endOfShard?.(shardId);
+  }
+
+  release(): void {
+    const shardId = this.shardId;
+    if (shardId) for (const sink of this.router.sinks) sink.releaseShard?.(shardId);
   }
 
   drained(): Promise<void> {
@@ -55,4 +71,26 @@ export class ShardPipeline implements RecordProcessor {
     const wait = this.deadLetter.waitForCapacity();
     if (wait) await wait;
   }
+}
+
+/**
+ * Moves a checkpoint back until no sink that rebuilds its output on replay (exactly-once
+ * S3) has a batch straddling it; one sink moving it back can put it inside another's.
+ */
+function safeForEverySink(
+  sinks: readonly Sink[],
+  shardId: string,
+  acknowledged: RecordPosition,
+): RecordPosition | null {
+  let position: RecordPosition | null = acknowledged;
+  for (let changed = true; changed && position;) {
+    changed = false;
+    for (const sink of sinks) {
+      if (!position || !sink.safeCheckpoint) continue;
+      const safe: RecordPosition | null = sink.safeCheckpoint(shardId, position);
+      if (safe !== position) changed = true;
+      position = safe;
+    }
+  }
+  return position;
 }

@@ -12,7 +12,7 @@ import {
 import { EventEncoder } from './s3/event-encoder.js';
 import { KeyLayout } from './s3/key-layout.js';
 import { createRedshiftSink } from './redshift/create-redshift-sink.js';
-import { S3Sink } from './s3/s3-sink.js';
+import { createS3Sink } from './s3/create-s3-sink.js';
 import type { DeadLetterSink, Sink } from './sink.js';
 import { createWebhookSink } from './webhook/create-webhook-sink.js';
 
@@ -47,7 +47,7 @@ export function createSinks(
     if (sinkConfig.type === 'webhook') {
       return { sink: createWebhookSink(sinkConfig, sinkDeps), config: sinkConfig };
     }
-    const sink = new S3Sink(sinkConfig, {
+    const sink = createS3Sink(sinkConfig, config.decode.format, {
       s3,
       layout: new KeyLayout({
         layout: sinkConfig.layout,

@@ -1,5 +1,6 @@
 import type { AckHandle } from '../core/ack.js';
 import type { RelayEvent } from '../core/event.js';
+import type { RecordPosition } from '../core/record.js';
 
 /**
  * A destination. `write` only buffers; the sink acknowledges each event through its
@@ -11,9 +12,21 @@ export interface Sink {
   write(event: RelayEvent, ack: AckHandle): void;
   /** A promise while the sink is over its in-flight bound: the shard loops wait on it. */
   waitForCapacity(): Promise<void> | undefined;
-  /** Writes every buffered batch and resolves once all are acknowledged. */
+  /**
+   * Writes every buffered batch and resolves once all are acknowledged. An exactly-once S3
+   * sink writes only complete batches: the rest is read again from the checkpoint.
+   */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * For sinks whose output must be rebuilt identically on replay: the highest position at
+   * or below `candidate` from which a replay does so; null when none is known.
+   */
+  safeCheckpoint?(shardId: string, candidate: RecordPosition): RecordPosition | null;
+  /** The shard is closed and all its records were written: nothing later can arrive. */
+  endOfShard?(shardId: string): void;
+  /** This worker stopped reading the shard (lease lost, shutdown); it will be read again. */
+  releaseShard?(shardId: string): void;
 }
 
 /** Why a record ended in the dead-letter destination. */

@@ -69,4 +69,20 @@ describe('S3 key layouts', () => {
     });
     expect(template.directory(event('../../etc'), 'json')).toBe('by-type/.._.._etc/dt=2015-11-18/');
   });
+
+  it('exactly-once names carry the first record: time, shard, sequence, sub-sequence, hash', () => {
+    const first = { ...event('OPEN').record, sequenceNumber: '4959', subSequenceNumber: 3 };
+    expect(airship.segmentFileName(first, '0123abcd', 'csv', 'airship:OPEN')).toBe(
+      '2015_11_18_01_21_33_shardId-000000000001_4959_3_0123abcd.csv.gz',
+    );
+    const hourly = new KeyLayout({
+      layout: 'hourly',
+      sinkName: 'events',
+      prefix: '',
+      compression: 'none',
+    });
+    expect(hourly.segmentFileName(first, '0123abcd', 'json', null)).toBe(
+      'events-2015-11-18-01-21-33-shardId-000000000001-4959-3-0123abcd.jsonl',
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import type { RelayEvent } from '../../core/event.js';
+import type { UserRecord } from '../../core/record.js';
 
 export type OutputKind = 'csv' | 'json';
 
@@ -75,6 +76,33 @@ export class KeyLayout {
     const extension = kind === 'csv' ? 'csv' : 'jsonl';
     const shape = shapeId && shapeId !== 'generic' ? `-${safeSegment(shapeId)}` : '';
     return `${this.settings.sinkName}${shape}-${t.yyyy}-${t.mm}-${t.dd}-${t.HH}-${t.MM}-${t.SS}-${batchId}.${extension}${compressed}`;
+  }
+
+  /**
+   * The file name of an exactly-once object: the time and position of its first record and
+   * the config hash, so the name is a function of the records and the settings alone.
+   * `airship`: `{yyyy}_{mm}_{dd}_{HH}_{MM}_{SS}_{shardId}_{sequence}_{subSequence}_{hash}.csv`;
+   * others: `{sink}[-{shape}]-{yyyy}-…-{SS}-{shardId}-{sequence}-{subSequence}-{hash}.jsonl`.
+   */
+  segmentFileName(
+    first: UserRecord,
+    configHash: string,
+    kind: OutputKind,
+    shapeId: string | null,
+  ): string {
+    const t = timeParts(first.approximateArrivalTimestamp);
+    const compressed = this.settings.compression === 'gzip' ? '.gz' : '';
+    const shard = safeSegment(first.shardId);
+    const position = [shard, first.sequenceNumber, String(first.subSequenceNumber), configHash];
+    if (this.airship) {
+      const extension = kind === 'csv' ? 'csv' : 'json';
+      const time = `${t.yyyy}_${t.mm}_${t.dd}_${t.HH}_${t.MM}_${t.SS}`;
+      return `${time}_${position.join('_')}.${extension}${compressed}`;
+    }
+    const extension = kind === 'csv' ? 'csv' : 'jsonl';
+    const shape = shapeId && shapeId !== 'generic' ? `-${safeSegment(shapeId)}` : '';
+    const time = `${t.yyyy}-${t.mm}-${t.dd}-${t.HH}-${t.MM}-${t.SS}`;
+    return `${this.settings.sinkName}${shape}-${time}-${position.join('-')}.${extension}${compressed}`;
   }
 }
 

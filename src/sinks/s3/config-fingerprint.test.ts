@@ -1,0 +1,52 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { determinismFingerprint, objectConfigHash } from './config-fingerprint.js';
+import { deterministicGzip } from './deterministic-gzip.js';
+
+const sink = {
+  format: 'csv' as const,
+  compression: 'gzip' as const,
+  layout: 'airship',
+  buffer: { maxRecords: 50_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 60_000 },
+  filter: { eventTypes: ['OPEN', 'CLOSE'], formats: [] },
+};
+const hashOf = (overrides: Partial<typeof sink>, decodeFormat = 'auto', header = ['a', 'b']) =>
+  objectConfigHash(
+    determinismFingerprint({ sink: { ...sink, ...overrides }, decodeFormat }),
+    header,
+  );
+
+describe('exactly-once config hash', () => {
+  it('is stable for the same settings, whatever the filter order', () => {
+    expect(hashOf({})).toMatch(/^[0-9a-f]{8}$/);
+    expect(hashOf({ filter: { eventTypes: ['CLOSE', 'OPEN'], formats: [] } })).toBe(hashOf({}));
+  });
+
+  it('changes with every setting that changes what an object holds', () => {
+    const base = hashOf({});
+    const changed = [
+      hashOf({ buffer: { ...sink.buffer, maxRecords: 10_000 } }),
+      hashOf({ buffer: { ...sink.buffer, maxBytes: 1024 } }),
+      hashOf({ buffer: { ...sink.buffer, maxAgeMs: 1000 } }),
+      hashOf({ format: 'jsonl' as unknown as 'csv' }),
+      hashOf({ compression: 'none' as unknown as 'gzip' }),
+      hashOf({ layout: 'hourly' }),
+      hashOf({ filter: { eventTypes: ['OPEN'], formats: [] } }),
+      hashOf({}, 'pinpoint'),
+      hashOf({}, 'auto', ['a', 'b', 'c']),
+    ];
+    expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
+  });
+});
+
+describe('deterministic gzip', () => {
+  it('gives the same bytes every time, with no time, name or platform in the header', async () => {
+    const input = Buffer.from('{"n":1}\n'.repeat(10_000));
+    const first = await deterministicGzip(input);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a new second for MTIME
+    const second = await deterministicGzip(input);
+    expect(second.equals(first)).toBe(true);
+    expect([...first.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+    expect(gunzipSync(first).equals(input)).toBe(true);
+  });
+});

@@ -1,0 +1,26 @@
+import { promisify } from 'node:util';
+import { constants, gzip } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
+
+/** Offset of the OS byte in a gzip member header (RFC 1952, section 2.3). */
+const OS_BYTE = 9;
+const OS_UNIX = 3;
+
+/**
+ * gzip whose bytes depend only on the input. Node's zlib already writes MTIME 0 and no
+ * file name; the OS byte is zlib's build platform, so it is pinned to Unix (3) to keep
+ * objects written from a Mac or Windows build identical. Level and strategy are fixed.
+ * The deflate stream itself is stable for one zlib build; another zlib version may
+ * compress differently (same decompressed bytes), see docs/s3-sink.md.
+ */
+export async function deterministicGzip(input: Buffer): Promise<Buffer> {
+  const output = await gzipAsync(input, {
+    level: constants.Z_DEFAULT_COMPRESSION,
+    strategy: constants.Z_DEFAULT_STRATEGY,
+    memLevel: 8,
+    windowBits: 15,
+  });
+  output[OS_BYTE] = OS_UNIX;
+  return output;
+}
