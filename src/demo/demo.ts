@@ -133,6 +133,7 @@ export async function runDemo(options: { durationMs: number }): Promise<number> 
     relay = undefined;
 
     await printLanded(clients, say);
+    await printDecoded(clients, say);
     await printCheckpoints(clients, say);
     printDeadLetters(deadLetterDirectory, say);
     say(clean ? 'demo finished cleanly.' : 'demo finished, but the relay did not stop in time.');
@@ -159,6 +160,34 @@ async function printLanded(clients: AwsClients, say: (line: string) => void): Pr
   say(`  (${total} rows in all)`);
 }
 
+/**
+ * What each decoder made of its records, read back from the JSON Lines sink: per source
+ * format the event count and types, and one normalized event (without its original).
+ */
+async function printDecoded(clients: AwsClients, say: (line: string) => void): Promise<void> {
+  const byFormat = new Map<string, { count: number; types: Set<string>; sample: object }>();
+  for (const key of (await listKeys(clients.s3, BUCKET)).filter((k) => k.startsWith('jsonl/'))) {
+    for (const line of await readLines(clients.s3, BUCKET, key)) {
+      const event = JSON.parse(line) as { format: string; type: string; original?: unknown };
+      const { original: _original, ...normalized } = event;
+      const entry = byFormat.get(event.format) ?? {
+        count: 0,
+        types: new Set<string>(),
+        sample: normalized,
+      };
+      entry.count += 1;
+      entry.types.add(event.type);
+      byFormat.set(event.format, entry);
+    }
+  }
+  say('\nWhat each decoder produced (from the JSON Lines sink):');
+  for (const [format, { count, types, sample }] of [...byFormat].sort()) {
+    say(`  ${format}: ${count} events; types ${[...types].sort().join(', ')}`);
+    const text = JSON.stringify(sample);
+    say(`    e.g. ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`);
+  }
+}
+
 async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
@@ -172,11 +201,15 @@ async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
   return keys.sort();
 }
 
-async function countLines(s3: S3Client, bucket: string, key: string): Promise<number> {
+async function readLines(s3: S3Client, bucket: string, key: string): Promise<string[]> {
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const bytes = Buffer.from(await object.Body!.transformToByteArray());
   const text = (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
-  return text.split('\n').filter((line) => line !== '').length;
+  return text.split('\n').filter((line) => line !== '');
+}
+
+async function countLines(s3: S3Client, bucket: string, key: string): Promise<number> {
+  return (await readLines(s3, bucket, key)).length;
 }
 
 async function printCheckpoints(clients: AwsClients, say: (line: string) => void): Promise<void> {
