@@ -1,30 +1,17 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStream, putAll, type OutgoingRecord } from '../../src/demo/producer.js';
-import type { DeadLetterEntry } from '../../src/sinks/sink.js';
+import { directoryDeadLetter, readDeadLetters } from '../support/dead-letters.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
-import { lastPositionPerShard, numberedRecord } from '../support/records.js';
+import { numberedRecord } from '../support/records.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { runCli, startRelayProcess, writeConfig } from '../support/relay-process.js';
 import { readJsonLines } from '../support/s3-reader.js';
-import { createBucket, uniqueName, useTestStack, waitForCheckpoints } from '../support/stack.js';
-
-/** Every dead-letter entry under a directory destination. */
-function deadLetters(root: string): DeadLetterEntry[] {
-  let files: string[];
-  try {
-    files = readdirSync(root, { recursive: true }).map(String);
-  } catch {
-    return [];
-  }
-  return files
-    .filter((name) => name.endsWith('.jsonl'))
-    .flatMap((name) => readFileSync(join(root, name), 'utf8').split('\n'))
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as DeadLetterEntry);
-}
+import {
+  createBucket,
+  uniqueName,
+  useTestStack,
+  waitForPutsCheckpointed,
+} from '../support/stack.js';
 
 /** Bytes that are not JSON at all: what a producer sending its own binary format puts. */
 function binaryRecord(n: number): OutgoingRecord {
@@ -32,6 +19,8 @@ function binaryRecord(n: number): OutgoingRecord {
 }
 
 describe('dead-letter output and replay', () => {
+  const replay = (configPath: string, ...flags: string[]) =>
+    runCli(['dead-letter', 'replay', '--config', configPath, ...flags]);
   const test = useTestStack();
 
   it('decode failures land with shard, sequence, time, error and raw bytes; replay with the right format delivers them', async () => {
@@ -46,22 +35,14 @@ describe('dead-letter output and replay', () => {
       i % 3 === 0 ? binaryRecord(i) : numberedRecord(i),
     );
     const put = await putAll(test.clients.kinesis, names.stream, records);
-    const deadLetterDir = mkdtempSync(join(tmpdir(), 'kinesis-relay-dlq-'));
-    const configPath = writeConfig(
-      testRelayConfig(names, { deadLetter: { type: 'directory', path: deadLetterDir } }),
-    );
+    const deadLetter = directoryDeadLetter();
+    const deadLetterDir = deadLetter.path;
+    const configPath = writeConfig(testRelayConfig(names, { deadLetter }));
 
     const relay = startRelayProcess(['run', '--config', configPath]);
     try {
       // The checkpoint passes the bad records: they are stored, not blocking.
-      await waitForCheckpoints(
-        test.clients,
-        names.table,
-        lastPositionPerShard(
-          put,
-          records.map(() => 1),
-        ),
-      );
+      await waitForPutsCheckpointed(test.clients, names.table, put);
       const port = Number(/"metricsPort":(\d+)/.exec(relay.output())?.[1]);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(
@@ -72,7 +53,7 @@ describe('dead-letter output and replay', () => {
     }
     expect(await relay.exited).toBe(0);
 
-    const entries = deadLetters(deadLetterDir);
+    const entries = readDeadLetters(deadLetterDir);
     expect(entries).toHaveLength(100);
     const badPuts = put.filter((_, i) => i % 3 === 0);
     for (const [index, result] of badPuts.entries()) {
@@ -93,32 +74,16 @@ describe('dead-letter output and replay', () => {
     expect(archived).toHaveLength(200);
 
     // A dry run counts and sends nothing.
-    const dry = await runCli([
-      'dead-letter',
-      'replay',
-      '--config',
-      configPath,
-      '--format',
-      'raw',
-      '--dry-run',
-    ]);
+    const dry = await replay(configPath, '--format', 'raw', '--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.output).toContain('100 entries to replay from');
     expect(dry.output).toContain('100 × decode_failed');
     expect(await readJsonLines<ArchivedLine>(test.clients.s3, names.bucket)).toHaveLength(200);
 
     // The records were fine, the format was wrong: replay them as raw bytes.
-    const replay = await runCli([
-      'dead-letter',
-      'replay',
-      '--config',
-      configPath,
-      '--format',
-      'raw',
-      '--delete-replayed',
-    ]);
-    expect(replay.code, replay.output).toBe(0);
-    expect(replay.output).toContain('replayed 100: 100 delivered, 0 dead-lettered again');
+    const replayed = await replay(configPath, '--format', 'raw', '--delete-replayed');
+    expect(replayed.code, replayed.output).toBe(0);
+    expect(replayed.output).toContain('replayed 100: 100 delivered, 0 dead-lettered again');
     const after = await readJsonLines<ArchivedLine>(test.clients.s3, names.bucket);
     expect(after).toHaveLength(300);
     const positions = new Set(
@@ -127,7 +92,7 @@ describe('dead-letter output and replay', () => {
     for (const result of badPuts) {
       expect(positions.has(`${result.shardId}/${result.sequenceNumber}`)).toBe(true);
     }
-    expect(deadLetters(deadLetterDir)).toEqual([]);
+    expect(readDeadLetters(deadLetterDir)).toEqual([]);
   });
 
   it('a batch a sink rejected goes back to that sink only, once it accepts', async () => {
@@ -145,9 +110,10 @@ describe('dead-letter output and replay', () => {
     try {
       const records = Array.from({ length: 50 }, (_, i) => numberedRecord(i));
       const put = await putAll(test.clients.kinesis, names.stream, records);
-      const deadLetterDir = mkdtempSync(join(tmpdir(), 'kinesis-relay-dlq-'));
+      const deadLetter = directoryDeadLetter();
+      const deadLetterDir = deadLetter.path;
       const base = testRelayConfig(names, {
-        deadLetter: { type: 'directory', path: deadLetterDir },
+        deadLetter,
       });
       const configPath = writeConfig({
         ...base,
@@ -164,19 +130,12 @@ describe('dead-letter output and replay', () => {
       });
       const relay = startRelayProcess(['run', '--config', configPath]);
       try {
-        await waitForCheckpoints(
-          test.clients,
-          names.table,
-          lastPositionPerShard(
-            put,
-            records.map(() => 1),
-          ),
-        );
+        await waitForPutsCheckpointed(test.clients, names.table, put);
       } finally {
         relay.child.kill('SIGTERM');
       }
       expect(await relay.exited).toBe(0);
-      const entries = deadLetters(deadLetterDir);
+      const entries = readDeadLetters(deadLetterDir);
       expect(entries).toHaveLength(50);
       expect(new Set(entries.map((e) => `${e.reason}/${e.sink}`))).toEqual(
         new Set(['sink_rejected/hooks']),
@@ -185,9 +144,9 @@ describe('dead-letter output and replay', () => {
 
       accepting = true;
       const before = receiver.requests.length;
-      const replay = await runCli(['dead-letter', 'replay', '--config', configPath]);
-      expect(replay.code, replay.output).toBe(0);
-      expect(replay.output).toContain('replayed 50: 50 delivered, 0 dead-lettered again');
+      const replayed = await replay(configPath);
+      expect(replayed.code, replayed.output).toBe(0);
+      expect(replayed.output).toContain('replayed 50: 50 delivered, 0 dead-lettered again');
       const delivered = receiver.requests
         .slice(before)
         .filter((r) => r.status === 200)
@@ -206,39 +165,20 @@ describe('dead-letter output and replay', () => {
     const names = { stream: 'unused', table: uniqueName('dlq-flags'), bucket: 'unused-bucket' };
     const withDestination = writeConfig(
       testRelayConfig(names, {
-        deadLetter: { type: 'directory', path: mkdtempSync(join(tmpdir(), 'kinesis-relay-dlq-')) },
+        deadLetter: directoryDeadLetter(),
       }),
     );
-    const badReason = await runCli([
-      'dead-letter',
-      'replay',
-      '--config',
-      withDestination,
-      '--reason',
-      'bored',
-    ]);
+    const badReason = await replay(withDestination, '--reason', 'bored');
     expect(badReason.code).toBe(2);
     expect(badReason.output).toContain("--reason: 'bored'");
-    const badSink = await runCli([
-      'dead-letter',
-      'replay',
-      '--config',
-      withDestination,
-      '--sink',
-      'nope',
-    ]);
+    const badSink = await replay(withDestination, '--sink', 'nope');
     expect(badSink.code).toBe(2);
     expect(badSink.output).toContain("--sink: no sink named 'nope'");
-    const none = await runCli([
-      'dead-letter',
-      'replay',
-      '--config',
-      writeConfig(testRelayConfig(names)),
-    ]);
+    const none = await replay(writeConfig(testRelayConfig(names)));
     expect(none.code).toBe(2);
     expect(none.output).toContain('deadLetter: not configured');
     // And an empty destination is nothing to do, not an error.
-    const empty = await runCli(['dead-letter', 'replay', '--config', withDestination]);
+    const empty = await replay(withDestination);
     expect(empty.code, empty.output).toBe(0);
     expect(empty.output).toContain('0 entries to replay');
   });

@@ -1,16 +1,18 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStream, putAll, type OutgoingRecord } from '../../src/demo/producer.js';
 import { createDecoder } from '../../src/decode/index.js';
 import { MA_BATCH, PINPOINT_APP_EVENT, userRecord } from '../../src/decode/fixtures/samples.js';
-import type { DeadLetterEntry } from '../../src/sinks/sink.js';
-import { lastPositionPerShard, numberedRecord } from '../support/records.js';
+import { directoryDeadLetter, readDeadLetters } from '../support/dead-letters.js';
+import { numberedRecord } from '../support/records.js';
 import { testRelayConfig } from '../support/relay-config.js';
 import { startRelayProcess, writeConfig } from '../support/relay-process.js';
 import { readJsonLines } from '../support/s3-reader.js';
-import { createBucket, uniqueName, useTestStack, waitForCheckpoints } from '../support/stack.js';
+import {
+  createBucket,
+  uniqueName,
+  useTestStack,
+  waitForPutsCheckpointed,
+} from '../support/stack.js';
 
 const TOTAL = 10_000;
 
@@ -91,25 +93,15 @@ describe('fuzz: bad records mixed into valid traffic', () => {
       names.stream,
       planned.map((p) => p.record),
     );
-    const deadLetterDir = mkdtempSync(join(tmpdir(), 'kinesis-relay-fuzz-dlq-'));
+    const deadLetter = directoryDeadLetter();
     const relay = startRelayProcess([
       'run',
       '--config',
-      writeConfig(
-        testRelayConfig(names, { deadLetter: { type: 'directory', path: deadLetterDir } }),
-      ),
+      writeConfig(testRelayConfig(names, { deadLetter })),
     ]);
     const startedAt = Date.now();
     try {
-      await waitForCheckpoints(
-        test.clients,
-        names.table,
-        lastPositionPerShard(
-          put,
-          planned.map(() => 1),
-        ),
-        240_000,
-      );
+      await waitForPutsCheckpointed(test.clients, names.table, put, 240_000);
       const seconds = (Date.now() - startedAt) / 1000;
       expect(relay.child.exitCode, relay.output().slice(-2000)).toBeNull();
       console.log(
@@ -129,12 +121,7 @@ describe('fuzz: bad records mixed into valid traffic', () => {
         (kind === 'valid' ? good : bad).add(position(result.shardId, result.sequenceNumber));
     });
 
-    const entries = readdirSync(deadLetterDir, { recursive: true })
-      .map(String)
-      .filter((name) => name.endsWith('.jsonl'))
-      .flatMap((name) => readFileSync(join(deadLetterDir, name), 'utf8').split('\n'))
-      .filter((line) => line.trim())
-      .map((line) => JSON.parse(line) as DeadLetterEntry);
+    const entries = readDeadLetters(deadLetter.path);
     const deadLettered = new Set(entries.map((e) => position(e.shardId, e.sequenceNumber)));
     expect(deadLettered).toEqual(bad);
     expect(entries.every((e) => e.reason === 'decode_failed' && e.error.length > 0)).toBe(true);

@@ -6,6 +6,8 @@ import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/
 import { isSentinel } from '../../src/core/checkpoint.js';
 import { comparePositions, type RecordPosition } from '../../src/core/record.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
+import type { PutResult } from '../../src/demo/producer.js';
+import { lastPositionPerShard } from './records.js';
 
 export interface TestStack {
   readonly stack: LocalStack;
@@ -112,5 +114,23 @@ export async function waitForCheckpoints(
     },
     timeoutMs,
     250,
+  );
+}
+
+/** Waits until every shard's checkpoint reaches the last of these plain (not aggregated) puts. */
+export function waitForPutsCheckpointed(
+  clients: AwsClients,
+  table: string,
+  put: readonly PutResult[],
+  timeoutMs?: number,
+): Promise<void> {
+  return waitForCheckpoints(
+    clients,
+    table,
+    lastPositionPerShard(
+      put,
+      put.map(() => 1),
+    ),
+    timeoutMs,
   );
 }
