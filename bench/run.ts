@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchKinesisEndpoint } from './kinesis-endpoint/server.js';
+import { buildBaseline } from './lib/baseline.js';
 import { REPO_ROOT } from './lib/child.js';
 import type { ThroughputSample } from './lib/measure.js';
 import { summarizeProfile } from './lib/profile.js';
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     'backlog-depths': { type: 'string', default: '20000,80000,320000' },
     'backlog-seconds': { type: 'string', default: '30' },
     'no-build': { type: 'boolean', default: false },
+    /** Also measure the relay as built from this git ref (before/after in one run). */
+    baseline: { type: 'string' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
   },
 });
@@ -74,6 +77,10 @@ async function main(): Promise<void> {
     log('building dist/ (the relay runs as published)');
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
   }
+  const baselineRef = args.baseline;
+  const baselineDist = baselineRef ? buildBaseline(baselineRef) : null;
+  if (baselineRef) log(`built the baseline relay (${baselineRef}) into ${baselineDist}`);
+  const baseline: Record<string, unknown> = { ref: baselineRef ?? null };
   const rows: ResultRow[] = [];
   const results: Record<string, unknown> = {
     generated_at: new Date().toISOString(),
@@ -107,6 +114,7 @@ async function main(): Promise<void> {
       const samples = {
         ceiling: [] as ThroughputSample[],
         relay: [] as ThroughputSample[],
+        baseline: [] as ThroughputSample[],
         lifion: [] as ThroughputSample[],
       };
       // Interleaved, so a neighbour's load on the shared CPU hits every consumer alike.
@@ -120,6 +128,11 @@ async function main(): Promise<void> {
           const sample = await runRelay(endpoint, stack);
           samples.relay.push(sample);
           log(`relay ${shards} shards, run ${run}: ${describe(sample)}`);
+        }
+        if (wantRelay && baselineDist) {
+          const sample = await runRelay(endpoint, stack, { dist: baselineDist });
+          samples.baseline.push(sample);
+          log(`relay @${baselineRef} ${shards} shards, run ${run}: ${describe(sample)}`);
         }
         if (wantLifion) {
           const sample = await runLifion(endpoint, stack);
@@ -163,6 +176,19 @@ async function main(): Promise<void> {
         results[`relay_peak_rss_mib_${shards}`] = round(m.rss);
         results[`relay_vs_ceiling_${shards}`] = round(ratio, 3);
       }
+      if (wantRelay && baselineDist) {
+        const m = medians(samples.baseline);
+        const after = relay.get(shards);
+        rows.push(row(`relay @${baselineRef}, ${shards} shards`, m, 'before: the baseline build'));
+        baseline[`relay_rps_${shards}`] = round(m.rps);
+        baseline[`relay_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+        baseline[`relay_peak_rss_mib_${shards}`] = round(m.rss);
+        baseline[`rps_after_vs_before_${shards}`] = round((after?.rps ?? 0) / (m.rps ?? 1), 2);
+        baseline[`cpu_per_record_before_vs_after_${shards}`] = round(
+          (m.cpu ?? 0) / (after?.cpu ?? 1),
+          2,
+        );
+      }
       if (wantLifion) {
         const m = medians(samples.lifion);
         rows.push(
@@ -194,6 +220,24 @@ async function main(): Promise<void> {
       }
       const m = median(perCore);
       results.decode_csv_gzip_rps_per_core = round(m);
+      if (baselineDist) {
+        const before: number[] = [];
+        for (let run = 1; run <= runs; run += 1) {
+          before.push((await runDecodeEncode(200_000, baselineDist)).recordsPerCoreSecond);
+        }
+        const b = median(before);
+        baseline.decode_csv_gzip_rps_per_core = round(b);
+        baseline.decode_after_vs_before = round((m ?? 0) / (b ?? 1), 2);
+        log(`decode → route → CSV → gzip @${baselineRef}: ${Math.round(b ?? 0)} rec/s per core`);
+        rows.push({
+          scenario: `decode → route → CSV → gzip @${baselineRef}`,
+          recordsPerSecond: b,
+          megabytesPerSecond: b === null ? null : (b * 500) / 1e6,
+          cpuSecondsPerMillion: b === null ? null : 1e6 / b,
+          peakRssMib: null,
+          note: 'before: the baseline build',
+        });
+      }
       rows.push({
         scenario: 'decode → route → CSV → gzip',
         recordsPerSecond: m,
@@ -269,6 +313,7 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 
+  if (baselineRef) results.baseline = baseline;
   results.targets = targets(results);
   results.rows = rows;
   const table = markdownTable(rows);

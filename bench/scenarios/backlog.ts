@@ -13,6 +13,9 @@ export interface BacklogOptions {
   /** How long every S3 request is held. */
   readonly sinkDelayMs: number;
   readonly durationMs: number;
+  /** Overrides for the relay's `consumer` settings. */
+  readonly consumer?: Record<string, unknown>;
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface BacklogSample {
@@ -41,6 +44,8 @@ export async function runBacklog(
     stack,
     {
       s3Endpoint: proxy.endpoint,
+      consumer: options.consumer,
+      nodeArgs: options.nodeArgs,
       sink: {
         maxInFlightBytes: options.maxInFlightBytes,
         buffer: {

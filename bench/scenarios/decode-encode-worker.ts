@@ -14,7 +14,7 @@ import type { UserRecord } from '../../src/core/record.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { pinpointEventBytes } from '../lib/pinpoint-records.js';
 
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
+const DIST = join(import.meta.dirname, '..', '..', process.env.BENCH_DIST ?? 'dist');
 async function load<T>(path: string): Promise<T> {
   return (await import(pathToFileURL(join(DIST, path)).href)) as T;
 }

@@ -6,9 +6,10 @@ export interface DecodeEncodeSample {
   readonly wallRecordsPerSecond: number;
 }
 
-export async function runDecodeEncode(records: number): Promise<DecodeEncodeSample> {
+/** `dist`: the build to measure, relative to the repository (default dist/). */
+export async function runDecodeEncode(records: number, dist = 'dist'): Promise<DecodeEncodeSample> {
   const worker = startTsChild('bench/scenarios/decode-encode-worker.ts', [], {
-    env: { BENCH_RECORDS: String(records) },
+    env: { BENCH_RECORDS: String(records), BENCH_DIST: dist },
   });
   const code = await worker.exited;
   const line = worker.output().trim().split('\n').at(-1) ?? '';

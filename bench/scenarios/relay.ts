@@ -44,9 +44,13 @@ export interface RelayRunOptions {
   /** A whole sink list instead of the S3 sink (the latency scenario's webhook). */
   readonly sinks?: ReadonlyArray<Record<string, unknown>>;
   readonly consumer?: Record<string, unknown>;
+  /** Where the relay serves /metrics (default: a free port nobody reads). */
+  readonly metricsPort?: number;
   /** Where the relay's S3 client goes (a slow proxy in front of s3rver, say). */
   readonly s3Endpoint?: string;
   readonly nodeArgs?: readonly string[];
+  /** The built relay to run, relative to the repository (default dist/, this checkout's). */
+  readonly dist?: string;
 }
 
 /** kinesis-relay as its own process, reading the endpoint's stream into CSV gzip on S3. */
@@ -75,13 +79,13 @@ export function startRelay(
         ...options.sink,
       },
     ],
-    metrics: { port: 0, host: '127.0.0.1' },
+    metrics: { port: options.metricsPort ?? 0, host: '127.0.0.1' },
     log: { level: 'warn' },
   };
   const path = join(mkdtempSync(join(tmpdir(), 'kinesis-relay-bench-')), 'relay.yaml');
   writeFileSync(path, stringify(config));
   // The published build, as `npm start` and the container run it (`npm run bench` builds it).
-  return startNodeChild('dist/main.js', ['run', '--config', path], {
+  return startNodeChild(join(options.dist ?? 'dist', 'main.js'), ['run', '--config', path], {
     env: awsEnv({
       kinesis: source.endpoint,
       dynamodb: stack.dynamo.endpoint,
