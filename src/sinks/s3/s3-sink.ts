@@ -50,9 +50,9 @@ export class S3Sink implements Sink {
     this.name = config.name;
     this.now = deps.now ?? Date.now;
     this.uploads = new PQueue({ concurrency: config.uploadConcurrency });
-    this.gate = new CapacityGate(config.maxInFlightBytes, (bytes) =>
-      deps.metrics.sinkInflightBytes.set({ sink: this.name }, bytes),
-    );
+    // The gauge child is looked up once: the gate reports on every event written.
+    const inflight = deps.metrics.sinkInflightBytes.labels({ sink: this.name });
+    this.gate = new CapacityGate(config.maxInFlightBytes, (bytes) => inflight.set(bytes));
     const tick = Math.min(1000, Math.max(50, Math.floor(config.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();
