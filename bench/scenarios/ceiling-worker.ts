@@ -45,7 +45,11 @@ async function readShard(shardId: string): Promise<void> {
   }
 }
 
+// Progress for the bench (records parsed so far), read from stdout.
+const report = setInterval(() => console.log(`progress ${parsed}`), 50);
 const shards = await api.listShards();
 await Promise.all(shards.map((shard) => readShard(shard.shardId)));
+clearInterval(report);
+console.log(`progress ${parsed}`);
 destroyAwsClients(clients);
 console.log(JSON.stringify({ parsed, checksum }));

@@ -1,7 +1,7 @@
 import type { BenchKinesisEndpoint } from '../kinesis-endpoint/server.js';
 import { awsEnv } from '../lib/aws-env.js';
 import { startTsChild } from '../lib/child.js';
-import { measureConsumer, type ThroughputSample } from '../lib/measure.js';
+import { measureConsumer, stdoutProgress, type ThroughputSample } from '../lib/measure.js';
 
 /** One run of the raw GetRecords + JSON.parse loop against the endpoint's stream. */
 export async function runCeiling(endpoint: BenchKinesisEndpoint): Promise<ThroughputSample> {
@@ -10,7 +10,7 @@ export async function runCeiling(endpoint: BenchKinesisEndpoint): Promise<Throug
     env: { ...awsEnv({ kinesis: endpoint.endpoint }), BENCH_STREAM: endpoint.options.streamName },
   });
   try {
-    return await measureConsumer(endpoint, worker);
+    return await measureConsumer(endpoint, worker, stdoutProgress(worker));
   } finally {
     await worker.stop(5_000);
   }

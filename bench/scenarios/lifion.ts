@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BenchKinesisEndpoint } from '../kinesis-endpoint/server.js';
 import { awsEnv } from '../lib/aws-env.js';
 import { startTsChild } from '../lib/child.js';
-import { measureConsumer, type ThroughputSample } from '../lib/measure.js';
+import { measureConsumer, stdoutProgress, type ThroughputSample } from '../lib/measure.js';
 import type { RelayStack } from './relay.js';
 
 /** One run of lifion-kinesis reading the whole backlog, its state on dynalite. */
@@ -23,7 +23,7 @@ export async function runLifion(
     },
   });
   try {
-    return await measureConsumer(endpoint, worker);
+    return await measureConsumer(endpoint, worker, stdoutProgress(worker));
   } finally {
     await worker.stop(0);
   }

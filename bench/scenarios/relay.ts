@@ -4,11 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { startDynalite, startS3rver, type RunningEmulator } from '../../src/demo/emulators.js';
+import {
+  freePort,
+  startDynalite,
+  startS3rver,
+  type RunningEmulator,
+} from '../../src/demo/emulators.js';
 import type { BenchKinesisEndpoint } from '../kinesis-endpoint/server.js';
 import { awsEnv } from '../lib/aws-env.js';
 import { startNodeChild, type BenchChild } from '../lib/child.js';
-import { measureConsumer, type ThroughputSample } from '../lib/measure.js';
+import { measureConsumer, relayMetricsProgress, type ThroughputSample } from '../lib/measure.js';
 
 export const BUCKET = 'bench-archive';
 
@@ -76,6 +81,9 @@ export function startRelay(
         format: 'csv',
         layout: 'hourly',
         compression: 'gzip',
+        // Objects of 10,000 records, so gzip and upload keep close behind the routing the
+        // window is measured on (a 50,000-record batch would trail it by seconds).
+        buffer: { maxRecords: 10_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 60_000 },
         ...options.sink,
       },
     ],
@@ -102,13 +110,14 @@ export async function runRelay(
   options: RelayRunOptions = {},
 ): Promise<ThroughputSample> {
   endpoint.resetCounters();
+  const metricsPort = await freePort();
   const relay = startRelay(
     { endpoint: endpoint.endpoint, streamName: endpoint.options.streamName },
     stack,
-    options,
+    { ...options, metricsPort },
   );
   try {
-    return await measureConsumer(endpoint, relay);
+    return await measureConsumer(endpoint, relay, relayMetricsProgress(metricsPort));
   } finally {
     // A profiled run must exit cleanly to write its profile; otherwise do not wait for
     // the final flush of a backlog nobody measures any more.
