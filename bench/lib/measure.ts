@@ -48,20 +48,25 @@ export async function measureConsumer(
   let exitCode: number | string | null = null;
   void consumer.exited.then((code) => (exitCode = code));
   let records = 0;
+  // Sampled as it goes: a worker that finished may be gone before the window closes.
+  let peakRss = 0;
+  let lastCpu = 0;
   for (;;) {
     records = await progress().catch(() => records);
+    peakRss = Math.max(peakRss, peakRssBytes(consumer.pid));
+    lastCpu = Math.max(lastCpu, cpuSeconds(consumer.pid));
     if (start === null && records >= fromRecords) {
-      start = { at: performance.now(), cpu: cpuSeconds(consumer.pid), records };
+      start = { at: performance.now(), cpu: lastCpu, records };
     }
     if (start !== null && records >= toRecords) {
       const seconds = (performance.now() - start.at) / 1000;
-      const cpu = cpuSeconds(consumer.pid) - start.cpu;
+      const cpu = Math.max(lastCpu, cpuSeconds(consumer.pid)) - start.cpu;
       const counted = records - start.records;
       return {
         recordsPerSecond: counted / seconds,
         megabytesPerSecond: (counted * bytesPerRecord) / 1e6 / seconds,
         cpuSecondsPerMillion: (cpu / counted) * 1e6,
-        peakRssMib: mib(peakRssBytes(consumer.pid)),
+        peakRssMib: mib(Math.max(peakRss, peakRssBytes(consumer.pid))),
         records: counted,
         seconds,
       };
