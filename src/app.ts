@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
+import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
 import { ShardConsumer } from './kinesis/shard-consumer.js';
@@ -46,6 +47,7 @@ export class Relay {
   private readonly sinkSet: SinkSet;
   private readonly router: Router;
   private readonly shards = new Map<string, RunningShard>();
+  private readonly readPermits: ReadPermits;
   private server: Server | undefined;
   private stopping = false;
   httpPort = 0;
@@ -57,6 +59,7 @@ export class Relay {
     const { log } = options;
     this.workerId = config.leases.workerId ?? defaultWorkerId();
     this.metrics = createMetrics();
+    this.readPermits = new ReadPermits(config.consumer.maxConcurrentReads);
     this.clients =
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
@@ -222,6 +225,7 @@ export class Relay {
       },
       log,
       metrics: this.metrics,
+      readPermits: this.readPermits,
     });
     const done = consumer
       .run()

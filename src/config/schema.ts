@@ -252,8 +252,15 @@ export const configSchema = z
         idleTimeBetweenReadsMs: nonNegativeInt().default(1500),
         /** Kinesis allows 5 GetRecords calls per second per shard. */
         minCallIntervalMs: nonNegativeInt().default(200),
+        /** Shard loops holding a GetRecords page at once, process-wide: bounds memory. */
+        maxConcurrentReads: positiveInt().default(4),
       })
-      .default({ maxRecordsPerCall: 10_000, idleTimeBetweenReadsMs: 1500, minCallIntervalMs: 200 }),
+      .default({
+        maxRecordsPerCall: 10_000,
+        idleTimeBetweenReadsMs: 1500,
+        minCallIntervalMs: 200,
+        maxConcurrentReads: 4,
+      }),
     decode: z
       .strictObject({ format: z.enum(['auto', ...SOURCE_FORMATS]).default('auto') })
       .default({ format: 'auto' }),

@@ -2,12 +2,15 @@ import type { _Record } from '@aws-sdk/client-kinesis';
 import aggregation from 'aws-kinesis-agg';
 import type { UserRecord } from '../core/record.js';
 
-/** The KPL aggregated-record format starts with these four bytes. */
-const KPL_MAGIC = [0xf3, 0x89, 0x9a, 0xc2] as const;
-
+/** The KPL aggregated-record format starts with the four bytes F3 89 9A C2. */
 export function isKplAggregate(data: Uint8Array): boolean {
-  return data.length > 20 && KPL_MAGIC.every((byte, index) => data[index] === byte);
+  // Spelled out: this runs for every record read, and a closure per record showed up.
+  return (
+    data.length > 20 && data[0] === 0xf3 && data[1] === 0x89 && data[2] === 0x9a && data[3] === 0xc2
+  );
 }
+
+const NO_DATA = new Uint8Array();
 
 interface AggUserRecord {
   partitionKey: string;
@@ -23,21 +26,40 @@ interface AggUserRecord {
  * aggregate whose checksum or protobuf does not verify is delivered as one plain record.
  */
 export function deaggregate(record: _Record, streamName: string, shardId: string): UserRecord[] {
-  const data = record.Data ?? new Uint8Array();
-  const base = {
+  const out: UserRecord[] = [];
+  appendUserRecords(record, streamName, shardId, out);
+  return out;
+}
+
+/** As deaggregate, appending to `out`: the shard loop's one array per page, not one per record. */
+export function appendUserRecords(
+  record: _Record,
+  streamName: string,
+  shardId: string,
+  out: UserRecord[],
+): void {
+  const data = record.Data ?? NO_DATA;
+  // One literal, not spreads of a shared base: this is the per-record path.
+  const plain: UserRecord = {
     streamName,
     shardId,
     sequenceNumber: record.SequenceNumber ?? '0',
     approximateArrivalTimestamp: record.ApproximateArrivalTimestamp ?? new Date(0),
-  };
-  const plain: UserRecord = {
-    ...base,
     partitionKey: record.PartitionKey ?? '',
     subSequenceNumber: 0,
     aggregated: false,
     data,
   };
-  if (!isKplAggregate(data)) return [plain];
+  if (!isKplAggregate(data)) {
+    out.push(plain);
+    return;
+  }
+  const base = {
+    streamName,
+    shardId,
+    sequenceNumber: plain.sequenceNumber,
+    approximateArrivalTimestamp: plain.approximateArrivalTimestamp,
+  };
 
   let userRecords: AggUserRecord[] | undefined;
   let failed = false;
@@ -55,13 +77,18 @@ export function deaggregate(record: _Record, streamName: string, shardId: string
       userRecords = records;
     },
   );
-  if (failed || !userRecords) return [plain];
-  return userRecords.map((user) => ({
-    ...base,
-    partitionKey: user.partitionKey,
-    explicitHashKey: user.explicitPartitionKey,
-    subSequenceNumber: user.subSequenceNumber,
-    aggregated: true,
-    data: Buffer.from(user.data, 'base64'),
-  }));
+  if (failed || !userRecords) {
+    out.push(plain);
+    return;
+  }
+  for (const user of userRecords as AggUserRecord[]) {
+    out.push({
+      ...base,
+      partitionKey: user.partitionKey,
+      explicitHashKey: user.explicitPartitionKey,
+      subSequenceNumber: user.subSequenceNumber,
+      aggregated: true,
+      data: Buffer.from(user.data, 'base64'),
+    });
+  }
 }

@@ -7,10 +7,11 @@ import {
 } from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
+import type { ReadPermits } from '../core/read-permits.js';
 import { comparePositions, type RecordPosition, type UserRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
-import { deaggregate } from './deaggregate.js';
+import { appendUserRecords } from './deaggregate.js';
 import { iteratorStartFor, recordsAfter } from './iterator-start.js';
 import type { IteratorStart, KinesisStreamApi } from './stream-api.js';
 
@@ -33,6 +34,8 @@ export interface ShardConsumerDeps {
   readonly options: ShardConsumerOptions;
   readonly log: Logger;
   readonly metrics: RelayMetrics;
+  /** Shared by every shard loop of the process: how many may hold a page at once. */
+  readonly readPermits?: ReadPermits;
 }
 
 /** How a shard loop ended. */
@@ -57,11 +60,11 @@ export class ShardConsumer {
   private lastDispatched: RecordPosition | null = null;
   private leaseLost = false;
   private reachedShardEnd = false;
-  private readonly streamLabels: { stream: string; shard: string };
+  private readonly shardMetrics: ShardMetrics;
 
   constructor(private readonly deps: ShardConsumerDeps) {
     this.lastCheckpoint = isSentinel(deps.startFrom) ? null : deps.startFrom;
-    this.streamLabels = { stream: deps.api.stream, shard: deps.shardId };
+    this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
   }
 
   get shardId(): string {
@@ -146,7 +149,7 @@ export class ShardConsumer {
 
   /** Returns true when the shard was read to its end, false when stopped. */
   private async readLoop(start: IteratorStart): Promise<boolean> {
-    const { api, shardId, options, metrics, log } = this.deps;
+    const { api, shardId, options, log } = this.deps;
     const signal = this.abort.signal;
     let skipThrough = this.lastCheckpoint;
     let iterator: string | null = null;
@@ -166,21 +169,29 @@ export class ShardConsumer {
         }
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
-        lastCallAt = Date.now();
-        const stopTimer = metrics.getRecordsDuration.startTimer({ stream: api.stream });
-        const page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
-        stopTimer();
-        failures = 0;
+        const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
+        let page;
+        try {
+          if (signal.aborted) break;
+          lastCallAt = Date.now();
+          const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
+          page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
+          stopTimer();
+          failures = 0;
 
-        const records = recordsAfter(
-          page.records.flatMap((record) => deaggregate(record, api.stream, shardId)),
-          skipThrough,
-        );
-        skipThrough = null;
-        this.observe(records, page.millisBehindLatest);
-        if (records.length > 0) {
-          await this.deps.processor.process(records);
-          this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
+          const userRecords: UserRecord[] = [];
+          for (const record of page.records) {
+            appendUserRecords(record, api.stream, shardId, userRecords);
+          }
+          const records = recordsAfter(userRecords, skipThrough);
+          skipThrough = null;
+          this.observe(records, page.millisBehindLatest);
+          if (records.length > 0) {
+            await this.deps.processor.process(records);
+            this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
+          }
+        } finally {
+          release();
         }
         if (page.nextIterator === null) return true;
         iterator = page.nextIterator;
@@ -202,7 +213,7 @@ export class ShardConsumer {
           continue;
         }
         failures += 1;
-        if (name && THROTTLING_ERRORS.has(name)) metrics.getRecordsThrottles.inc(this.streamLabels);
+        if (name && THROTTLING_ERRORS.has(name)) this.shardMetrics.throttles.inc();
         else
           log.warn(
             { err: errorMessage(error), code: name, failures },
@@ -217,20 +228,34 @@ export class ShardConsumer {
   }
 
   private observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {
-    const { metrics } = this.deps;
-    if (millisBehindLatest !== null)
-      metrics.millisBehindLatest.set(this.streamLabels, millisBehindLatest);
+    const metrics = this.shardMetrics;
+    if (millisBehindLatest !== null) metrics.millisBehindLatest.set(millisBehindLatest);
     if (records.length === 0) return;
     let bytes = 0;
     for (const record of records) bytes += record.data.byteLength;
-    metrics.records.inc(this.streamLabels, records.length);
-    metrics.bytes.inc(this.streamLabels, bytes);
+    metrics.records.inc(records.length);
+    metrics.bytes.inc(bytes);
     const last = records[records.length - 1];
     if (last) {
       metrics.iteratorAge.set(
-        this.streamLabels,
         Math.max(0, (Date.now() - last.approximateArrivalTimestamp.getTime()) / 1000),
       );
     }
   }
 }
+
+function noop(): void {}
+
+/** A shard's metric children, looked up once instead of hashing labels on every page. */
+function shardMetrics(metrics: RelayMetrics, stream: string, shard: string) {
+  const labels = { stream, shard };
+  return {
+    millisBehindLatest: metrics.millisBehindLatest.labels(labels),
+    iteratorAge: metrics.iteratorAge.labels(labels),
+    records: metrics.records.labels(labels),
+    bytes: metrics.bytes.labels(labels),
+    throttles: metrics.getRecordsThrottles.labels(labels),
+    getRecordsDuration: metrics.getRecordsDuration.labels({ stream }),
+  };
+}
+type ShardMetrics = ReturnType<typeof shardMetrics>;

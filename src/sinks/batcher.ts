@@ -33,9 +33,9 @@ export class Batcher<B extends PendingBatch<unknown>> {
   ) {
     this.now = options.now ?? Date.now;
     this.queue = new PQueue({ concurrency: options.concurrency });
-    this.gate = new CapacityGate(options.maxInFlightBytes, (bytes) =>
-      options.metrics.sinkInflightBytes.set({ sink: options.sink }, bytes),
-    );
+    // The gauge child is looked up once: the gate reports on every event written.
+    const inflight = options.metrics.sinkInflightBytes.labels({ sink: options.sink });
+    this.gate = new CapacityGate(options.maxInFlightBytes, (bytes) => inflight.set(bytes));
     const tick = Math.min(1000, Math.max(50, Math.floor(options.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();

@@ -37,33 +37,68 @@ const HOURLY = '{yyyy}/{mm}/{dd}/{HH}/';
  */
 export class KeyLayout {
   private readonly airship: boolean;
+  // Compiled once: directory() runs for every event, so it renders only the placeholders
+  // its template uses, and the date parts of the last arrival second are reused.
+  private readonly csvTemplate: readonly string[];
+  private readonly jsonTemplate: readonly string[];
+  private lastSecond = Number.NaN;
+  private lastTime = timeParts(new Date(0));
 
   constructor(private readonly settings: LayoutSettings) {
     this.airship = settings.layout === 'airship';
+    const template = settings.layout === 'hourly' ? HOURLY : settings.layout;
+    this.csvTemplate = compile(this.airship ? AIRSHIP_CSV : template);
+    this.jsonTemplate = compile(this.airship ? AIRSHIP_JSON : template);
   }
 
   directory(event: RelayEvent, kind: OutputKind): string {
-    const template = this.airship
-      ? kind === 'csv'
-        ? AIRSHIP_CSV
-        : AIRSHIP_JSON
-      : this.settings.layout === 'hourly'
-        ? HOURLY
-        : this.settings.layout;
-    const time = timeParts(event.record.approximateArrivalTimestamp);
-    const values: Record<string, string> = {
-      ...time,
-      eventType: safeSegment(event.type),
-      format: event.format,
-      appId: safeSegment(event.appId ?? 'unknown'),
-      appKey: this.settings.appKey ?? '',
-      integrationId: this.settings.integrationId ?? '',
-      sink: this.settings.sinkName,
-      shard: event.record.shardId,
-      stream: safeSegment(event.record.streamName),
-    };
-    const rendered = template.replace(/\{(\w+)\}/g, (match, name: string) => values[name] ?? match);
-    return `${this.settings.prefix}${rendered}`;
+    const parts = kind === 'csv' ? this.csvTemplate : this.jsonTemplate;
+    let rendered = this.settings.prefix;
+    // Even indexes are literal text, odd ones placeholder names (String#split with a group).
+    for (let index = 0; index < parts.length; index += 1) {
+      const part = parts[index] ?? '';
+      rendered += index % 2 === 0 ? part : this.placeholder(part, event);
+    }
+    return rendered;
+  }
+
+  private placeholder(name: string, event: RelayEvent): string {
+    switch (name) {
+      case 'yyyy':
+      case 'mm':
+      case 'dd':
+      case 'HH':
+      case 'MM':
+      case 'SS':
+        return this.time(event.record.approximateArrivalTimestamp)[name];
+      case 'eventType':
+        return safeSegment(event.type);
+      case 'format':
+        return event.format;
+      case 'appId':
+        return safeSegment(event.appId ?? 'unknown');
+      case 'appKey':
+        return this.settings.appKey ?? '';
+      case 'integrationId':
+        return this.settings.integrationId ?? '';
+      case 'sink':
+        return this.settings.sinkName;
+      case 'shard':
+        return event.record.shardId;
+      case 'stream':
+        return safeSegment(event.record.streamName);
+      default:
+        return `{${name}}`;
+    }
+  }
+
+  private time(arrival: Date): ReturnType<typeof timeParts> {
+    const second = Math.floor(arrival.getTime() / 1000);
+    if (second !== this.lastSecond) {
+      this.lastSecond = second;
+      this.lastTime = timeParts(arrival);
+    }
+    return this.lastTime;
   }
 
   fileName(firstArrival: Date, batchId: string, kind: OutputKind, shapeId: string | null): string {
@@ -104,6 +139,11 @@ export class KeyLayout {
     const time = `${t.yyyy}-${t.mm}-${t.dd}-${t.HH}-${t.MM}-${t.SS}`;
     return `${this.settings.sinkName}${shape}-${time}-${position.join('-')}.${extension}${compressed}`;
   }
+}
+
+/** A template as alternating literal text and placeholder names. */
+function compile(template: string): string[] {
+  return template.split(/\{(\w+)\}/);
 }
 
 /** Event types come from user data: keep them from adding path levels or odd bytes. */

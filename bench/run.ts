@@ -1,0 +1,355 @@
+/*
+ * `npm run bench`: every scenario of docs/performance.md, the median of several runs
+ * each, printed as a markdown table and written to bench/results/latest.json.
+ *
+ *   npm run bench -- --runs 3 --records 300000 --shards 4,16,64 --only relay,ceiling
+ *   npm run bench -- --limits          # Kinesis' 5 calls/s and 2 MB/s per shard
+ *   npm run bench -- --profile         # also one relay run under --cpu-prof (16 shards)
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BenchKinesisEndpoint } from './kinesis-endpoint/server.js';
+import { buildBaseline } from './lib/baseline.js';
+import { REPO_ROOT } from './lib/child.js';
+import type { ThroughputSample } from './lib/measure.js';
+import { summarizeProfile } from './lib/profile.js';
+import { markdownTable, writeResults, type ResultRow } from './lib/report.js';
+import { median, round } from './lib/stats.js';
+import { runBacklog, type BacklogSample } from './scenarios/backlog.js';
+import { runCeiling } from './scenarios/ceiling.js';
+import { runDecodeEncode } from './scenarios/decode-encode.js';
+import { runLatency } from './scenarios/latency.js';
+import { runLifion } from './scenarios/lifion.js';
+import { runRelay, startRelayStack } from './scenarios/relay.js';
+
+const SCENARIOS = ['ceiling', 'relay', 'decode', 'lifion', 'backlog', 'latency'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    records: { type: 'string', default: '300000' },
+    shards: { type: 'string', default: '4,16,64' },
+    only: { type: 'string', default: SCENARIOS.join(',') },
+    limits: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'backlog-depths': { type: 'string', default: '20000,80000,320000' },
+    'backlog-seconds': { type: 'string', default: '30' },
+    'no-build': { type: 'boolean', default: false },
+    /** Also measure the relay as built from this git ref (before/after in one run). */
+    baseline: { type: 'string' },
+    out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
+  },
+});
+
+const runs = Number(args.runs);
+const recordsPerRun = Number(args.records);
+const shardCounts = args.shards.split(',').map(Number);
+const only = new Set(args.only.split(',') as Scenario[]);
+const headlineShards = shardCounts.includes(16) ? 16 : (shardCounts[0] ?? 16);
+const log = (message: string) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+interface Medians {
+  readonly rps: number | null;
+  readonly mbps: number | null;
+  readonly cpu: number | null;
+  readonly rss: number | null;
+}
+
+function medians(samples: readonly ThroughputSample[]): Medians {
+  return {
+    rps: median(samples.map((s) => s.recordsPerSecond)),
+    mbps: median(samples.map((s) => s.megabytesPerSecond)),
+    cpu: median(samples.map((s) => s.cpuSecondsPerMillion)),
+    rss: median(samples.map((s) => s.peakRssMib)),
+  };
+}
+
+function describe(sample: ThroughputSample): string {
+  return `${Math.round(sample.recordsPerSecond)} rec/s, ${sample.cpuSecondsPerMillion.toFixed(1)} CPU-s/M, ${Math.round(sample.peakRssMib)} MiB`;
+}
+
+async function main(): Promise<void> {
+  if (!args['no-build']) {
+    log('building dist/ (the relay runs as published)');
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  }
+  const baselineRef = args.baseline;
+  const baselineDist = baselineRef ? buildBaseline(baselineRef) : null;
+  if (baselineRef) log(`built the baseline relay (${baselineRef}) into ${baselineDist}`);
+  const baseline: Record<string, unknown> = { ref: baselineRef ?? null };
+  const rows: ResultRow[] = [];
+  const results: Record<string, unknown> = {
+    generated_at: new Date().toISOString(),
+    cores: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    node_version: process.version,
+    settings: {
+      runs,
+      records_per_run: recordsPerRun,
+      shard_counts: shardCounts,
+      record_bytes: 500,
+      aws_limits: args.limits,
+    },
+  };
+  const ceiling = new Map<number, Medians>();
+  const relay = new Map<number, Medians>();
+  const stack = await startRelayStack();
+  try {
+    for (const shards of shardCounts) {
+      const wantCeiling = only.has('ceiling');
+      const wantRelay = only.has('relay');
+      const wantLifion = only.has('lifion') && shards === headlineShards;
+      if (!wantCeiling && !wantRelay && !wantLifion) continue;
+      const endpoint = new BenchKinesisEndpoint({
+        streamName: `bench-${shards}`,
+        shardCount: shards,
+        recordsPerShard: Math.ceil(recordsPerRun / shards),
+        limits: args.limits,
+      });
+      await endpoint.start();
+      const samples = {
+        ceiling: [] as ThroughputSample[],
+        relay: [] as ThroughputSample[],
+        baseline: [] as ThroughputSample[],
+        lifion: [] as ThroughputSample[],
+      };
+      // Interleaved, so a neighbour's load on the shared CPU hits every consumer alike.
+      for (let run = 1; run <= runs; run += 1) {
+        if (wantCeiling) {
+          const sample = await runCeiling(endpoint);
+          samples.ceiling.push(sample);
+          log(`ceiling ${shards} shards, run ${run}: ${describe(sample)}`);
+        }
+        if (wantRelay) {
+          const sample = await runRelay(endpoint, stack);
+          samples.relay.push(sample);
+          log(`relay ${shards} shards, run ${run}: ${describe(sample)}`);
+        }
+        if (wantRelay && baselineDist) {
+          const sample = await runRelay(endpoint, stack, { dist: baselineDist });
+          samples.baseline.push(sample);
+          log(`relay @${baselineRef} ${shards} shards, run ${run}: ${describe(sample)}`);
+        }
+        if (wantLifion) {
+          const sample = await runLifion(endpoint, stack);
+          samples.lifion.push(sample);
+          log(`lifion-kinesis ${shards} shards, run ${run}: ${describe(sample)}`);
+        }
+      }
+      if (args.profile && wantRelay && shards === headlineShards) {
+        const directory = join(args.out, 'profiles');
+        log(`profiling the relay at ${shards} shards into ${directory}`);
+        await runRelay(endpoint, stack, {
+          nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${directory}`],
+        });
+        console.log(
+          `\nRelay CPU profile, ${shards} shards (self time):\n\n${summarizeProfile(directory, 20)}\n`,
+        );
+      }
+      await endpoint.stop();
+      if (wantCeiling) {
+        const m = medians(samples.ceiling);
+        ceiling.set(shards, m);
+        rows.push(row(`ceiling, ${shards} shards`, m, 'GetRecords + JSON.parse only'));
+        results[`ceiling_rps_${shards}`] = round(m.rps);
+        results[`ceiling_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+      }
+      if (wantRelay) {
+        const m = medians(samples.relay);
+        relay.set(shards, m);
+        const ratio = ceiling.get(shards)?.rps
+          ? (m.rps ?? 0) / (ceiling.get(shards)?.rps ?? 1)
+          : null;
+        rows.push(
+          row(
+            `relay, ${shards} shards`,
+            m,
+            ratio === null ? 'S3 CSV gzip' : `${ratio.toFixed(2)} × ceiling`,
+          ),
+        );
+        results[`relay_rps_${shards}`] = round(m.rps);
+        results[`relay_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+        results[`relay_peak_rss_mib_${shards}`] = round(m.rss);
+        results[`relay_vs_ceiling_${shards}`] = round(ratio, 3);
+      }
+      if (wantRelay && baselineDist) {
+        const m = medians(samples.baseline);
+        const after = relay.get(shards);
+        rows.push(row(`relay @${baselineRef}, ${shards} shards`, m, 'before: the baseline build'));
+        baseline[`relay_rps_${shards}`] = round(m.rps);
+        baseline[`relay_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+        baseline[`relay_peak_rss_mib_${shards}`] = round(m.rss);
+        baseline[`rps_after_vs_before_${shards}`] = round((after?.rps ?? 0) / (m.rps ?? 1), 2);
+        baseline[`cpu_per_record_before_vs_after_${shards}`] = round(
+          (m.cpu ?? 0) / (after?.cpu ?? 1),
+          2,
+        );
+      }
+      if (wantLifion) {
+        const m = medians(samples.lifion);
+        rows.push(
+          row(`lifion-kinesis, ${shards} shards`, m, 'peer: aws-sdk v2 poller, JSON.parse'),
+        );
+        results.lifion_rps = round(m.rps);
+        results.lifion_cpu_s_per_million = round(m.cpu, 1);
+        results.lifion_peak_rss_mib = round(m.rss);
+      }
+    }
+    const headline = relay.get(headlineShards);
+    results.ceiling_rps = results[`ceiling_rps_${headlineShards}`] ?? null;
+    results.relay_cpu_s_per_million = round(headline?.cpu ?? null, 1);
+    if (typeof results.lifion_cpu_s_per_million === 'number' && headline?.cpu) {
+      results.relay_vs_lifion_records_per_cpu_s = round(
+        results.lifion_cpu_s_per_million / headline.cpu,
+        2,
+      );
+    }
+
+    if (only.has('decode')) {
+      const perCore: number[] = [];
+      for (let run = 1; run <= runs; run += 1) {
+        const sample = await runDecodeEncode(200_000);
+        perCore.push(sample.recordsPerCoreSecond);
+        log(
+          `decode → route → CSV → gzip, run ${run}: ${Math.round(sample.recordsPerCoreSecond)} rec/s per core`,
+        );
+      }
+      const m = median(perCore);
+      results.decode_csv_gzip_rps_per_core = round(m);
+      if (baselineDist) {
+        const before: number[] = [];
+        for (let run = 1; run <= runs; run += 1) {
+          before.push((await runDecodeEncode(200_000, baselineDist)).recordsPerCoreSecond);
+        }
+        const b = median(before);
+        baseline.decode_csv_gzip_rps_per_core = round(b);
+        baseline.decode_after_vs_before = round((m ?? 0) / (b ?? 1), 2);
+        log(`decode → route → CSV → gzip @${baselineRef}: ${Math.round(b ?? 0)} rec/s per core`);
+        rows.push({
+          scenario: `decode → route → CSV → gzip @${baselineRef}`,
+          recordsPerSecond: b,
+          megabytesPerSecond: b === null ? null : (b * 500) / 1e6,
+          cpuSecondsPerMillion: b === null ? null : 1e6 / b,
+          peakRssMib: null,
+          note: 'before: the baseline build',
+        });
+      }
+      rows.push({
+        scenario: 'decode → route → CSV → gzip',
+        recordsPerSecond: m,
+        megabytesPerSecond: m === null ? null : (m * 500) / 1e6,
+        cpuSecondsPerMillion: m === null ? null : 1e6 / m,
+        peakRssMib: null,
+        note: 'per core, in process, 500-byte Pinpoint events',
+      });
+    }
+
+    if (only.has('backlog')) {
+      const samplesByDepth: BacklogSample[] = [];
+      for (const depth of args['backlog-depths'].split(',').map(Number)) {
+        const sample = await runBacklog(stack, {
+          shards: 64,
+          depth,
+          maxInFlightBytes: 32 * 1024 * 1024,
+          sinkDelayMs: 2_000,
+          durationMs: Number(args['backlog-seconds']) * 1000,
+        });
+        samplesByDepth.push(sample);
+        log(
+          `backlog 64 × ${depth} records, slow sink: peak RSS ${Math.round(sample.peakRssMib)} MiB, ${sample.recordsRead} records read`,
+        );
+        rows.push({
+          scenario: `backlog 64 shards × ${depth.toLocaleString('en-US')}`,
+          recordsPerSecond: null,
+          megabytesPerSecond: null,
+          cpuSecondsPerMillion: null,
+          peakRssMib: sample.peakRssMib,
+          note: 'slow sink (2 s per S3 request), maxInFlightBytes 32 MiB',
+        });
+      }
+      results.backlog_peak_rss_mib = round(Math.max(...samplesByDepth.map((s) => s.peakRssMib)));
+      results.backlog = samplesByDepth.map((s) => ({
+        depth_per_shard: s.depth,
+        peak_rss_mib: round(s.peakRssMib),
+        records_read: s.recordsRead,
+      }));
+    }
+
+    if (only.has('latency')) {
+      const sample = await runLatency(stack, {
+        recordsPerSecond: 1000,
+        batchingWindowMs: 200,
+        shards: 4,
+        warmupMs: 8_000,
+        durationMs: 20_000,
+      });
+      results.webhook_p50_ms = sample.p50Ms;
+      results.webhook_p99_ms = sample.p99Ms;
+      if ('reason' in sample) {
+        results.webhook_note = sample.reason;
+        log(`latency: not measured: ${sample.reason}`);
+      } else {
+        log(
+          `latency: p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (${sample.received}/${sample.sent} received)`,
+        );
+      }
+      rows.push({
+        scenario: 'put → webhook, 1,000 rec/s, 200 ms window',
+        recordsPerSecond: null,
+        megabytesPerSecond: null,
+        cpuSecondsPerMillion: null,
+        peakRssMib: null,
+        note:
+          'reason' in sample
+            ? `not measured: ${sample.reason.split('(')[0]?.trim()}`
+            : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (kinesalite)`,
+      });
+    }
+  } finally {
+    await stack.stop();
+  }
+
+  if (baselineRef) results.baseline = baseline;
+  results.targets = targets(results);
+  results.rows = rows;
+  const table = markdownTable(rows);
+  console.log(`\n${table}\n`);
+  console.log(
+    `${cpus().length} cores (${String(results.cpu_model)}), Node ${process.version}; median of ${runs} runs.`,
+  );
+  log(`wrote ${writeResults(args.out, results)}`);
+}
+
+function row(scenario: string, m: Medians, note: string): ResultRow {
+  return {
+    scenario,
+    recordsPerSecond: m.rps,
+    megabytesPerSecond: m.mbps,
+    cpuSecondsPerMillion: m.cpu,
+    peakRssMib: m.rss,
+    note,
+  };
+}
+
+/** Where we stand against the targets of docs/performance.md. */
+function targets(results: Record<string, unknown>) {
+  const num = (key: string) => (typeof results[key] === 'number' ? (results[key] as number) : null);
+  const check = (actual: number | null, target: number, atLeast: boolean) => ({
+    target,
+    actual,
+    met: actual === null ? null : atLeast ? actual >= target : actual <= target,
+  });
+  return {
+    relay_vs_ceiling_16: check(num('relay_vs_ceiling_16'), 0.8, true),
+    relay_vs_lifion_records_per_cpu_s: check(num('relay_vs_lifion_records_per_cpu_s'), 3, true),
+    decode_csv_gzip_rps_per_core: check(num('decode_csv_gzip_rps_per_core'), 100_000, true),
+    backlog_peak_rss_mib: check(num('backlog_peak_rss_mib'), 256, false),
+    webhook_p99_ms: check(num('webhook_p99_ms'), 500, false),
+  };
+}
+
+await main();

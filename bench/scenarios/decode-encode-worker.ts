@@ -1,0 +1,119 @@
+/*
+ * The in-process pipeline alone, in its own process, on the published build (dist/):
+ * the relay's ShardPipeline with the `auto` decoder and the real router hands 500-byte
+ * Pinpoint events to a sink that encodes each event as the S3 sink does (CSV line) and
+ * gzips every full batch, as the S3 sink builds an object body. No network. Prints
+ * {records, cpuSeconds}; records per CPU second is the per-core rate.
+ */
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { AckHandle } from '../../src/core/ack.js';
+import type { RelayEvent } from '../../src/core/event.js';
+import type { UserRecord } from '../../src/core/record.js';
+import type { Sink } from '../../src/sinks/sink.js';
+import { pinpointEventBytes } from '../lib/pinpoint-records.js';
+
+const DIST = join(import.meta.dirname, '..', '..', process.env.BENCH_DIST ?? 'dist');
+async function load<T>(path: string): Promise<T> {
+  return (await import(pathToFileURL(join(DIST, path)).href)) as T;
+}
+const { createDecoder, csvShapeFor } =
+  await load<typeof import('../../src/decode/index.js')>('decode/index.js');
+const { Router } = await load<typeof import('../../src/pipeline/router.js')>('pipeline/router.js');
+const { ShardPipeline } = await load<typeof import('../../src/pipeline/shard-pipeline.js')>(
+  'pipeline/shard-pipeline.js',
+);
+const { EventEncoder, csvLine } = await load<typeof import('../../src/sinks/s3/event-encoder.js')>(
+  'sinks/s3/event-encoder.js',
+);
+const { KeyLayout } =
+  await load<typeof import('../../src/sinks/s3/key-layout.js')>('sinks/s3/key-layout.js');
+
+const total = Number(process.env.BENCH_RECORDS ?? 200_000);
+const batchRecords = 50_000;
+const pageRecords = 10_000;
+
+/** The S3 sink's per-event and per-object work, minus the upload. */
+class GzipBatchSink implements Sink {
+  readonly name = 'bench';
+  private readonly encoder = new EventEncoder('csv', false, csvShapeFor);
+  private readonly layout = new KeyLayout({
+    layout: 'hourly',
+    sinkName: 'bench',
+    prefix: '',
+    compression: 'gzip',
+  });
+  private lines: Buffer[] = [];
+  private acks: AckHandle[] = [];
+  compressedBytes = 0;
+
+  write(event: RelayEvent, ack: AckHandle): void {
+    const encoded = this.encoder.encode(event);
+    this.layout.directory(event, encoded.kind);
+    this.lines.push(encoded.line);
+    this.acks.push(ack);
+    if (this.lines.length >= batchRecords) this.cut();
+  }
+
+  cut(): void {
+    if (this.lines.length === 0) return;
+    const header = Buffer.from(csvLine(['header']));
+    this.compressedBytes += gzipSync(Buffer.concat([header, ...this.lines])).byteLength;
+    for (const ack of this.acks) ack.ack();
+    this.lines = [];
+    this.acks = [];
+  }
+
+  waitForCapacity(): undefined {
+    return undefined;
+  }
+  async flush(): Promise<void> {
+    this.cut();
+  }
+  async close(): Promise<void> {}
+}
+
+const arrival = new Date();
+const records: UserRecord[] = Array.from({ length: pageRecords }, (_, i) => ({
+  streamName: 'bench',
+  shardId: 'shardId-000000000000',
+  sequenceNumber: `4965711043293017581233615071651234560000000000${String(i).padStart(10, '0')}`,
+  subSequenceNumber: 0,
+  partitionKey: `device-${i % 4096}`,
+  aggregated: false,
+  approximateArrivalTimestamp: arrival,
+  data: new Uint8Array(pinpointEventBytes(i, arrival.getTime() - 300)),
+}));
+
+const sink = new GzipBatchSink();
+const deadLetter = {
+  write: () => {
+    throw new Error('a benchmark record was dead-lettered');
+  },
+  waitForCapacity: () => undefined,
+  flush: async () => undefined,
+  close: async () => undefined,
+};
+const pipeline = new ShardPipeline(
+  createDecoder('auto'),
+  new Router([{ sink, eventTypes: [], formats: [] }]),
+  deadLetter,
+);
+
+// Warm up (JIT), then measure.
+await pipeline.process(records);
+await sink.flush();
+const before = process.cpuUsage();
+const started = performance.now();
+for (let done = 0; done < total; done += pageRecords) await pipeline.process(records);
+await sink.flush();
+const usage = process.cpuUsage(before);
+console.log(
+  JSON.stringify({
+    records: total,
+    cpuSeconds: (usage.user + usage.system) / 1e6,
+    wallSeconds: (performance.now() - started) / 1000,
+    compressedBytes: sink.compressedBytes,
+  }),
+);

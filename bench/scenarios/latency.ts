@@ -1,0 +1,187 @@
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { configSchema } from '../../src/config/schema.js';
+import { freePort } from '../../src/demo/emulators.js';
+import { pinpointEventBytes } from '../lib/pinpoint-records.js';
+import { percentile, sleep } from '../lib/stats.js';
+import { startRelay, type RelayStack } from './relay.js';
+
+export interface LatencyOptions {
+  readonly recordsPerSecond: number;
+  readonly batchingWindowMs: number;
+  readonly shards: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+export type LatencySample =
+  | {
+      readonly p50Ms: number;
+      readonly p99Ms: number;
+      readonly received: number;
+      readonly sent: number;
+    }
+  | { readonly p50Ms: null; readonly p99Ms: null; readonly reason: string };
+
+const require = createRequire(import.meta.url);
+const MARKER = /bench_sent\\?"\s*:\s*\\?"(\d+)-(\d+)/g;
+
+/** The webhook sink as design.md specifies it, batching for `windowMs`. */
+function webhookSink(url: string, windowMs: number) {
+  return {
+    name: 'hooks',
+    type: 'webhook',
+    url,
+    format: 'json',
+    buffer: { maxRecords: 500, maxBytes: 1_048_576, maxAgeMs: windowMs },
+  };
+}
+
+/** Null with the reason when this build's config does not accept a webhook sink yet. */
+export function webhookUnavailable(): string | null {
+  const parsed = configSchema.safeParse({
+    application: 'bench-latency',
+    stream: { name: 'bench' },
+    sinks: [webhookSink('http://127.0.0.1:1/hook', 200)],
+  });
+  if (parsed.success) return null;
+  const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  return `this build has no usable webhook sink (${issues.join('; ')})`;
+}
+
+/**
+ * Put → webhook received, end to end: a producer puts Pinpoint events at a steady rate
+ * into kinesalite, each carrying its put time; the relay (a child process) reads them and
+ * delivers them to a webhook receiver here, which notes when each arrived.
+ */
+export async function runLatency(
+  stack: RelayStack,
+  options: LatencyOptions,
+): Promise<LatencySample> {
+  const reason = webhookUnavailable();
+  if (reason) return { p50Ms: null, p99Ms: null, reason };
+
+  const received = new Map<string, number>();
+  const receiver: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const now = Date.now();
+      for (const match of Buffer.concat(chunks).toString().matchAll(MARKER)) {
+        const id = match[2] ?? '';
+        if (!received.has(id)) received.set(id, now - Number(match[1]));
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+  const port = await freePort();
+  const kinesalite = spawn(
+    process.execPath,
+    [
+      require.resolve('kinesalite/cli.js'),
+      '--port',
+      String(port),
+      '--createStreamMs',
+      '0',
+      '--shardLimit',
+      '200',
+    ],
+    { stdio: 'ignore' },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new KinesisClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    requestHandler: new NodeHttpHandler(),
+  });
+  const streamName = `bench-latency-${port}`;
+  let relay: ReturnType<typeof startRelay> | undefined;
+  try {
+    await waitFor(() =>
+      client.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: options.shards })),
+    );
+    await waitFor(async () => {
+      const summary = await client.send(
+        new DescribeStreamSummaryCommand({ StreamName: streamName }),
+      );
+      if (summary.StreamDescriptionSummary?.StreamStatus !== 'ACTIVE')
+        throw new Error('not active yet');
+    });
+    relay = startRelay({ endpoint, streamName }, stack, {
+      sinks: [webhookSink(hookUrl, options.batchingWindowMs)],
+      // Caught up, the relay polls again after this long (its default is 1.5 s).
+      consumer: { idleTimeBetweenReadsMs: options.batchingWindowMs },
+    });
+    // Put at the target rate in 20 ticks a second; only records put after the warm-up count.
+    const tickMs = 50;
+    const perTick = Math.max(1, Math.round((options.recordsPerSecond * tickMs) / 1000));
+    const started = Date.now();
+    const measuredFrom = started + options.warmupMs;
+    const until = measuredFrom + options.durationMs;
+    let n = 0;
+    const counted: string[] = [];
+    while (Date.now() < until) {
+      const tickAt = Date.now();
+      const records = Array.from({ length: perTick }, () => {
+        n += 1;
+        const sent = Date.now();
+        if (sent >= measuredFrom) counted.push(String(n));
+        return {
+          PartitionKey: `device-${n % 4096}`,
+          Data: pinpointEventBytes(n, sent, 500, { bench_sent: `${sent}-${n}` }),
+        };
+      });
+      await client.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+      await sleep(tickAt + tickMs - Date.now());
+    }
+    await sleep(Math.max(3_000, options.batchingWindowMs * 10));
+    const latencies = counted
+      .map((id) => received.get(id))
+      .filter((ms): ms is number => ms !== undefined);
+    if (latencies.length === 0) {
+      return {
+        p50Ms: null,
+        p99Ms: null,
+        reason: `no record reached the webhook:\n${relay.output().slice(-2000)}`,
+      };
+    }
+    return {
+      p50Ms: percentile(latencies, 50) ?? 0,
+      p99Ms: percentile(latencies, 99) ?? 0,
+      received: latencies.length,
+      sent: counted.length,
+    };
+  } finally {
+    await relay?.stop(0);
+    client.destroy();
+    kinesalite.kill('SIGKILL');
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+}
+
+async function waitFor(attempt: () => Promise<unknown>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
