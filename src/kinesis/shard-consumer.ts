@@ -61,6 +61,9 @@ export class ShardConsumer {
   constructor(private readonly deps: ShardConsumerDeps) {
     this.lastCheckpoint = isSentinel(deps.startFrom) ? null : deps.startFrom;
     this.streamLabels = { stream: deps.api.stream, shard: deps.shardId };
+    deps.metrics.getRecordsThrottles.inc(this.streamLabels, 0);
+    deps.metrics.records.inc(this.streamLabels, 0);
+    deps.metrics.bytes.inc(this.streamLabels, 0);
   }
 
   get shardId(): string {
@@ -90,6 +93,7 @@ export class ShardConsumer {
     try {
       if (!(await this.deps.waitForParents(this.abort.signal))) return this.outcome();
       log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
+      this.markRead();
       const reachedEnd = await this.readLoop(
         iteratorStartFor(startFrom, this.deps.options.initialTimestamp),
       );
@@ -166,6 +170,7 @@ export class ShardConsumer {
         const stopTimer = metrics.getRecordsDuration.startTimer({ stream: api.stream });
         const page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
         stopTimer();
+        this.markRead();
         failures = 0;
 
         const records = recordsAfter(
@@ -210,6 +215,14 @@ export class ShardConsumer {
       }
     }
     return false;
+  }
+
+  /** Feeds the stall check of /readyz and kinesis_relay_shard_read_age_seconds. */
+  private markRead(): void {
+    this.deps.metrics.readTimes.set(this.deps.shardId, {
+      stream: this.deps.api.stream,
+      at: Date.now(),
+    });
   }
 
   private observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {

@@ -9,7 +9,7 @@ import type { AckHandle } from '../../core/ack.js';
 import { errorMessage } from '../../core/errors.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { Logger } from '../../observability/logger.js';
-import type { RelayMetrics } from '../../observability/metrics.js';
+import { zeroSinkSeries, type RelayMetrics } from '../../observability/metrics.js';
 import { CapacityGate } from '../capacity-gate.js';
 import { deadLetterEntry } from '../dead-letter-entry.js';
 import { deliverWithRetry } from '../delivery-retry.js';
@@ -53,6 +53,7 @@ export class S3Sink implements Sink {
     this.gate = new CapacityGate(config.maxInFlightBytes, (bytes) =>
       deps.metrics.sinkInflightBytes.set({ sink: this.name }, bytes),
     );
+    zeroSinkSeries(deps.metrics, this.name);
     const tick = Math.min(1000, Math.max(50, Math.floor(config.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();
