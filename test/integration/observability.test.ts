@@ -126,7 +126,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
   afterAll(async () => {
     await producer?.stop();
     await prometheus?.stop();
-    if (relay) {
+    if (relay && relay.child.exitCode === null && relay.child.signalCode === null) {
       relay.child.kill('SIGTERM');
       await relay.exited;
     }
@@ -226,5 +226,23 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
     // A healthy relay with leases held does not page anyone.
     const firing = await prometheus.query('ALERTS{alertstate="firing"}');
     expect(firing.map((s) => s.metric.alertname)).not.toContain('KinesisRelayNoLeasesOwned');
+  });
+
+  it('logs one JSON line per lease change and shard start/end, and stops cleanly', async () => {
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+    const lines = relay
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; shardId?: string; outcome?: string });
+    const shardsWith = (msg: string) =>
+      new Set(lines.filter((line) => line.msg === msg).map((line) => line.shardId)).size;
+    expect(shardsWith('lease acquired')).toBe(4);
+    expect(shardsWith('shard started')).toBe(4);
+    expect(shardsWith('lease released')).toBe(4);
+    expect(
+      lines.filter((line) => line.msg === 'shard consumer ended' && line.outcome === 'stopped'),
+    ).toHaveLength(4);
   });
 });
