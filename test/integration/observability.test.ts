@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createStream, putAll } from '../../src/demo/producer.js';
-import { freePort } from '../../src/demo/emulators.js';
+import { freePort, startS3rver } from '../../src/demo/emulators.js';
 import { ProducerLoop } from '../support/producer-loop.js';
 import {
   prometheusInstalled,
@@ -64,6 +64,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
   let prometheus: RunningPrometheus;
   let producer: ProducerLoop;
   let metricsUrl = '';
+  let restartedS3: Awaited<ReturnType<typeof startS3rver>> | undefined;
   const names = {
     stream: uniqueName('obs'),
     table: uniqueName('obs-leases'),
@@ -87,8 +88,12 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
     const port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}`;
     const deadLetterDir = mkdtempSync(join(tmpdir(), 'kinesis-relay-dead-letter-'));
+    const base = testRelayConfig(names);
     const config = testRelayConfig(names, {
-      metrics: { port, host: '127.0.0.1' },
+      // A short stall limit and a small in-flight bound, so an S3 outage stalls the shards
+      // (backpressure) and /readyz says so within seconds.
+      metrics: { port, host: '127.0.0.1', stallAfterMs: 5000 },
+      sinks: base.sinks.map((sink) => ({ ...sink, maxInFlightBytes: 64 * 1024 })),
       deadLetter: { type: 'directory', path: deadLetterDir },
     });
     relay = startRelayProcess(['run', '--config', writeConfig(config)]);
@@ -126,6 +131,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
   afterAll(async () => {
     await producer?.stop();
     await prometheus?.stop();
+    await restartedS3?.stop();
     if (relay && relay.child.exitCode === null && relay.child.signalCode === null) {
       relay.child.kill('SIGTERM');
       await relay.exited;
@@ -228,6 +234,43 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
     expect(firing.map((s) => s.metric.alertname)).not.toContain('KinesisRelayNoLeasesOwned');
   });
 
+  it('an S3 outage stalls the shards: /readyz names them, Prometheus sees the retries; recovery makes it ready again', async () => {
+    const readyz = async () => {
+      const response = await fetch(`${metricsUrl}/readyz`);
+      return { status: response.status, body: await response.text() };
+    };
+    expect((await readyz()).status).toBe(200);
+    const s3 = test.stack.s3;
+    await s3.stop();
+    const stalled = await eventually(
+      '/readyz to report stalled shards',
+      async () => {
+        const answer = await readyz();
+        return answer.status === 503 && answer.body.includes('stalled') ? answer : undefined;
+      },
+      120_000,
+    );
+    expect(stalled.body).toMatch(/not ready: shard\(s\) stalled longer than 5000 ms: shardId-/);
+    await eventually(
+      'Prometheus to see the sink retrying and a shard not read for over 5 s',
+      async () => {
+        const retrying = await prometheus.query(
+          'sum by (sink) (rate(kinesis_relay_sink_retries_total[10s])) > 0',
+        );
+        const notRead = await prometheus.query('max(kinesis_relay_shard_read_age_seconds) > 5');
+        return retrying.length > 0 && notRead.length > 0 ? true : undefined;
+      },
+      60_000,
+    );
+
+    restartedS3 = await startS3rver({ port: s3.port, directory: s3.directory });
+    await eventually(
+      '/readyz to be ready again after S3 came back',
+      async () => ((await readyz()).status === 200 ? true : undefined),
+      120_000,
+    );
+  });
+
   it('logs one JSON line per lease change and shard start/end, and stops cleanly', async () => {
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
@@ -235,12 +278,18 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
       .output()
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { msg: string; shardId?: string; outcome?: string });
+      .map(
+        (line) =>
+          JSON.parse(line) as { msg: string; shardId?: string; outcome?: string; sink?: string },
+      );
     const shardsWith = (msg: string) =>
       new Set(lines.filter((line) => line.msg === msg).map((line) => line.shardId)).size;
     expect(shardsWith('lease acquired')).toBe(4);
     expect(shardsWith('shard started')).toBe(4);
     expect(shardsWith('lease released')).toBe(4);
+    const retries = lines.filter((line) => line.msg === 'S3 upload failed; retrying');
+    expect(retries.length).toBeGreaterThan(0);
+    expect(retries[0]).toMatchObject({ sink: 'archive', level: 40 });
     expect(
       lines.filter((line) => line.msg === 'shard consumer ended' && line.outcome === 'stopped'),
     ).toHaveLength(4);
