@@ -14,7 +14,9 @@ import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
 import { startHttpServer } from './observability/http-server.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics, type RelayMetrics } from './observability/metrics.js';
+import { relayVersion } from './observability/build-info.js';
+import { createMetrics, forgetShard, type RelayMetrics } from './observability/metrics.js';
+import { evaluateReadiness } from './observability/readiness.js';
 import { Router } from './pipeline/router.js';
 import { ShardPipeline } from './pipeline/shard-pipeline.js';
 import { createSinks, type SinkSet } from './sinks/create-sinks.js';
@@ -60,6 +62,7 @@ export class Relay {
     this.workerId = config.leases.workerId ?? defaultWorkerId();
     this.metrics = createMetrics();
     this.readPermits = new ReadPermits(config.consumer.maxConcurrentReads);
+    this.metrics.buildInfo.set({ version: relayVersion(), node_version: process.version }, 1);
     this.clients =
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
@@ -112,9 +115,13 @@ export class Relay {
       this.metrics.registry,
       {
         readiness: () =>
-          this.coordinator.ready
-            ? { ready: true }
-            : { ready: false, reason: 'lease table not synced yet' },
+          evaluateReadiness({
+            leasesSynced: this.coordinator.ready,
+            lastReads: this.metrics.readTimes,
+            ownedShards: this.ownedShards(),
+            stallAfterMs: config.metrics.stallAfterMs,
+            now: Date.now(),
+          }),
       },
       config.metrics.port,
       config.metrics.host,
@@ -234,7 +241,6 @@ export class Relay {
         if (outcome === 'shard-end') {
           // The row keeps SHARD_END; stop renewing it and look for its children now.
           this.renewer.forget(shardId);
-          this.metrics.checkpointTimes.delete(shardId);
           this.coordinator.updateOwnedGauge();
           if (!this.stopping)
             void this.coordinator
@@ -242,10 +248,11 @@ export class Relay {
               .then(() => this.coordinator.takePass())
               .catch(() => undefined);
         }
-        if (outcome === 'lease-lost') this.metrics.checkpointTimes.delete(shardId);
+        if (outcome !== 'stopped') forgetShard(this.metrics, this.api.stream, shardId);
       })
       .catch(async (error: unknown) => {
         log.error({ err: errorMessage(error) }, 'shard consumer failed; releasing its lease');
+        forgetShard(this.metrics, this.api.stream, shardId);
         await this.renewer.release(shardId).catch(() => undefined);
       })
       .finally(() => {

@@ -276,8 +276,10 @@ export const configSchema = z
       .strictObject({
         port: nonNegativeInt().max(65_535).default(9464),
         host: z.string().default('0.0.0.0'),
+        /** /readyz fails while an owned shard has not completed a GetRecords call for this long. */
+        stallAfterMs: positiveInt().default(300_000),
       })
-      .default({ port: 9464, host: '0.0.0.0' }),
+      .default({ port: 9464, host: '0.0.0.0', stallAfterMs: 300_000 }),
     log: z
       .strictObject({
         level: z

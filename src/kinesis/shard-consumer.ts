@@ -65,6 +65,10 @@ export class ShardConsumer {
   constructor(private readonly deps: ShardConsumerDeps) {
     this.lastCheckpoint = isSentinel(deps.startFrom) ? null : deps.startFrom;
     this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
+    // Exported at zero from the start, so rate() and the alerts have series on a quiet shard.
+    this.shardMetrics.throttles.inc(0);
+    this.shardMetrics.records.inc(0);
+    this.shardMetrics.bytes.inc(0);
   }
 
   get shardId(): string {
@@ -94,6 +98,7 @@ export class ShardConsumer {
     try {
       if (!(await this.deps.waitForParents(this.abort.signal))) return this.outcome();
       log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
+      this.markRead();
       const reachedEnd = await this.readLoop(
         iteratorStartFor(startFrom, this.deps.options.initialTimestamp),
       );
@@ -177,6 +182,7 @@ export class ShardConsumer {
           const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
           page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
           stopTimer();
+          this.markRead();
           failures = 0;
 
           const userRecords: UserRecord[] = [];
@@ -225,6 +231,14 @@ export class ShardConsumer {
       }
     }
     return false;
+  }
+
+  /** Feeds the stall check of /readyz and kinesis_relay_shard_read_age_seconds. */
+  private markRead(): void {
+    this.deps.metrics.readTimes.set(this.deps.shardId, {
+      stream: this.deps.api.stream,
+      at: Date.now(),
+    });
   }
 
   private observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {

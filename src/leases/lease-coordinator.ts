@@ -48,6 +48,9 @@ export class LeaseCoordinator {
     private readonly metrics: RelayMetrics,
   ) {
     this.expiry = new ExpiryTracker(options.failoverMs);
+    for (const change of ['taken', 'stolen', 'lost'] as const)
+      metrics.leaseChanges.inc({ change }, 0);
+    metrics.leasesOwned.set(0);
     renewer.onLost((shardId) => {
       metrics.leaseChanges.inc({ change: 'lost' });
       this.updateOwnedGauge();

@@ -90,6 +90,7 @@ export class LeaseRenewer {
     return this.exclusive(shardId, async (lease) => {
       this.held.delete(shardId);
       await this.store.release(shardId, this.options.workerId, lease.counter);
+      this.log.info({ shardId }, 'lease released');
     });
   }
 

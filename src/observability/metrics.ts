@@ -6,12 +6,23 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export function createMetrics(registry: Registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges `_total`, which Prometheus reserves for counters (promtool
+  // check metrics rejects them); each is the sum of its per-type sibling, so nothing is lost.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ])
+    registry.removeSingleMetric(name);
   const registers = [registry];
   /** When each owned shard's checkpoint last moved (ms since epoch); read at scrape time. */
   const checkpointTimes = new Map<string, number>();
+  /** When each owned shard's loop last completed a GetRecords call (ms since epoch). */
+  const readTimes = new Map<string, { stream: string; at: number }>();
   return {
     registry,
     checkpointTimes,
+    readTimes,
     millisBehindLatest: new Gauge({
       name: 'kinesis_relay_millis_behind_latest',
       help: 'MillisBehindLatest reported by the last GetRecords call of the shard.',
@@ -99,7 +110,7 @@ export function createMetrics(registry: Registry = new Registry()) {
     }),
     leaseChanges: new Counter({
       name: 'kinesis_relay_lease_changes_total',
-      help: 'Leases taken, stolen, lost and released by this worker.',
+      help: 'Leases this worker took (taken: free or expired; stolen: toward an even share) or lost.',
       labelNames: ['change'] as const,
       registers,
     }),
@@ -114,7 +125,51 @@ export function createMetrics(registry: Registry = new Registry()) {
         for (const [shard, at] of checkpointTimes) this.set({ shard }, (now - at) / 1000);
       },
     }),
+    shardReadAge: new Gauge({
+      name: 'kinesis_relay_shard_read_age_seconds',
+      help: 'Seconds since the shard loop last completed a GetRecords call (grows when stalled).',
+      labelNames: ['stream', 'shard'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const [shard, { stream, at }] of readTimes)
+          this.set({ stream, shard }, (now - at) / 1000);
+      },
+    }),
+    buildInfo: new Gauge({
+      name: 'kinesis_relay_build_info',
+      help: 'Always 1; the labels carry the relay version and the Node.js version.',
+      labelNames: ['version', 'node_version'] as const,
+      registers,
+    }),
   };
 }
 
 export type RelayMetrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Drops a shard's gauges once this worker no longer reads it (lost, released, finished),
+ * so a dashboard never shows another worker's shard frozen at its last value here.
+ */
+export function forgetShard(metrics: RelayMetrics, stream: string, shard: string): void {
+  metrics.millisBehindLatest.remove({ stream, shard });
+  metrics.iteratorAge.remove({ stream, shard });
+  metrics.checkpointTimes.delete(shard);
+  metrics.readTimes.delete(shard);
+}
+
+/**
+ * Exports a sink's series at zero before its first batch, so rate(), increase() and the
+ * alert rules see a series (and Grafana a flat line) instead of nothing.
+ */
+export function zeroSinkSeries(metrics: RelayMetrics, sink: string): void {
+  for (const outcome of ['delivered', 'dead_lettered']) {
+    metrics.sinkRecords.inc({ sink, outcome }, 0);
+    metrics.sinkBatches.inc({ sink, outcome }, 0);
+  }
+  metrics.sinkBytes.inc({ sink }, 0);
+  metrics.sinkRetries.inc({ sink }, 0);
+  metrics.sinkBatchDuration.zero({ sink });
+  metrics.sinkInflightBytes.set({ sink }, 0);
+}

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { RelayConfig } from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
 import type { Logger } from '../observability/logger.js';
-import type { RelayMetrics } from '../observability/metrics.js';
+import { zeroSinkSeries, type RelayMetrics } from '../observability/metrics.js';
 import { DeadLetterWriter } from './dead-letter/dead-letter-writer.js';
 import {
   directoryDeadLetterStore,
@@ -35,6 +35,8 @@ export function createSinks(
       : directoryDeadLetterStore(configured.path);
   const deadLetter = new DeadLetterWriter(store, metrics, log.child({ component: 'dead-letter' }));
   const sinks = config.sinks.map((sinkConfig) => {
+    // Every sink's series exist from the start, so rate() and the alerts see a quiet sink.
+    zeroSinkSeries(metrics, sinkConfig.name);
     const sinkDeps = {
       s3,
       deadLetter: configured ? deadLetter : null,

@@ -30,7 +30,8 @@ export interface Sink {
 }
 
 /** Why a record ended in the dead-letter destination. */
-export type DeadLetterReason = 'decode_failed' | 'sink_gave_up' | 'sink_rejected';
+export const DEAD_LETTER_REASONS = ['decode_failed', 'sink_gave_up', 'sink_rejected'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export interface DeadLetterEntry {
   readonly stream: string;

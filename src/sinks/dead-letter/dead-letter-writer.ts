@@ -5,7 +5,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { deliverWithRetry } from '../delivery-retry.js';
 import { timeParts } from '../s3/key-layout.js';
-import type { DeadLetterEntry, DeadLetterSink } from '../sink.js';
+import { DEAD_LETTER_REASONS, type DeadLetterEntry, type DeadLetterSink } from '../sink.js';
 
 /** Where dead-letter files go: an S3 prefix, or a local directory for the demo. */
 export interface DeadLetterStore {
@@ -33,6 +33,8 @@ export class DeadLetterWriter implements DeadLetterSink {
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
   ) {
+    // Every reason exported from the start: a rate or increase() has data before the first.
+    for (const reason of DEAD_LETTER_REASONS) metrics.deadLetterRecords.inc({ reason }, 0);
     this.timer = setInterval(() => {
       if (this.entries.length > 0 && Date.now() - this.openedAt >= MAX_AGE_MS) this.cut();
     }, MAX_AGE_MS / 4);

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Server } from 'node:http';
+import { startHttpServer } from './http-server.js';
+import { createMetrics } from './metrics.js';
+import { evaluateReadiness } from './readiness.js';
+
+describe('HTTP endpoints', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  });
+
+  it('/readyz follows the lease sync and each owned shard stalling and recovering', async () => {
+    const metrics = createMetrics();
+    const state = { synced: false, now: 1_000_000, owned: [] as string[] };
+    const http = await startHttpServer(
+      metrics.registry,
+      {
+        readiness: () =>
+          evaluateReadiness({
+            leasesSynced: state.synced,
+            lastReads: metrics.readTimes,
+            ownedShards: state.owned,
+            stallAfterMs: 60_000,
+            now: state.now,
+          }),
+      },
+      0,
+      '127.0.0.1',
+    );
+    server = http.server;
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${http.port}/readyz`);
+      return { status: response.status, body: await response.text() };
+    };
+
+    expect(await readyz()).toEqual({
+      status: 503,
+      body: 'not ready: lease table not synced yet\n',
+    });
+    state.synced = true;
+    expect(await readyz()).toEqual({ status: 200, body: 'ready\n' });
+
+    state.owned = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
+    metrics.readTimes.set('shardId-000000000000', { stream: 's', at: state.now });
+    metrics.readTimes.set('shardId-000000000001', { stream: 's', at: state.now });
+    // shard 2 waits for its parents: no read yet, not stalled.
+    state.now += 60_000;
+    expect((await readyz()).status).toBe(200);
+
+    state.now += 1;
+    metrics.readTimes.set('shardId-000000000000', { stream: 's', at: state.now });
+    const stalled = await readyz();
+    expect(stalled.status).toBe(503);
+    expect(stalled.body).toBe(
+      'not ready: shard(s) stalled longer than 60000 ms: shardId-000000000001\n',
+    );
+
+    metrics.readTimes.set('shardId-000000000001', { stream: 's', at: state.now });
+    expect((await readyz()).status).toBe(200);
+
+    // A stalled shard this worker no longer owns does not count.
+    state.now += 120_000;
+    state.owned = [];
+    expect((await readyz()).status).toBe(200);
+  });
+
+  it('/healthz answers, /metrics serves the exposition format with the build info, others 404', async () => {
+    const metrics = createMetrics();
+    metrics.buildInfo.set({ version: '1.2.3', node_version: process.version }, 1);
+    const http = await startHttpServer(
+      metrics.registry,
+      { readiness: () => ({ ready: true }) },
+      0,
+      '127.0.0.1',
+    );
+    server = http.server;
+    const base = `http://127.0.0.1:${http.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const scrape = await fetch(`${base}/metrics`);
+    expect(scrape.headers.get('content-type')).toContain('text/plain');
+    const text = await scrape.text();
+    expect(text).toContain(
+      `kinesis_relay_build_info{version="1.2.3",node_version="${process.version}"} 1`,
+    );
+    expect(text).toContain('process_resident_memory_bytes');
+    expect(text).not.toContain('nodejs_active_handles_total');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});

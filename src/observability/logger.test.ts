@@ -1,0 +1,65 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './logger.js';
+
+function capture() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { stream, lines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+describe('logger', () => {
+  it('never writes secret values, wherever they sit in a logged object', () => {
+    const out = capture();
+    const log = createLogger('info', out.stream);
+    log.info(
+      {
+        sink: { name: 'hooks', signingSecret: 'whsec-123' },
+        aws: { secretAccessKey: 'AKIA-SECRET', sessionToken: 'TOKEN-456' },
+        db: { password: 'hunter2' },
+        config: { sinks: [{ name: 'w', url: 'postgres://u:pw@db/x', signingSecret: 's3cr3t' }] },
+        headers: { authorization: 'Bearer abc', 'x-amz-firehose-access-key': 'fh-key' },
+      },
+      'with secrets',
+    );
+    const text = JSON.stringify(out.lines());
+    for (const secret of [
+      'whsec-123',
+      'AKIA-SECRET',
+      'TOKEN-456',
+      'hunter2',
+      'pw@db',
+      's3cr3t',
+      'Bearer abc',
+      'fh-key',
+    ])
+      expect(text).not.toContain(secret);
+    const [line] = out.lines();
+    expect(line).toMatchObject({
+      msg: 'with secrets',
+      sink: { name: 'hooks', signingSecret: '[redacted]' },
+      headers: { authorization: '[redacted]' },
+    });
+  });
+
+  it('writes JSON lines at the configured level, child bindings included', () => {
+    const out = capture();
+    const log = createLogger('warn', out.stream).child({ shardId: 'shardId-000000000001' });
+    log.info('dropped below the level');
+    log.warn({ sink: { name: 'archive' } }, 'kept');
+    const lines = out.lines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      msg: 'kept',
+      shardId: 'shardId-000000000001',
+      name: 'kinesis-relay',
+    });
+    expect(typeof lines[0]?.time).toBe('string');
+  });
+});
