@@ -108,6 +108,10 @@ export async function replayDeadLetters(
     };
     const deadLetteredBefore = await deadLetteredTotal(metrics);
     let skipped = 0;
+    let repeated = 0;
+    // A sink dead-letters one entry per event, so a record that decoded into several events
+    // (a Mobile Analytics batch) has several entries: replay it once per target.
+    const sent = new Set<string>();
     for (const entry of entries) {
       const targets = targetSinks(entry, options.sink, sinkNames);
       if (targets.length === 0) {
@@ -115,6 +119,12 @@ export async function replayDeadLetters(
         log.warn({ sink: entry.sink }, 'entry names a sink that is no longer configured; skipped');
         continue;
       }
+      const key = `${entry.shardId}/${entry.sequenceNumber}/${entry.subSequenceNumber}>${targets.join(',')}`;
+      if (sent.has(key)) {
+        repeated += 1;
+        continue;
+      }
+      sent.add(key);
       await pipelineFor(targets).process([recordFromEntry(entry)]);
     }
     await Promise.all(sinkSet.sinks.map(({ sink }) => sink.flush()));
@@ -124,9 +134,10 @@ export async function replayDeadLetters(
     await sinkSet.deadLetter.close();
 
     const failedAgain = (await deadLetteredTotal(metrics)) - deadLetteredBefore;
+    const replayed = entries.length - skipped - repeated;
     options.say(
-      `replayed ${entries.length - skipped}: ${entries.length - skipped - failedAgain} delivered, ` +
-        `${failedAgain} dead-lettered again` +
+      `replayed ${replayed}: ${Math.max(0, replayed - failedAgain)} delivered, ${failedAgain} dead-lettered again` +
+        (repeated > 0 ? `, ${repeated} entries for a record already replayed` : '') +
         (skipped > 0 ? `, ${skipped} skipped (their sink is no longer configured)` : ''),
     );
     if (options.deleteReplayed && skipped === 0) {
