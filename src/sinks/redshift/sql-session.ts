@@ -41,6 +41,14 @@ export function pgConnector(
       const client = await pool.connect().catch((error: unknown) => {
         throw asRelayError(error);
       });
+      // The pool listens only to idle clients: a checked-out one that the server drops
+      // (a restart, an administrator's terminate) emits 'error' here, or ends the process.
+      let broken = false;
+      const onSessionError = (error: Error) => {
+        broken = true;
+        onIdleError(error);
+      };
+      client.on('error', onSessionError);
       return {
         async query(sql) {
           await client.query(sql).catch((error: unknown) => {
@@ -55,7 +63,8 @@ export function pgConnector(
           );
         },
         release(failed) {
-          client.release(failed);
+          client.off('error', onSessionError);
+          client.release(failed || broken);
         },
       };
     },
