@@ -20,11 +20,20 @@ import { median, round } from './lib/stats.js';
 import { runBacklog, type BacklogSample } from './scenarios/backlog.js';
 import { runCeiling } from './scenarios/ceiling.js';
 import { runDecodeEncode } from './scenarios/decode-encode.js';
+import { runExactlyOnceCost } from './scenarios/exactly-once.js';
 import { runLatency } from './scenarios/latency.js';
 import { runLifion } from './scenarios/lifion.js';
 import { runRelay, startRelayStack } from './scenarios/relay.js';
 
-const SCENARIOS = ['ceiling', 'relay', 'decode', 'lifion', 'backlog', 'latency'] as const;
+const SCENARIOS = [
+  'ceiling',
+  'relay',
+  'decode',
+  'lifion',
+  'backlog',
+  'latency',
+  'exactly-once',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -246,6 +255,47 @@ async function main(): Promise<void> {
         peakRssMib: null,
         note: 'per core, in process, 500-byte Pinpoint events',
       });
+    }
+
+    if (only.has('exactly-once')) {
+      // Busy shards (records 1 ms apart) and many quiet ones (64 shards over 10 min of
+      // record time), where per-shard objects cost the most.
+      const cases = [
+        { name: '4 busy shards', key: 'busy', shards: 4, spacingMs: 1 },
+        { name: '64 quiet shards', key: 'quiet', shards: 64, spacingMs: 6 },
+      ];
+      for (const c of cases) {
+        const cost = await runExactlyOnceCost({
+          records: 100_000,
+          rounds: runs,
+          shards: c.shards,
+          spacingMs: c.spacingMs,
+        });
+        log(
+          `S3 sink, ${c.name}: default ${Math.round(cost.medianDefault)} rec/s (${cost.objects.default} objects), exactlyOnce ${Math.round(cost.medianExactlyOnce)} rec/s (${cost.objects.exactlyOnce} objects)`,
+        );
+        results[`s3_default_rps_${c.key}`] = round(cost.medianDefault);
+        results[`s3_exactly_once_rps_${c.key}`] = round(cost.medianExactlyOnce);
+        results[`exactly_once_vs_default_${c.key}`] = round(cost.ratio, 2);
+        results[`exactly_once_objects_${c.key}`] = cost.objects.exactlyOnce;
+        results[`default_objects_${c.key}`] = cost.objects.default;
+        for (const [mode, rps] of [
+          ['default', cost.medianDefault],
+          ['exactlyOnce', cost.medianExactlyOnce],
+        ] as const) {
+          rows.push({
+            scenario: `S3 sink ${mode}, ${c.name}`,
+            recordsPerSecond: rps,
+            megabytesPerSecond: null,
+            cpuSecondsPerMillion: null,
+            peakRssMib: null,
+            note:
+              mode === 'default'
+                ? `${cost.objects.default} objects`
+                : `${cost.ratio.toFixed(2)} × default, ${cost.objects.exactlyOnce} objects`,
+          });
+        }
+      }
     }
 
     if (only.has('backlog')) {
