@@ -32,6 +32,16 @@ interface RunningShard {
   readonly done: Promise<void>;
 }
 
+const CLOSE_GRACE_MS = 2000;
+
+function withinMs(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** A unique id per process (pod name + random suffix), unless the config fixes one. */
 export function defaultWorkerId(): string {
   return `${hostname()}-${randomBytes(4).toString('hex')}`;
@@ -165,7 +175,15 @@ export class Relay {
         { timeoutMs },
         'shutdown did not finish in time; unacknowledged records will be read again',
       );
-    await this.closeResources();
+    // After a timed-out shutdown a sink may still wait on a request that never answers:
+    // give closing a short grace, then exit anyway (the unacknowledged records are re-read).
+    if (clean) {
+      await this.closeResources();
+    } else {
+      await withinMs(this.closeResources(), CLOSE_GRACE_MS);
+      this.server?.closeAllConnections();
+      if (!this.options.clients) destroyAwsClients(this.clients);
+    }
     return clean;
   }
 

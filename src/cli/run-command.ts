@@ -34,5 +34,9 @@ export async function runRelay(
     return 1;
   }
   await stopRequested;
-  return (await relay.stop()) ? 0 : 1;
+  const clean = await relay.stop();
+  // Whatever still holds the event loop after a timed-out stop (a request that never
+  // answers) must not keep the process alive past its shutdown budget.
+  if (!clean) setTimeout(() => process.exit(1), 1000).unref();
+  return clean ? 0 : 1;
 }

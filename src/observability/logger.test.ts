@@ -63,3 +63,13 @@ describe('logger', () => {
     expect(typeof lines[0]?.time).toBe('string');
   });
 });
+
+describe('redaction at the top level of a logged object', () => {
+  it('hides a secret logged as a field of its own, not only one level down', () => {
+    const out = capture();
+    createLogger('info', out.stream).info({ signingSecret: 'top-secret' }, 'configured');
+    const text = JSON.stringify(out.lines());
+    expect(text).not.toContain('top-secret');
+    expect(text).toContain('[redacted]');
+  });
+});

@@ -2,8 +2,15 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Keys whose values never reach a log line, wherever they appear in a logged object. */
+const SECRET_KEYS = ['signingSecret', 'password', 'secretAccessKey', 'sessionToken', 'accessKey'];
+
+/**
+ * Keys whose values never reach a log line, wherever they appear in a logged object.
+ * pino paths are exact: `*.password` covers one level below the top, not the top itself,
+ * so each secret key is listed at the top level too.
+ */
 export const REDACTED_LOG_PATHS = [
+  ...SECRET_KEYS,
   '*.signingSecret',
   '*.password',
   '*.secretAccessKey',

@@ -287,7 +287,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
     expect(shardsWith('lease acquired')).toBe(4);
     expect(shardsWith('shard started')).toBe(4);
     expect(shardsWith('lease released')).toBe(4);
-    const retries = lines.filter((line) => line.msg === 'S3 upload failed; retrying');
+    const retries = lines.filter((line) => line.msg === 'batch write failed; retrying');
     expect(retries.length).toBeGreaterThan(0);
     expect(retries[0]).toMatchObject({ sink: 'archive', level: 40 });
     expect(

@@ -1,11 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { RetryConfig } from '../../config/schema.js';
-import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
-import { deadLetterEntry } from '../dead-letter-entry.js';
-import { deliverWithRetry } from '../delivery-retry.js';
+import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
 import type { DeadLetterSink } from '../sink.js';
 import type { ObjectBatch } from './batch.js';
 import { deterministicGzip } from './deterministic-gzip.js';
@@ -26,42 +24,32 @@ export interface ObjectWriterDeps {
 }
 
 /**
- * Writes one batch as one S3 object under a given key, with the sink's retry policy, and
- * acknowledges its events only once S3 confirmed it (or dead-letters them when the sink
- * gives up). The body is a pure function of the batch: the same events give the same bytes.
+ * Writes one batch as one S3 object under a given key (lib-storage: multipart for large
+ * objects), through the acknowledgement rule every sink shares (`deliverBatch`): retried
+ * per the sink's policy, acknowledged once S3 confirmed it, dead-lettered when the sink
+ * gives up. The body is a pure function of the batch: the same events give the same bytes
+ * (gzip without a time stamp), which exactly-once objects rely on.
  */
 export class S3ObjectWriter {
+  private readonly delivery: BatchDeliveryContext;
+
   constructor(
     private readonly settings: ObjectWriterSettings,
     private readonly deps: ObjectWriterDeps,
-  ) {}
+  ) {
+    this.delivery = { sink: settings.sinkName, retry: settings.retry, ...deps };
+  }
 
   async write(batch: ObjectBatch, key: string): Promise<void> {
-    const { metrics, log } = this.deps;
-    const labels = { sink: this.settings.sinkName };
-    const stopTimer = metrics.sinkBatchDuration.startTimer(labels);
+    const stopTimer = this.deps.metrics.sinkBatchDuration.startTimer({
+      sink: this.settings.sinkName,
+    });
     const body = await this.body(batch);
-    const outcome = await deliverWithRetry(() => this.upload(key, body, batch), {
-      policy: this.settings.retry,
-      mayGiveUp: this.deps.deadLetter !== null,
-      onRetry: (error, attempt, delayMs) => {
-        metrics.sinkRetries.inc(labels);
-        log.warn({ key, attempt, delayMs, err: errorMessage(error) }, 'S3 upload failed; retrying');
-      },
+    await deliverBatch(this.delivery, batch, { key }, async () => {
+      await this.upload(key, body, batch);
+      return body.byteLength;
     });
     stopTimer();
-    if (outcome.delivered) {
-      metrics.sinkRecords.inc({ ...labels, outcome: 'delivered' }, batch.size);
-      metrics.sinkBatches.inc({ ...labels, outcome: 'delivered' });
-      metrics.sinkBytes.inc(labels, body.byteLength);
-      for (const ack of batch.acks) ack.ack();
-      return;
-    }
-    log.error(
-      { key, records: batch.size, err: outcome.error },
-      'S3 sink gave up on a batch; dead-lettering it',
-    );
-    this.deadLetterBatch(batch, outcome.error);
   }
 
   async body(batch: ObjectBatch): Promise<Buffer> {
@@ -83,17 +71,5 @@ export class S3ObjectWriter {
         ContentType: this.settings.compression === 'gzip' ? 'application/gzip' : contentType,
       },
     }).done();
-  }
-
-  private deadLetterBatch(batch: ObjectBatch, error: string): void {
-    const deadLetter = this.deps.deadLetter;
-    if (!deadLetter) throw new Error('unreachable: gave up without a dead-letter sink');
-    const sink = this.settings.sinkName;
-    this.deps.metrics.sinkRecords.inc({ sink, outcome: 'dead_lettered' }, batch.size);
-    this.deps.metrics.sinkBatches.inc({ sink, outcome: 'dead_lettered' });
-    batch.records.forEach((record, index) => {
-      const ack = batch.acks[index];
-      if (ack) deadLetter.write(deadLetterEntry(record, 'sink_gave_up', error, sink), ack);
-    });
   }
 }

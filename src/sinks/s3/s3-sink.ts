@@ -1,21 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { S3SinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
-import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
 import { Batcher } from '../batcher.js';
 import type { DeadLetterSink, Sink } from '../sink.js';
 import { ObjectBatch } from './batch.js';
-import { csvLine, type EventEncoder } from './event-encoder.js';
+import type { EventEncoder } from './event-encoder.js';
+import { S3ObjectWriter } from './object-writer.js';
 import type { KeyLayout } from './key-layout.js';
-
-const gzipAsync = promisify(gzip);
 
 export interface S3SinkDeps {
   readonly s3: S3Client;
@@ -36,14 +31,22 @@ export interface S3SinkDeps {
 export class S3Sink implements Sink {
   readonly name: string;
   private readonly batcher: Batcher<ObjectBatch>;
-  private readonly delivery: BatchDeliveryContext;
+  private readonly writer: S3ObjectWriter;
 
   constructor(
-    private readonly config: S3SinkConfig,
+    config: S3SinkConfig,
     private readonly deps: S3SinkDeps,
   ) {
     this.name = config.name;
-    this.delivery = { sink: config.name, retry: config.retry, ...deps };
+    this.writer = new S3ObjectWriter(
+      {
+        sinkName: config.name,
+        bucket: config.bucket,
+        compression: config.compression,
+        retry: config.retry,
+      },
+      deps,
+    );
     this.batcher = new Batcher(
       {
         sink: config.name,
@@ -85,39 +88,12 @@ export class S3Sink implements Sink {
   }
 
   private async deliver(batch: ObjectBatch): Promise<void> {
-    const stopTimer = this.deps.metrics.sinkBatchDuration.startTimer({ sink: this.name });
-    const body = await this.body(batch);
     const key = `${batch.directory}${this.deps.layout.fileName(
       batch.firstArrival,
       randomBytes(4).toString('hex'),
       batch.kind,
       batch.shape?.id ?? null,
     )}`;
-    await deliverBatch(this.delivery, batch, { key }, async () => {
-      await this.upload(key, body, batch);
-      return body.byteLength;
-    });
-    stopTimer();
-  }
-
-  private async body(batch: ObjectBatch): Promise<Buffer> {
-    const parts = batch.shape
-      ? [Buffer.from(csvLine(batch.shape.header)), ...batch.items]
-      : batch.items;
-    const plain = Buffer.concat(parts);
-    return this.config.compression === 'gzip' ? gzipAsync(plain) : plain;
-  }
-
-  private async upload(key: string, body: Buffer, batch: ObjectBatch): Promise<void> {
-    const contentType = batch.kind === 'csv' ? 'text/csv' : 'application/x-ndjson';
-    await new Upload({
-      client: this.deps.s3,
-      params: {
-        Bucket: this.config.bucket,
-        Key: key,
-        Body: body,
-        ContentType: this.config.compression === 'gzip' ? 'application/gzip' : contentType,
-      },
-    }).done();
+    await this.writer.write(batch, key);
   }
 }
