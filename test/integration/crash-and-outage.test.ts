@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Relay } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { comparePositions, type RecordPosition } from '../../src/core/record.js';
@@ -11,7 +11,7 @@ import { readJsonLines } from '../support/s3-reader.js';
 import {
   createBucket,
   eventually,
-  startTestStack,
+  useTestStack,
   uniqueName,
   waitForCheckpoints,
   type TestStack,
@@ -38,14 +38,7 @@ async function checkpoints(
 }
 
 describe('nothing is lost when the relay crashes or S3 goes away', () => {
-  let test: TestStack;
-
-  beforeAll(async () => {
-    test = await startTestStack();
-  });
-  afterAll(async () => {
-    await test?.stop();
-  });
+  const test = useTestStack();
 
   it('kill -9 mid-stream, restart: every record present, duplicates only after the checkpoint', async () => {
     const names = {

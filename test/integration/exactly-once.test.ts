@@ -1,7 +1,7 @@
 import { DescribeStreamSummaryCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Relay } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createStream, putAll, type PutResult } from '../../src/demo/producer.js';
@@ -15,7 +15,7 @@ import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 import {
   createBucket,
   eventually,
-  startTestStack,
+  useTestStack,
   uniqueName,
   waitForCheckpoints,
   type TestStack,
@@ -136,14 +136,7 @@ function exactlyOnceConfig(
 const TOTAL = 20_000;
 
 describe('exactly-once S3 objects', () => {
-  let test: TestStack;
-
-  beforeAll(async () => {
-    test = await startTestStack();
-  });
-  afterAll(async () => {
-    await test?.stop();
-  });
+  const test = useTestStack();
 
   it('kill -9 at random points while 20,000 records flow: the objects of one clean run, each record once', async () => {
     const stream = uniqueName('eo');

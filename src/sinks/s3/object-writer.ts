@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { RetryConfig } from '../../config/schema.js';
+import type { RetryConfig, S3SinkConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
@@ -38,6 +38,12 @@ export class S3ObjectWriter {
     private readonly deps: ObjectWriterDeps,
   ) {
     this.delivery = { sink: settings.sinkName, retry: settings.retry, ...deps };
+  }
+
+  /** The writer for an S3 sink's config (both the batching and the exactly-once sink). */
+  static forSink(config: S3SinkConfig, deps: ObjectWriterDeps): S3ObjectWriter {
+    const { name: sinkName, bucket, compression, retry } = config;
+    return new S3ObjectWriter({ sinkName, bucket, compression, retry }, deps);
   }
 
   async write(batch: ObjectBatch, key: string): Promise<void> {

@@ -38,15 +38,7 @@ export class S3Sink implements Sink {
     private readonly deps: S3SinkDeps,
   ) {
     this.name = config.name;
-    this.writer = new S3ObjectWriter(
-      {
-        sinkName: config.name,
-        bucket: config.bucket,
-        compression: config.compression,
-        retry: config.retry,
-      },
-      deps,
-    );
+    this.writer = S3ObjectWriter.forSink(config, deps);
     this.batcher = new Batcher(
       {
         sink: config.name,
