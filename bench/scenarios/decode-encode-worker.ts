@@ -24,9 +24,14 @@ const { Router } = await load<typeof import('../../src/pipeline/router.js')>('pi
 const { ShardPipeline } = await load<typeof import('../../src/pipeline/shard-pipeline.js')>(
   'pipeline/shard-pipeline.js',
 );
-const { EventEncoder, csvLine } = await load<typeof import('../../src/sinks/s3/event-encoder.js')>(
+const { EventEncoder } = await load<typeof import('../../src/sinks/s3/event-encoder.js')>(
   'sinks/s3/event-encoder.js',
 );
+const { plainBody } = await load<typeof import('../../src/sinks/s3/object-writer.js')>(
+  'sinks/s3/object-writer.js',
+);
+const { ObjectBatch } =
+  await load<typeof import('../../src/sinks/s3/batch.js')>('sinks/s3/batch.js');
 const { KeyLayout } =
   await load<typeof import('../../src/sinks/s3/key-layout.js')>('sinks/s3/key-layout.js');
 
@@ -44,25 +49,22 @@ class GzipBatchSink implements Sink {
     prefix: '',
     compression: 'gzip',
   });
-  private lines: Buffer[] = [];
-  private acks: AckHandle[] = [];
+  private batch: InstanceType<typeof ObjectBatch> | null = null;
   compressedBytes = 0;
 
   write(event: RelayEvent, ack: AckHandle): void {
     const encoded = this.encoder.encode(event);
-    this.layout.directory(event, encoded.kind);
-    this.lines.push(encoded.line);
-    this.acks.push(ack);
-    if (this.lines.length >= batchRecords) this.cut();
+    const directory = this.layout.directory(event, encoded.kind);
+    this.batch ??= new ObjectBatch(directory, encoded.kind, encoded.shape, new Date(), 0);
+    this.batch.add(encoded.line, encoded.bytes, event.record, ack);
+    if (this.batch.size >= batchRecords) this.cut();
   }
 
   cut(): void {
-    if (this.lines.length === 0) return;
-    const header = Buffer.from(csvLine(['header']));
-    this.compressedBytes += gzipSync(Buffer.concat([header, ...this.lines])).byteLength;
-    for (const ack of this.acks) ack.ack();
-    this.lines = [];
-    this.acks = [];
+    if (!this.batch) return;
+    this.compressedBytes += gzipSync(plainBody(this.batch)).byteLength;
+    for (const ack of this.batch.acks) ack.ack();
+    this.batch = null;
   }
 
   waitForCapacity(): undefined {

@@ -32,6 +32,22 @@ describe('KPL de-aggregation', () => {
     expect(out[0]).toMatchObject({ subSequenceNumber: 0, aggregated: false, partitionKey: 'pk' });
   });
 
+  it('gives every user record its own bytes, never a view of a shared buffer', () => {
+    // As the SDK decodes base64: small Buffers are slices of Node's shared 8 KB pool.
+    const pooled = Buffer.from(Buffer.from('{"x":1}').toString('base64'), 'base64');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    const [plain] = deaggregate(record(pooled), 'stream', 'shardId-0');
+    expect(Buffer.from(plain!.data).toString()).toBe('{"x":1}');
+    expect(plain!.data.buffer.byteLength).toBe(plain!.data.byteLength);
+
+    const aggregate = kplAggregate(
+      ['a', 'b'].map((t) => ({ partitionKey: 'k', data: Buffer.from(t) })),
+    );
+    for (const user of deaggregate(record(aggregate.data), 'stream', 'shardId-0')) {
+      expect(user.data.buffer.byteLength).toBe(1);
+    }
+  });
+
   it('delivers an aggregate with a broken checksum as one plain record, as the KCL does', () => {
     const aggregate = Buffer.from(
       kplAggregate([{ partitionKey: 'k', data: Buffer.from('a') }]).data,

@@ -21,9 +21,15 @@ interface AggUserRecord {
 }
 
 /**
- * Splits one Kinesis record into its user records. Plain records pass through without a
- * copy; KPL aggregates go through aws-kinesis-agg (checksum verified). As the KCL does, an
- * aggregate whose checksum or protobuf does not verify is delivered as one plain record.
+ * Splits one Kinesis record into its user records. KPL aggregates go through
+ * aws-kinesis-agg (checksum verified). As the KCL does, an aggregate whose checksum or
+ * protobuf does not verify is delivered as one plain record.
+ *
+ * Every user record gets its own copy of its bytes. The SDK (and aws-kinesis-agg) decode
+ * base64 into Node's shared 8 KB Buffer pool, so a record's bytes are a view of a slab
+ * shared with its neighbours; records are held until their sink batches are acknowledged
+ * (for dead-lettering), and neighbours go to different batches, so one held record pinned
+ * its whole slab: with a slow sink, 230 MB of slabs for 130k records in flight.
  */
 export function deaggregate(record: _Record, streamName: string, shardId: string): UserRecord[] {
   const out: UserRecord[] = [];
@@ -38,7 +44,8 @@ export function appendUserRecords(
   shardId: string,
   out: UserRecord[],
 ): void {
-  const data = record.Data ?? NO_DATA;
+  const received = record.Data ?? NO_DATA;
+  const aggregate = isKplAggregate(received);
   // One literal, not spreads of a shared base: this is the per-record path.
   const plain: UserRecord = {
     streamName,
@@ -48,9 +55,9 @@ export function appendUserRecords(
     partitionKey: record.PartitionKey ?? '',
     subSequenceNumber: 0,
     aggregated: false,
-    data,
+    data: aggregate ? received : new Uint8Array(received),
   };
-  if (!isKplAggregate(data)) {
+  if (!aggregate) {
     out.push(plain);
     return;
   }
@@ -67,7 +74,9 @@ export function appendUserRecords(
     {
       partitionKey: plain.partitionKey,
       sequenceNumber: base.sequenceNumber,
-      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+      data: Buffer.from(received.buffer, received.byteOffset, received.byteLength).toString(
+        'base64',
+      ),
       approximateArrivalTimestamp: base.approximateArrivalTimestamp.getTime() / 1000,
       kinesisSchemaVersion: '1.0',
     },
@@ -78,7 +87,7 @@ export function appendUserRecords(
     },
   );
   if (failed || !userRecords) {
-    out.push(plain);
+    out.push({ ...plain, data: new Uint8Array(received) });
     return;
   }
   for (const user of userRecords as AggUserRecord[]) {
@@ -88,7 +97,7 @@ export function appendUserRecords(
       explicitHashKey: user.explicitPartitionKey,
       subSequenceNumber: user.subSequenceNumber,
       aggregated: true,
-      data: Buffer.from(user.data, 'base64'),
+      data: new Uint8Array(Buffer.from(user.data, 'base64')),
     });
   }
 }

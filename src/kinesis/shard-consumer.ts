@@ -48,6 +48,17 @@ const THROTTLING_ERRORS = new Set([
   'ThrottlingException',
 ]);
 
+interface PageOutcome {
+  readonly nextIterator: string | null;
+  /** No records and nothing behind: wait before the next call. */
+  readonly caughtUp: boolean;
+}
+
+interface ReadPage extends PageOutcome {
+  readonly userRecords: UserRecord[];
+  readonly millisBehindLatest: number | null;
+}
+
 /**
  * One owned shard: GetShardIterator from the checkpoint, then GetRecords at most once per
  * `minCallIntervalMs` (Kinesis allows 5 calls/s/shard), an idle wait when caught up,
@@ -175,35 +186,19 @@ export class ShardConsumer {
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
         const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
-        let page;
+        let next: PageOutcome;
         try {
           if (signal.aborted) break;
           lastCallAt = Date.now();
-          const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
-          page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
-          stopTimer();
-          this.markRead();
+          next = await this.readAndRoute(iterator, skipThrough, signal);
           failures = 0;
-
-          const userRecords: UserRecord[] = [];
-          for (const record of page.records) {
-            appendUserRecords(record, api.stream, shardId, userRecords);
-          }
-          const records = recordsAfter(userRecords, skipThrough);
           skipThrough = null;
-          this.observe(records, page.millisBehindLatest);
-          if (records.length > 0) {
-            await this.deps.processor.process(records);
-            this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
-          }
         } finally {
           release();
         }
-        if (page.nextIterator === null) return true;
-        iterator = page.nextIterator;
-        if (page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0) {
-          await sleep(options.idleTimeBetweenReadsMs, signal);
-        }
+        if (next.nextIterator === null) return true;
+        iterator = next.nextIterator;
+        if (next.caughtUp) await sleep(options.idleTimeBetweenReadsMs, signal);
       } catch (error) {
         if (signal.aborted) break;
         const name = awsErrorName(error);
@@ -231,6 +226,44 @@ export class ShardConsumer {
       }
     }
     return false;
+  }
+
+  /**
+   * One page: GetRecords, then its user records into the processor (waiting on the sinks'
+   * backpressure). Its own method so that nothing of the page outlives it: an async
+   * function's suspended frame keeps its block-scoped locals, and the loop's next wait
+   * (for a read permit) then held a whole routed page per shard, acknowledged or not.
+   */
+  private async readAndRoute(
+    iterator: string,
+    skipThrough: RecordPosition | null,
+    signal: AbortSignal,
+  ): Promise<PageOutcome> {
+    const outcome = await this.readUserRecords(iterator, signal);
+    const records = recordsAfter(outcome.userRecords, skipThrough);
+    this.observe(records, outcome.millisBehindLatest);
+    if (records.length > 0) {
+      await this.deps.processor.process(records);
+      this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
+    }
+    return { nextIterator: outcome.nextIterator, caughtUp: outcome.caughtUp };
+  }
+
+  /** GetRecords as user records, each with its own copy of its bytes (see deaggregate). */
+  private async readUserRecords(iterator: string, signal: AbortSignal): Promise<ReadPage> {
+    const { api, shardId, options } = this.deps;
+    const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
+    const page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
+    stopTimer();
+    this.markRead();
+    const userRecords: UserRecord[] = [];
+    for (const record of page.records) appendUserRecords(record, api.stream, shardId, userRecords);
+    return {
+      userRecords,
+      nextIterator: page.nextIterator,
+      millisBehindLatest: page.millisBehindLatest,
+      caughtUp: page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0,
+    };
   }
 
   /** Feeds the stall check of /readyz and kinesis_relay_shard_read_age_seconds. */

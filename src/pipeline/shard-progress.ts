@@ -1,14 +1,23 @@
 import type { AckHandle } from '../core/ack.js';
 import type { RecordPosition } from '../core/record.js';
 
-/** One record in flight: how many deliveries it still waits for. */
-class PendingRecord {
+/**
+ * One record in flight: how many deliveries it still waits for. It keeps the record's
+ * position, not the record: an acknowledged record waits here behind any earlier one that
+ * is not, and holding its bytes there too was most of the relay's memory under a slow sink.
+ */
+class PendingRecord implements RecordPosition {
   pending = 1; // the dispatcher's own hold, released once every delivery is registered
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber: number;
 
   constructor(
-    readonly position: RecordPosition,
+    position: RecordPosition,
     private readonly progress: ShardProgress,
-  ) {}
+  ) {
+    this.sequenceNumber = position.sequenceNumber;
+    this.subSequenceNumber = position.subSequenceNumber;
+  }
 
   /** One more delivery (an event routed to a sink) that must be acknowledged. */
   expect(): AckHandle {
@@ -35,7 +44,8 @@ class PendingRecord {
  * acknowledgement that arrives out of order never moves the checkpoint past a gap.
  */
 export class ShardProgress {
-  private readonly queue: PendingRecord[] = [];
+  /** Settled entries before `head` are cleared at once: they held their records' bytes. */
+  private readonly queue: Array<PendingRecord | undefined> = [];
   private head = 0;
   private done: RecordPosition | null = null;
   private drainWaiters: Array<() => void> = [];
@@ -62,9 +72,15 @@ export class ShardProgress {
 
   /** @internal called by a record whose last delivery was acknowledged. */
   advance(): void {
-    while (this.head < this.queue.length && this.queue[this.head]?.pending === 0) {
-      this.done = this.queue[this.head]?.position ?? this.done;
+    let last: PendingRecord | undefined;
+    for (let next = this.queue[this.head]; next?.pending === 0; next = this.queue[this.head]) {
+      last = next;
+      this.queue[this.head] = undefined;
       this.head += 1;
+    }
+    if (last) {
+      const { sequenceNumber, subSequenceNumber } = last;
+      this.done = { sequenceNumber, subSequenceNumber };
     }
     // Compact now and then so the array does not grow with the shard's history.
     if (this.head > 1024 && this.head * 2 > this.queue.length) {

@@ -10,6 +10,11 @@ export interface BatcherOptions {
   readonly maxInFlightBytes: number;
   /** Batches written at once. */
   readonly concurrency: number;
+  /**
+   * Batches cut under one key are written one after another, in the order they were cut
+   * (a lane); different keys still go out `concurrency` at once.
+   */
+  readonly orderedKeys?: boolean;
   readonly metrics: RelayMetrics;
   readonly now?: () => number;
 }
@@ -22,6 +27,9 @@ export interface BatcherOptions {
  */
 export class Batcher<B extends PendingBatch<unknown>> {
   private readonly open = new Map<string, B>();
+  /** The last delivery cut under each key, while `orderedKeys` and it is not done. */
+  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly deliveries = new Set<Promise<void>>();
   private readonly queue: PQueue;
   private readonly gate: CapacityGate;
   private readonly timer: NodeJS.Timeout;
@@ -51,9 +59,9 @@ export class Batcher<B extends PendingBatch<unknown>> {
     return batch;
   }
 
-  /** Call after adding an item of `bytes` to the batch under `key`. */
-  added(key: string, batch: B, bytes: number): void {
-    this.gate.add(bytes);
+  /** Call after adding an event to the batch under `key`; `held` is what `add` returned. */
+  added(key: string, batch: B, held: number): void {
+    this.gate.add(held);
     const { maxRecords, maxBytes } = this.options.buffer;
     if (batch.size >= maxRecords || batch.bytes >= maxBytes) this.cut(key, batch);
   }
@@ -67,6 +75,8 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   async flush(): Promise<void> {
     this.cutAll();
+    // A lane's next batch joins the queue only when the one before it is done.
+    while (this.deliveries.size > 0) await Promise.allSettled([...this.deliveries]);
     await this.queue.onIdle();
   }
 
@@ -86,12 +96,23 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   private cut(key: string, batch: B): void {
     this.open.delete(key);
-    void this.queue.add(async () => {
-      try {
-        await this.deliver(batch);
-      } finally {
-        this.gate.remove(batch.bytes);
-      }
+    const before = this.options.orderedKeys ? this.lanes.get(key) : undefined;
+    const delivery = this.enqueue(batch, before);
+    this.deliveries.add(delivery);
+    if (this.options.orderedKeys) this.lanes.set(key, delivery);
+    void delivery.finally(() => {
+      this.deliveries.delete(delivery);
+      if (this.lanes.get(key) === delivery) this.lanes.delete(key);
     });
+  }
+
+  private async enqueue(batch: B, after: Promise<void> | undefined): Promise<void> {
+    try {
+      // A failed predecessor is reported by its own promise; the lane goes on.
+      if (after) await after.catch(() => undefined);
+      await this.queue.add(() => this.deliver(batch));
+    } finally {
+      this.gate.remove(batch.held);
+    }
   }
 }

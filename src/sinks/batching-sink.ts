@@ -5,8 +5,9 @@ import { PendingBatch } from './pending-batch.js';
 import type { Sink } from './sink.js';
 
 /**
- * A sink whose events all share one open batch (Redshift, webhook): each event is
- * encoded to bytes on `write`, the Batcher cuts and bounds, `deliver` writes a batch.
+ * A sink whose events share one open batch (Redshift, webhook), or one per lane
+ * (`laneOf`, with `orderedKeys`): each event is encoded to bytes on `write`, the Batcher
+ * cuts and bounds, `deliver` writes a batch.
  */
 export abstract class SingleBatchSink implements Sink {
   private readonly batcher: Batcher<PendingBatch<Buffer>>;
@@ -20,9 +21,15 @@ export abstract class SingleBatchSink implements Sink {
 
   write(event: RelayEvent, ack: AckHandle): void {
     const item = this.encode(event);
-    const batch = this.batcher.batchFor('', (openedAt) => new PendingBatch<Buffer>(openedAt));
-    batch.add(item, item.byteLength, event.record, ack);
-    this.batcher.added('', batch, item.byteLength);
+    const lane = this.laneOf(event);
+    const batch = this.batcher.batchFor(lane, (openedAt) => new PendingBatch<Buffer>(openedAt));
+    const held = batch.add(item, item.byteLength, event.record, ack);
+    this.batcher.added(lane, batch, held);
+  }
+
+  /** The batch an event joins: one for all unless a sink keeps lanes. */
+  protected laneOf(_event: RelayEvent): string {
+    return '';
   }
 
   waitForCapacity(): Promise<void> | undefined {

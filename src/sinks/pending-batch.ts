@@ -2,6 +2,13 @@ import type { AckHandle } from '../core/ack.js';
 import type { UserRecord } from '../core/record.js';
 
 /**
+ * What an event in a batch holds besides its encoded item and its record's bytes: the
+ * record, position and acknowledgement objects and their strings (sequence number,
+ * partition key). Measured with heap snapshots of a relay under a slow sink: 0.9-1.1 KB.
+ */
+export const EVENT_OVERHEAD_BYTES = 1024;
+
+/**
  * The events of one batch, until it is written: one encoded item per event, plus the
  * record (for a dead-letter entry) and the acknowledgement handle of each.
  */
@@ -9,15 +16,25 @@ export class PendingBatch<T> {
   readonly items: T[] = [];
   readonly acks: AckHandle[] = [];
   readonly records: UserRecord[] = [];
+  /** The encoded items' bytes: the size of what the batch is written as. */
   bytes = 0;
+  /** The memory the batch holds, as the sink's in-flight bound counts it (see `add`). */
+  held = 0;
 
   constructor(readonly openedAt: number) {}
 
-  add(item: T, bytes: number, record: UserRecord, ack: AckHandle): void {
+  /**
+   * Adds an event whose encoded item is `bytes` long; returns the memory it holds: the
+   * item, the record's bytes (kept for a dead-letter entry) and the objects around them.
+   */
+  add(item: T, bytes: number, record: UserRecord, ack: AckHandle): number {
     this.items.push(item);
     this.records.push(record);
     this.acks.push(ack);
     this.bytes += bytes;
+    const held = bytes + record.data.byteLength + EVENT_OVERHEAD_BYTES;
+    this.held += held;
+    return held;
   }
 
   get size(): number {

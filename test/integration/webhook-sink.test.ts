@@ -88,6 +88,55 @@ describe('webhook sink against real HTTP receivers', () => {
     await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
   });
 
+  it('keeps partition-key order across lanes in flight at once; ordering: none does not', async () => {
+    /** Six partition keys over many records; a retried first request must not be overtaken. */
+    const events = testEvents(600).map((event, n) => ({
+      ...event,
+      record: { ...event.record, partitionKey: `device-${n % 6}` },
+    }));
+    const run = async (ordering: 'partitionKey' | 'none') => {
+      let active = 0;
+      let mostActive = 0;
+      const receiver = await startHttpReceiver((_request, index) => {
+        active += 1;
+        mostActive = Math.max(mostActive, active);
+        const reply = index === 0 ? { status: 503, delayMs: 300 } : { status: 200, delayMs: 30 };
+        setTimeout(() => (active -= 1), reply.delayMs);
+        return reply;
+      });
+      receivers.push(receiver);
+      const acks = await deliver(
+        {
+          url: receiver.url,
+          ordering,
+          buffer: { maxRecords: 20, maxBytes: 1 << 20, maxAgeMs: 50 },
+        },
+        events,
+      );
+      expect(acks).toMatchObject({ acked: 600, doubles: 0 });
+      expectDeliveredOnce(receiver, events);
+      const lastByKey = new Map<string, bigint>();
+      let outOfOrder = 0;
+      for (const request of receiver.requests.filter((r) => r.status === 200)) {
+        const docs = JSON.parse(request.body.toString()) as Array<{
+          kinesis: { partition_key: string; sequence_number: string };
+        }>;
+        for (const { kinesis } of docs) {
+          const sequence = BigInt(kinesis.sequence_number);
+          if (sequence < (lastByKey.get(kinesis.partition_key) ?? 0n)) outOfOrder += 1;
+          lastByKey.set(kinesis.partition_key, sequence);
+        }
+      }
+      return { outOfOrder, mostActive };
+    };
+
+    const ordered = await run('partitionKey');
+    expect(ordered.outOfOrder).toBe(0);
+    expect(ordered.mostActive).toBeGreaterThan(1);
+    const unordered = await run('none');
+    expect(unordered.outOfOrder).toBeGreaterThan(0);
+  });
+
   it('delivers every event through a receiver failing half of the requests', async () => {
     const receiver = await startHttpReceiver((_request, index) =>
       index % 2 === 0 ? { status: 503, body: '{"error":"busy"}' } : { status: 200 },

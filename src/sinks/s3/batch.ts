@@ -3,7 +3,7 @@ import { PendingBatch } from '../pending-batch.js';
 import type { OutputKind } from './key-layout.js';
 
 /** The events bound for one S3 object (one encoded line each), until it is cut and written. */
-export class ObjectBatch extends PendingBatch<Buffer> {
+export class ObjectBatch extends PendingBatch<string> {
   constructor(
     readonly directory: string,
     readonly kind: OutputKind,

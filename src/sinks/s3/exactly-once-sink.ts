@@ -149,7 +149,7 @@ export class ExactlyOnceS3Sink implements Sink {
     this.open.delete(shardId);
     this.ranges.close(shardId, segment.range);
     for (const batch of segment.objects.values()) {
-      this.gate.add(batch.bytes);
+      this.gate.add(batch.held);
       void this.uploads.add(() => this.deliver(batch));
     }
   }
@@ -158,7 +158,7 @@ export class ExactlyOnceS3Sink implements Sink {
     try {
       await this.writer.write(batch, this.keyOf(batch));
     } finally {
-      this.gate.remove(batch.bytes);
+      this.gate.remove(batch.held);
     }
   }
 

@@ -59,10 +59,7 @@ export class S3ObjectWriter {
   }
 
   async body(batch: ObjectBatch): Promise<Buffer> {
-    const parts = batch.shape
-      ? [Buffer.from(csvLine(batch.shape.header)), ...batch.items]
-      : batch.items;
-    const plain = Buffer.concat(parts);
+    const plain = plainBody(batch);
     return this.settings.compression === 'gzip' ? deterministicGzip(plain) : plain;
   }
 
@@ -78,4 +75,16 @@ export class S3ObjectWriter {
       },
     }).done();
   }
+}
+
+/** The header (CSV) and every line, written once into one buffer of the exact size. */
+export function plainBody(batch: ObjectBatch): Buffer {
+  const header = batch.shape ? csvLine(batch.shape.header) : '';
+  const headerBytes = Buffer.byteLength(header);
+  const body = Buffer.allocUnsafe(headerBytes + batch.bytes);
+  let offset = body.write(header, 0);
+  for (const line of batch.items) offset += body.write(line, offset);
+  // batch.bytes is the sum of Buffer.byteLength of the lines; a short body would be a bug.
+  if (offset !== body.byteLength) throw new Error('object body length mismatch');
+  return body;
 }

@@ -63,8 +63,8 @@ export class S3Sink implements Sink {
       key,
       (openedAt) => new ObjectBatch(directory, encoded.kind, encoded.shape, arrival, openedAt),
     );
-    batch.add(encoded.line, encoded.line.byteLength, event.record, ack);
-    this.batcher.added(key, batch, encoded.line.byteLength);
+    const held = batch.add(encoded.line, encoded.bytes, event.record, ack);
+    this.batcher.added(key, batch, held);
   }
 
   waitForCapacity(): Promise<void> | undefined {

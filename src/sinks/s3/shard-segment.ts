@@ -46,9 +46,9 @@ export class ShardSegment implements SegmentStats {
       );
       this.objects.set(key, batch);
     }
-    batch.add(encoded.line, encoded.line.byteLength, record, ack);
+    batch.add(encoded.line, encoded.bytes, record, ack);
     this.events += 1;
-    this.bytes += encoded.line.byteLength;
+    this.bytes += encoded.bytes;
     this.lastSequence = record.sequenceNumber;
     this.lastSub = record.subSequenceNumber;
     this.range.last = record;

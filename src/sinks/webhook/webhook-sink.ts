@@ -20,9 +20,13 @@ export interface WebhookSinkDeps {
 }
 
 /**
- * POSTs batches of normalized events, up to `maxConcurrency` at once. Each request keeps
- * its id and bytes across retries, so a receiver can de-duplicate a retry whose first
- * attempt it did process. A 413 halves the batch until the parts fit.
+ * POSTs batches of normalized events, up to `maxConcurrency` at once. With `ordering:
+ * partitionKey` (the default) events are spread over `maxConcurrency` lanes by partition
+ * key, each lane with one request in flight at a time: events of one partition key arrive
+ * in shard order, as with Lambda's ParallelizationFactor, while several batches of one
+ * shard are in flight. Each request keeps its id and bytes across retries, so a receiver
+ * can de-duplicate a retry whose first attempt it did process. A 413 halves the batch
+ * until the parts fit (in order).
  */
 export class WebhookSink extends SingleBatchSink {
   private readonly delivery: BatchDeliveryContext;
@@ -36,11 +40,17 @@ export class WebhookSink extends SingleBatchSink {
       buffer: config.buffer,
       maxInFlightBytes: config.maxInFlightBytes,
       concurrency: config.maxConcurrency,
+      orderedKeys: config.ordering === 'partitionKey',
       metrics: deps.metrics,
       now: deps.now,
     });
     this.now = deps.now ?? Date.now;
     this.delivery = { sink: config.name, retry: config.retry, ...deps };
+  }
+
+  protected override laneOf(event: RelayEvent): string {
+    if (this.config.ordering !== 'partitionKey') return '';
+    return LANE_NAMES[laneIndex(event.record.partitionKey, this.config.maxConcurrency)] ?? '';
   }
 
   protected encode(event: RelayEvent): Buffer {
@@ -81,4 +91,17 @@ export class WebhookSink extends SingleBatchSink {
       await this.post(batch.slice(half, batch.size));
     }
   }
+}
+
+/** Lane names built once: the lane key is looked up for every event. */
+const LANE_NAMES = Array.from({ length: 256 }, (_, index) => String(index));
+
+/** FNV-1a over the key's UTF-16 code units: a stable spread of partition keys over lanes. */
+export function laneIndex(partitionKey: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < partitionKey.length; index += 1) {
+    hash ^= partitionKey.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % lanes;
 }
