@@ -2,6 +2,7 @@ import type { CsvShape, CsvShapeResolver } from '../core/csv-shape.js';
 import type { RelayEvent } from '../core/event.js';
 import { AIRSHIP_CSV_HEADERS } from './airship-csv-headers.js';
 import { columnReader } from './airship-csv-values.js';
+import { dateToIso } from './values.js';
 
 /**
  * The one flattened column set of every format without header lists of its own
@@ -40,7 +41,7 @@ export const genericShape: CsvShape = {
       record.shardId,
       record.sequenceNumber,
       String(record.subSequenceNumber),
-      record.approximateArrivalTimestamp.toISOString(),
+      dateToIso(record.approximateArrivalTimestamp),
       JSON.stringify(event.attributes),
       JSON.stringify(event.metrics),
     ];

@@ -43,8 +43,40 @@ export function numberMap(value: JsonValue | undefined): Record<string, number> 
 
 /** ISO-8601 UTC text for epoch milliseconds, or null when out of the Date range. */
 export function millisToIso(millis: number): string | null {
-  const date = new Date(millis);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  if (!Number.isInteger(millis)) {
+    const date = new Date(millis);
+    return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  }
+  return isoOfIntegerMillis(millis);
+}
+
+/**
+ * The events of a page are close in time, so the text up to the seconds is reused from
+ * the previous call when the second is the same (a `new Date` + `toISOString` per event
+ * was 4 % of decode → CSV). Integer milliseconds only; anything else goes through Date.
+ */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/** The Date range: ±100,000,000 days from the epoch. */
+const MAX_DATE_MILLIS = 8.64e15;
+
+function isoOfIntegerMillis(millis: number): string | null {
+  if (Math.abs(millis) > MAX_DATE_MILLIS) return null;
+  const second = Math.floor(millis / 1000);
+  if (second !== cachedSecond) {
+    const date = new Date(second * 1000);
+    if (Number.isNaN(date.getTime())) return null;
+    cachedSecond = second;
+    cachedPrefix = date.toISOString().slice(0, -4); // "2024-01-02T03:04:05."
+  }
+  const fraction = millis - second * 1000;
+  return `${cachedPrefix}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+}
+
+/** A record's arrival time as ISO text (records of one PutRecords call share it). */
+export function dateToIso(date: Date): string {
+  return isoOfIntegerMillis(date.getTime()) ?? date.toISOString();
 }
 
 /**

@@ -37,8 +37,13 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     });
   const common = { region, retryMode: 'standard' as const, maxAttempts: 4 };
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const kinesis = new KinesisClient({ ...common, requestHandler: requestHandler() });
+  // The SDK's logger middleware copies every response through its redaction filter for a
+  // logger we never give it (we log with pino): for GetRecords that is a walk over every
+  // record, 2.3 % of the relay's CPU in the benchmark profile.
+  kinesis.middlewareStack.remove('loggerMiddleware');
   return {
-    kinesis: new KinesisClient({ ...common, requestHandler: requestHandler() }),
+    kinesis,
     dynamo: DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...common, requestHandler: requestHandler() }),
       { marshallOptions: { removeUndefinedValues: true } },
