@@ -300,14 +300,16 @@ async function main(): Promise<void> {
 
     if (only.has('backlog')) {
       const samplesByDepth: BacklogSample[] = [];
+      const baselineByDepth: BacklogSample[] = [];
       for (const depth of args['backlog-depths'].split(',').map(Number)) {
-        const sample = await runBacklog(stack, {
+        const backlogOptions = {
           shards: 64,
           depth,
           maxInFlightBytes: 32 * 1024 * 1024,
           sinkDelayMs: 2_000,
           durationMs: Number(args['backlog-seconds']) * 1000,
-        });
+        };
+        const sample = await runBacklog(stack, backlogOptions);
         samplesByDepth.push(sample);
         log(
           `backlog 64 × ${depth} records, slow sink: peak RSS ${Math.round(sample.peakRssMib)} MiB, ${sample.recordsRead} records read`,
@@ -320,6 +322,26 @@ async function main(): Promise<void> {
           peakRssMib: sample.peakRssMib,
           note: 'slow sink (2 s per S3 request), maxInFlightBytes 32 MiB',
         });
+        if (baselineDist) {
+          const before = await runBacklog(stack, { ...backlogOptions, dist: baselineDist });
+          baselineByDepth.push(before);
+          log(
+            `backlog 64 × ${depth} @${baselineRef}: peak RSS ${Math.round(before.peakRssMib)} MiB`,
+          );
+          rows.push({
+            scenario: `backlog 64 shards × ${depth.toLocaleString('en-US')} @${baselineRef}`,
+            recordsPerSecond: null,
+            megabytesPerSecond: null,
+            cpuSecondsPerMillion: null,
+            peakRssMib: before.peakRssMib,
+            note: 'before: the baseline build',
+          });
+        }
+      }
+      if (baselineByDepth.length > 0) {
+        baseline.backlog_peak_rss_mib = round(
+          Math.max(...baselineByDepth.map((s) => s.peakRssMib)),
+        );
       }
       results.backlog_peak_rss_mib = round(Math.max(...samplesByDepth.map((s) => s.peakRssMib)));
       results.backlog = samplesByDepth.map((s) => ({

@@ -16,6 +16,8 @@ export interface BacklogOptions {
   /** Overrides for the relay's `consumer` settings. */
   readonly consumer?: Record<string, unknown>;
   readonly nodeArgs?: readonly string[];
+  /** The built relay to run (default dist/; a --baseline build for before/after). */
+  readonly dist?: string;
 }
 
 export interface BacklogSample {
@@ -46,6 +48,7 @@ export async function runBacklog(
       s3Endpoint: proxy.endpoint,
       consumer: options.consumer,
       nodeArgs: options.nodeArgs,
+      dist: options.dist,
       sink: {
         maxInFlightBytes: options.maxInFlightBytes,
         buffer: {
