@@ -108,7 +108,9 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   private async enqueue(batch: B, after: Promise<void> | undefined): Promise<void> {
     try {
-      // A failed predecessor is reported by its own promise; the lane goes on.
+      // `deliver` settles every event itself; if it throws anyway (a bug), its own
+      // promise's rejection goes unhandled and ends the process, as before lanes. The
+      // lane does not wait on it twice.
       if (after) await after.catch(() => undefined);
       await this.queue.add(() => this.deliver(batch));
     } finally {

@@ -41,7 +41,11 @@ export class PendingBatch<T> {
     return this.items.length;
   }
 
-  /** Events [start, end) as a batch of their own (a receiver refused the whole as too large). */
+  /**
+   * Events [start, end) as a batch of their own (a receiver refused the whole as too
+   * large). Its `bytes` and `held` stay 0: a part is only sent; the whole batch is what
+   * the in-flight bound counts, and object bodies (plainBody) are never built from parts.
+   */
   slice(start: number, end: number): PendingBatch<T> {
     const part = new PendingBatch<T>(this.openedAt);
     part.items.push(...this.items.slice(start, end));
