@@ -179,7 +179,7 @@ const webhookSinkSchema = z
     headers: z.record(z.string().min(1), z.string()).default({}),
     timeoutMs: positiveInt().default(30_000),
     maxConcurrency: positiveInt().max(256).default(4),
-    /** partitionKey: one lane per maxConcurrency, in order per partition key; none: any order. */
+    /** partitionKey: maxConcurrency lanes, in order per partition key; none: unordered. */
     ordering: z.enum(['partitionKey', 'none']).default('partitionKey'),
     buffer: bufferSchema.default({ maxRecords: 500, maxBytes: 1024 * 1024, maxAgeMs: 1000 }),
     filter: filterSchema.default(filterSchema.parse({})),
