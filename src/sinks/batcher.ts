@@ -41,9 +41,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
   ) {
     this.now = options.now ?? Date.now;
     this.queue = new PQueue({ concurrency: options.concurrency });
-    // The gauge child is looked up once: the gate reports on every event written.
-    const inflight = options.metrics.sinkInflightBytes.labels({ sink: options.sink });
-    this.gate = new CapacityGate(options.maxInFlightBytes, (bytes) => inflight.set(bytes));
+    this.gate = CapacityGate.forSink(options.sink, options.maxInFlightBytes, options.metrics);
     const tick = Math.min(1000, Math.max(50, Math.floor(options.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();
@@ -75,9 +73,9 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   async flush(): Promise<void> {
     this.cutAll();
-    // A lane's next batch joins the queue only when the one before it is done.
+    // Every queued write belongs to a delivery; a lane's next batch joins the queue only
+    // when the one before it is done, so wait on the deliveries, not the queue.
     while (this.deliveries.size > 0) await Promise.allSettled([...this.deliveries]);
-    await this.queue.onIdle();
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { RelayMetrics } from '../observability/metrics.js';
+
 /**
  * Counts a sink's in-flight bytes against its bound and lets writers wait for room:
  * the backpressure that pauses the shard loops feeding a slow sink.
@@ -10,6 +12,13 @@ export class CapacityGate {
     private readonly maxBytes: number,
     private readonly report: (bytes: number) => void = () => undefined,
   ) {}
+
+  /** A sink's gate, reporting to kinesis_relay_sink_inflight_bytes{sink}. */
+  static forSink(sink: string, maxBytes: number, metrics: RelayMetrics): CapacityGate {
+    // The gauge child is looked up once: the gate reports on every event written.
+    const inflight = metrics.sinkInflightBytes.labels({ sink });
+    return new CapacityGate(maxBytes, (bytes) => inflight.set(bytes));
+  }
 
   get inFlight(): number {
     return this.bytes;

@@ -55,9 +55,7 @@ export class ExactlyOnceS3Sink implements Sink {
     this.now = deps.now ?? Date.now;
     this.limits = config.buffer;
     this.uploads = new PQueue({ concurrency: config.uploadConcurrency });
-    // The gauge child is looked up once: the gate reports on every event written.
-    const inflight = deps.metrics.sinkInflightBytes.labels({ sink: this.name });
-    this.gate = new CapacityGate(config.maxInFlightBytes, (bytes) => inflight.set(bytes));
+    this.gate = CapacityGate.forSink(this.name, config.maxInFlightBytes, deps.metrics);
     this.writer = S3ObjectWriter.forSink(config, deps);
     this.tickMs = Math.min(1000, Math.max(50, Math.floor(config.idleFlushMs / 4)));
     this.lastTickMs = this.now();
