@@ -15,6 +15,14 @@ export interface BatcherOptions {
    * (a lane); different keys still go out `concurrency` at once.
    */
   readonly orderedKeys?: boolean;
+  /**
+   * A batch past maxAgeMs stays open while its lane (or every permitted write) is busy and
+   * goes out when one frees, growing up to maxRecords / maxBytes meanwhile: Kafka's
+   * linger.ms with max.in.flight. Without it an aged batch queues behind the writes in
+   * flight, so a slow destination gets many small batches and throughput falls to
+   * concurrency x (events per age window) / latency while the backlog grows.
+   */
+  readonly growWhileBusy?: boolean;
   readonly metrics: RelayMetrics;
   readonly now?: () => number;
 }
@@ -85,7 +93,16 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   private cutAged(): void {
     const oldest = this.now() - this.options.buffer.maxAgeMs;
-    for (const [key, batch] of this.open) if (batch.openedAt <= oldest) this.cut(key, batch);
+    for (const [key, batch] of this.open) {
+      if (batch.openedAt <= oldest && !this.busy(key)) this.cut(key, batch);
+    }
+  }
+
+  /** Whether a batch cut under `key` now would only wait (see `growWhileBusy`). */
+  private busy(key: string): boolean {
+    if (!this.options.growWhileBusy) return false;
+    if (this.options.orderedKeys && this.lanes.has(key)) return true;
+    return this.queue.pending + this.queue.size >= this.options.concurrency;
   }
 
   private cutAll(): void {
@@ -101,6 +118,8 @@ export class Batcher<B extends PendingBatch<unknown>> {
     void delivery.finally(() => {
       this.deliveries.delete(delivery);
       if (this.lanes.get(key) === delivery) this.lanes.delete(key);
+      // A batch held open while this write was in flight goes now, not at the next tick.
+      if (this.options.growWhileBusy) this.cutAged();
     });
   }
 

@@ -41,6 +41,7 @@ export class WebhookSink extends SingleBatchSink {
       maxInFlightBytes: config.maxInFlightBytes,
       concurrency: config.maxConcurrency,
       orderedKeys: config.ordering === 'partitionKey',
+      growWhileBusy: true,
       metrics: deps.metrics,
       now: deps.now,
     });
