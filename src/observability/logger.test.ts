@@ -73,3 +73,39 @@ describe('redaction at the top level of a logged object', () => {
     expect(text).toContain('[redacted]');
   });
 });
+
+describe('redaction of URLs and header values in log lines', () => {
+  it('hides URL query tokens and every header value but harmless ones (X-Api-Key, ?token=)', () => {
+    const out = capture();
+    const log = createLogger('info', out.stream);
+    log.warn(
+      {
+        sink: 'hooks',
+        url: 'https://hooks.example.com/in?api_key=q-apikey-1&sig=q-sig-2&region=eu',
+        headers: {
+          'x-api-key': 'h-xapikey-3',
+          'Api-Key': 'h-apikey-4',
+          'content-type': 'application/json',
+        },
+        request: { url: 'https://u:h-pw-5@hooks.example.com/in?token=q-token-6' },
+      },
+      'batch write failed; retrying',
+    );
+    const text = JSON.stringify(out.lines());
+    for (const secret of [
+      'q-apikey-1',
+      'q-sig-2',
+      'h-xapikey-3',
+      'h-apikey-4',
+      'h-pw-5',
+      'q-token-6',
+    ])
+      expect(text).not.toContain(secret);
+    const [line] = out.lines();
+    expect(line).toMatchObject({
+      url: expect.stringContaining('https://hooks.example.com/in?api_key=') as unknown,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(String(line?.url)).toContain('region=eu');
+  });
+});

@@ -68,4 +68,36 @@ describe('the CLI with bad configuration exits 2 naming the key and the reason',
     expect(output).toContain('failoverMs: 10000');
     expect(output).toContain('bucket: bkt');
   });
+
+  it('check-config prints no webhook header value or URL token (X-Api-Key, ?api_key=, ?sig=)', async () => {
+    const secrets = ['hdr-xapikey-1', 'hdr-apikey-2', 'hdr-bearer-3', 'hdr-tenant-4'];
+    const queryTokens = ['q-apikey-5', 'q-token-6', 'q-sig-7', 'q-access-token-8'];
+    const path = file(
+      [
+        'application: app',
+        'stream: { name: s }',
+        'sinks:',
+        '  - name: hooks',
+        '    type: webhook',
+        `    url: 'https://hooks.example.com/in?api_key=${queryTokens[0]}&token=${queryTokens[1]}&sig=${queryTokens[2]}&access_token=${queryTokens[3]}&region=eu-west-1'`,
+        '    headers:',
+        `      X-Api-Key: ${secrets[0]}`,
+        `      Api-Key: ${secrets[1]}`,
+        `      Authorization: 'Bearer ${secrets[2]}'`,
+        `      X-Tenant: ${secrets[3]}`,
+        '      Content-Type: application/json',
+        '      User-Agent: acme-relay/1.0',
+        '',
+      ].join('\n'),
+    );
+    const { code, output } = await runCli(['check-config', '--config', path]);
+    expect(code, output).toBe(0);
+    for (const secret of [...secrets, ...queryTokens]) expect(output).not.toContain(secret);
+    // What is not secret stays readable: the endpoint, harmless headers and parameters.
+    expect(output).toContain('https://hooks.example.com/in?api_key=');
+    expect(output).toContain('region=eu-west-1');
+    expect(output).toContain('Content-Type: application/json');
+    expect(output).toContain('User-Agent: acme-relay/1.0');
+    expect(output).toContain('X-Api-Key:');
+  });
 });

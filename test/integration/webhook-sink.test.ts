@@ -1,6 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sinkSchema, type WebhookSinkConfig } from '../../src/config/schema.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { createWebhookSink } from '../../src/sinks/webhook/create-webhook-sink.js';
 import {
   AckCounter,
@@ -320,5 +322,36 @@ describe('webhook sink against real HTTP receivers', () => {
       'x-tenant': 'acme',
     });
     expect(jsonIds(retry!).sort()).toEqual(events.map((event) => event.id).sort());
+  });
+
+  it('logs a failed request with the endpoint but without its query token or header values', async () => {
+    const receiver = await startHttpReceiver((_request, index) =>
+      index === 0 ? { status: 503 } : { status: 200 },
+    );
+    receivers.push(receiver);
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const acks = await deliver(
+      {
+        url: `${receiver.url}?api_key=q-apikey-1&region=eu`,
+        maxConcurrency: 1,
+        headers: { 'X-Api-Key': 'h-xapikey-2' },
+      },
+      testEvents(10),
+      { log: createLogger('info', stream) },
+    );
+    expect(acks.acked).toBe(10);
+    expect(receiver.requests[1]?.headers['x-api-key']).toBe('h-xapikey-2');
+    const retried = lines
+      .map((line) => JSON.parse(line) as { msg: string; url?: string })
+      .find((line) => line.msg === 'batch write failed; retrying');
+    expect(retried?.url).toBe(`${receiver.url}?api_key=[redacted]&region=eu`);
+    expect(lines.join('\n')).not.toContain('q-apikey-1');
+    expect(lines.join('\n')).not.toContain('h-xapikey-2');
   });
 });

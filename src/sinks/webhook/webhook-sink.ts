@@ -75,7 +75,9 @@ export class WebhookSink extends SingleBatchSink {
       requestId,
       body: payloadBody(this.config.format, requestId, batch.items, this.now()),
     });
-    const result = await deliverBatch(this.delivery, batch, { requestId }, async () => {
+    // The logger keeps the URL's path and hides its password and secret query parameters.
+    const describe = { requestId, url: this.config.url };
+    const result = await deliverBatch(this.delivery, batch, describe, async () => {
       try {
         await client.send(payload);
         return payload.body.byteLength;
@@ -87,7 +89,10 @@ export class WebhookSink extends SingleBatchSink {
     });
     if (result === 'split') {
       const half = Math.ceil(batch.size / 2);
-      log.info({ sink: this.name, requestId, records: batch.size }, 'payload too large; splitting');
+      log.info(
+        { sink: this.name, ...describe, records: batch.size },
+        'payload too large; splitting',
+      );
       await this.post(batch.slice(0, half));
       await this.post(batch.slice(half, batch.size));
     }
