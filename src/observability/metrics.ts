@@ -84,6 +84,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['sink'] as const,
       registers,
     }),
+    sinkAccessErrors: new Counter({
+      name: 'kinesis_relay_sink_access_errors_total',
+      help: 'Sink write attempts the destination refused for its credentials or address (HTTP 401, 403, 404, 3xx), by reason; retried.',
+      labelNames: ['sink', 'reason'] as const,
+      registers,
+    }),
     sinkBatchDuration: new Histogram({
       name: 'kinesis_relay_sink_batch_duration_seconds',
       help: 'Time from a batch leaving the buffer to its acknowledgement, retries included.',
@@ -170,6 +176,9 @@ export function zeroSinkSeries(metrics: RelayMetrics, sink: string): void {
   }
   metrics.sinkBytes.inc({ sink }, 0);
   metrics.sinkRetries.inc({ sink }, 0);
+  for (const reason of ['unauthorized', 'forbidden', 'not_found', 'redirected']) {
+    metrics.sinkAccessErrors.inc({ sink, reason }, 0);
+  }
   metrics.sinkBatchDuration.zero({ sink });
   metrics.sinkInflightBytes.set({ sink }, 0);
 }

@@ -3,7 +3,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { deadLetterEntry } from './dead-letter-entry.js';
-import { deliverWithRetry } from './delivery-retry.js';
+import { DestinationAccessError, deliverWithRetry } from './delivery-retry.js';
 import type { SettleableBatch } from './pending-batch.js';
 import type { DeadLetterSink } from './sink.js';
 
@@ -42,10 +42,16 @@ export async function deliverBatch(
       mayGiveUp: context.deadLetter !== null,
       onRetry: (error, attempt, delayMs) => {
         metrics.sinkRetries.inc({ sink });
-        log.warn(
-          { sink, ...describe, attempt, delayMs, err: errorMessage(error) },
-          'batch write failed; retrying',
-        );
+        const fields = { sink, ...describe, attempt, delayMs, err: errorMessage(error) };
+        if (error instanceof DestinationAccessError) {
+          metrics.sinkAccessErrors.inc({ sink, reason: error.reason });
+          log.error(
+            { ...fields, reason: error.reason },
+            'the destination refused access (check the credentials and the url); retrying',
+          );
+        } else {
+          log.warn(fields, 'batch write failed; retrying');
+        }
       },
     },
   );

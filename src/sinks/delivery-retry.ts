@@ -26,6 +26,25 @@ export class RetryAfterError extends RelayError {
   }
 }
 
+/** Why a destination refused access: its credentials or its address need an operator. */
+export type AccessRefusal = 'unauthorized' | 'forbidden' | 'not_found' | 'redirected';
+
+/**
+ * The destination refused our credentials or our address (HTTP 401, 403, 404, 3xx): the
+ * data is fine and an operator can fix the cause (rotate a token, correct the url), so it
+ * is retried like an outage, within the retry budget, and reported loudly (an error line
+ * and a metric per attempt), never dead-lettered at once as a refusal of the batch is.
+ */
+export class DestinationAccessError extends RelayError {
+  constructor(
+    code: string,
+    message: string,
+    readonly reason: AccessRefusal,
+  ) {
+    super(code, message, { retriable: true });
+  }
+}
+
 export interface DeliveryRetryOptions {
   readonly policy: RetryConfig;
   /** False when there is nowhere to put a batch we give up on: then never give up. */

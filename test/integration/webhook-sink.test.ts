@@ -354,4 +354,46 @@ describe('webhook sink against real HTTP receivers', () => {
     expect(lines.join('\n')).not.toContain('q-apikey-1');
     expect(lines.join('\n')).not.toContain('h-xapikey-2');
   });
+
+  it('an expired credential (401, 403), a wrong path (404) or a redirect pauses and alerts instead of dead-lettering', async () => {
+    // The receiver refuses access for its first requests, as while a token is rotated.
+    const refusals = [401, 401, 403, 404, 302, 401];
+    const receiver = await startHttpReceiver((_request, index) => {
+      const status = refusals[index];
+      if (status === undefined) return { status: 200 };
+      return status === 302
+        ? { status, headers: { location: 'https://elsewhere.example.com/hook' } }
+        : { status, body: '{"error":"denied"}' };
+    });
+    receivers.push(receiver);
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const deadLetter = new CollectedDeadLetters();
+    const deps = { ...quietSinkDeps(), log: createLogger('info', stream), deadLetter };
+    const events = testEvents(300);
+    const acks = await deliver({ url: receiver.url, maxConcurrency: 1 }, events, deps);
+
+    expect(acks).toMatchObject({ acked: 300, doubles: 0 });
+    expect(deadLetter.entries).toHaveLength(0);
+    expectDeliveredOnce(receiver, events);
+    expect(
+      await metricValue(deps.metrics, 'kinesis_relay_sink_access_errors_total', {
+        reason: 'unauthorized',
+      }),
+    ).toBe(3);
+    for (const reason of ['forbidden', 'not_found', 'redirected'])
+      expect(
+        await metricValue(deps.metrics, 'kinesis_relay_sink_access_errors_total', { reason }),
+      ).toBe(1);
+    const loud = lines
+      .map((line) => JSON.parse(line) as { level: number; msg: string; err?: string })
+      .filter((line) => line.level >= 50 && line.msg.includes('refused access'));
+    expect(loud).toHaveLength(refusals.length);
+    expect(loud.some((line) => line.err?.includes('elsewhere.example.com'))).toBe(true);
+  });
 });

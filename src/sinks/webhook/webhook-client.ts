@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { WebhookSinkConfig } from '../../config/schema.js';
 import { RelayError, errorMessage } from '../../core/errors.js';
-import { RetryAfterError } from '../delivery-retry.js';
+import { redactUrl } from '../../config/redact.js';
+import { DestinationAccessError, RetryAfterError, type AccessRefusal } from '../delivery-retry.js';
 import { signature, type WebhookPayload } from './request-body.js';
 
 const gzipAsync = promisify(gzip);
@@ -15,8 +16,20 @@ export class PayloadTooLargeError extends RelayError {
   }
 }
 
-/** Statuses worth another attempt (undici's defaults): the receiver may recover. */
-const RETRIABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/**
+ * Statuses that refuse the batch's content: no retry can change the answer, so the batch
+ * is bisected down to the records refused (see WebhookSink). 413 is handled on its own.
+ */
+const REFUSING_STATUSES = new Set([400, 409, 422]);
+
+/** Statuses that refuse our credentials or address: an operator must act (see the error). */
+function accessRefusal(status: number): AccessRefusal | undefined {
+  if (status === 401 || status === 407) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404 || status === 410) return 'not_found';
+  if (status >= 300 && status < 400) return 'redirected';
+  return undefined;
+}
 
 /**
  * One POST per call: headers, optional gzip, signature, timeout. Resolves the bytes sent
@@ -67,8 +80,16 @@ export class WebhookClient {
     if ((status === 429 || status === 503) && retryAfterMs !== undefined) {
       throw new RetryAfterError(`HTTP_${status}`, detail, retryAfterMs);
     }
-    const retriable = RETRIABLE_STATUSES.has(status) || status >= 500;
-    throw new RelayError(`HTTP_${status}`, detail, { retriable });
+    const refusal = accessRefusal(status);
+    if (refusal) {
+      // Redirects are not followed: that would resend the body, and its signature, elsewhere.
+      const location = headerValue(response.headers.location);
+      const where = location ? ` (redirected to ${redactUrl(location)}: set url to it)` : '';
+      throw new DestinationAccessError(`HTTP_${status}`, `${detail}${where}`, refusal);
+    }
+    // Anything else (5xx, 408, 429 without Retry-After, other 4xx) is retried, as Firehose
+    // retries every non-2xx within its retry duration.
+    throw new RelayError(`HTTP_${status}`, detail, { retriable: !REFUSING_STATUSES.has(status) });
   }
 
   close(): Promise<void> {
@@ -120,12 +141,16 @@ export class WebhookClient {
   }
 }
 
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(
   value: string | string[] | undefined,
   now: number,
 ): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
+  const text = headerValue(value);
   if (!text) return undefined;
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
   const date = Date.parse(text);
