@@ -25,6 +25,16 @@ export const retrySchema = z.strictObject({
   maxDelayMs: positiveInt().default(30_000),
   /** After this long a failing batch goes to the dead-letter sink (if one is configured). */
   maxElapsedMs: positiveInt().default(300_000),
+  /**
+   * Attempts per batch before giving up (Lambda's MaximumRetryAttempts, counting the first);
+   * null: only time bounds them. A webhook batch out of attempts is bisected first.
+   */
+  maxAttempts: positiveInt().nullable().default(null),
+  /**
+   * A failing batch whose oldest record arrived in Kinesis longer ago than this is given
+   * up on (Lambda's MaximumRecordAgeInSeconds); null: no bound by age.
+   */
+  maxRecordAgeMs: positiveInt().nullable().default(null),
 });
 
 const bucketName = z

@@ -3,7 +3,12 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { deadLetterEntry } from './dead-letter-entry.js';
-import { DestinationAccessError, deliverWithRetry } from './delivery-retry.js';
+import {
+  DestinationAccessError,
+  SPLITTABLE,
+  deliverWithRetry,
+  giveUpNote,
+} from './delivery-retry.js';
 import type { SettleableBatch } from './pending-batch.js';
 import type { DeadLetterSink } from './sink.js';
 
@@ -19,20 +24,33 @@ export interface BatchDeliveryContext {
 /** `write` resolves the bytes it sent, or `split` when the batch must go out in parts. */
 export type BatchWrite = () => Promise<number | 'split'>;
 
+export interface BatchDeliveryOptions {
+  /**
+   * Lambda's BisectBatchOnFunctionError: a batch of several events the destination refused,
+   * or one out of `retry.maxAttempts`, is not dead-lettered but answered `split`, for the
+   * caller to deliver its halves one by one, down to the events at fault.
+   */
+  readonly bisect?: boolean;
+  /** When the batch this one was split from started its retries (the time budget is shared). */
+  readonly startedAt?: number;
+}
+
 /**
  * The acknowledgement rule every sink follows: retry `write` per the sink's policy, then
  * acknowledge the batch (delivered) or hand each event to the dead-letter sink, which
- * acknowledges it once stored (refused: `sink_rejected`; out of time: `sink_gave_up`).
- * `describe` names the batch in the logs.
+ * acknowledges it once stored (refused: `sink_rejected`; out of attempts, time or record
+ * age: `sink_gave_up`). `describe` names the batch in the logs.
  */
 export async function deliverBatch(
   context: BatchDeliveryContext,
   batch: SettleableBatch,
   describe: Readonly<Record<string, string>>,
   write: BatchWrite,
+  options: BatchDeliveryOptions = {},
 ): Promise<'settled' | 'split'> {
   const { sink, metrics, log } = context;
   let result = 0 as number | 'split';
+  const splittable = options.bisect === true && batch.size > 1;
   const outcome = await deliverWithRetry(
     async () => {
       result = await write();
@@ -40,6 +58,9 @@ export async function deliverBatch(
     {
       policy: context.retry,
       mayGiveUp: context.deadLetter !== null,
+      splittable,
+      startedAt: options.startedAt,
+      oldestRecordAt: oldestArrival(batch),
       onRetry: (error, attempt, delayMs) => {
         metrics.sinkRetries.inc({ sink });
         const fields = { sink, ...describe, attempt, delayMs, err: errorMessage(error) };
@@ -56,16 +77,19 @@ export async function deliverBatch(
     },
   );
   if (!outcome.delivered) {
+    if (splittable && SPLITTABLE.has(outcome.cause)) {
+      log.warn(
+        { sink, ...describe, records: batch.size, err: outcome.error },
+        'batch refused or out of attempts; bisecting it to isolate the events at fault',
+      );
+      return 'split';
+    }
+    const error = outcome.error + giveUpNote(outcome.cause, context.retry, outcome.attempts);
     log.error(
-      { sink, ...describe, records: batch.size, err: outcome.error },
+      { sink, ...describe, records: batch.size, err: error },
       'sink gave up on a batch; dead-lettering it',
     );
-    deadLetterBatch(
-      context,
-      batch,
-      outcome.rejected ? 'sink_rejected' : 'sink_gave_up',
-      outcome.error,
-    );
+    deadLetterBatch(context, batch, outcome.rejected ? 'sink_rejected' : 'sink_gave_up', error);
     return 'settled';
   }
   if (result === 'split') return 'split';
@@ -74,6 +98,16 @@ export async function deliverBatch(
   metrics.sinkBytes.inc({ sink }, result);
   for (const ack of batch.acks) ack.ack();
   return 'settled';
+}
+
+/** When the batch's oldest record reached Kinesis, for `retry.maxRecordAgeMs`. */
+function oldestArrival(batch: SettleableBatch): number | undefined {
+  let oldest: number | undefined;
+  for (const record of batch.records) {
+    const arrival = record.approximateArrivalTimestamp.getTime();
+    if (oldest === undefined || arrival < oldest) oldest = arrival;
+  }
+  return oldest;
 }
 
 function deadLetterBatch(

@@ -98,4 +98,50 @@ describe('deliverWithRetry', () => {
     );
     expect(refused).toMatchObject({ delivered: false, rejected: true, attempts: 1 });
   });
+
+  it('a failing batch gives up after retry.maxAttempts, not only after maxElapsedMs', async () => {
+    let calls = 0;
+    const outcome = await deliverWithRetry(
+      async () => {
+        calls += 1;
+        throw new Error('500 on a poison record');
+      },
+      {
+        policy: { initialDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 3_600_000, maxAttempts: 3 },
+        mayGiveUp: true,
+        onRetry: () => undefined,
+      },
+    );
+    expect(calls).toBe(3);
+    expect(outcome).toMatchObject({ delivered: false, rejected: false, cause: 'attempts' });
+  });
+
+  it('a failing batch whose oldest record is older than retry.maxRecordAgeMs gives up', async () => {
+    let now = 10_000;
+    const outcome = await deliverWithRetry(
+      async () => {
+        now += 400;
+        throw new Error('down');
+      },
+      {
+        policy: { initialDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 3_600_000, maxRecordAgeMs: 5000 },
+        mayGiveUp: true,
+        oldestRecordAt: 5500,
+        onRetry: () => undefined,
+        now: () => now,
+      },
+    );
+    // 10,400 - 5,500 < 5,000; 10,800 - 5,500 is not.
+    expect(outcome).toMatchObject({ delivered: false, attempts: 2, cause: 'age' });
+  });
+
+  it('a refused batch that can be split ends its retries even without a dead-letter sink', async () => {
+    const outcome = await deliverWithRetry(
+      async () => {
+        throw new RelayError('HTTP_413', 'too large', { retriable: false });
+      },
+      { policy, mayGiveUp: false, splittable: true, onRetry: () => undefined },
+    );
+    expect(outcome).toMatchObject({ delivered: false, cause: 'refused', attempts: 1 });
+  });
 });

@@ -2,15 +2,23 @@ import { backoffDelay, sleep } from '../core/backoff.js';
 import { RelayError, errorMessage } from '../core/errors.js';
 import type { RetryConfig } from '../config/schema.js';
 
+/** Why a batch was given up on: refused, or out of attempts, time or record age. */
+export type GiveUpCause = 'refused' | 'attempts' | 'elapsed' | 'age';
+
 export type DeliveryOutcome =
   | { readonly delivered: true; readonly attempts: number }
   | {
       readonly delivered: false;
       readonly attempts: number;
       readonly error: string;
-      /** True when the destination refused the batch, false when time ran out. */
+      /** True when the destination refused the batch, false when a retry bound ran out. */
       readonly rejected: boolean;
+      readonly cause: GiveUpCause;
     };
+
+/** The retry bounds; the attempt and record-age bounds are optional (null: none). */
+export type RetryPolicy = Pick<RetryConfig, 'initialDelayMs' | 'maxDelayMs' | 'maxElapsedMs'> &
+  Partial<Pick<RetryConfig, 'maxAttempts' | 'maxRecordAgeMs'>>;
 
 /**
  * A retriable failure where the destination said when to come back (HTTP Retry-After):
@@ -46,38 +54,49 @@ export class DestinationAccessError extends RelayError {
 }
 
 export interface DeliveryRetryOptions {
-  readonly policy: RetryConfig;
+  readonly policy: RetryPolicy;
   /** False when there is nowhere to put a batch we give up on: then never give up. */
   readonly mayGiveUp: boolean;
+  /**
+   * The caller can split the batch (bisection): a refusal or running out of attempts ends
+   * the loop even when giving up is not possible, since the parts may yet be delivered.
+   */
+  readonly splittable?: boolean;
   readonly onRetry: (error: unknown, attempt: number, delayMs: number) => void;
+  /** When the retry budget started (default: now); bisected parts share their batch's. */
+  readonly startedAt?: number;
+  /** Arrival time (ms since the epoch) of the batch's oldest record, for `maxRecordAgeMs`. */
+  readonly oldestRecordAt?: number;
   readonly now?: () => number;
   readonly random?: () => number;
 }
 
 /**
  * The one retry decision of a sink: retry with exponential backoff and jitter until the
- * write succeeds or, when a dead-letter destination exists, `maxElapsedMs` has passed.
- * An error marked non-retriable gives up at once (where giving up is possible).
+ * write succeeds or, when a dead-letter destination exists (or the batch can be split,
+ * for the first two), a bound runs out: an error
+ * marked non-retriable (at once), `maxAttempts`, `maxElapsedMs`, or the oldest record
+ * older than `maxRecordAgeMs`. So a batch never holds its shard longer than configured.
  */
 export async function deliverWithRetry(
   write: () => Promise<void>,
   options: DeliveryRetryOptions,
 ): Promise<DeliveryOutcome> {
   const now = options.now ?? Date.now;
-  const started = now();
+  const started = options.startedAt ?? now();
   for (let attempt = 1; ; attempt += 1) {
     try {
       await write();
       return { delivered: true, attempts: attempt };
     } catch (error) {
-      const permanent = error instanceof RelayError && !error.retriable;
-      const outOfTime = now() - started >= options.policy.maxElapsedMs;
-      if (options.mayGiveUp && (permanent || outOfTime)) {
+      const cause = giveUpCause(error, attempt, started, options, now);
+      if (cause && (options.mayGiveUp || (options.splittable && SPLITTABLE.has(cause)))) {
         return {
           delivered: false,
           attempts: attempt,
           error: errorMessage(error),
-          rejected: permanent,
+          rejected: cause === 'refused',
+          cause,
         };
       }
       const delayMs =
@@ -89,6 +108,39 @@ export async function deliverWithRetry(
     }
   }
 }
+
+function giveUpCause(
+  error: unknown,
+  attempt: number,
+  started: number,
+  options: DeliveryRetryOptions,
+  now: () => number,
+): GiveUpCause | null {
+  const { policy } = options;
+  if (error instanceof RelayError && !error.retriable) return 'refused';
+  if (policy.maxAttempts != null && attempt >= policy.maxAttempts) return 'attempts';
+  if (now() - started >= policy.maxElapsedMs) return 'elapsed';
+  const oldest = options.oldestRecordAt;
+  if (policy.maxRecordAgeMs != null && oldest !== undefined) {
+    if (now() - oldest >= policy.maxRecordAgeMs) return 'age';
+  }
+  return null;
+}
+
+/** The causes a smaller batch may avoid: a refusal of some events, a flaky large request. */
+export const SPLITTABLE: ReadonlySet<GiveUpCause> = new Set(['refused', 'attempts']);
+
+/** Appended to the last error, so a dead-letter entry says which bound ran out. */
+export function giveUpNote(cause: GiveUpCause, policy: RetryPolicy, attempts: number): string {
+  return GIVE_UP_NOTES[cause](policy, attempts);
+}
+
+const GIVE_UP_NOTES: Record<GiveUpCause, (policy: RetryPolicy, attempts: number) => string> = {
+  refused: () => '',
+  attempts: (_policy, attempts) => ` (gave up after ${attempts} attempts: retry.maxAttempts)`,
+  elapsed: (policy) => ` (gave up after ${policy.maxElapsedMs} ms: retry.maxElapsedMs)`,
+  age: (policy) => ` (gave up: a record older than retry.maxRecordAgeMs ${policy.maxRecordAgeMs})`,
+};
 
 /** Waits as long as asked, but never past the retry budget when giving up is possible. */
 function retryAfterDelay(

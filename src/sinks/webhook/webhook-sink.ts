@@ -9,7 +9,7 @@ import type { PendingBatch } from '../pending-batch.js';
 import { normalizedDocument } from '../s3/event-encoder.js';
 import type { DeadLetterSink } from '../sink.js';
 import { payloadBody } from './request-body.js';
-import { PayloadTooLargeError, type WebhookClient } from './webhook-client.js';
+import type { WebhookClient } from './webhook-client.js';
 
 export interface WebhookSinkDeps {
   readonly client: WebhookClient;
@@ -25,8 +25,8 @@ export interface WebhookSinkDeps {
  * key, each lane with one request in flight at a time: events of one partition key arrive
  * in shard order, as with Lambda's ParallelizationFactor, while several batches of one
  * shard are in flight. Each request keeps its id and bytes across retries, so a receiver
- * can de-duplicate a retry whose first attempt it did process. A 413 halves the batch
- * until the parts fit (in order).
+ * can de-duplicate a retry whose first attempt it did process. A refused batch (413, 400)
+ * is bisected until the parts fit or the events at fault are alone (in order).
  */
 export class WebhookSink extends SingleBatchSink {
   private readonly delivery: BatchDeliveryContext;
@@ -68,8 +68,14 @@ export class WebhookSink extends SingleBatchSink {
     return this.deps.client.close();
   }
 
-  private async post(batch: PendingBatch<Buffer>): Promise<void> {
-    const { client, log } = this.deps;
+  /**
+   * POSTs the batch; a batch the receiver refuses (413 too large, 400/409/422) or that runs
+   * out of `retry.maxAttempts` is bisected, and the halves are posted in order, down to
+   * the single events at fault, which alone are dead-lettered. The halves share the
+   * batch's time budget, so bisection never extends how long a shard can be held.
+   */
+  private async post(batch: PendingBatch<Buffer>, startedAt = this.now()): Promise<void> {
+    const { client } = this.deps;
     const requestId = randomUUID();
     const payload = await client.encode({
       requestId,
@@ -77,24 +83,20 @@ export class WebhookSink extends SingleBatchSink {
     });
     // The logger keeps the URL's path and hides its password and secret query parameters.
     const describe = { requestId, url: this.config.url };
-    const result = await deliverBatch(this.delivery, batch, describe, async () => {
-      try {
+    const result = await deliverBatch(
+      this.delivery,
+      batch,
+      describe,
+      async () => {
         await client.send(payload);
         return payload.body.byteLength;
-      } catch (error) {
-        // A single event too large is a refusal like any other 4xx; more can be split.
-        if (error instanceof PayloadTooLargeError && batch.size > 1) return 'split';
-        throw error;
-      }
-    });
+      },
+      { bisect: true, startedAt },
+    );
     if (result === 'split') {
       const half = Math.ceil(batch.size / 2);
-      log.info(
-        { sink: this.name, ...describe, records: batch.size },
-        'payload too large; splitting',
-      );
-      await this.post(batch.slice(0, half));
-      await this.post(batch.slice(half, batch.size));
+      await this.post(batch.slice(0, half), startedAt);
+      await this.post(batch.slice(half, batch.size), startedAt);
     }
   }
 }
