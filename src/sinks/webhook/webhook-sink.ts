@@ -74,7 +74,8 @@ export class WebhookSink extends SingleBatchSink {
    * the single events at fault, which alone are dead-lettered. The halves share the
    * batch's time budget, so bisection never extends how long a shard can be held.
    */
-  private async post(batch: PendingBatch<Buffer>, startedAt = this.now()): Promise<void> {
+  // `startedAt` is on the retry policy's clock (Date.now), not the injected request clock.
+  private async post(batch: PendingBatch<Buffer>, startedAt = Date.now()): Promise<void> {
     const { client } = this.deps;
     const requestId = randomUUID();
     const payload = await client.encode({
