@@ -103,6 +103,11 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    deadLetterInflightBytes: new Gauge({
+      name: 'kinesis_relay_dead_letter_inflight_bytes',
+      help: 'Bytes of entries the dead-letter writer holds until stored (its deadLetter.maxInFlightBytes bound applies to this).',
+      registers,
+    }),
     leasesOwned: new Gauge({
       name: 'kinesis_relay_leases_owned',
       help: 'Leases held by this worker.',

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { RelayConfig } from '../config/schema.js';
+import { DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES, type RelayConfig } from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
 import type { Logger } from '../observability/logger.js';
 import { zeroSinkSeries, type RelayMetrics } from '../observability/metrics.js';
@@ -33,7 +33,12 @@ export function createSinks(
     : configured.type === 's3'
       ? s3DeadLetterStore(s3, configured.bucket, configured.prefix)
       : directoryDeadLetterStore(configured.path);
-  const deadLetter = new DeadLetterWriter(store, metrics, log.child({ component: 'dead-letter' }));
+  const deadLetter = new DeadLetterWriter(
+    store,
+    metrics,
+    log.child({ component: 'dead-letter' }),
+    configured?.maxInFlightBytes ?? DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES,
+  );
   const sinks = config.sinks.map((sinkConfig) => {
     // Every sink's series exist from the start, so rate() and the alerts see a quiet sink.
     zeroSinkSeries(metrics, sinkConfig.name);
