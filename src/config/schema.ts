@@ -143,6 +143,8 @@ const redshiftSinkSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     maxInFlightBytes: positiveInt().default(256 * 1024 * 1024),
     connectTimeoutMs: positiveInt().default(10_000),
+    /** Server-side statement_timeout; the client drops a call silent for 5 s longer. */
+    statementTimeoutMs: positiveInt().default(300_000),
   })
   .superRefine((sink, ctx) => {
     if (sink.dialect === 'redshift' && !sink.stagingBucket) {

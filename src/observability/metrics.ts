@@ -1,5 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Whether a sink holds events, and when it last finished a batch (ms since epoch). */
+export interface SinkProgress {
+  readonly holding: boolean;
+  readonly lastProgressAt: number;
+}
+
+/** Seconds a sink has held events without finishing a batch; 0 while it holds none. */
+export function sinkProgressAgeSeconds(progress: SinkProgress, now: number): number {
+  return progress.holding ? Math.max(0, now - progress.lastProgressAt) / 1000 : 0;
+}
+
 /**
  * Every metric the relay exports, under the names in design.md (base units, `_total`
  * counters). Label sets stay bounded: stream, shard, sink, outcome and reason only.
@@ -19,10 +30,13 @@ export function createMetrics(registry: Registry = new Registry()) {
   const checkpointTimes = new Map<string, number>();
   /** When each owned shard's loop last completed a GetRecords call (ms since epoch). */
   const readTimes = new Map<string, { stream: string; at: number }>();
+  /** Each sink's progress (its capacity gate), by sink name; read at scrape time. */
+  const sinkProgress = new Map<string, SinkProgress>();
   return {
     registry,
     checkpointTimes,
     readTimes,
+    sinkProgress,
     millisBehindLatest: new Gauge({
       name: 'kinesis_relay_millis_behind_latest',
       help: 'MillisBehindLatest reported by the last GetRecords call of the shard.',
@@ -96,6 +110,18 @@ export function createMetrics(registry: Registry = new Registry()) {
       help: 'Bytes buffered or being written by a sink (its backpressure bound applies to this).',
       labelNames: ['sink'] as const,
       registers,
+    }),
+    sinkProgressAge: new Gauge({
+      name: 'kinesis_relay_sink_progress_age_seconds',
+      help: 'Seconds the sink has held events without finishing (acknowledging or dead-lettering) a batch; 0 while it holds none.',
+      labelNames: ['sink'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const [sink, progress] of sinkProgress)
+          this.set({ sink }, sinkProgressAgeSeconds(progress, now));
+      },
     }),
     deadLetterRecords: new Counter({
       name: 'kinesis_relay_dead_letter_records_total',

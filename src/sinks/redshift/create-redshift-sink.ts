@@ -25,9 +25,13 @@ export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftS
   const columns = tableColumns(config.columns);
   const connector =
     wiring.connector ??
-    pgConnector(config.url, config.connectTimeoutMs, (error) =>
-      log.warn({ sink: config.name, err: errorMessage(error) }, 'idle database connection lost'),
-    );
+    pgConnector({
+      url: config.url,
+      connectTimeoutMs: config.connectTimeoutMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+      onConnectionError: (error) =>
+        log.warn({ sink: config.name, err: errorMessage(error) }, 'database connection lost'),
+    });
   const stagingBucket = config.stagingBucket;
   const redshift =
     config.dialect === 'redshift' && stagingBucket
