@@ -59,4 +59,18 @@ describe('Redshift rows and COPY', () => {
         "EMPTYASNULL TIMEFORMAT 'auto' TRUNCATECOLUMNS REGION 'eu-west-1'",
     );
   });
+
+  it('a backslash in a COPY literal cannot end the string early: backslashes and quotes are both escaped', () => {
+    // Redshift reads \ as an escape inside '...': 'x\' would escape the closing quote.
+    const sql = redshiftCopy(
+      'stage',
+      tableColumns({ t: 'type' }),
+      's3://b/p\\/manifest',
+      { accessKeyId: 'AKIA', secretAccessKey: "se\\'; DROP TABLE t; --" },
+      'eu-west-1\\',
+    );
+    expect(sql).toContain("FROM 's3://b/p\\\\/manifest' ");
+    expect(sql).toContain("SECRET_ACCESS_KEY 'se\\\\''; DROP TABLE t; --' ");
+    expect(sql).toMatch(/ REGION 'eu-west-1\\\\'$/);
+  });
 });

@@ -113,7 +113,11 @@ export function redshiftCopy(
   );
 }
 
-/** A SQL string literal. */
+/**
+ * A Redshift string literal. Redshift reads a backslash inside quotes as an escape, so a
+ * value ending in `\` would swallow the closing quote: backslashes are doubled as well.
+ * (Only the redshift dialect builds literals; PostgreSQL's standard strings would not.)
+ */
 function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
