@@ -49,7 +49,9 @@ export function createSinks(
       log: log.child({ sink: sinkConfig.name }),
     };
     if (sinkConfig.type === 'redshift') {
-      return { sink: createRedshiftSink(sinkConfig, sinkDeps), config: sinkConfig };
+      // A row that can never fit its table goes to the writer even without a destination.
+      const redshift = createRedshiftSink(sinkConfig, { ...sinkDeps, rejects: deadLetter });
+      return { sink: redshift, config: sinkConfig };
     }
     if (sinkConfig.type === 'webhook') {
       return { sink: createWebhookSink(sinkConfig, sinkDeps), config: sinkConfig };

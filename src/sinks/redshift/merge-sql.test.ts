@@ -56,7 +56,7 @@ describe('Redshift rows and COPY', () => {
     expect(sql).toBe(
       "COPY stage (shard_id, sequence_number, sub_sequence_number, event_id, t) FROM 's3://b/p/it''s/manifest' " +
         "ACCESS_KEY_ID 'AKIA' SECRET_ACCESS_KEY 'se''cret' SESSION_TOKEN 'tok' MANIFEST GZIP CSV " +
-        "EMPTYASNULL TIMEFORMAT 'auto' TRUNCATECOLUMNS REGION 'eu-west-1'",
+        "EMPTYASNULL TIMEFORMAT 'auto' REGION 'eu-west-1'",
     );
   });
 
