@@ -136,17 +136,51 @@ async function withDeadline(
 }
 
 /**
+ * The load failed because of what a row holds (a value COPY cannot convert, a NULL in a
+ * NOT NULL column): no retry of the same rows can succeed, but the other rows can load.
+ * `line` is the 1-based row of the COPY input PostgreSQL names, when it does.
+ */
+export class RowLoadError extends RelayError {
+  constructor(
+    code: string,
+    message: string,
+    readonly line: number | undefined,
+    cause: unknown,
+  ) {
+    super(code, message, { retriable: false, cause });
+  }
+}
+
+/**
  * SQLSTATE classes that no retry can fix: data exceptions (22) and syntax or access
  * problems (42: a missing table or column, no permission). Everything else (connection
  * loss, serialization failures, a server shutting down) may succeed on a later attempt.
  */
 const PERMANENT_SQLSTATE_CLASSES = new Set(['22', '42']);
 
-function asRelayError(error: unknown): RelayError {
+/** Rows at fault: data exceptions, and NOT NULL or CHECK violations (not key conflicts). */
+const ROW_SQLSTATES = new Set(['23502', '23514']);
+
+/**
+ * Redshift reports every COPY load error (bad value, wrong column count, value too long)
+ * as SQLSTATE XX000, internal error, pointing at STL_LOAD_ERRORS for the row.
+ */
+const REDSHIFT_LOAD_ERROR = /stl_load_errors/i;
+
+export function asRelayError(error: unknown): RelayError {
   if (error instanceof RelayError) return error;
   const code = sqlState(error);
+  const message = errorMessage(error);
+  if (
+    code &&
+    (code.startsWith('22') ||
+      ROW_SQLSTATES.has(code) ||
+      (code === 'XX000' && REDSHIFT_LOAD_ERROR.test(message)))
+  ) {
+    return new RowLoadError(`SQLSTATE_${code}`, message, copyLine(error), error);
+  }
   const retriable = !code || !PERMANENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
-  return new RelayError(code ? `SQLSTATE_${code}` : 'DB_UNAVAILABLE', errorMessage(error), {
+  return new RelayError(code ? `SQLSTATE_${code}` : 'DB_UNAVAILABLE', message, {
     retriable,
     cause: error,
   });
@@ -155,4 +189,11 @@ function asRelayError(error: unknown): RelayError {
 function sqlState(error: unknown): string | undefined {
   if (error instanceof pg.DatabaseError && typeof error.code === 'string') return error.code;
   return undefined;
+}
+
+/** PostgreSQL's context of a COPY error: `COPY staging, line 38, column user_id: ...`. */
+function copyLine(error: unknown): number | undefined {
+  if (!(error instanceof pg.DatabaseError)) return undefined;
+  const line = /\bCOPY [^,]+, line (\d+)/.exec(error.where ?? '')?.[1];
+  return line === undefined ? undefined : Number(line);
 }
