@@ -20,6 +20,7 @@ import {
 } from '../replay/replay-entry.js';
 import { SettlementTracker } from '../replay/settlement-tracker.js';
 import { createSinks } from '../sinks/create-sinks.js';
+import { defaultDeadLetterDirectory } from '../sinks/dead-letter/stores.js';
 import type { DeadLetterEntry } from '../sinks/sink.js';
 
 export interface ReplayOptions {
@@ -58,7 +59,7 @@ export async function replayDeadLetters(
   const destination = config.deadLetter;
   if (!destination) {
     throw new UsageError(
-      'deadLetter: not configured, so entries went to the log and there is nothing to replay',
+      `deadLetter: not configured; entries went to ${defaultDeadLetterDirectory()}: to replay them, set deadLetter to {type: directory, path: ${defaultDeadLetterDirectory()}}`,
     );
   }
   const sinkNames = config.sinks.map((sink) => sink.name);

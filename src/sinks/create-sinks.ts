@@ -5,8 +5,8 @@ import type { Logger } from '../observability/logger.js';
 import { zeroSinkSeries, type RelayMetrics } from '../observability/metrics.js';
 import { DeadLetterWriter } from './dead-letter/dead-letter-writer.js';
 import {
+  defaultDeadLetterDirectory,
   directoryDeadLetterStore,
-  logDeadLetterStore,
   s3DeadLetterStore,
 } from './dead-letter/stores.js';
 import { EventEncoder } from './s3/event-encoder.js';
@@ -29,7 +29,7 @@ export function createSinks(
   const { s3, metrics, log } = deps;
   const configured = config.deadLetter;
   const store = !configured
-    ? logDeadLetterStore(log)
+    ? unconfiguredStore(log)
     : configured.type === 's3'
       ? s3DeadLetterStore(s3, configured.bucket, configured.prefix)
       : directoryDeadLetterStore(configured.path);
@@ -79,4 +79,18 @@ export function createSinks(
     return { sink, config: sinkConfig };
   });
   return { sinks, deadLetter };
+}
+
+/**
+ * No destination configured: entries still need a home (a record that cannot be decoded
+ * has no other), so a local directory, said loudly at start. Sinks still retry failing
+ * batches for ever: a local directory is no place to give up whole batches to.
+ */
+function unconfiguredStore(log: Logger) {
+  const path = defaultDeadLetterDirectory();
+  log.warn(
+    { path },
+    'no deadLetter configured: undecodable records and rows a sink can never take are written to a local directory (lost with the pod); configure deadLetter for production',
+  );
+  return directoryDeadLetterStore(path);
 }
