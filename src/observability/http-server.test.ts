@@ -108,6 +108,17 @@ describe('HTTP endpoints', () => {
     warehouse.holding = false;
     state.now += 600_000;
     expect((await readyz()).status).toBe(200);
+
+    // A sink whose open batch may wait 10 min by design is given that long on top.
+    metrics.sinkProgress.set('warehouse', {
+      holding: true,
+      lastProgressAt: state.now,
+      graceMs: 600_000,
+    });
+    state.now += 660_000;
+    expect((await readyz()).status).toBe(200);
+    state.now += 1;
+    expect((await readyz()).status).toBe(503);
   });
 
   it('/healthz answers, /metrics serves the exposition format with the build info, others 404', async () => {

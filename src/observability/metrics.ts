@@ -4,6 +4,26 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface SinkProgress {
   readonly holding: boolean;
   readonly lastProgressAt: number;
+  /**
+   * How long the sink may hold events with no batch finished by design (an open batch
+   * waits up to `buffer.maxAgeMs`); /readyz allows this on top of `stallAfterMs`.
+   */
+  readonly graceMs?: number;
+}
+
+/** Gives a sink's progress its by-design waiting time (see SinkProgress.graceMs). */
+export function setSinkProgressGrace(metrics: RelayMetrics, sink: string, graceMs: number): void {
+  const progress = metrics.sinkProgress.get(sink);
+  if (!progress) return;
+  metrics.sinkProgress.set(sink, {
+    get holding() {
+      return progress.holding;
+    },
+    get lastProgressAt() {
+      return progress.lastProgressAt;
+    },
+    graceMs,
+  });
 }
 
 /** Seconds a sink has held events without finishing a batch; 0 while it holds none. */

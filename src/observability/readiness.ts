@@ -25,7 +25,7 @@ export interface Readiness {
  * parents have not started reading and are not counted.
  *
  * Also not ready while a sink holds events and has finished (acknowledged or dead-lettered)
- * no batch for `stallAfterMs`: a load stuck on a lock or a dead connection, or a
+ * no batch for `stallAfterMs` (plus the time its open batch may wait by design): a load stuck on a lock or a dead connection, or a
  * destination failing without end. Its shards may still read (its buffer is not full yet),
  * so the shard check alone would not see it.
  */
@@ -44,7 +44,9 @@ export function evaluateReadiness(input: ReadinessInput): Readiness {
   }
   const stuck = [...input.sinkProgress]
     .filter(
-      ([, progress]) => sinkProgressAgeSeconds(progress, input.now) * 1000 > input.stallAfterMs,
+      ([, progress]) =>
+        sinkProgressAgeSeconds(progress, input.now) * 1000 >
+        input.stallAfterMs + (progress.graceMs ?? 0),
     )
     .map(([sink]) => sink);
   if (stuck.length > 0) {

@@ -2,7 +2,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES, type RelayConfig } from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
 import type { Logger } from '../observability/logger.js';
-import { zeroSinkSeries, type RelayMetrics } from '../observability/metrics.js';
+import {
+  setSinkProgressGrace,
+  zeroSinkSeries,
+  type RelayMetrics,
+} from '../observability/metrics.js';
 import { DeadLetterWriter } from './dead-letter/dead-letter-writer.js';
 import {
   defaultDeadLetterDirectory,
@@ -78,6 +82,12 @@ export function createSinks(
     });
     return { sink, config: sinkConfig };
   });
+  for (const { config: sinkConfig } of sinks) {
+    // An open batch waits up to maxAgeMs with nothing finished: not a stall. The
+    // exactly-once sink counts only cut objects against its gate, so it waits for nothing.
+    const opensBatches = !(sinkConfig.type === 's3' && sinkConfig.exactlyOnce);
+    setSinkProgressGrace(metrics, sinkConfig.name, opensBatches ? sinkConfig.buffer.maxAgeMs : 0);
+  }
   return { sinks, deadLetter };
 }
 
