@@ -128,6 +128,7 @@ export class Relay {
           evaluateReadiness({
             leasesSynced: this.coordinator.ready,
             lastReads: this.metrics.readTimes,
+            sinkProgress: this.metrics.sinkProgress,
             ownedShards: this.ownedShards(),
             stallAfterMs: config.metrics.stallAfterMs,
             now: Date.now(),

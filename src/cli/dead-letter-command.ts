@@ -18,7 +18,9 @@ import {
   recordFromEntry,
   type ReplayFilter,
 } from '../replay/replay-entry.js';
+import { SettlementTracker } from '../replay/settlement-tracker.js';
 import { createSinks } from '../sinks/create-sinks.js';
+import { defaultDeadLetterDirectory } from '../sinks/dead-letter/stores.js';
 import type { DeadLetterEntry } from '../sinks/sink.js';
 
 export interface ReplayOptions {
@@ -46,7 +48,8 @@ interface FilePlan {
  * whose filter accepts the event (or to `--sink`); a batch a sink gave up on or that it
  * rejected goes back to that sink only, since the others already have it. What fails again
  * is dead-lettered again, as new entries. Returns the exit code: 0 when everything
- * replayed was delivered, 1 when something failed again or a line was unreadable.
+ * replayed was delivered, 1 when something failed again, was left undelivered, or a line
+ * was unreadable.
  */
 export async function replayDeadLetters(
   config: RelayConfig,
@@ -56,7 +59,7 @@ export async function replayDeadLetters(
   const destination = config.deadLetter;
   if (!destination) {
     throw new UsageError(
-      'deadLetter: not configured, so entries went to the log and there is nothing to replay',
+      `deadLetter: not configured; entries went to ${defaultDeadLetterDirectory()}: to replay them, set deadLetter to {type: directory, path: ${defaultDeadLetterDirectory()}}`,
     );
   }
   const sinkNames = config.sinks.map((sink) => sink.name);
@@ -87,6 +90,8 @@ export async function replayDeadLetters(
     const metrics = createMetrics();
     const sinkSet = createSinks(config, { s3: clients.s3, csvShapeFor, metrics, log });
     const decoder = createDecoder(options.format ?? config.decode.format);
+    const tracker = new SettlementTracker();
+    const tracked = new Map(sinkSet.sinks.map(({ sink }) => [sink, tracker.track(sink)]));
     const pipelines = new Map<string, ShardPipeline>();
     const pipelineFor = (names: readonly string[]) => {
       const key = names.join('\n');
@@ -96,7 +101,7 @@ export async function replayDeadLetters(
           sinkSet.sinks
             .filter(({ config: sinkConfig }) => names.includes(sinkConfig.name))
             .map(({ sink, config: sinkConfig }) => ({
-              sink,
+              sink: tracked.get(sink) ?? sink,
               eventTypes: sinkConfig.filter.eventTypes,
               formats: sinkConfig.filter.formats,
             })),
@@ -112,6 +117,7 @@ export async function replayDeadLetters(
     // A sink dead-letters one entry per event, so a record that decoded into several events
     // (a Mobile Analytics batch) has several entries: replay it once per target.
     const sent = new Set<string>();
+    const shards = new Set<string>();
     for (const entry of entries) {
       const targets = targetSinks(entry, options.sink, sinkNames);
       if (targets.length === 0) {
@@ -125,21 +131,36 @@ export async function replayDeadLetters(
         continue;
       }
       sent.add(key);
+      shards.add(entry.shardId);
       await pipelineFor(targets).process([recordFromEntry(entry)]);
     }
+    // Nothing more of these shards comes in this process: a sink that holds a shard's
+    // batch open until the shard moves on (exactly-once S3) writes it now, complete as it
+    // stands; otherwise its flush leaves it for a reader that never comes.
+    for (const { sink } of sinkSet.sinks) for (const shardId of shards) sink.endOfShard?.(shardId);
     await Promise.all(sinkSet.sinks.map(({ sink }) => sink.flush()));
     await sinkSet.deadLetter.flush();
-    await Promise.all([...pipelines.values()].map((pipeline) => pipeline.drained()));
     await Promise.all(sinkSet.sinks.map(({ sink }) => sink.close()));
     await sinkSet.deadLetter.close();
+    // Everything was written or given up by now; what is still unacknowledged never will be
+    // (waiting for it would only let the process run out of work and exit as if it were done).
+    const undelivered = tracker.unsettledRecords;
 
     const failedAgain = (await deadLetteredTotal(metrics)) - deadLetteredBefore;
     const replayed = entries.length - skipped - repeated;
     options.say(
-      `replayed ${replayed}: ${Math.max(0, replayed - failedAgain)} delivered, ${failedAgain} dead-lettered again` +
+      `replayed ${replayed}: ${Math.max(0, replayed - failedAgain - undelivered)} delivered, ${failedAgain} dead-lettered again` +
+        (undelivered > 0 ? `, ${undelivered} NOT delivered (still in the dead-letter files)` : '') +
         (repeated > 0 ? `, ${repeated} entries for a record already replayed` : '') +
         (skipped > 0 ? `, ${skipped} skipped (their sink is no longer configured)` : ''),
     );
+    if (undelivered > 0) {
+      log.error(
+        { records: undelivered },
+        'replay ended with records neither delivered nor dead-lettered',
+      );
+      return 1;
+    }
     if (options.deleteReplayed && skipped === 0) {
       for (const plan of plans.filter((p) => p.complete)) {
         await plan.file.remove();

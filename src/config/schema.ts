@@ -153,6 +153,8 @@ const redshiftSinkSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     maxInFlightBytes: positiveInt().default(256 * 1024 * 1024),
     connectTimeoutMs: positiveInt().default(10_000),
+    /** Server-side statement_timeout; the client drops a call silent for 5 s longer. */
+    statementTimeoutMs: positiveInt().default(300_000),
   })
   .superRefine((sink, ctx) => {
     if (sink.dialect === 'redshift' && !sink.stagingBucket) {
@@ -214,15 +216,22 @@ export const sinkSchema = z.discriminatedUnion(
   { error: `must be one of: ${SINK_TYPES.join(', ')}` },
 );
 
+/** Entries held (waiting or being written) by the dead-letter writer; above it shards pause. */
+export const DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+const deadLetterMaxInFlightBytes = () =>
+  positiveInt().default(DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES);
+
 const deadLetterSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('s3'),
     bucket: bucketName,
     prefix: z.string().default('dead-letter/'),
+    maxInFlightBytes: deadLetterMaxInFlightBytes(),
   }),
   z.strictObject({
     type: z.literal('directory'),
     path: z.string().min(1),
+    maxInFlightBytes: deadLetterMaxInFlightBytes(),
   }),
 ]);
 

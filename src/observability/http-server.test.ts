@@ -20,6 +20,7 @@ describe('HTTP endpoints', () => {
           evaluateReadiness({
             leasesSynced: state.synced,
             lastReads: metrics.readTimes,
+            sinkProgress: metrics.sinkProgress,
             ownedShards: state.owned,
             stallAfterMs: 60_000,
             now: state.now,
@@ -63,6 +64,61 @@ describe('HTTP endpoints', () => {
     state.now += 120_000;
     state.owned = [];
     expect((await readyz()).status).toBe(200);
+  });
+
+  it('/readyz fails while a sink holds events without finishing a batch for longer than stallAfterMs', async () => {
+    const metrics = createMetrics();
+    const state = { now: 1_000_000 };
+    const warehouse = { holding: true, lastProgressAt: state.now };
+    const archive = { holding: false, lastProgressAt: state.now };
+    metrics.sinkProgress.set('warehouse', warehouse);
+    metrics.sinkProgress.set('archive', archive);
+    const http = await startHttpServer(
+      metrics.registry,
+      {
+        readiness: () =>
+          evaluateReadiness({
+            leasesSynced: true,
+            lastReads: metrics.readTimes,
+            sinkProgress: metrics.sinkProgress,
+            ownedShards: [],
+            stallAfterMs: 60_000,
+            now: state.now,
+          }),
+      },
+      0,
+      '127.0.0.1',
+    );
+    server = http.server;
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${http.port}/readyz`);
+      return { status: response.status, body: await response.text() };
+    };
+
+    state.now += 60_000;
+    expect((await readyz()).status).toBe(200);
+    // Only the sink holding events counts; archive, as quiet but holding nothing, does not.
+    state.now += 1;
+    expect(await readyz()).toEqual({
+      status: 503,
+      body: 'not ready: sink(s) without progress for longer than 60000 ms: warehouse\n',
+    });
+    warehouse.lastProgressAt = state.now;
+    expect((await readyz()).status).toBe(200);
+    warehouse.holding = false;
+    state.now += 600_000;
+    expect((await readyz()).status).toBe(200);
+
+    // A sink whose open batch may wait 10 min by design is given that long on top.
+    metrics.sinkProgress.set('warehouse', {
+      holding: true,
+      lastProgressAt: state.now,
+      graceMs: 600_000,
+    });
+    state.now += 660_000;
+    expect((await readyz()).status).toBe(200);
+    state.now += 1;
+    expect((await readyz()).status).toBe(503);
   });
 
   it('/healthz answers, /metrics serves the exposition format with the build info, others 404', async () => {

@@ -1,5 +1,36 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Whether a sink holds events, and when it last finished a batch (ms since epoch). */
+export interface SinkProgress {
+  readonly holding: boolean;
+  readonly lastProgressAt: number;
+  /**
+   * How long the sink may hold events with no batch finished by design (an open batch
+   * waits up to `buffer.maxAgeMs`); /readyz allows this on top of `stallAfterMs`.
+   */
+  readonly graceMs?: number;
+}
+
+/** Gives a sink's progress its by-design waiting time (see SinkProgress.graceMs). */
+export function setSinkProgressGrace(metrics: RelayMetrics, sink: string, graceMs: number): void {
+  const progress = metrics.sinkProgress.get(sink);
+  if (!progress) return;
+  metrics.sinkProgress.set(sink, {
+    get holding() {
+      return progress.holding;
+    },
+    get lastProgressAt() {
+      return progress.lastProgressAt;
+    },
+    graceMs,
+  });
+}
+
+/** Seconds a sink has held events without finishing a batch; 0 while it holds none. */
+export function sinkProgressAgeSeconds(progress: SinkProgress, now: number): number {
+  return progress.holding ? Math.max(0, now - progress.lastProgressAt) / 1000 : 0;
+}
+
 /**
  * Every metric the relay exports, under the names in design.md (base units, `_total`
  * counters). Label sets stay bounded: stream, shard, sink, outcome and reason only.
@@ -19,10 +50,13 @@ export function createMetrics(registry: Registry = new Registry()) {
   const checkpointTimes = new Map<string, number>();
   /** When each owned shard's loop last completed a GetRecords call (ms since epoch). */
   const readTimes = new Map<string, { stream: string; at: number }>();
+  /** Each sink's progress (its capacity gate), by sink name; read at scrape time. */
+  const sinkProgress = new Map<string, SinkProgress>();
   return {
     registry,
     checkpointTimes,
     readTimes,
+    sinkProgress,
     millisBehindLatest: new Gauge({
       name: 'kinesis_relay_millis_behind_latest',
       help: 'MillisBehindLatest reported by the last GetRecords call of the shard.',
@@ -103,10 +137,27 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['sink'] as const,
       registers,
     }),
+    sinkProgressAge: new Gauge({
+      name: 'kinesis_relay_sink_progress_age_seconds',
+      help: 'Seconds the sink has held events without finishing (acknowledging or dead-lettering) a batch; 0 while it holds none.',
+      labelNames: ['sink'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const [sink, progress] of sinkProgress)
+          this.set({ sink }, sinkProgressAgeSeconds(progress, now));
+      },
+    }),
     deadLetterRecords: new Counter({
       name: 'kinesis_relay_dead_letter_records_total',
       help: 'Records written to the dead-letter destination, by reason.',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    deadLetterInflightBytes: new Gauge({
+      name: 'kinesis_relay_dead_letter_inflight_bytes',
+      help: 'Bytes of entries the dead-letter writer holds until stored (its deadLetter.maxInFlightBytes bound applies to this).',
       registers,
     }),
     leasesOwned: new Gauge({

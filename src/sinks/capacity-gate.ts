@@ -1,12 +1,17 @@
-import type { RelayMetrics } from '../observability/metrics.js';
+import type { RelayMetrics, SinkProgress } from '../observability/metrics.js';
 
 /**
  * Counts a sink's in-flight bytes against its bound and lets writers wait for room:
  * the backpressure that pauses the shard loops feeding a slow sink.
+ *
+ * It also knows whether the sink is getting anywhere: bytes leave only when a batch is
+ * acknowledged or dead-lettered, so a gate that holds bytes and has released none for a
+ * long time belongs to a stuck sink (/readyz, kinesis_relay_sink_progress_age_seconds).
  */
-export class CapacityGate {
+export class CapacityGate implements SinkProgress {
   private bytes = 0;
   private waiters: Array<() => void> = [];
+  private progressAt = Date.now();
 
   constructor(
     private readonly maxBytes: number,
@@ -17,7 +22,9 @@ export class CapacityGate {
   static forSink(sink: string, maxBytes: number, metrics: RelayMetrics): CapacityGate {
     // The gauge child is looked up once: the gate reports on every event written.
     const inflight = metrics.sinkInflightBytes.labels({ sink });
-    return new CapacityGate(maxBytes, (bytes) => inflight.set(bytes));
+    const gate = new CapacityGate(maxBytes, (bytes) => inflight.set(bytes));
+    metrics.sinkProgress.set(sink, gate);
+    return gate;
   }
 
   get inFlight(): number {
@@ -28,12 +35,24 @@ export class CapacityGate {
     return this.bytes >= this.maxBytes;
   }
 
+  get holding(): boolean {
+    return this.bytes > 0;
+  }
+
+  /** When a batch last left, or the gate last went from empty to holding (ms since epoch). */
+  get lastProgressAt(): number {
+    return this.progressAt;
+  }
+
   add(bytes: number): void {
+    // Time without progress counts from when there was something to make progress on.
+    if (this.bytes === 0 && bytes > 0) this.progressAt = Date.now();
     this.bytes += bytes;
     this.report(this.bytes);
   }
 
   remove(bytes: number): void {
+    this.progressAt = Date.now();
     this.bytes = Math.max(0, this.bytes - bytes);
     this.report(this.bytes);
     if (!this.full && this.waiters.length > 0) {

@@ -1,12 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { RelayConfig } from '../config/schema.js';
+import { DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES, type RelayConfig } from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
 import type { Logger } from '../observability/logger.js';
-import { zeroSinkSeries, type RelayMetrics } from '../observability/metrics.js';
+import {
+  setSinkProgressGrace,
+  zeroSinkSeries,
+  type RelayMetrics,
+} from '../observability/metrics.js';
 import { DeadLetterWriter } from './dead-letter/dead-letter-writer.js';
 import {
+  defaultDeadLetterDirectory,
   directoryDeadLetterStore,
-  logDeadLetterStore,
   s3DeadLetterStore,
 } from './dead-letter/stores.js';
 import { EventEncoder } from './s3/event-encoder.js';
@@ -29,11 +33,16 @@ export function createSinks(
   const { s3, metrics, log } = deps;
   const configured = config.deadLetter;
   const store = !configured
-    ? logDeadLetterStore(log)
+    ? unconfiguredStore(log)
     : configured.type === 's3'
       ? s3DeadLetterStore(s3, configured.bucket, configured.prefix)
       : directoryDeadLetterStore(configured.path);
-  const deadLetter = new DeadLetterWriter(store, metrics, log.child({ component: 'dead-letter' }));
+  const deadLetter = new DeadLetterWriter(
+    store,
+    metrics,
+    log.child({ component: 'dead-letter' }),
+    configured?.maxInFlightBytes ?? DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES,
+  );
   const sinks = config.sinks.map((sinkConfig) => {
     // Every sink's series exist from the start, so rate() and the alerts see a quiet sink.
     zeroSinkSeries(metrics, sinkConfig.name);
@@ -44,7 +53,9 @@ export function createSinks(
       log: log.child({ sink: sinkConfig.name }),
     };
     if (sinkConfig.type === 'redshift') {
-      return { sink: createRedshiftSink(sinkConfig, sinkDeps), config: sinkConfig };
+      // A row that can never fit its table goes to the writer even without a destination.
+      const redshift = createRedshiftSink(sinkConfig, { ...sinkDeps, rejects: deadLetter });
+      return { sink: redshift, config: sinkConfig };
     }
     if (sinkConfig.type === 'webhook') {
       return { sink: createWebhookSink(sinkConfig, sinkDeps), config: sinkConfig };
@@ -71,5 +82,25 @@ export function createSinks(
     });
     return { sink, config: sinkConfig };
   });
+  for (const { config: sinkConfig } of sinks) {
+    // An open batch waits up to maxAgeMs with nothing finished: not a stall. The
+    // exactly-once sink counts only cut objects against its gate, so it waits for nothing.
+    const opensBatches = !(sinkConfig.type === 's3' && sinkConfig.exactlyOnce);
+    setSinkProgressGrace(metrics, sinkConfig.name, opensBatches ? sinkConfig.buffer.maxAgeMs : 0);
+  }
   return { sinks, deadLetter };
+}
+
+/**
+ * No destination configured: entries still need a home (a record that cannot be decoded
+ * has no other), so a local directory, said loudly at start. Sinks still retry failing
+ * batches for ever: a local directory is no place to give up whole batches to.
+ */
+function unconfiguredStore(log: Logger) {
+  const path = defaultDeadLetterDirectory();
+  log.warn(
+    { path },
+    'no deadLetter configured: undecodable records and rows a sink can never take are written to a local directory (lost with the pod); configure deadLetter for production',
+  );
+  return directoryDeadLetterStore(path);
 }

@@ -10,7 +10,15 @@ import { startS3rver, type RunningEmulator } from '../../src/demo/emulators.js';
 import { createRedshiftSink } from '../../src/sinks/redshift/create-redshift-sink.js';
 import type { CopyManifest } from '../../src/sinks/redshift/s3-staging.js';
 import type { SqlConnector } from '../../src/sinks/redshift/sql-session.js';
-import { AckCounter, metricValue, quietSinkDeps, testEvents, writeAll } from '../support/events.js';
+import { gunzipSync } from 'node:zlib';
+import {
+  AckCounter,
+  CollectedDeadLetters,
+  metricValue,
+  quietSinkDeps,
+  testEvents,
+  writeAll,
+} from '../support/events.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
@@ -90,6 +98,37 @@ describe('redshift sink, postgres dialect, against a real PostgreSQL', () => {
     });
     await sink.close();
     await replay.close();
+  });
+
+  it('stores an original of 200 KB and an event id of 2,000 characters whole: TEXT holds what decoders produce', async () => {
+    const table = uniqueName('long').replace('-', '_');
+    const events = testEvents(5).map((event, n) =>
+      n === 2
+        ? { ...event, id: `id-${'x'.repeat(2000)}`, original: { n, text: 'é'.repeat(100_000) } }
+        : event,
+    );
+    const collected = new CollectedDeadLetters();
+    const sink = createRedshiftSink(
+      redshiftConfig({
+        dialect: 'postgres',
+        url: db.url,
+        table,
+        createTable: true,
+        buffer: { maxRecords: 100, maxBytes: 8 * 1024 * 1024, maxAgeMs: 100 },
+        retry: quickRetry,
+      }),
+      { s3, deadLetter: collected, ...quietSinkDeps() },
+    );
+    const acks = new AckCounter();
+    await writeAll(sink, events, acks);
+    await sink.close();
+    expect(acks.acked).toBe(5);
+    expect(collected.entries).toEqual([]);
+    const [row] = await db.query<{ event_id: string; original: string }>(
+      `SELECT event_id, original FROM ${table} WHERE event_id LIKE 'id-%'`,
+    );
+    expect(row?.event_id).toBe(events[2]?.id);
+    expect(JSON.parse(row?.original ?? 'null')).toEqual(events[2]?.original);
   });
 
   it('loses nothing when the database goes down mid-run and comes back', async () => {
@@ -176,6 +215,80 @@ describe('redshift sink, redshift dialect: staged in S3, COPY from a manifest', 
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
     return (page.Contents ?? []).map((entry) => entry.Key ?? '').sort();
   }
+
+  it('an original or event id longer than its Redshift column is dead-lettered naming the column, never truncated', async () => {
+    const copies: string[] = [];
+    const rows: string[] = [];
+    const connector: SqlConnector = {
+      connect: async () => ({
+        async query(sql) {
+          const url = /^COPY .* FROM '(s3:\/\/[^']+)'/.exec(sql)?.[1];
+          if (!url) return;
+          copies.push(sql);
+          const key = url.slice(`s3://${bucket}/`.length);
+          const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          const manifest = JSON.parse(await object.Body!.transformToString()) as CopyManifest;
+          for (const entry of manifest.entries) {
+            const staged = await s3.send(
+              new GetObjectCommand({
+                Bucket: bucket,
+                Key: entry.url.slice(`s3://${bucket}/`.length),
+              }),
+            );
+            const csv = gunzipSync(await staged.Body!.transformToByteArray()).toString('utf8');
+            rows.push(...csv.split('\n').filter((line) => line !== ''));
+          }
+        },
+        copyIn: async () => {
+          throw new Error('the redshift dialect never copies from STDIN');
+        },
+        release: () => undefined,
+      }),
+      end: async () => undefined,
+    };
+    // 'é' is two bytes in UTF-8: 40,000 of them fit VARCHAR(65535) as characters, not as bytes.
+    const events = testEvents(10).map((event, n) =>
+      n === 3
+        ? { ...event, original: { n, text: 'é'.repeat(40_000) } }
+        : n === 5
+          ? { ...event, id: 'i'.repeat(513) }
+          : event,
+    );
+    const collected = new CollectedDeadLetters();
+    const deps = quietSinkDeps();
+    const sink = createRedshiftSink(
+      redshiftConfig({
+        url: 'postgres://relay@cluster.example:5439/dev',
+        table: 'events',
+        stagingBucket: bucket,
+        stagingPrefix: 'staging/too-long/',
+        iamRole: 'arn:aws:iam::123456789012:role/relay-copy',
+        columns: { event_type: 'type', original: 'original' },
+        buffer: { maxRecords: 100, maxBytes: 1024 * 1024, maxAgeMs: 60_000 },
+        retry: quickRetry,
+      }),
+      { s3, deadLetter: collected, connector, ...deps },
+    );
+    const acks = new AckCounter();
+    await writeAll(sink, events, acks);
+    await sink.close();
+    expect(acks).toMatchObject({ acked: 10, doubles: 0 });
+    expect(rows).toHaveLength(8);
+    expect(copies.every((sql) => !sql.includes('TRUNCATECOLUMNS'))).toBe(true);
+    expect(collected.entries.map((e) => [e.sequenceNumber, e.reason, e.sink])).toEqual([
+      [events[3]?.record.sequenceNumber, 'sink_rejected', 'warehouse'],
+      [events[5]?.record.sequenceNumber, 'sink_rejected', 'warehouse'],
+    ]);
+    expect(collected.entries[0]?.error).toMatch(
+      /column original .*80\d{3} bytes.*VARCHAR\(65535\)/,
+    );
+    expect(collected.entries[1]?.error).toMatch(/column event_id .*513 bytes.*VARCHAR\(512\)/);
+    expect(
+      await metricValue(deps.metrics, 'kinesis_relay_sink_records_total', {
+        outcome: 'dead_lettered',
+      }),
+    ).toBe(2);
+  });
 
   it('issues the recorded SQL, and the manifest lists exactly the staged objects', async () => {
     const statements: string[] = [];

@@ -3,6 +3,7 @@ import type { AckHandle } from '../../core/ack.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
+import { CapacityGate } from '../capacity-gate.js';
 import { deliverWithRetry } from '../delivery-retry.js';
 import { timeParts } from '../s3/key-layout.js';
 import { DEAD_LETTER_REASONS, type DeadLetterEntry, type DeadLetterSink } from '../sink.js';
@@ -15,11 +16,22 @@ export interface DeadLetterStore {
 
 const MAX_ENTRIES = 1000;
 const MAX_AGE_MS = 1000;
+/** The entry object, its strings' headers and the acknowledgement handle, as the sinks count. */
+const ENTRY_OVERHEAD_BYTES = 1024;
+
+/** What an entry holds in memory until its file is stored: its two long strings and the rest. */
+function entryBytes(entry: DeadLetterEntry): number {
+  return entry.data.length + entry.error.length + ENTRY_OVERHEAD_BYTES;
+}
 
 /**
  * The last stop for a record: JSON lines, one file per batch under {yyyy}/{mm}/{dd}/{HH}/.
  * It retries for ever, because there is nowhere further to send what it cannot write;
  * a checkpoint therefore never passes a record that is not stored somewhere.
+ *
+ * What it holds (open file plus files waiting or being written) counts against
+ * `maxInFlightBytes`; above it `waitForCapacity` makes every shard loop pause, so a store
+ * that is down holds the relay still instead of filling memory with given-up batches.
  */
 export class DeadLetterWriter implements DeadLetterSink {
   private entries: DeadLetterEntry[] = [];
@@ -27,12 +39,17 @@ export class DeadLetterWriter implements DeadLetterSink {
   private openedAt = 0;
   private writes: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly gate: CapacityGate;
 
   constructor(
     private readonly store: DeadLetterStore,
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
+    maxInFlightBytes: number,
   ) {
+    const inflight = metrics.deadLetterInflightBytes;
+    inflight.set(0);
+    this.gate = new CapacityGate(maxInFlightBytes, (bytes) => inflight.set(bytes));
     // Every reason exported from the start: a rate or increase() has data before the first.
     for (const reason of DEAD_LETTER_REASONS) metrics.deadLetterRecords.inc({ reason }, 0);
     this.timer = setInterval(() => {
@@ -45,6 +62,8 @@ export class DeadLetterWriter implements DeadLetterSink {
     if (this.entries.length === 0) this.openedAt = Date.now();
     this.entries.push(entry);
     this.acks.push(ack);
+    // Counted even past the bound: the record is already read, and this is its only copy.
+    this.gate.add(entryBytes(entry));
     this.metrics.deadLetterRecords.inc({ reason: entry.reason });
     this.log.debug(
       {
@@ -60,8 +79,13 @@ export class DeadLetterWriter implements DeadLetterSink {
     if (this.entries.length >= MAX_ENTRIES) this.cut();
   }
 
+  /** Bytes held now: entries not yet stored. */
+  get inFlightBytes(): number {
+    return this.gate.inFlight;
+  }
+
   waitForCapacity(): Promise<void> | undefined {
-    return undefined;
+    return this.gate.full ? this.gate.waitForRoom() : undefined;
   }
 
   async flush(): Promise<void> {
@@ -97,6 +121,7 @@ export class DeadLetterWriter implements DeadLetterSink {
         ),
     });
     for (const ack of acks) ack.ack();
+    this.gate.remove(entries.reduce((sum, entry) => sum + entryBytes(entry), 0));
     const first = entries[0];
     this.log.warn(
       {

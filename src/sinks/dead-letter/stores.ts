@@ -1,7 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../../observability/logger.js';
 import type { DeadLetterStore } from './dead-letter-writer.js';
 
 export function s3DeadLetterStore(s3: S3Client, bucket: string, prefix: string): DeadLetterStore {
@@ -32,16 +32,11 @@ export function directoryDeadLetterStore(root: string): DeadLetterStore {
 }
 
 /**
- * With no dead-letter destination configured, an entry is written to the log in full
- * (raw bytes included) at error level: kept wherever the logs are kept, never dropped.
+ * Where entries go when no `deadLetter` is configured: a directory under the temporary
+ * directory (`$TMPDIR`, else /tmp), which the Helm chart mounts writable. Never the log:
+ * entries carry the raw record bytes (personal data, often), and log shippers cut long
+ * lines, so a log line would be both a leak and a lossy only copy.
  */
-export function logDeadLetterStore(log: Logger): DeadLetterStore {
-  return {
-    description: 'the log (no deadLetter configured)',
-    async put(_relativeKey, body) {
-      for (const line of body.toString('utf8').split('\n')) {
-        if (line) log.error({ deadLetter: JSON.parse(line) as unknown }, 'dead-letter entry');
-      }
-    },
-  };
+export function defaultDeadLetterDirectory(): string {
+  return join(tmpdir(), 'kinesis-relay-dead-letter');
 }

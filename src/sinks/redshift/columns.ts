@@ -56,12 +56,42 @@ export function tableColumns(mapping: Readonly<Record<string, ColumnSource>> = D
  * was half the sink's time.
  */
 export function csvRow(columns: readonly Column[], event: RelayEvent): Buffer {
+  const row = checkedCsvRow(columns, event, {});
+  if (!row.ok) throw new Error('unreachable: no column limits');
+  return row.row;
+}
+
+/** A value wider than its column: the event cannot be stored whole. */
+export interface TooLong {
+  readonly column: string;
+  readonly bytes: number;
+  readonly limit: number;
+}
+
+/**
+ * `csvRow`, unless a value is longer (in UTF-8 bytes) than its column kind allows:
+ * then which column, so the event can be dead-lettered instead of stored cut short.
+ */
+export function checkedCsvRow(
+  columns: readonly Column[],
+  event: RelayEvent,
+  limits: Readonly<Partial<Record<ColumnKind, number>>>,
+): { readonly ok: true; readonly row: Buffer } | ({ readonly ok: false } & TooLong) {
   let line = '';
   for (let index = 0; index < columns.length; index += 1) {
+    const column = columns[index];
+    if (!column) continue;
+    const value = column.value(event);
+    const limit = limits[column.kind];
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most values are measured without encoding.
+    if (limit !== undefined && value !== null && value.length * 3 > limit) {
+      const bytes = Buffer.byteLength(value);
+      if (bytes > limit) return { ok: false, column: column.name, bytes, limit };
+    }
     if (index > 0) line += ',';
-    line += csvField(columns[index]?.value(event) ?? null);
+    line += csvField(value);
   }
-  return Buffer.from(`${line}\n`);
+  return { ok: true, row: Buffer.from(`${line}\n`) };
 }
 
 /** Quoted when it holds a delimiter, quote, line break or backslash (PostgreSQL's `\.`). */

@@ -5,6 +5,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import type { DeadLetterSink } from '../sink.js';
 import { tableColumns } from './columns.js';
+import { COLUMN_BYTE_LIMITS } from './merge-sql.js';
 import { RedshiftSink } from './redshift-sink.js';
 import { S3Staging } from './s3-staging.js';
 import { pgConnector, type SqlConnector } from './sql-session.js';
@@ -13,6 +14,8 @@ import { createTableLoader } from './table-loader.js';
 export interface RedshiftSinkWiring {
   readonly s3: S3Client;
   readonly deadLetter: DeadLetterSink | null;
+  /** For events that can never fit the table; defaults to `deadLetter`. */
+  readonly rejects?: DeadLetterSink;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
   /** Tests substitute a recording connector for a Redshift cluster they do not have. */
@@ -25,9 +28,13 @@ export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftS
   const columns = tableColumns(config.columns);
   const connector =
     wiring.connector ??
-    pgConnector(config.url, config.connectTimeoutMs, (error) =>
-      log.warn({ sink: config.name, err: errorMessage(error) }, 'idle database connection lost'),
-    );
+    pgConnector({
+      url: config.url,
+      connectTimeoutMs: config.connectTimeoutMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+      onConnectionError: (error) =>
+        log.warn({ sink: config.name, err: errorMessage(error) }, 'database connection lost'),
+    });
   const stagingBucket = config.stagingBucket;
   const redshift =
     config.dialect === 'redshift' && stagingBucket
@@ -50,6 +57,8 @@ export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftS
   );
   return new RedshiftSink(config, {
     columns,
+    limits: COLUMN_BYTE_LIMITS[config.dialect],
+    rejects: wiring.rejects ?? wiring.deadLetter,
     loader,
     end: () => connector.end(),
     deadLetter: wiring.deadLetter,

@@ -56,7 +56,21 @@ describe('Redshift rows and COPY', () => {
     expect(sql).toBe(
       "COPY stage (shard_id, sequence_number, sub_sequence_number, event_id, t) FROM 's3://b/p/it''s/manifest' " +
         "ACCESS_KEY_ID 'AKIA' SECRET_ACCESS_KEY 'se''cret' SESSION_TOKEN 'tok' MANIFEST GZIP CSV " +
-        "EMPTYASNULL TIMEFORMAT 'auto' TRUNCATECOLUMNS REGION 'eu-west-1'",
+        "EMPTYASNULL TIMEFORMAT 'auto' REGION 'eu-west-1'",
     );
+  });
+
+  it('a backslash in a COPY literal cannot end the string early: backslashes and quotes are both escaped', () => {
+    // Redshift reads \ as an escape inside '...': 'x\' would escape the closing quote.
+    const sql = redshiftCopy(
+      'stage',
+      tableColumns({ t: 'type' }),
+      's3://b/p\\/manifest',
+      { accessKeyId: 'AKIA', secretAccessKey: "se\\'; DROP TABLE t; --" },
+      'eu-west-1\\',
+    );
+    expect(sql).toContain("FROM 's3://b/p\\\\/manifest' ");
+    expect(sql).toContain("SECRET_ACCESS_KEY 'se\\\\''; DROP TABLE t; --' ");
+    expect(sql).toMatch(/ REGION 'eu-west-1\\\\'$/);
   });
 });

@@ -8,12 +8,22 @@ export interface TableNames {
   readonly staging: string;
 }
 
+/**
+ * The widest value, in UTF-8 bytes, each string column takes in each dialect (Redshift
+ * counts VARCHAR lengths in bytes; 65535 is its maximum). A value over it is never cut
+ * short: the sink dead-letters its event, naming the column. PostgreSQL's TEXT has none.
+ */
+export const COLUMN_BYTE_LIMITS: Record<Dialect, Partial<Record<ColumnKind, number>>> = {
+  redshift: { key: 512, text: 1024, 'long-text': 65_535 },
+  postgres: {},
+};
+
 const SQL_TYPES: Record<Dialect, Record<ColumnKind, string>> = {
   redshift: {
-    // Never truncated (TRUNCATECOLUMNS would merge distinct keys): ids and 56-digit sequences fit.
-    key: 'VARCHAR(512)',
-    text: 'VARCHAR(1024)',
-    'long-text': 'VARCHAR(65535)',
+    // Shard ids and 56-digit sequence numbers fit; a longer source event id is dead-lettered.
+    key: `VARCHAR(${COLUMN_BYTE_LIMITS.redshift.key})`,
+    text: `VARCHAR(${COLUMN_BYTE_LIMITS.redshift.text})`,
+    'long-text': `VARCHAR(${COLUMN_BYTE_LIMITS.redshift['long-text']})`,
     timestamp: 'TIMESTAMP',
     number: 'DOUBLE PRECISION',
     integer: 'BIGINT',
@@ -108,12 +118,18 @@ export function redshiftCopy(
         ].join(' ');
   const regionClause = region ? ` REGION ${literal(region)}` : '';
   return (
+    // No TRUNCATECOLUMNS: a cut key would merge distinct rows and a cut `original` is broken
+    // JSON. Rows over a column's width are dead-lettered before they reach COPY.
     `COPY ${staging} (${names}) FROM ${literal(manifestUrl)} ${auth} MANIFEST GZIP CSV` +
-    ` EMPTYASNULL TIMEFORMAT 'auto' TRUNCATECOLUMNS${regionClause}`
+    ` EMPTYASNULL TIMEFORMAT 'auto'${regionClause}`
   );
 }
 
-/** A SQL string literal. */
+/**
+ * A Redshift string literal. Redshift reads a backslash inside quotes as an escape, so a
+ * value ending in `\` would swallow the closing quote: backslashes are doubled as well.
+ * (Only the redshift dialect builds literals; PostgreSQL's standard strings would not.)
+ */
 function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
