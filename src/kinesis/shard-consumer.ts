@@ -142,6 +142,7 @@ export class ShardConsumer {
     try {
       await this.writeCheckpoint(position);
       this.lastCheckpoint = position;
+      this.deps.processor.checkpointed?.(position);
     } catch (error) {
       if (!(error instanceof LeaseLostError)) {
         this.deps.log.warn({ err: errorMessage(error) }, 'checkpoint failed; will retry');
