@@ -168,7 +168,11 @@ export class ShardConsumer {
   private async readLoop(start: IteratorStart): Promise<boolean> {
     const { api, shardId, options, log } = this.deps;
     const signal = this.abort.signal;
-    let skipThrough = this.lastCheckpoint;
+    // A sequence-number start reads AT the checkpointed record: skip through it until a
+    // later record has been handed over. Every re-fetch starts AT a record already handled
+    // (the last one dispatched, or the checkpoint while none was), so the skip never lapses:
+    // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
+    const checkpointed = this.lastCheckpoint;
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -182,7 +186,6 @@ export class ShardConsumer {
             resume ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber } : start,
             signal,
           );
-          if (resume) skipThrough = resume;
         }
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
@@ -191,9 +194,8 @@ export class ShardConsumer {
         try {
           if (signal.aborted) break;
           lastCallAt = Date.now();
-          next = await this.readAndRoute(iterator, skipThrough, signal);
+          next = await this.readAndRoute(iterator, this.lastDispatched ?? checkpointed, signal);
           failures = 0;
-          skipThrough = null;
         } finally {
           release();
         }
