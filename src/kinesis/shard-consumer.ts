@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { appendUserRecords } from './deaggregate.js';
 import { iteratorStartFor, recordsAfter } from './iterator-start.js';
-import type { IteratorStart, KinesisStreamApi } from './stream-api.js';
+import type { IteratorStart, ShardReadApi } from './stream-api.js';
 
 export interface ShardConsumerOptions {
   readonly maxRecordsPerCall: number;
@@ -24,7 +24,7 @@ export interface ShardConsumerOptions {
 }
 
 export interface ShardConsumerDeps {
-  readonly api: KinesisStreamApi;
+  readonly api: ShardReadApi;
   readonly shardId: string;
   readonly startFrom: Checkpoint;
   readonly processor: RecordProcessor;
@@ -70,6 +70,11 @@ export class ShardConsumer {
   private lastCheckpoint: RecordPosition | null;
   private lastDispatched: RecordPosition | null = null;
   private leaseLost = false;
+  /** SHARD_END is being (or was) written. */
+  private ending = false;
+  /** The checkpoint writes of this loop, one after another. */
+  private writes: Promise<void> = Promise.resolve();
+  private queuedProgress: Promise<void> | null = null;
   private reachedShardEnd = false;
   private readonly shardMetrics: ShardMetrics;
 
@@ -116,7 +121,7 @@ export class ShardConsumer {
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
-      await this.writeCheckpoint('SHARD_END');
+      await this.writeShardEnd();
       log.info('shard reached SHARD_END');
       this.reachedShardEnd = true;
       return 'shard-end';
@@ -129,10 +134,25 @@ export class ShardConsumer {
     }
   }
 
-  /** Writes the checkpoint for what is acknowledged now (on shutdown, after the flush). */
-  async checkpointProgress(): Promise<void> {
-    if (this.leaseLost) return;
+  /**
+   * Writes the checkpoint for what is acknowledged now (every checkpoint interval, and on
+   * shutdown after the flush). Writes go out one at a time, in order; a call made while one
+   * is in flight joins the single write queued behind it, which reads the position when it
+   * runs. Nothing is written once SHARD_END is (issue 17, item 8).
+   */
+  checkpointProgress(): Promise<void> {
+    if (this.leaseLost || this.ending) return Promise.resolve();
+    this.queuedProgress ??= this.serialized(async () => {
+      this.queuedProgress = null;
+      await this.writeProgress();
+    });
+    return this.queuedProgress;
+  }
+
+  private async writeProgress(): Promise<void> {
+    if (this.leaseLost || this.ending) return;
     const position = this.deps.processor.checkpointable();
+    // Never behind (nor equal to) the last position written.
     if (
       !position ||
       (this.lastCheckpoint && comparePositions(position, this.lastCheckpoint) <= 0)
@@ -148,6 +168,19 @@ export class ShardConsumer {
         this.deps.log.warn({ err: errorMessage(error) }, 'checkpoint failed; will retry');
       }
     }
+  }
+
+  /** The last checkpoint this loop writes: no timer write may follow it. */
+  private writeShardEnd(): Promise<void> {
+    this.ending = true;
+    return this.serialized(() => this.writeCheckpoint('SHARD_END'));
+  }
+
+  /** Runs `write` after every checkpoint write queued before it. */
+  private serialized(write: () => Promise<void>): Promise<void> {
+    const run = this.writes.then(write);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 
   private async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {

@@ -31,6 +31,9 @@ export interface RecordsPage {
   readonly millisBehindLatest: number | null;
 }
 
+/** What a shard loop calls: one stream's iterators and pages. */
+export type ShardReadApi = Pick<KinesisStreamApi, 'stream' | 'getShardIterator' | 'getRecords'>;
+
 /** A stream named by ARN is addressed by StreamARN, otherwise by StreamName. */
 export function streamParameters(stream: string): { StreamName?: string; StreamARN?: string } {
   return stream.startsWith('arn:') ? { StreamARN: stream } : { StreamName: stream };
