@@ -39,23 +39,73 @@ export function streamParameters(stream: string): { StreamName?: string; StreamA
   return stream.startsWith('arn:') ? { StreamARN: stream } : { StreamName: stream };
 }
 
+/**
+ * How long one Kinesis call may take in all, the SDK's own retries included. A hung
+ * connection then costs one deadline, never a stuck shard: the SDK's socket timeout
+ * (30 s) applies per attempt, 4 attempts. GetRecords answers in well under a second on
+ * AWS, but a page can hold 10 MB: 15 s leaves room for that on a slow link.
+ */
+export interface KinesisCallTimeouts {
+  readonly getRecordsMs: number;
+  /** GetShardIterator, and each ListShards page. */
+  readonly callMs: number;
+}
+
+export const DEFAULT_KINESIS_CALL_TIMEOUTS: KinesisCallTimeouts = {
+  getRecordsMs: 15_000,
+  callMs: 10_000,
+};
+
+/** A Kinesis call did not answer within its deadline. */
+export class KinesisCallTimeoutError extends Error {
+  override readonly name = 'KinesisCallTimeoutError';
+  constructor(operation: string, timeoutMs: number) {
+    super(`${operation} did not answer within ${timeoutMs} ms`);
+  }
+}
+
 /** One method per Kinesis API call the consumer needs; no policy lives here. */
 export class KinesisStreamApi {
   constructor(
     private readonly client: KinesisClient,
     readonly stream: string,
+    private readonly timeouts: KinesisCallTimeouts = DEFAULT_KINESIS_CALL_TIMEOUTS,
   ) {}
+
+  /** Sends `command`, aborted by `signal` (the loop stopping) or by the call's deadline. */
+  private async sendWithin<T>(
+    operation: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      return await send(signal ? AbortSignal.any([signal, deadline]) : deadline);
+    } catch (error) {
+      if (deadline.aborted && !signal?.aborted)
+        throw new KinesisCallTimeoutError(operation, timeoutMs);
+      throw error;
+    }
+  }
 
   /** Every shard of the stream, open and closed, following ListShards pagination. */
   async listShards(signal?: AbortSignal): Promise<ShardDescription[]> {
     const shards: ShardDescription[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListShardsCommand(
-          nextToken ? { NextToken: nextToken } : { ...streamParameters(this.stream) },
-        ),
-        { abortSignal: signal },
+      const token = nextToken;
+      const page = await this.sendWithin(
+        'ListShards',
+        this.timeouts.callMs,
+        signal,
+        (abortSignal) =>
+          this.client.send(
+            new ListShardsCommand(
+              token ? { NextToken: token } : { ...streamParameters(this.stream) },
+            ),
+            { abortSignal },
+          ),
       );
       for (const shard of page.Shards ?? []) {
         if (!shard.ShardId) continue;
@@ -75,28 +125,40 @@ export class KinesisStreamApi {
   }
 
   async getShardIterator(shardId: string, start: IteratorStart, signal?: AbortSignal) {
-    const response = await this.client.send(
-      new GetShardIteratorCommand({
-        ...streamParameters(this.stream),
-        ShardId: shardId,
-        ShardIteratorType: start.type as ShardIteratorType,
-        StartingSequenceNumber: 'sequenceNumber' in start ? start.sequenceNumber : undefined,
-        Timestamp: 'timestamp' in start ? start.timestamp : undefined,
-      }),
-      { abortSignal: signal },
+    const response = await this.sendWithin(
+      'GetShardIterator',
+      this.timeouts.callMs,
+      signal,
+      (abortSignal) =>
+        this.client.send(
+          new GetShardIteratorCommand({
+            ...streamParameters(this.stream),
+            ShardId: shardId,
+            ShardIteratorType: start.type as ShardIteratorType,
+            StartingSequenceNumber: 'sequenceNumber' in start ? start.sequenceNumber : undefined,
+            Timestamp: 'timestamp' in start ? start.timestamp : undefined,
+          }),
+          { abortSignal },
+        ),
     );
     if (!response.ShardIterator) throw new Error(`no shard iterator returned for ${shardId}`);
     return response.ShardIterator;
   }
 
   async getRecords(iterator: string, limit: number, signal?: AbortSignal): Promise<RecordsPage> {
-    const response = await this.client.send(
-      new GetRecordsCommand({
-        ShardIterator: iterator,
-        Limit: limit,
-        ...(this.stream.startsWith('arn:') ? { StreamARN: this.stream } : {}),
-      }),
-      { abortSignal: signal },
+    const response = await this.sendWithin(
+      'GetRecords',
+      this.timeouts.getRecordsMs,
+      signal,
+      (abortSignal) =>
+        this.client.send(
+          new GetRecordsCommand({
+            ShardIterator: iterator,
+            Limit: limit,
+            ...(this.stream.startsWith('arn:') ? { StreamARN: this.stream } : {}),
+          }),
+          { abortSignal },
+        ),
     );
     return {
       records: response.Records ?? [],

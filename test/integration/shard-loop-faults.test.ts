@@ -15,7 +15,11 @@ import type { RecordProcessor } from '../../src/core/processor.js';
 import type { RecordPosition, UserRecord } from '../../src/core/record.js';
 import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
 import { ShardConsumer, type ShardOutcome } from '../../src/kinesis/shard-consumer.js';
-import { KinesisStreamApi } from '../../src/kinesis/stream-api.js';
+import {
+  KinesisCallTimeoutError,
+  KinesisStreamApi,
+  type KinesisCallTimeouts,
+} from '../../src/kinesis/stream-api.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type RelayMetrics } from '../../src/observability/metrics.js';
 import { eventually, uniqueName } from '../support/stack.js';
@@ -186,12 +190,18 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     return result.SequenceNumber;
   }
 
-  async function startConsumer(options: { stream: string; startFrom: Checkpoint }) {
-    const proxy = await startKinesisProxy(kinesis.endpoint);
-    proxies.push(proxy);
+  async function startConsumer(options: {
+    stream: string;
+    startFrom: Checkpoint;
+    timeouts?: KinesisCallTimeouts;
+    /** A proxy with its rule already set (for faults from the first call on). */
+    proxy?: KinesisProxy;
+  }) {
+    const proxy = options.proxy ?? (await startKinesisProxy(kinesis.endpoint));
+    if (!options.proxy) proxies.push(proxy);
     const client = kinesisClient(proxy.endpoint);
     clients.push(client);
-    const api = new KinesisStreamApi(client, options.stream);
+    const api = new KinesisStreamApi(client, options.stream, options.timeouts);
     const processor = new CollectingProcessor();
     const checkpoints: Checkpoint[] = [];
     const metrics: RelayMetrics = createMetrics();
@@ -301,4 +311,61 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
       expect(restart.body.StartingSequenceNumber).toBe(first.at(-1));
     }
   });
+
+  // The SDK's socket timeout is 30 s per attempt, 4 attempts: without a deadline of our
+  // own each of these waits would be 30 s or more. Deadlines of 1 s make it one second.
+  const shortDeadlines: KinesisCallTimeouts = { getRecordsMs: 1_000, callMs: 1_000 };
+
+  it('a hung GetShardIterator or GetRecords costs one deadline, never a stuck shard', async () => {
+    const stream = await newStream();
+    const first: string[] = [];
+    for (let n = 1; n <= 3; n += 1) first.push(await put(stream, n));
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    // The first GetShardIterator and the second GetRecords never answer.
+    proxy.rule = (call, index) =>
+      (call.operation === 'GetShardIterator' && index === 0) ||
+      (call.operation === 'GetRecords' && index === 1)
+        ? 'hang'
+        : undefined;
+    const { processor } = await startConsumer({
+      stream,
+      startFrom: 'TRIM_HORIZON',
+      timeouts: shortDeadlines,
+      proxy,
+    });
+    await eventually(
+      'the first records were delivered',
+      async () => (processor.delivered.length >= 3 ? true : undefined),
+      20_000,
+    );
+    const later: string[] = [];
+    for (let n = 4; n <= 6; n += 1) later.push(await put(stream, n));
+    await eventually(
+      'the later records were delivered',
+      async () => (processor.sequences().includes(later.at(-1) ?? '') ? true : undefined),
+      20_000,
+    );
+    expect(processor.sequences()).toEqual([...first, ...later]);
+    expect(proxy.count('GetRecords')).toBeGreaterThan(2);
+  });
+
+  it('a hung ListShards or GetShardIterator call rejects at its deadline', async () => {
+    const stream = await newStream();
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    proxy.rule = () => 'hang';
+    const client = kinesisClient(proxy.endpoint);
+    clients.push(client);
+    const api = new KinesisStreamApi(client, stream, shortDeadlines);
+    await expect(api.listShards()).rejects.toBeInstanceOf(KinesisCallTimeoutError);
+    await expect(api.getShardIterator(SHARD, { type: 'TRIM_HORIZON' })).rejects.toBeInstanceOf(
+      KinesisCallTimeoutError,
+    );
+    // Stopping the loop still aborts at once, as a stop and not as a timeout.
+    const stop = new AbortController();
+    const pending = api.getRecords('iterator', 10, stop.signal);
+    stop.abort();
+    await expect(pending).rejects.not.toBeInstanceOf(KinesisCallTimeoutError);
+  }, 20_000);
 });
