@@ -75,6 +75,8 @@ export class ShardConsumer {
   /** The checkpoint writes of this loop, one after another. */
   private writes: Promise<void> = Promise.resolve();
   private queuedProgress: Promise<void> | null = null;
+  /** The record an AT_SEQUENCE_NUMBER iterator must start with, until its first record. */
+  private expectFirst: string | null = null;
   private reachedShardEnd = false;
   private readonly shardMetrics: ShardMetrics;
 
@@ -83,6 +85,7 @@ export class ShardConsumer {
     this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
     // Exported at zero from the start, so rate() and the alerts have series on a quiet shard.
     this.shardMetrics.throttles.inc(0);
+    this.shardMetrics.checkpointTrimmed.inc(0);
     this.shardMetrics.records.inc(0);
     this.shardMetrics.bytes.inc(0);
   }
@@ -199,13 +202,13 @@ export class ShardConsumer {
 
   /** Returns true when the shard was read to its end, false when stopped. */
   private async readLoop(start: IteratorStart): Promise<boolean> {
-    const { api, shardId, options, log } = this.deps;
+    const { options, log } = this.deps;
     const signal = this.abort.signal;
     // A sequence-number start reads AT the checkpointed record: skip through it until a
     // later record has been handed over. Every re-fetch starts AT a record already handled
     // (the last one dispatched, or the checkpoint while none was), so the skip never lapses:
     // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
-    const checkpointed = this.lastCheckpoint;
+    let checkpointed = this.lastCheckpoint;
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -214,11 +217,14 @@ export class ShardConsumer {
       try {
         if (iterator === null) {
           const resume = this.lastDispatched;
-          iterator = await api.getShardIterator(
-            shardId,
-            resume ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber } : start,
-            signal,
-          );
+          const from: IteratorStart = resume
+            ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber }
+            : start;
+          const opened = await this.openIterator(from, signal);
+          iterator = opened.iterator;
+          this.expectFirst = opened.atTrimHorizon ? null : sequenceOf(from);
+          // Read from the oldest record kept: every one of them, whatever its number.
+          if (opened.atTrimHorizon) checkpointed = null;
         }
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
@@ -265,6 +271,45 @@ export class ShardConsumer {
   }
 
   /**
+   * GetShardIterator for `from`. A sequence-number start whose record Kinesis no longer
+   * holds (older than the retention: InvalidArgumentException on AWS,
+   * ResourceNotFoundException on kinesis-mock) resumes at TRIM_HORIZON, loudly, instead of
+   * failing forever or finishing the shard. If TRIM_HORIZON fails too, the shard itself is
+   * gone (handled by the caller).
+   */
+  private async openIterator(
+    from: IteratorStart,
+    signal: AbortSignal,
+  ): Promise<{ iterator: string; atTrimHorizon: boolean }> {
+    const { api, shardId } = this.deps;
+    try {
+      return { iterator: await api.getShardIterator(shardId, from, signal), atTrimHorizon: false };
+    } catch (error) {
+      const name = awsErrorName(error);
+      const sequenceNumber = sequenceOf(from);
+      if (
+        signal.aborted ||
+        sequenceNumber === null ||
+        (name !== 'InvalidArgumentException' && name !== 'ResourceNotFoundException')
+      ) {
+        throw error;
+      }
+      const iterator = await api.getShardIterator(shardId, { type: 'TRIM_HORIZON' }, signal);
+      this.reportTrimmed(sequenceNumber, `${name}: ${errorMessage(error)}`);
+      return { iterator, atTrimHorizon: true };
+    }
+  }
+
+  /** Records between the start record and the oldest one kept are lost to the retention. */
+  private reportTrimmed(sequenceNumber: string, reason: string): void {
+    this.shardMetrics.checkpointTrimmed.inc();
+    this.deps.log.error(
+      { sequenceNumber, reason },
+      'the record to resume from was trimmed (older than the stream retention): resuming at TRIM_HORIZON; records in between are lost',
+    );
+  }
+
+  /**
    * One page: GetRecords, then its user records into the processor (waiting on the sinks'
    * backpressure). Its own method so that nothing of the page outlives it: an async
    * function's suspended frame keeps its block-scoped locals, and the loop's next wait
@@ -276,6 +321,15 @@ export class ShardConsumer {
     signal: AbortSignal,
   ): Promise<PageOutcome> {
     const outcome = await this.readUserRecords(iterator, signal);
+    const first = outcome.userRecords[0];
+    if (first && this.expectFirst !== null) {
+      // An AT_SEQUENCE_NUMBER iterator starts with that record while Kinesis holds it; a
+      // later first record means it was trimmed and Kinesis started at the oldest one kept.
+      if (BigInt(first.sequenceNumber) > BigInt(this.expectFirst)) {
+        this.reportTrimmed(this.expectFirst, `the iterator started at ${first.sequenceNumber}`);
+      }
+      this.expectFirst = null;
+    }
     const records = recordsAfter(outcome.userRecords, skipThrough);
     this.observe(records, outcome.millisBehindLatest);
     if (records.length > 0) {
@@ -329,6 +383,12 @@ export class ShardConsumer {
 
 function noop(): void {}
 
+function sequenceOf(start: IteratorStart): string | null {
+  return start.type === 'AT_SEQUENCE_NUMBER' || start.type === 'AFTER_SEQUENCE_NUMBER'
+    ? start.sequenceNumber
+    : null;
+}
+
 /** A shard's metric children, looked up once instead of hashing labels on every page. */
 function shardMetrics(metrics: RelayMetrics, stream: string, shard: string) {
   const labels = { stream, shard };
@@ -338,6 +398,7 @@ function shardMetrics(metrics: RelayMetrics, stream: string, shard: string) {
     records: metrics.records.labels(labels),
     bytes: metrics.bytes.labels(labels),
     throttles: metrics.getRecordsThrottles.labels(labels),
+    checkpointTrimmed: metrics.checkpointTrimmed.labels(labels),
     getRecordsDuration: metrics.getRecordsDuration.labels({ stream }),
   };
 }

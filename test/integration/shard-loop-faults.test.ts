@@ -22,6 +22,7 @@ import {
 } from '../../src/kinesis/stream-api.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type RelayMetrics } from '../../src/observability/metrics.js';
+import { metricValue } from '../support/events.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
 /*
@@ -34,7 +35,11 @@ const SHARD = 'shardId-000000000000';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** What the proxy does with one call: pass it on, answer an error, or never answer. */
-type Fault = { status: number; type: string; message?: string } | 'hang' | undefined;
+type Fault =
+  | { status: number; type: string; message?: string }
+  | { rewrite: (body: Record<string, unknown>) => Record<string, unknown> }
+  | 'hang'
+  | undefined;
 
 interface ProxiedCall {
   readonly operation: string;
@@ -80,21 +85,27 @@ async function startKinesisProxy(target: string): Promise<KinesisProxy> {
         hung.push(res);
         return;
       }
-      if (fault) {
+      let forwarded = raw;
+      if (fault && 'rewrite' in fault) {
+        forwarded = Buffer.from(JSON.stringify(fault.rewrite(call.body)));
+      } else if (fault) {
         res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type }));
         return;
       }
       const upstream = request(
         `${target}${req.url ?? '/'}`,
-        { method: req.method, headers: req.headers },
+        {
+          method: req.method,
+          headers: { ...req.headers, 'content-length': String(forwarded.length) },
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 500, answer.headers);
           answer.pipe(res);
         },
       );
       upstream.on('error', () => res.destroy());
-      upstream.end(raw);
+      upstream.end(forwarded);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -368,4 +379,89 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     stop.abort();
     await expect(pending).rejects.not.toBeInstanceOf(KinesisCallTimeoutError);
   }, 20_000);
+
+  /** A sequence number below every record of the stream: a checkpoint trimmed long ago. */
+  const trimmedLongAgo = (oldest: string) => at(String(BigInt(oldest) - 1_000_000n));
+
+  async function expectResumedAtTrimHorizon(
+    started: Awaited<ReturnType<typeof startConsumer>>,
+    stream: string,
+    all: string[],
+  ) {
+    const { processor, checkpoints, metrics, lines } = started;
+    await eventually('every retained record was delivered', async () =>
+      processor.sequences().includes(all.at(-1) ?? '') ? true : undefined,
+    );
+    expect(processor.sequences()).toEqual(all);
+    expect(checkpoints).not.toContain('SHARD_END');
+    expect(
+      await metricValue(metrics, 'kinesis_relay_checkpoint_trimmed_total', {
+        stream,
+        shard: SHARD,
+      }),
+    ).toBe(1);
+    const loud = lines.filter((line) => line.level === 50 && /trimmed/.test(String(line.msg)));
+    expect(loud).toHaveLength(1);
+    // The loop goes on reading (no crash, no restart): a later record arrives too.
+    const later = await put(stream, 99);
+    await eventually('a later record was delivered', async () =>
+      processor.sequences().includes(later) ? true : undefined,
+    );
+  }
+
+  it('a checkpoint older than the retention resumes at TRIM_HORIZON, loudly (kinesis-local: ResourceNotFoundException)', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    // kinesis-local answers GetShardIterator for a sequence number it does not hold with
+    // ResourceNotFoundException "Unable to find record with provided SequenceNumber".
+    const started = await startConsumer({ stream, startFrom: trimmedLongAgo(all[0] ?? '') });
+    await expectResumedAtTrimHorizon(started, stream, all);
+  });
+
+  it('a checkpoint older than the retention resumes at TRIM_HORIZON, loudly (InvalidArgumentException)', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    proxy.rule = (call) =>
+      call.operation === 'GetShardIterator' && call.body.StartingSequenceNumber !== undefined
+        ? {
+            status: 400,
+            type: 'InvalidArgumentException',
+            message: 'StartingSequenceNumber is no longer available (trimmed)',
+          }
+        : undefined;
+    const started = await startConsumer({
+      stream,
+      startFrom: trimmedLongAgo(all[0] ?? ''),
+      proxy,
+    });
+    await expectResumedAtTrimHorizon(started, stream, all);
+  });
+
+  it('a checkpoint older than the retention is reported when Kinesis starts at the trim horizon itself', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    // As Kinesis may do: an iterator for the trimmed record, positioned at the oldest one.
+    proxy.rule = (call) =>
+      call.operation === 'GetShardIterator' && call.body.StartingSequenceNumber !== undefined
+        ? {
+            rewrite: ({ StartingSequenceNumber: _dropped, ...body }) => ({
+              ...body,
+              ShardIteratorType: 'TRIM_HORIZON',
+            }),
+          }
+        : undefined;
+    const started = await startConsumer({
+      stream,
+      startFrom: trimmedLongAgo(all[0] ?? ''),
+      proxy,
+    });
+    await expectResumedAtTrimHorizon(started, stream, all);
+  });
 });
