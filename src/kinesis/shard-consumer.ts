@@ -1,18 +1,14 @@
 import { backoffDelay, sleep } from '../core/backoff.js';
-import {
-  describeCheckpoint,
-  isSentinel,
-  type Checkpoint,
-  type CheckpointWriter,
-} from '../core/checkpoint.js';
+import { describeCheckpoint, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
 import type { ReadPermits } from '../core/read-permits.js';
-import { comparePositions, type RecordPosition, type UserRecord } from '../core/record.js';
+import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { appendUserRecords } from './deaggregate.js';
-import { iteratorStartFor, recordsAfter } from './iterator-start.js';
+import { iteratorStartFor, openIterator, recordsAfter, sequenceOf } from './iterator-start.js';
+import { ShardCheckpointer } from './shard-checkpointer.js';
 import type { IteratorStart, ShardReadApi } from './stream-api.js';
 
 export interface ShardConsumerOptions {
@@ -67,21 +63,24 @@ interface ReadPage extends PageOutcome {
  */
 export class ShardConsumer {
   private readonly abort = new AbortController();
-  private lastCheckpoint: RecordPosition | null;
+  private readonly checkpointer: ShardCheckpointer;
   private lastDispatched: RecordPosition | null = null;
   private leaseLost = false;
-  /** SHARD_END is being (or was) written. */
-  private ending = false;
-  /** The checkpoint writes of this loop, one after another. */
-  private writes: Promise<void> = Promise.resolve();
-  private queuedProgress: Promise<void> | null = null;
   /** The record an AT_SEQUENCE_NUMBER iterator must start with, until its first record. */
   private expectFirst: string | null = null;
   private reachedShardEnd = false;
   private readonly shardMetrics: ShardMetrics;
 
   constructor(private readonly deps: ShardConsumerDeps) {
-    this.lastCheckpoint = isSentinel(deps.startFrom) ? null : deps.startFrom;
+    this.checkpointer = new ShardCheckpointer({
+      shardId: deps.shardId,
+      startFrom: deps.startFrom,
+      writer: deps.checkpoints,
+      processor: deps.processor,
+      log: deps.log,
+      onWritten: () => deps.metrics.checkpointTimes.set(deps.shardId, Date.now()),
+      onLeaseLost: () => this.loseLease(),
+    });
     this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
     // Exported at zero from the start, so rate() and the alerts have series on a quiet shard.
     this.shardMetrics.throttles.inc(0);
@@ -102,6 +101,7 @@ export class ShardConsumer {
   /** Stops at once without writing anything more: the lease is gone. */
   loseLease(): void {
     this.leaseLost = true;
+    this.checkpointer.loseLease();
     this.abort.abort();
   }
 
@@ -124,7 +124,7 @@ export class ShardConsumer {
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
-      await this.writeShardEnd();
+      await this.checkpointer.shardEnd();
       log.info('shard reached SHARD_END');
       this.reachedShardEnd = true;
       return 'shard-end';
@@ -137,63 +137,9 @@ export class ShardConsumer {
     }
   }
 
-  /**
-   * Writes the checkpoint for what is acknowledged now (every checkpoint interval, and on
-   * shutdown after the flush). Writes go out one at a time, in order; a call made while one
-   * is in flight joins the single write queued behind it, which reads the position when it
-   * runs. Nothing is written once SHARD_END is (issue 17, item 8).
-   */
+  /** Writes the checkpoint for what is acknowledged now (on shutdown, after the flush). */
   checkpointProgress(): Promise<void> {
-    if (this.leaseLost || this.ending) return Promise.resolve();
-    this.queuedProgress ??= this.serialized(async () => {
-      this.queuedProgress = null;
-      await this.writeProgress();
-    });
-    return this.queuedProgress;
-  }
-
-  private async writeProgress(): Promise<void> {
-    if (this.leaseLost || this.ending) return;
-    const position = this.deps.processor.checkpointable();
-    // Never behind (nor equal to) the last position written.
-    if (
-      !position ||
-      (this.lastCheckpoint && comparePositions(position, this.lastCheckpoint) <= 0)
-    ) {
-      return;
-    }
-    try {
-      await this.writeCheckpoint(position);
-      this.lastCheckpoint = position;
-      this.deps.processor.checkpointed?.(position);
-    } catch (error) {
-      if (!(error instanceof LeaseLostError)) {
-        this.deps.log.warn({ err: errorMessage(error) }, 'checkpoint failed; will retry');
-      }
-    }
-  }
-
-  /** The last checkpoint this loop writes: no timer write may follow it. */
-  private writeShardEnd(): Promise<void> {
-    this.ending = true;
-    return this.serialized(() => this.writeCheckpoint('SHARD_END'));
-  }
-
-  /** Runs `write` after every checkpoint write queued before it. */
-  private serialized(write: () => Promise<void>): Promise<void> {
-    const run = this.writes.then(write);
-    this.writes = run.catch(() => undefined);
-    return run;
-  }
-
-  private async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
-    try {
-      await this.deps.checkpoints.write(this.deps.shardId, checkpoint);
-      this.deps.metrics.checkpointTimes.set(this.deps.shardId, Date.now());
-    } catch (error) {
-      if (error instanceof LeaseLostError) this.loseLease();
-      throw error;
-    }
+    return this.checkpointer.progress();
   }
 
   private outcome(): ShardOutcome {
@@ -208,7 +154,7 @@ export class ShardConsumer {
     // later record has been handed over. Every re-fetch starts AT a record already handled
     // (the last one dispatched, or the checkpoint while none was), so the skip never lapses:
     // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
-    let checkpointed = this.lastCheckpoint;
+    let checkpointed = this.checkpointer.last;
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -220,11 +166,14 @@ export class ShardConsumer {
           const from: IteratorStart = resume
             ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber }
             : start;
-          const opened = await this.openIterator(from, signal);
+          const opened = await openIterator(this.deps.api, this.deps.shardId, from, signal);
           iterator = opened.iterator;
-          this.expectFirst = opened.atTrimHorizon ? null : sequenceOf(from);
-          // Read from the oldest record kept: every one of them, whatever its number.
-          if (opened.atTrimHorizon) checkpointed = null;
+          this.expectFirst = opened.trimmed ? null : sequenceOf(from);
+          if (opened.trimmed) {
+            this.reportTrimmed(opened.trimmed.sequenceNumber, opened.trimmed.reason);
+            // Read from the oldest record kept: every one of them, whatever its number.
+            checkpointed = null;
+          }
         }
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
@@ -268,36 +217,6 @@ export class ShardConsumer {
       }
     }
     return false;
-  }
-
-  /**
-   * GetShardIterator for `from`. A sequence-number start whose record Kinesis no longer
-   * holds (older than the retention: InvalidArgumentException on AWS,
-   * ResourceNotFoundException on kinesis-mock) resumes at TRIM_HORIZON, loudly, instead of
-   * failing forever or finishing the shard. If TRIM_HORIZON fails too, the shard itself is
-   * gone (handled by the caller).
-   */
-  private async openIterator(
-    from: IteratorStart,
-    signal: AbortSignal,
-  ): Promise<{ iterator: string; atTrimHorizon: boolean }> {
-    const { api, shardId } = this.deps;
-    try {
-      return { iterator: await api.getShardIterator(shardId, from, signal), atTrimHorizon: false };
-    } catch (error) {
-      const name = awsErrorName(error);
-      const sequenceNumber = sequenceOf(from);
-      if (
-        signal.aborted ||
-        sequenceNumber === null ||
-        (name !== 'InvalidArgumentException' && name !== 'ResourceNotFoundException')
-      ) {
-        throw error;
-      }
-      const iterator = await api.getShardIterator(shardId, { type: 'TRIM_HORIZON' }, signal);
-      this.reportTrimmed(sequenceNumber, `${name}: ${errorMessage(error)}`);
-      return { iterator, atTrimHorizon: true };
-    }
   }
 
   /** Records between the start record and the oldest one kept are lost to the retention. */
@@ -382,12 +301,6 @@ export class ShardConsumer {
 }
 
 function noop(): void {}
-
-function sequenceOf(start: IteratorStart): string | null {
-  return start.type === 'AT_SEQUENCE_NUMBER' || start.type === 'AFTER_SEQUENCE_NUMBER'
-    ? start.sequenceNumber
-    : null;
-}
 
 /** A shard's metric children, looked up once instead of hashing labels on every page. */
 function shardMetrics(metrics: RelayMetrics, stream: string, shard: string) {
