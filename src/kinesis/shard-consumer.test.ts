@@ -7,7 +7,7 @@ import type { RecordPosition, UserRecord } from '../core/record.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js';
-import type { RecordsPage, ShardReadApi } from './stream-api.js';
+import type { IteratorStart, RecordsPage, ShardReadApi } from './stream-api.js';
 
 const SHARD = 'shardId-000000000001';
 const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
@@ -134,5 +134,105 @@ describe('ShardConsumer checkpoints', () => {
     const numbers = written.map((value) => BigInt(value));
     for (let i = 1; i < numbers.length; i += 1) expect(numbers[i]! > numbers[i - 1]!).toBe(true);
     expect(written.at(-1)).toBe(sequence(6));
+  });
+});
+
+/**
+ * An open shard of `count` records in memory; iterators are positions. `fault(call)` may
+ * throw instead of answering GetRecords call number `call` (0-based).
+ */
+function openShard(count: number, fault: (call: number) => Error | undefined) {
+  const records = Array.from({ length: count }, (_, i) => kinesisRecord(i + 1));
+  const starts: IteratorStart[] = [];
+  let calls = 0;
+  const api: ShardReadApi = {
+    stream: 'stream-1',
+    getShardIterator: async (_shard, start) => {
+      starts.push(start);
+      if (start.type === 'TRIM_HORIZON') return 'at:0';
+      if (start.type !== 'AT_SEQUENCE_NUMBER') throw new Error(`unexpected ${start.type}`);
+      return `at:${records.findIndex((r) => r.SequenceNumber === start.sequenceNumber)}`;
+    },
+    getRecords: async (iterator, limit): Promise<RecordsPage> => {
+      const error = fault(calls++);
+      if (error) throw error;
+      const from = Number(iterator.slice(3));
+      const page = records.slice(from, from + Math.min(limit, 5));
+      const next = from + page.length;
+      return {
+        records: page,
+        nextIterator: `at:${next}`,
+        millisBehindLatest: (count - next) * 1000,
+      };
+    },
+  };
+  return { api, starts, calls: () => calls };
+}
+
+function awsError(name: string): Error {
+  return Object.assign(new Error(name), { name });
+}
+
+class CollectingProcessor implements RecordProcessor {
+  readonly sequences: string[] = [];
+  async process(records: readonly UserRecord[]): Promise<void> {
+    for (const record of records) this.sequences.push(record.sequenceNumber);
+  }
+  checkpointable(): RecordPosition | null {
+    const last = this.sequences.at(-1);
+    return last ? { sequenceNumber: last, subSequenceNumber: 0 } : null;
+  }
+  async drained(): Promise<void> {}
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('ShardConsumer under GetRecords throttling and 5xx bursts', () => {
+  it('backs off through throttling and a 5xx burst, loses and repeats nothing, and catches up', async () => {
+    // Calls 1-3 throttled (the SDK's own retries exhausted), calls 5-7 a 5xx burst.
+    const shard = openShard(20, (call) =>
+      call >= 1 && call <= 3
+        ? awsError('ProvisionedThroughputExceededException')
+        : call >= 5 && call <= 7
+          ? awsError('InternalFailure')
+          : undefined,
+    );
+    const processor = new CollectingProcessor();
+    const metrics = createMetrics();
+    const loop = new ShardConsumer({
+      api: shard.api,
+      shardId: SHARD,
+      startFrom: 'TRIM_HORIZON',
+      processor,
+      checkpoints: { write: async () => undefined },
+      waitForParents: async () => true,
+      options,
+      log: createLogger('silent'),
+      metrics,
+    });
+    const done = loop.run();
+    const all = Array.from({ length: 20 }, (_, i) => sequence(i + 1));
+    await waitFor('every record', () => processor.sequences.length >= 20);
+    loop.stop();
+    expect(await done).toBe('stopped');
+    expect(processor.sequences).toEqual(all);
+    // The page holding the last records reported the shard caught up (observed before routing).
+    const lag = await metrics.registry.getSingleMetric('kinesis_relay_millis_behind_latest')?.get();
+    expect(lag?.values.find((v) => v.labels.shard === SHARD)?.value).toBe(0);
+    const throttles = await metrics.registry
+      .getSingleMetric('kinesis_relay_getrecords_throttles_total')
+      ?.get();
+    expect(throttles?.values.find((v) => v.labels.shard === SHARD)?.value).toBe(3);
+    // Throttling keeps the iterator; each 5xx re-fetches it AT the last record handed over.
+    expect(shard.starts.slice(1)).toHaveLength(3);
+    for (const start of shard.starts.slice(1)) {
+      expect(start).toMatchObject({ type: 'AT_SEQUENCE_NUMBER' });
+    }
   });
 });
