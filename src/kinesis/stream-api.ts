@@ -72,20 +72,35 @@ export class KinesisStreamApi {
     private readonly timeouts: KinesisCallTimeouts = DEFAULT_KINESIS_CALL_TIMEOUTS,
   ) {}
 
-  /** Sends `command`, aborted by `signal` (the loop stopping) or by the call's deadline. */
+  /**
+   * Sends a call, aborted by `signal` (the loop stopping) or by the call's deadline. One
+   * controller per call, its listener on the long-lived stop signal removed when the call
+   * ends: AbortSignal.any would leave a follower on that signal per call (5 calls/s/shard
+   * for the life of the process; nodejs/node#55351).
+   */
   private async sendWithin<T>(
     operation: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
     send: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const call = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      call.abort();
+    }, timeoutMs);
+    const stop = (): void => call.abort(signal?.reason);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
     try {
-      return await send(signal ? AbortSignal.any([signal, deadline]) : deadline);
+      return await send(call.signal);
     } catch (error) {
-      if (deadline.aborted && !signal?.aborted)
-        throw new KinesisCallTimeoutError(operation, timeoutMs);
+      if (timedOut && !signal?.aborted) throw new KinesisCallTimeoutError(operation, timeoutMs);
       throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
     }
   }
 
