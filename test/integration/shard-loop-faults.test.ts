@@ -292,7 +292,10 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     const first: string[] = [];
     for (let n = 1; n <= 5; n += 1) first.push(await put(stream, n));
     let openGate = (): void => undefined;
-    const { proxy, processor } = await startConsumer({ stream, startFrom: 'TRIM_HORIZON' });
+    const { proxy, processor, metrics } = await startConsumer({
+      stream,
+      startFrom: 'TRIM_HORIZON',
+    });
     // The sink is down: the page is handed over and the loop waits on backpressure.
     processor.gate = new Promise<void>((resolve) => (openGate = resolve));
     await eventually('the first records were handed over', async () =>
@@ -313,6 +316,10 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
       processor.sequences().includes(later.at(-1) ?? '') ? true : undefined,
     );
     expect(processor.sequences()).toEqual([...first, ...later]);
+    // Resuming AT a record still held is not mistaken for a trimmed start.
+    expect(
+      await metricValue(metrics, 'kinesis_relay_checkpoint_trimmed_total', { shard: SHARD }),
+    ).toBe(0);
     const restarts = proxy.calls
       .filter((call) => call.operation === 'GetShardIterator')
       .slice(startsBefore);
