@@ -58,10 +58,18 @@ export class ShardCheckpointer {
     return this.queuedProgress;
   }
 
-  /** The last checkpoint of the shard; rejects when it could not be written. */
-  shardEnd(): Promise<void> {
+  /**
+   * The last checkpoint of the shard; rejects when it could not be written. Progress writes
+   * may then run again until the next attempt (each is correct while SHARD_END is not in).
+   */
+  async shardEnd(): Promise<void> {
     this.ending = true;
-    return this.serialized(() => this.write('SHARD_END'));
+    try {
+      await this.serialized(() => this.write('SHARD_END'));
+    } catch (error) {
+      this.ending = false;
+      throw error;
+    }
   }
 
   private async writeProgress(): Promise<void> {

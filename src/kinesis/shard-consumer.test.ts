@@ -100,6 +100,24 @@ describe('ShardConsumer checkpoints', () => {
     expect(writer.written.filter((checkpoint) => checkpoint === 'SHARD_END')).toHaveLength(1);
   });
 
+  it('a SHARD_END write that fails once (DynamoDB throttled) is retried, not given up', async () => {
+    const written: Checkpoint[] = [];
+    let failures = 0;
+    const writer: CheckpointWriter = {
+      write: async (_shard, checkpoint) => {
+        if (checkpoint === 'SHARD_END' && failures++ === 0) {
+          throw Object.assign(new Error('throttled'), {
+            name: 'ProvisionedThroughputExceededException',
+          });
+        }
+        written.push(checkpoint);
+      },
+    };
+    const outcome = await consumer(closedShard(7), new DrainingProcessor(), writer).run();
+    expect(outcome).toBe('shard-end');
+    expect(written.at(-1)).toBe('SHARD_END');
+  });
+
   it('never writes a position behind one already written, however slow the writes', async () => {
     let acknowledged = 0;
     const processor: RecordProcessor = {

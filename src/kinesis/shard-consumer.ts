@@ -124,7 +124,7 @@ export class ShardConsumer {
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
-      await this.checkpointer.shardEnd();
+      if (!(await this.writeShardEnd())) return this.outcome();
       log.info('shard reached SHARD_END');
       this.reachedShardEnd = true;
       return 'shard-end';
@@ -134,6 +134,32 @@ export class ShardConsumer {
     } finally {
       clearInterval(timer);
       if (!this.reachedShardEnd) this.deps.processor.release?.();
+    }
+  }
+
+  /**
+   * SHARD_END, retried with backoff until written, the lease is lost or the loop is stopped
+   * (false): one throttled write must not hand a finished shard to another worker to read
+   * again from its last checkpoint.
+   */
+  private async writeShardEnd(): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.checkpointer.shardEnd();
+        return true;
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        this.deps.log.warn(
+          { err: errorMessage(error), code: awsErrorName(error), attempt },
+          'writing SHARD_END failed; retrying',
+        );
+        if (this.abort.signal.aborted) return false;
+        await sleep(
+          backoffDelay({ initialDelayMs: 250, maxDelayMs: 10_000 }, attempt),
+          this.abort.signal,
+        );
+        if (this.abort.signal.aborted) return false;
+      }
     }
   }
 
