@@ -9,6 +9,8 @@ export interface RecordProcessor {
   process(records: readonly UserRecord[]): Promise<void>;
   /** The last position below which every record has been acknowledged, if any. */
   checkpointable(): RecordPosition | null;
+  /** The checkpoint was written at `position`: state below it may be forgotten. */
+  checkpointed?(position: RecordPosition): void;
   /** Resolves when every record handed over so far has been acknowledged. */
   drained(): Promise<void>;
   /** The shard was read to its end: no record will follow the last one handed over. */

@@ -1,6 +1,7 @@
 import { isSentinel, type Checkpoint } from '../core/checkpoint.js';
 import { comparePositions, type RecordPosition, type UserRecord } from '../core/record.js';
-import type { IteratorStart } from './stream-api.js';
+import { awsErrorName, errorMessage } from '../core/errors.js';
+import type { IteratorStart, ShardReadApi } from './stream-api.js';
 
 /**
  * Where to read from for a checkpoint. A sequence-number checkpoint restarts AT that
@@ -29,4 +30,47 @@ export function recordsAfter(
   if (!after) return records;
   const first = records.findIndex((record) => comparePositions(record, after) > 0);
   return first === -1 ? [] : first === 0 ? records : records.slice(first);
+}
+
+/** The sequence number a start names, if it names one. */
+export function sequenceOf(start: IteratorStart): string | null {
+  return start.type === 'AT_SEQUENCE_NUMBER' || start.type === 'AFTER_SEQUENCE_NUMBER'
+    ? start.sequenceNumber
+    : null;
+}
+
+export interface OpenedIterator {
+  readonly iterator: string;
+  /** Set when the start record was trimmed and the iterator is at TRIM_HORIZON instead. */
+  readonly trimmed: { readonly sequenceNumber: string; readonly reason: string } | null;
+}
+
+/**
+ * GetShardIterator for `from`. A sequence-number start whose record Kinesis no longer
+ * holds (older than the retention: InvalidArgumentException on AWS,
+ * ResourceNotFoundException on kinesis-mock) resumes at TRIM_HORIZON instead of failing
+ * forever or finishing the shard. If TRIM_HORIZON fails too, the shard itself is gone: that
+ * error is the caller's.
+ */
+export async function openIterator(
+  api: ShardReadApi,
+  shardId: string,
+  from: IteratorStart,
+  signal: AbortSignal,
+): Promise<OpenedIterator> {
+  try {
+    return { iterator: await api.getShardIterator(shardId, from, signal), trimmed: null };
+  } catch (error) {
+    const name = awsErrorName(error);
+    const sequenceNumber = sequenceOf(from);
+    if (
+      signal.aborted ||
+      sequenceNumber === null ||
+      (name !== 'InvalidArgumentException' && name !== 'ResourceNotFoundException')
+    ) {
+      throw error;
+    }
+    const iterator = await api.getShardIterator(shardId, { type: 'TRIM_HORIZON' }, signal);
+    return { iterator, trimmed: { sequenceNumber, reason: `${name}: ${errorMessage(error)}` } };
+  }
 }

@@ -1,19 +1,15 @@
 import { backoffDelay, sleep } from '../core/backoff.js';
-import {
-  describeCheckpoint,
-  isSentinel,
-  type Checkpoint,
-  type CheckpointWriter,
-} from '../core/checkpoint.js';
+import { describeCheckpoint, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
 import type { ReadPermits } from '../core/read-permits.js';
-import { comparePositions, type RecordPosition, type UserRecord } from '../core/record.js';
+import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { appendUserRecords } from './deaggregate.js';
-import { iteratorStartFor, recordsAfter } from './iterator-start.js';
-import type { IteratorStart, KinesisStreamApi } from './stream-api.js';
+import { iteratorStartFor, openIterator, recordsAfter, sequenceOf } from './iterator-start.js';
+import { ShardCheckpointer } from './shard-checkpointer.js';
+import type { IteratorStart, ShardReadApi } from './stream-api.js';
 
 export interface ShardConsumerOptions {
   readonly maxRecordsPerCall: number;
@@ -24,7 +20,7 @@ export interface ShardConsumerOptions {
 }
 
 export interface ShardConsumerDeps {
-  readonly api: KinesisStreamApi;
+  readonly api: ShardReadApi;
   readonly shardId: string;
   readonly startFrom: Checkpoint;
   readonly processor: RecordProcessor;
@@ -67,17 +63,28 @@ interface ReadPage extends PageOutcome {
  */
 export class ShardConsumer {
   private readonly abort = new AbortController();
-  private lastCheckpoint: RecordPosition | null;
+  private readonly checkpointer: ShardCheckpointer;
   private lastDispatched: RecordPosition | null = null;
   private leaseLost = false;
+  /** The record an AT_SEQUENCE_NUMBER iterator must start with, until its first record. */
+  private expectFirst: string | null = null;
   private reachedShardEnd = false;
   private readonly shardMetrics: ShardMetrics;
 
   constructor(private readonly deps: ShardConsumerDeps) {
-    this.lastCheckpoint = isSentinel(deps.startFrom) ? null : deps.startFrom;
+    this.checkpointer = new ShardCheckpointer({
+      shardId: deps.shardId,
+      startFrom: deps.startFrom,
+      writer: deps.checkpoints,
+      processor: deps.processor,
+      log: deps.log,
+      onWritten: () => deps.metrics.checkpointTimes.set(deps.shardId, Date.now()),
+      onLeaseLost: () => this.loseLease(),
+    });
     this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
     // Exported at zero from the start, so rate() and the alerts have series on a quiet shard.
     this.shardMetrics.throttles.inc(0);
+    this.shardMetrics.checkpointTrimmed.inc(0);
     this.shardMetrics.records.inc(0);
     this.shardMetrics.bytes.inc(0);
   }
@@ -94,6 +101,7 @@ export class ShardConsumer {
   /** Stops at once without writing anything more: the lease is gone. */
   loseLease(): void {
     this.leaseLost = true;
+    this.checkpointer.loseLease();
     this.abort.abort();
   }
 
@@ -116,7 +124,7 @@ export class ShardConsumer {
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
-      await this.writeCheckpoint('SHARD_END');
+      if (!(await this.writeShardEnd())) return this.outcome();
       log.info('shard reached SHARD_END');
       this.reachedShardEnd = true;
       return 'shard-end';
@@ -129,34 +137,35 @@ export class ShardConsumer {
     }
   }
 
-  /** Writes the checkpoint for what is acknowledged now (on shutdown, after the flush). */
-  async checkpointProgress(): Promise<void> {
-    if (this.leaseLost) return;
-    const position = this.deps.processor.checkpointable();
-    if (
-      !position ||
-      (this.lastCheckpoint && comparePositions(position, this.lastCheckpoint) <= 0)
-    ) {
-      return;
-    }
-    try {
-      await this.writeCheckpoint(position);
-      this.lastCheckpoint = position;
-    } catch (error) {
-      if (!(error instanceof LeaseLostError)) {
-        this.deps.log.warn({ err: errorMessage(error) }, 'checkpoint failed; will retry');
+  /**
+   * SHARD_END, retried with backoff until written, the lease is lost or the loop is stopped
+   * (false): one throttled write must not hand a finished shard to another worker to read
+   * again from its last checkpoint.
+   */
+  private async writeShardEnd(): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.checkpointer.shardEnd();
+        return true;
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        this.deps.log.warn(
+          { err: errorMessage(error), code: awsErrorName(error), attempt },
+          'writing SHARD_END failed; retrying',
+        );
+        if (this.abort.signal.aborted) return false;
+        await sleep(
+          backoffDelay({ initialDelayMs: 250, maxDelayMs: 10_000 }, attempt),
+          this.abort.signal,
+        );
+        if (this.abort.signal.aborted) return false;
       }
     }
   }
 
-  private async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
-    try {
-      await this.deps.checkpoints.write(this.deps.shardId, checkpoint);
-      this.deps.metrics.checkpointTimes.set(this.deps.shardId, Date.now());
-    } catch (error) {
-      if (error instanceof LeaseLostError) this.loseLease();
-      throw error;
-    }
+  /** Writes the checkpoint for what is acknowledged now (on shutdown, after the flush). */
+  checkpointProgress(): Promise<void> {
+    return this.checkpointer.progress();
   }
 
   private outcome(): ShardOutcome {
@@ -165,9 +174,13 @@ export class ShardConsumer {
 
   /** Returns true when the shard was read to its end, false when stopped. */
   private async readLoop(start: IteratorStart): Promise<boolean> {
-    const { api, shardId, options, log } = this.deps;
+    const { options, log } = this.deps;
     const signal = this.abort.signal;
-    let skipThrough = this.lastCheckpoint;
+    // A sequence-number start reads AT the checkpointed record: skip through it until a
+    // later record has been handed over. Every re-fetch starts AT a record already handled
+    // (the last one dispatched, or the checkpoint while none was), so the skip never lapses:
+    // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
+    let checkpointed = this.checkpointer.last;
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -176,12 +189,17 @@ export class ShardConsumer {
       try {
         if (iterator === null) {
           const resume = this.lastDispatched;
-          iterator = await api.getShardIterator(
-            shardId,
-            resume ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber } : start,
-            signal,
-          );
-          if (resume) skipThrough = resume;
+          const from: IteratorStart = resume
+            ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber }
+            : start;
+          const opened = await openIterator(this.deps.api, this.deps.shardId, from, signal);
+          iterator = opened.iterator;
+          this.expectFirst = opened.trimmed ? null : sequenceOf(from);
+          if (opened.trimmed) {
+            this.reportTrimmed(opened.trimmed.sequenceNumber, opened.trimmed.reason);
+            // Read from the oldest record kept: every one of them, whatever its number.
+            checkpointed = null;
+          }
         }
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
@@ -190,9 +208,8 @@ export class ShardConsumer {
         try {
           if (signal.aborted) break;
           lastCallAt = Date.now();
-          next = await this.readAndRoute(iterator, skipThrough, signal);
+          next = await this.readAndRoute(iterator, this.lastDispatched ?? checkpointed, signal);
           failures = 0;
-          skipThrough = null;
         } finally {
           release();
         }
@@ -228,6 +245,15 @@ export class ShardConsumer {
     return false;
   }
 
+  /** Records between the start record and the oldest one kept are lost to the retention. */
+  private reportTrimmed(sequenceNumber: string, reason: string): void {
+    this.shardMetrics.checkpointTrimmed.inc();
+    this.deps.log.error(
+      { sequenceNumber, reason },
+      'the record to resume from was trimmed (older than the stream retention): resuming at TRIM_HORIZON; records in between are lost',
+    );
+  }
+
   /**
    * One page: GetRecords, then its user records into the processor (waiting on the sinks'
    * backpressure). Its own method so that nothing of the page outlives it: an async
@@ -240,6 +266,15 @@ export class ShardConsumer {
     signal: AbortSignal,
   ): Promise<PageOutcome> {
     const outcome = await this.readUserRecords(iterator, signal);
+    const first = outcome.userRecords[0];
+    if (first && this.expectFirst !== null) {
+      // An AT_SEQUENCE_NUMBER iterator starts with that record while Kinesis holds it; a
+      // later first record means it was trimmed and Kinesis started at the oldest one kept.
+      if (BigInt(first.sequenceNumber) > BigInt(this.expectFirst)) {
+        this.reportTrimmed(this.expectFirst, `the iterator started at ${first.sequenceNumber}`);
+      }
+      this.expectFirst = null;
+    }
     const records = recordsAfter(outcome.userRecords, skipThrough);
     this.observe(records, outcome.millisBehindLatest);
     if (records.length > 0) {
@@ -302,6 +337,7 @@ function shardMetrics(metrics: RelayMetrics, stream: string, shard: string) {
     records: metrics.records.labels(labels),
     bytes: metrics.bytes.labels(labels),
     throttles: metrics.getRecordsThrottles.labels(labels),
+    checkpointTrimmed: metrics.checkpointTrimmed.labels(labels),
     getRecordsDuration: metrics.getRecordsDuration.labels({ stream }),
   };
 }

@@ -31,9 +31,37 @@ export interface RecordsPage {
   readonly millisBehindLatest: number | null;
 }
 
+/** What a shard loop calls: one stream's iterators and pages. */
+export type ShardReadApi = Pick<KinesisStreamApi, 'stream' | 'getShardIterator' | 'getRecords'>;
+
 /** A stream named by ARN is addressed by StreamARN, otherwise by StreamName. */
 export function streamParameters(stream: string): { StreamName?: string; StreamARN?: string } {
   return stream.startsWith('arn:') ? { StreamARN: stream } : { StreamName: stream };
+}
+
+/**
+ * How long one Kinesis call may take in all, the SDK's own retries included. A hung
+ * connection then costs one deadline, never a stuck shard: the SDK's socket timeout
+ * (30 s) applies per attempt, 4 attempts. GetRecords answers in well under a second on
+ * AWS, but a page can hold 10 MB: 15 s leaves room for that on a slow link.
+ */
+export interface KinesisCallTimeouts {
+  readonly getRecordsMs: number;
+  /** GetShardIterator, and each ListShards page. */
+  readonly callMs: number;
+}
+
+export const DEFAULT_KINESIS_CALL_TIMEOUTS: KinesisCallTimeouts = {
+  getRecordsMs: 15_000,
+  callMs: 10_000,
+};
+
+/** A Kinesis call did not answer within its deadline. */
+export class KinesisCallTimeoutError extends Error {
+  override readonly name = 'KinesisCallTimeoutError';
+  constructor(operation: string, timeoutMs: number) {
+    super(`${operation} did not answer within ${timeoutMs} ms`);
+  }
 }
 
 /** One method per Kinesis API call the consumer needs; no policy lives here. */
@@ -41,18 +69,58 @@ export class KinesisStreamApi {
   constructor(
     private readonly client: KinesisClient,
     readonly stream: string,
+    private readonly timeouts: KinesisCallTimeouts = DEFAULT_KINESIS_CALL_TIMEOUTS,
   ) {}
+
+  /**
+   * Sends a call, aborted by `signal` (the loop stopping) or by the call's deadline. One
+   * controller per call, its listener on the long-lived stop signal removed when the call
+   * ends: AbortSignal.any would leave a follower on that signal per call (5 calls/s/shard
+   * for the life of the process; nodejs/node#55351).
+   */
+  private async sendWithin<T>(
+    operation: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const call = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      call.abort();
+    }, timeoutMs);
+    const stop = (): void => call.abort(signal?.reason);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return await send(call.signal);
+    } catch (error) {
+      if (timedOut && !signal?.aborted) throw new KinesisCallTimeoutError(operation, timeoutMs);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+    }
+  }
 
   /** Every shard of the stream, open and closed, following ListShards pagination. */
   async listShards(signal?: AbortSignal): Promise<ShardDescription[]> {
     const shards: ShardDescription[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListShardsCommand(
-          nextToken ? { NextToken: nextToken } : { ...streamParameters(this.stream) },
-        ),
-        { abortSignal: signal },
+      const token = nextToken;
+      const page = await this.sendWithin(
+        'ListShards',
+        this.timeouts.callMs,
+        signal,
+        (abortSignal) =>
+          this.client.send(
+            new ListShardsCommand(
+              token ? { NextToken: token } : { ...streamParameters(this.stream) },
+            ),
+            { abortSignal },
+          ),
       );
       for (const shard of page.Shards ?? []) {
         if (!shard.ShardId) continue;
@@ -72,28 +140,40 @@ export class KinesisStreamApi {
   }
 
   async getShardIterator(shardId: string, start: IteratorStart, signal?: AbortSignal) {
-    const response = await this.client.send(
-      new GetShardIteratorCommand({
-        ...streamParameters(this.stream),
-        ShardId: shardId,
-        ShardIteratorType: start.type as ShardIteratorType,
-        StartingSequenceNumber: 'sequenceNumber' in start ? start.sequenceNumber : undefined,
-        Timestamp: 'timestamp' in start ? start.timestamp : undefined,
-      }),
-      { abortSignal: signal },
+    const response = await this.sendWithin(
+      'GetShardIterator',
+      this.timeouts.callMs,
+      signal,
+      (abortSignal) =>
+        this.client.send(
+          new GetShardIteratorCommand({
+            ...streamParameters(this.stream),
+            ShardId: shardId,
+            ShardIteratorType: start.type as ShardIteratorType,
+            StartingSequenceNumber: 'sequenceNumber' in start ? start.sequenceNumber : undefined,
+            Timestamp: 'timestamp' in start ? start.timestamp : undefined,
+          }),
+          { abortSignal },
+        ),
     );
     if (!response.ShardIterator) throw new Error(`no shard iterator returned for ${shardId}`);
     return response.ShardIterator;
   }
 
   async getRecords(iterator: string, limit: number, signal?: AbortSignal): Promise<RecordsPage> {
-    const response = await this.client.send(
-      new GetRecordsCommand({
-        ShardIterator: iterator,
-        Limit: limit,
-        ...(this.stream.startsWith('arn:') ? { StreamARN: this.stream } : {}),
-      }),
-      { abortSignal: signal },
+    const response = await this.sendWithin(
+      'GetRecords',
+      this.timeouts.getRecordsMs,
+      signal,
+      (abortSignal) =>
+        this.client.send(
+          new GetRecordsCommand({
+            ShardIterator: iterator,
+            Limit: limit,
+            ...(this.stream.startsWith('arn:') ? { StreamARN: this.stream } : {}),
+          }),
+          { abortSignal },
+        ),
     );
     return {
       records: response.Records ?? [],

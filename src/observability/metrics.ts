@@ -88,6 +88,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    checkpointTrimmed: new Counter({
+      name: 'kinesis_relay_checkpoint_trimmed_total',
+      help: 'Shard reads that found their start record trimmed (older than the retention) and resumed at the oldest record kept.',
+      labelNames: ['stream', 'shard'] as const,
+      registers,
+    }),
     getRecordsThrottles: new Counter({
       name: 'kinesis_relay_getrecords_throttles_total',
       help: 'GetRecords calls refused for throughput (ProvisionedThroughputExceeded and kin).',

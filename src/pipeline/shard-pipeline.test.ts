@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AckHandle } from '../core/ack.js';
+import type { RecordPosition } from '../core/record.js';
 import type { RelayEvent } from '../core/event.js';
 import { createDecoder } from '../decode/index.js';
 import {
@@ -8,6 +9,7 @@ import {
   PINPOINT_APP_EVENT,
   userRecord,
 } from '../decode/fixtures/samples.js';
+import { SegmentRanges } from '../sinks/s3/segment-ranges.js';
 import type { DeadLetterEntry, DeadLetterSink, Sink } from '../sinks/sink.js';
 import { Router } from './router.js';
 import { ShardPipeline } from './shard-pipeline.js';
@@ -89,5 +91,70 @@ describe('ShardPipeline: routing by filter, checkpoint over every sink', () => {
     expect(pipeline.checkpointable()).toBeNull();
     deadLetter.ackAll();
     expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(2));
+  });
+});
+
+/** A held sink that rebuilds its output on replay, as the exactly-once S3 sink does. */
+class SegmentedSink extends HeldSink {
+  readonly ranges = new SegmentRanges();
+  /** Records `[first..last]` as one of this sink's segments (cut unless still open). */
+  segment(first: number, last: number, cut = true): void {
+    const range = this.ranges.open(SHARD, at(first));
+    range.last = at(last);
+    if (cut) this.ranges.close(SHARD, range);
+  }
+  safeCheckpoint(shardId: string, candidate: RecordPosition): RecordPosition | null {
+    return this.ranges.safeCheckpoint(shardId, candidate);
+  }
+  checkpointed(shardId: string, position: RecordPosition): void {
+    this.ranges.checkpointed(shardId, position);
+  }
+}
+
+/** The fixtures' shard. */
+const SHARD = userRecord('').shardId;
+const at = (n: number): RecordPosition => ({ sequenceNumber: sequence(n), subSequenceNumber: 0 });
+
+describe('ShardPipeline: checkpoints with two exactly-once sinks', () => {
+  async function twoSegmentedSinks(order: 'E1,E2' | 'E2,E1') {
+    const e1 = new SegmentedSink('E1');
+    const e2 = new SegmentedSink('E2');
+    // E1 finished [3..8] (its first segment on this worker); E2 finished [1..5] and has
+    // [6..12] with 11 and 12 still uploading.
+    e1.segment(3, 8);
+    e2.segment(1, 5);
+    e2.segment(6, 12, false);
+    const sinks = order === 'E1,E2' ? [e1, e2] : [e2, e1];
+    const router = new Router(sinks.map((sink) => ({ sink, eventTypes: [], formats: [] })));
+    const pipeline = new ShardPipeline(createDecoder('auto'), router, new HeldSink('dead-letter'));
+    const records = Array.from({ length: 12 }, (_, i) => record(PINPOINT_APP_EVENT, i + 1));
+    await pipeline.process(records);
+    // Everything up to 10 is acknowledged by both sinks: the candidate is 10.
+    for (const sink of sinks) for (const { ack } of sink.held.slice(0, 10)) ack.ack();
+    return { pipeline, e1, e2 };
+  }
+
+  for (const order of ['E1,E2', 'E2,E1'] as const) {
+    it(`two exactly-once S3 sinks never put the checkpoint inside a segment (order ${order})`, async () => {
+      const { pipeline } = await twoSegmentedSinks(order);
+      // 10 is inside E2's [6..12] -> 5, inside E1's [3..8] with nothing before it -> none.
+      expect(pipeline.checkpointable()).toBeNull();
+      // Asking again (every checkpoint tick asks) gives the same answer.
+      expect(pipeline.checkpointable()).toBeNull();
+    });
+  }
+
+  it('forgets segments only below the checkpoint actually written', async () => {
+    const { pipeline, e1, e2 } = await twoSegmentedSinks('E1,E2');
+    expect(pipeline.checkpointable()).toBeNull();
+    expect(e1.ranges.tracked(SHARD)).toBe(1);
+    // E2's open segment is uploaded and acknowledged: 12 is safe for both and is written.
+    for (const { ack } of e1.held.slice(10)) ack.ack();
+    for (const { ack } of e2.held.slice(10)) ack.ack();
+    const position = pipeline.checkpointable();
+    expect(position).toEqual(at(12));
+    if (position) pipeline.checkpointed(position);
+    expect(e1.ranges.tracked(SHARD)).toBe(0);
+    expect(e2.ranges.tracked(SHARD)).toBe(0);
   });
 });

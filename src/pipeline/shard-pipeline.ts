@@ -49,6 +49,11 @@ export class ShardPipeline implements RecordProcessor {
       : acknowledged;
   }
 
+  checkpointed(position: RecordPosition): void {
+    const shardId = this.shardId;
+    if (shardId) for (const sink of this.router.sinks) sink.checkpointed?.(shardId, position);
+  }
+
   endOfShard(): void {
     const shardId = this.shardId;
     if (shardId) for (const sink of this.router.sinks) sink.endOfShard?.(shardId);
@@ -76,6 +81,8 @@ export class ShardPipeline implements RecordProcessor {
 /**
  * Moves a checkpoint back until no sink that rebuilds its output on replay (exactly-once
  * S3) has a batch straddling it; one sink moving it back can put it inside another's.
+ * Sinks answer without forgetting anything (they forget on `checkpointed`), so the answer
+ * does not depend on the order of the sinks.
  */
 function safeForEverySink(
   sinks: readonly Sink[],

@@ -23,6 +23,8 @@ export interface Sink {
    * or below `candidate` from which a replay does so; null when none is known.
    */
   safeCheckpoint?(shardId: string, candidate: RecordPosition): RecordPosition | null;
+  /** The shard's checkpoint was written at `position` (never lower than an earlier one). */
+  checkpointed?(shardId: string, position: RecordPosition): void;
   /** The shard is closed and all its records were written: nothing later can arrive. */
   endOfShard?(shardId: string): void;
   /** This worker stopped reading the shard (lease lost, shutdown); it will be read again. */

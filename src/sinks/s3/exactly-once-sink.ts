@@ -103,6 +103,10 @@ export class ExactlyOnceS3Sink implements Sink {
     return this.ranges.safeCheckpoint(shardId, candidate);
   }
 
+  checkpointed(shardId: string, position: RecordPosition): void {
+    this.ranges.checkpointed(shardId, position);
+  }
+
   /** A closed shard has no later records: its last segment is complete as it stands. */
   endOfShard(shardId: string): void {
     const segment = this.open.get(shardId);

@@ -20,7 +20,19 @@ describe('checkpoints that keep replays deterministic', () => {
     segment(ranges, 21, 30);
     expect(ranges.safeCheckpoint('shard-1', at(20))).toEqual(at(20));
     expect(ranges.safeCheckpoint('shard-1', at(30))).toEqual(at(30));
+    expect(ranges.tracked('shard-1')).toBe(2);
+    ranges.checkpointed('shard-1', at(20));
+    expect(ranges.tracked('shard-1')).toBe(1);
+    ranges.checkpointed('shard-1', at(30));
     expect(ranges.tracked('shard-1')).toBe(0);
+  });
+
+  it('asking does not forget the segments below the candidate (another sink may lower it)', () => {
+    const ranges = new SegmentRanges();
+    segment(ranges, 3, 8);
+    expect(ranges.safeCheckpoint('shard-1', at(10))).toEqual(at(10));
+    // A second exactly-once sink moved the candidate back to 5, inside [3..8].
+    expect(ranges.safeCheckpoint('shard-1', at(5))).toBeNull();
   });
 
   it('moves a checkpoint inside a segment (another sink lagging) back to the segment before', () => {

@@ -46,18 +46,17 @@ export class SegmentRanges {
   /**
    * The highest position at or below `candidate` (everything up to which is acknowledged)
    * that no segment straddles; null when no such position is known on this worker.
+   * Asking changes nothing: another sink may move the candidate lower afterwards, and the
+   * segments below this candidate must then still be checked (issue 17, item 2).
    */
   safeCheckpoint(shardId: string, candidate: RecordPosition): RecordPosition | null {
     const ranges = this.byShard.get(shardId);
     if (!ranges) return candidate;
-    // Segments that end at or below the candidate are acknowledged: they constrain nothing more.
-    const remaining = ranges.filter((range) => comparePositions(range.last, candidate) > 0);
-    this.byShard.set(shardId, remaining);
     let safe: RecordPosition = candidate;
     // Moving back may land inside another (stale, overlapping) range: repeat until stable.
     for (let moved = true; moved;) {
       moved = false;
-      for (const range of remaining) {
+      for (const range of ranges) {
         if (comparePositions(range.first, safe) > 0 || comparePositions(range.last, safe) <= 0)
           continue;
         if (!range.before) return null;
@@ -68,6 +67,19 @@ export class SegmentRanges {
       }
     }
     return safe;
+  }
+
+  /**
+   * The shard's checkpoint was written at `position`. Checkpoints never move back, so the
+   * segments ending at or below it constrain nothing any more.
+   */
+  checkpointed(shardId: string, position: RecordPosition): void {
+    const ranges = this.byShard.get(shardId);
+    if (!ranges) return;
+    this.byShard.set(
+      shardId,
+      ranges.filter((range) => comparePositions(range.last, position) > 0),
+    );
   }
 
   /** Ranges still tracked for a shard (for tests and memory checks). */

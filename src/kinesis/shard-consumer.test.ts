@@ -1,0 +1,256 @@
+import { describe, expect, it } from 'vitest';
+import type { _Record } from '@aws-sdk/client-kinesis';
+import { sleep } from '../core/backoff.js';
+import type { Checkpoint, CheckpointWriter } from '../core/checkpoint.js';
+import type { RecordProcessor } from '../core/processor.js';
+import type { RecordPosition, UserRecord } from '../core/record.js';
+import { createLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js';
+import type { IteratorStart, RecordsPage, ShardReadApi } from './stream-api.js';
+
+const SHARD = 'shardId-000000000001';
+const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
+
+function kinesisRecord(n: number): _Record {
+  return {
+    SequenceNumber: sequence(n),
+    PartitionKey: 'pk',
+    Data: new TextEncoder().encode(`{"n":${n}}`),
+    ApproximateArrivalTimestamp: new Date(),
+  };
+}
+
+/** A closed shard of records 1..count, read in one page. */
+function closedShard(count: number): ShardReadApi {
+  return {
+    stream: 'stream-1',
+    getShardIterator: async () => 'iterator-0',
+    getRecords: async (): Promise<RecordsPage> => ({
+      records: Array.from({ length: count }, (_, i) => kinesisRecord(i + 1)),
+      nextIterator: null,
+      millisBehindLatest: 0,
+    }),
+  };
+}
+
+/** Acknowledges records once the loop waits for the drain (the sinks' final flush). */
+class DrainingProcessor implements RecordProcessor {
+  private last: UserRecord | undefined;
+  private drainedAll = false;
+  async process(records: readonly UserRecord[]): Promise<void> {
+    this.last = records.at(-1) ?? this.last;
+  }
+  checkpointable(): RecordPosition | null {
+    return this.drainedAll ? (this.last ?? null) : null;
+  }
+  async drained(): Promise<void> {
+    this.drainedAll = true;
+  }
+}
+
+/** Writes one at a time, in call order, as the lease renewer does for one lease. */
+class SerialWriter implements CheckpointWriter {
+  readonly written: Checkpoint[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly slowShardEndMs: number) {}
+  write(_shardId: string, checkpoint: Checkpoint): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      if (checkpoint === 'SHARD_END') await sleep(this.slowShardEndMs);
+      this.written.push(checkpoint);
+    });
+    return this.chain;
+  }
+  idle(): Promise<void> {
+    return this.chain;
+  }
+}
+
+const options: ShardConsumerOptions = {
+  maxRecordsPerCall: 100,
+  idleTimeBetweenReadsMs: 10,
+  minCallIntervalMs: 0,
+  checkpointIntervalMs: 5,
+  initialTimestamp: null,
+};
+
+function consumer(api: ShardReadApi, processor: RecordProcessor, checkpoints: CheckpointWriter) {
+  return new ShardConsumer({
+    api,
+    shardId: SHARD,
+    startFrom: 'TRIM_HORIZON',
+    processor,
+    checkpoints,
+    waitForParents: async () => true,
+    options,
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+  });
+}
+
+describe('ShardConsumer checkpoints', () => {
+  it('a timer checkpoint queued during the SHARD_END write never overwrites SHARD_END', async () => {
+    const writer = new SerialWriter(200);
+    const outcome = await consumer(closedShard(7), new DrainingProcessor(), writer).run();
+    expect(outcome).toBe('shard-end');
+    await writer.idle();
+    await sleep(50);
+    await writer.idle();
+    expect(writer.written.at(-1)).toBe('SHARD_END');
+    expect(writer.written.filter((checkpoint) => checkpoint === 'SHARD_END')).toHaveLength(1);
+  });
+
+  it('a SHARD_END write that fails once (DynamoDB throttled) is retried, not given up', async () => {
+    const written: Checkpoint[] = [];
+    let failures = 0;
+    const writer: CheckpointWriter = {
+      write: async (_shard, checkpoint) => {
+        if (checkpoint === 'SHARD_END' && failures++ === 0) {
+          throw Object.assign(new Error('throttled'), {
+            name: 'ProvisionedThroughputExceededException',
+          });
+        }
+        written.push(checkpoint);
+      },
+    };
+    const outcome = await consumer(closedShard(7), new DrainingProcessor(), writer).run();
+    expect(outcome).toBe('shard-end');
+    expect(written.at(-1)).toBe('SHARD_END');
+  });
+
+  it('never writes a position behind one already written, however slow the writes', async () => {
+    let acknowledged = 0;
+    const processor: RecordProcessor = {
+      process: async () => undefined,
+      checkpointable: () =>
+        acknowledged > 0 ? { sequenceNumber: sequence(acknowledged), subSequenceNumber: 0 } : null,
+      drained: async () => undefined,
+    };
+    const written: string[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const writer: CheckpointWriter = {
+      // Not serialized: a later write may finish first unless the consumer orders them.
+      write: async (_shard, checkpoint) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await sleep(written.length % 2 === 0 ? 30 : 1);
+        if (typeof checkpoint !== 'string') written.push(checkpoint.sequenceNumber);
+        inFlight -= 1;
+      },
+    };
+    const loop = consumer(closedShard(0), processor, writer);
+    const calls: Array<Promise<void>> = [];
+    for (let n = 1; n <= 6; n += 1) {
+      acknowledged = n;
+      calls.push(loop.checkpointProgress());
+      await sleep(5);
+    }
+    await Promise.all(calls);
+    await loop.checkpointProgress();
+    expect(mostInFlight).toBe(1);
+    const numbers = written.map((value) => BigInt(value));
+    for (let i = 1; i < numbers.length; i += 1) expect(numbers[i]! > numbers[i - 1]!).toBe(true);
+    expect(written.at(-1)).toBe(sequence(6));
+  });
+});
+
+/**
+ * An open shard of `count` records in memory; iterators are positions. `fault(call)` may
+ * throw instead of answering GetRecords call number `call` (0-based).
+ */
+function openShard(count: number, fault: (call: number) => Error | undefined) {
+  const records = Array.from({ length: count }, (_, i) => kinesisRecord(i + 1));
+  const starts: IteratorStart[] = [];
+  let calls = 0;
+  const api: ShardReadApi = {
+    stream: 'stream-1',
+    getShardIterator: async (_shard, start) => {
+      starts.push(start);
+      if (start.type === 'TRIM_HORIZON') return 'at:0';
+      if (start.type !== 'AT_SEQUENCE_NUMBER') throw new Error(`unexpected ${start.type}`);
+      return `at:${records.findIndex((r) => r.SequenceNumber === start.sequenceNumber)}`;
+    },
+    getRecords: async (iterator, limit): Promise<RecordsPage> => {
+      const error = fault(calls++);
+      if (error) throw error;
+      const from = Number(iterator.slice(3));
+      const page = records.slice(from, from + Math.min(limit, 5));
+      const next = from + page.length;
+      return {
+        records: page,
+        nextIterator: `at:${next}`,
+        millisBehindLatest: (count - next) * 1000,
+      };
+    },
+  };
+  return { api, starts, calls: () => calls };
+}
+
+function awsError(name: string): Error {
+  return Object.assign(new Error(name), { name });
+}
+
+class CollectingProcessor implements RecordProcessor {
+  readonly sequences: string[] = [];
+  async process(records: readonly UserRecord[]): Promise<void> {
+    for (const record of records) this.sequences.push(record.sequenceNumber);
+  }
+  checkpointable(): RecordPosition | null {
+    const last = this.sequences.at(-1);
+    return last ? { sequenceNumber: last, subSequenceNumber: 0 } : null;
+  }
+  async drained(): Promise<void> {}
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('ShardConsumer under GetRecords throttling and 5xx bursts', () => {
+  it('backs off through throttling and a 5xx burst, loses and repeats nothing, and catches up', async () => {
+    // Calls 1-3 throttled (the SDK's own retries exhausted), calls 5-7 a 5xx burst.
+    const shard = openShard(20, (call) =>
+      call >= 1 && call <= 3
+        ? awsError('ProvisionedThroughputExceededException')
+        : call >= 5 && call <= 7
+          ? awsError('InternalFailure')
+          : undefined,
+    );
+    const processor = new CollectingProcessor();
+    const metrics = createMetrics();
+    const loop = new ShardConsumer({
+      api: shard.api,
+      shardId: SHARD,
+      startFrom: 'TRIM_HORIZON',
+      processor,
+      checkpoints: { write: async () => undefined },
+      waitForParents: async () => true,
+      options,
+      log: createLogger('silent'),
+      metrics,
+    });
+    const done = loop.run();
+    const all = Array.from({ length: 20 }, (_, i) => sequence(i + 1));
+    await waitFor('every record', () => processor.sequences.length >= 20);
+    loop.stop();
+    expect(await done).toBe('stopped');
+    expect(processor.sequences).toEqual(all);
+    // The page holding the last records reported the shard caught up (observed before routing).
+    const lag = await metrics.registry.getSingleMetric('kinesis_relay_millis_behind_latest')?.get();
+    expect(lag?.values.find((v) => v.labels.shard === SHARD)?.value).toBe(0);
+    const throttles = await metrics.registry
+      .getSingleMetric('kinesis_relay_getrecords_throttles_total')
+      ?.get();
+    expect(throttles?.values.find((v) => v.labels.shard === SHARD)?.value).toBe(3);
+    // Throttling keeps the iterator; each 5xx re-fetches it AT the last record handed over.
+    expect(shard.starts.slice(1)).toHaveLength(3);
+    for (const start of shard.starts.slice(1)) {
+      expect(start).toMatchObject({ type: 'AT_SEQUENCE_NUMBER' });
+    }
+  });
+});
