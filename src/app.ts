@@ -12,6 +12,7 @@ import type { Lease } from './leases/lease.js';
 import { LeaseCoordinator } from './leases/lease-coordinator.js';
 import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
+import { ReadPause } from './leases/read-pause.js';
 import { startHttpServer } from './observability/http-server.js';
 import type { Logger } from './observability/logger.js';
 import { relayVersion } from './observability/build-info.js';
@@ -29,6 +30,8 @@ export interface RelayOptions {
 
 interface RunningShard {
   readonly consumer: ShardConsumer;
+  /** Closed while the shard's lease is paused (not renewed in time). */
+  readonly reads: ReadPause;
   readonly done: Promise<void>;
 }
 
@@ -76,9 +79,13 @@ export class Relay {
     this.clients =
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
-    this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application);
     const failoverMs = config.leases.failoverMs;
     const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
+    // Every lease call, retries included, ends within a renew interval: a hung DynamoDB
+    // connection costs one renewal, and a failed renewal is retried well before failover.
+    this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application, {
+      callTimeoutMs: renewIntervalMs,
+    });
     this.renewer = new LeaseRenewer(
       this.store,
       { workerId: this.workerId, failoverMs, renewIntervalMs },
@@ -100,6 +107,8 @@ export class Relay {
       {
         acquired: (lease) => this.startShard(lease),
         lost: (shardId) => this.shards.get(shardId)?.consumer.loseLease(),
+        paused: (shardId) => this.shards.get(shardId)?.reads.pause(),
+        resumed: (shardId) => this.shards.get(shardId)?.reads.resume(),
       },
       log.child({ component: 'leases' }),
       this.metrics,
@@ -230,6 +239,7 @@ export class Relay {
     const { config, options } = this;
     const shardId = lease.leaseKey;
     const log = options.log.child({ shardId });
+    const reads = new ReadPause(this.readPermits);
     const consumer = new ShardConsumer({
       api: this.api,
       shardId,
@@ -250,7 +260,7 @@ export class Relay {
       },
       log,
       metrics: this.metrics,
-      readPermits: this.readPermits,
+      readPermits: reads,
     });
     const done = consumer
       .run()
@@ -276,7 +286,7 @@ export class Relay {
       .finally(() => {
         if (!this.stopping) this.shards.delete(shardId);
       });
-    this.shards.set(shardId, { consumer, done });
+    this.shards.set(shardId, { consumer, reads, done });
   }
 }
 

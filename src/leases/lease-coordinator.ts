@@ -1,4 +1,5 @@
 import { sleep } from '../core/backoff.js';
+import { monotonicNow, type MonotonicClock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
@@ -18,6 +19,8 @@ export interface LeaseCoordinatorOptions {
   readonly claimIntervalMs: number;
   readonly shardSyncIntervalMs: number;
   readonly maxLeasesPerWorker: number | null;
+  /** Monotonic milliseconds; a test passes its own. */
+  readonly now?: MonotonicClock;
 }
 
 export interface LeaseListener {
@@ -25,6 +28,10 @@ export interface LeaseListener {
   acquired(lease: Lease): void;
   /** A held lease was lost: stop its consumer without checkpointing. */
   lost(shardId: string): void;
+  /** A held lease was not renewed in time: stop reading (in-flight records go on). */
+  paused(shardId: string): void;
+  /** A paused lease was renewed again: read on from where it stopped. */
+  resumed(shardId: string): void;
 }
 
 /**
@@ -37,6 +44,9 @@ export class LeaseCoordinator {
   private syncedOnce = false;
   private stopped = false;
   private passRunning: Promise<void> = Promise.resolve();
+  private readonly now: MonotonicClock;
+  /** The latest successful scan, shared with the children waiting for their parents. */
+  private latestScan: { leases: readonly Lease[]; at: number } | undefined;
 
   constructor(
     private readonly store: LeaseStore,
@@ -47,7 +57,8 @@ export class LeaseCoordinator {
     private readonly log: Logger,
     private readonly metrics: RelayMetrics,
   ) {
-    this.expiry = new ExpiryTracker(options.failoverMs);
+    this.now = options.now ?? monotonicNow;
+    this.expiry = new ExpiryTracker(options.failoverMs, this.now);
     for (const change of ['taken', 'stolen', 'lost'] as const)
       metrics.leaseChanges.inc({ change }, 0);
     metrics.leasesOwned.set(0);
@@ -56,6 +67,8 @@ export class LeaseCoordinator {
       this.updateOwnedGauge();
       listener.lost(shardId);
     });
+    renewer.onPaused((shardId) => listener.paused(shardId));
+    renewer.onResumed((shardId) => listener.resumed(shardId));
   }
 
   /** True once the lease table has been synced with the stream at least once. */
@@ -85,7 +98,7 @@ export class LeaseCoordinator {
 
   /** Creates leases for shards that have none (new stream, or after a reshard). */
   async syncShards(): Promise<void> {
-    const [shards, leases] = await Promise.all([this.listShards(), this.store.listLeases()]);
+    const [shards, leases] = await Promise.all([this.listShards(), this.scan()]);
     for (const lease of leasesToCreate(shards, leases, this.options.initialPosition)) {
       if (await this.store.createLeaseIfAbsent(lease)) {
         this.log.info(
@@ -111,12 +124,16 @@ export class LeaseCoordinator {
 
   /**
    * One take pass: leases left with this worker's id, unowned, expired, or one to steal.
-   * An 'unowned' pass takes only leases nobody holds (released or new), and never steals.
+   * An 'unowned' pass (the claim pass) takes only leases nobody holds (released or new):
+   * expired leases and steals stay with the full pass, as in the KCL. Both passes feed
+   * the expiry tracker.
    */
   async takePass(kind: 'full' | 'unowned' = 'full'): Promise<void> {
     if (this.stopped) return;
-    const leases = await this.store.listLeases();
-    const expired = this.expiry.observe(leases);
+    const sentAt = this.now();
+    const leases = await this.scan();
+    const observedExpired = this.expiry.observe(leases, { sentAt });
+    const expired = kind === 'full' ? observedExpired : new Set<string>();
     const { workerId } = this.options;
     // Leases this worker id held before a restart are ours at once, as in the KCL.
     const stale = leases.filter(
@@ -139,27 +156,55 @@ export class LeaseCoordinator {
     if (plan.steal && kind === 'full') await this.take(plan.steal, 'stolen');
   }
 
-  /** Resolves true when every parent of the shard has reached SHARD_END (or is gone). */
+  /**
+   * Resolves true when every parent of the shard has reached SHARD_END (or is gone).
+   * Reads the take passes' latest scan (they run every claim interval) rather than
+   * scanning per waiting child; scans only when that is older than the failover time,
+   * and a failed scan is retried, never fatal.
+   */
   async waitForParents(lease: Lease, signal: AbortSignal): Promise<boolean> {
     if (lease.parentShardIds.length === 0) return true;
     while (!signal.aborted) {
-      const leases = new Map((await this.store.listLeases()).map((l) => [l.leaseKey, l]));
+      let scanned: readonly Lease[] | undefined = this.latestScan?.leases;
+      if (!this.latestScan || this.now() - this.latestScan.at > this.options.failoverMs) {
+        scanned = await this.scan().catch((error: unknown) => {
+          this.log.warn(
+            { shardId: lease.leaseKey, err: errorMessage(error) },
+            'reading the parent leases failed; will retry',
+          );
+          return undefined;
+        });
+      }
+      if (scanned === undefined) {
+        await sleep(Math.min(this.options.claimIntervalMs, 5_000), signal);
+        continue;
+      }
+      const leases = new Map(scanned.map((l) => [l.leaseKey, l]));
       const waiting = lease.parentShardIds.filter((id) => {
         const parent = leases.get(id);
         return parent !== undefined && parent.checkpoint !== 'SHARD_END';
       });
       if (waiting.length === 0) return true;
       this.log.debug({ shardId: lease.leaseKey, waiting }, 'waiting for parent shards to finish');
-      await sleep(Math.min(this.options.takeIntervalMs, 5_000), signal);
+      await sleep(Math.min(this.options.claimIntervalMs, 5_000), signal);
     }
     return false;
+  }
+
+  private async scan(): Promise<Lease[]> {
+    const sentAt = this.now();
+    const leases = await this.store.listLeases();
+    this.latestScan = { leases, at: sentAt };
+    return leases;
   }
 
   private async take(lease: Lease, change: 'taken' | 'stolen'): Promise<void> {
     if (this.stopped) return;
     try {
+      const sentAt = this.now();
       const counter = await this.store.take(lease, this.options.workerId);
-      this.renewer.add(lease.leaseKey, counter);
+      // Held from when the take was sent: others see its counter no earlier than that.
+      this.renewer.add(lease.leaseKey, counter, sentAt);
       this.metrics.leaseChanges.inc({ change });
       this.updateOwnedGauge();
       this.log.info(

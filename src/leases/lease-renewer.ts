@@ -1,12 +1,25 @@
 import type { Checkpoint } from '../core/checkpoint.js';
-import { LeaseLostError, errorMessage } from '../core/errors.js';
+import { monotonicNow, type MonotonicClock } from '../core/clock.js';
+import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
 
 interface HeldLease {
   readonly shardId: string;
   counter: number;
-  lastRenewedAt: number;
+  /**
+   * Monotonic time at which this worker stops reading the shard unless a write succeeds
+   * first: the send time of the last successful write + failoverMs - the safety margin.
+   * Another worker can only consider the lease expired failoverMs after it saw that
+   * write's counter, and it cannot have seen it before the write was sent.
+   */
+  readUntil: number;
+  nextRenewalAt: number;
+  /** Reading stopped (renewals failed for too long); a successful write resumes it. */
+  pausedAt: number | null;
+  /** Writes queued or in flight; a renewal is never queued behind one. */
+  writes: number;
+  failedRenewals: number;
   /** Writes to one lease run one at a time: each must expect the counter of the last. */
   chain: Promise<unknown>;
 }
@@ -15,35 +28,69 @@ export interface LeaseRenewerOptions {
   readonly workerId: string;
   readonly renewIntervalMs: number;
   readonly failoverMs: number;
-  readonly now?: () => number;
+  /** Monotonic milliseconds; a test passes its own. */
+  readonly now?: MonotonicClock;
+}
+
+/** What the shard loop of a lease should do: stop for good, pause reading, or read again. */
+export interface LeaseStateListener {
+  lost?(shardId: string, reason: string): void;
+  paused?(shardId: string): void;
+  resumed?(shardId: string): void;
+}
+
+/**
+ * How long before the failover time an owner stops reading: event-loop lag, a GetRecords
+ * answer already on its way, and the difference in clock rates between hosts.
+ */
+export function selfExpiryMarginMs(failoverMs: number): number {
+  return Math.max(100, Math.floor(failoverMs / 10));
 }
 
 /**
  * Keeps this worker's leases alive on its own timer, so a slow sink never costs a lease,
  * and performs every other write to a held lease (checkpoint, release) in order with the
- * renewals. A lease whose renewal fails a condition, or that could not be renewed within
- * the failover time, is reported lost and forgotten.
+ * renewals. Every successful conditional write (renewal, checkpoint, take) renews.
+ *
+ * Self-expiry runs on the same timer and never waits on a call in flight: a lease not
+ * renewed in time is _paused_ (its shard stops reading) before any other worker could see
+ * it expired on its own clock. Renewals go on meanwhile; one that succeeds proves nobody
+ * took the lease (it is conditional on the counter), and reading resumes where it stopped,
+ * so a throttled DynamoDB costs a pause, not a re-read. A write that fails its condition,
+ * or a pause longer than the failover time, loses the lease.
  */
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly now: () => number;
-  private readonly lostListeners: Array<(shardId: string, reason: string) => void> = [];
+  private readonly now: MonotonicClock;
+  private readonly marginMs: number;
+  private readonly listeners: LeaseStateListener[] = [];
 
   constructor(
     private readonly store: LeaseStore,
     private readonly options: LeaseRenewerOptions,
     private readonly log: Logger,
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? monotonicNow;
+    this.marginMs = selfExpiryMarginMs(options.failoverMs);
   }
 
   onLost(listener: (shardId: string, reason: string) => void): void {
-    this.lostListeners.push(listener);
+    this.listeners.push({ lost: listener });
+  }
+
+  onPaused(listener: (shardId: string) => void): void {
+    this.listeners.push({ paused: listener });
+  }
+
+  onResumed(listener: (shardId: string) => void): void {
+    this.listeners.push({ resumed: listener });
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.renewAll(), this.options.renewIntervalMs);
+    // Often enough to pause within half the margin, and to retry a failed renewal soon.
+    const tickMs = Math.max(10, Math.min(this.options.renewIntervalMs / 4, this.marginMs / 2));
+    this.timer ??= setInterval(() => this.tick(), tickMs);
     this.timer.unref();
   }
 
@@ -61,36 +108,39 @@ export class LeaseRenewer {
   }
 
   /** Starts renewing a lease this worker just took (at the counter the take wrote). */
-  add(shardId: string, counter: number): void {
+  add(shardId: string, counter: number, takeSentAt: number = this.now()): void {
     this.held.set(shardId, {
       shardId,
       counter,
-      lastRenewedAt: this.now(),
+      readUntil: takeSentAt + this.options.failoverMs - this.marginMs,
+      nextRenewalAt: takeSentAt + this.options.renewIntervalMs,
+      pausedAt: null,
+      writes: 0,
+      failedRenewals: 0,
       chain: Promise.resolve(),
     });
   }
 
+  /** Renews every lease that has no write queued or in flight now. */
   async renewAll(): Promise<void> {
-    await Promise.all([...this.held.values()].map((lease) => this.renew(lease)));
+    await Promise.all(
+      [...this.held.values()].filter((lease) => lease.writes === 0).map((l) => this.renew(l)),
+    );
   }
 
   checkpoint(shardId: string, checkpoint: Checkpoint): Promise<void> {
-    return this.exclusive(shardId, async (lease) => {
-      lease.counter = await this.store.checkpoint(
-        shardId,
-        this.options.workerId,
-        lease.counter,
-        checkpoint,
-      );
-    });
+    return this.write(shardId, (lease) =>
+      this.store.checkpoint(shardId, this.options.workerId, lease.counter, checkpoint),
+    );
   }
 
   /** Gives the lease back (SIGTERM, or a finished shard) so another worker takes it at once. */
-  release(shardId: string): Promise<void> {
-    return this.exclusive(shardId, async (lease) => {
-      this.held.delete(shardId);
+  async release(shardId: string): Promise<void> {
+    await this.write(shardId, async (lease) => {
       await this.store.release(shardId, this.options.workerId, lease.counter);
+      this.held.delete(shardId);
       this.log.info({ shardId }, 'lease released');
+      return lease.counter + 1;
     });
   }
 
@@ -99,49 +149,93 @@ export class LeaseRenewer {
     this.held.delete(shardId);
   }
 
-  private renew(lease: HeldLease): Promise<void> {
-    return this.exclusive(lease.shardId, async () => {
-      if (this.now() - lease.lastRenewedAt > this.options.failoverMs) {
-        // Others may already consider it expired: stop before writing another checkpoint.
+  /** Self-expiry and due renewals; runs on the timer, never waiting on a call. */
+  private tick(): void {
+    const now = this.now();
+    for (const lease of [...this.held.values()]) {
+      if (lease.pausedAt === null && now >= lease.readUntil) {
+        lease.pausedAt = now;
+        this.log.warn(
+          { shardId: lease.shardId, failedRenewals: lease.failedRenewals },
+          'lease not renewed in time: its shard stops reading until a renewal succeeds',
+        );
+        this.emit((listener) => listener.paused?.(lease.shardId));
+      } else if (lease.pausedAt !== null && now - lease.pausedAt >= this.options.failoverMs) {
         this.lose(lease.shardId, 'not renewed within the failover time');
-        return;
+        continue;
       }
-      try {
-        lease.counter = await this.store.renew(lease.shardId, this.options.workerId, lease.counter);
-        lease.lastRenewedAt = this.now();
-      } catch (error) {
-        if (isConditionFailure(error)) this.lose(lease.shardId, 'taken by another worker');
-        else
-          this.log.warn(
-            { shardId: lease.shardId, err: errorMessage(error) },
-            'lease renewal failed; will retry',
-          );
-      }
-    }).catch(() => undefined);
+      if (lease.writes === 0 && now >= lease.nextRenewalAt) void this.renew(lease);
+    }
   }
 
-  private exclusive(shardId: string, write: (lease: HeldLease) => Promise<void>): Promise<void> {
+  private async renew(lease: HeldLease): Promise<void> {
+    try {
+      await this.write(lease.shardId, (current) =>
+        this.store.renew(current.shardId, this.options.workerId, current.counter),
+      );
+      lease.failedRenewals = 0;
+    } catch (error) {
+      if (error instanceof LeaseLostError) return;
+      lease.failedRenewals += 1;
+      // Retry soon: a pause is what a failed renewal costs, and it ends at the next success.
+      lease.nextRenewalAt = this.now() + this.options.renewIntervalMs / 4;
+      const details = {
+        shardId: lease.shardId,
+        err: errorMessage(error),
+        code: awsErrorName(error),
+      };
+      if (lease.failedRenewals === 1) this.log.warn(details, 'lease renewal failed; will retry');
+      else this.log.debug({ ...details, failures: lease.failedRenewals }, 'lease renewal failed');
+    }
+  }
+
+  /**
+   * One conditional write to a held lease, in order with the others. `run` returns the new
+   * counter; its success renews the lease from the moment the request was sent.
+   */
+  private write(shardId: string, run: (lease: HeldLease) => Promise<number>): Promise<void> {
     const lease = this.held.get(shardId);
     if (!lease) return Promise.reject(new LeaseLostError(shardId));
-    const run = lease.chain.then(async () => {
+    lease.writes += 1;
+    const attempt = lease.chain.then(async () => {
       if (this.held.get(shardId) !== lease) throw new LeaseLostError(shardId);
+      const sentAt = this.now();
       try {
-        await write(lease);
+        lease.counter = await run(lease);
       } catch (error) {
         if (isConditionFailure(error)) {
-          this.lose(shardId, 'a conditional write failed');
+          this.lose(shardId, 'taken by another worker');
           throw new LeaseLostError(shardId, error);
         }
         throw error;
       }
+      this.renewed(lease, sentAt);
     });
-    lease.chain = run.catch(() => undefined);
-    return run;
+    const settled = attempt.finally(() => (lease.writes -= 1));
+    lease.chain = settled.catch(() => undefined);
+    return settled;
+  }
+
+  private renewed(lease: HeldLease, sentAt: number): void {
+    const { failoverMs, renewIntervalMs } = this.options;
+    lease.readUntil = Math.max(lease.readUntil, sentAt + failoverMs - this.marginMs);
+    lease.nextRenewalAt = Math.max(lease.nextRenewalAt, sentAt + renewIntervalMs);
+    if (lease.pausedAt === null || this.held.get(lease.shardId) !== lease) return;
+    this.log.info(
+      { shardId: lease.shardId, pausedMs: Math.round(this.now() - lease.pausedAt) },
+      'lease renewed again: its shard resumes reading',
+    );
+    lease.pausedAt = null;
+    this.emit((listener) => listener.resumed?.(lease.shardId));
   }
 
   private lose(shardId: string, reason: string): void {
     if (!this.held.delete(shardId)) return;
     this.log.warn({ shardId, reason }, 'lease lost');
-    for (const listener of this.lostListeners) listener(shardId, reason);
+    this.emit((listener) => listener.lost?.(shardId, reason));
+  }
+
+  private emit(notify: (listener: LeaseStateListener) => void): void {
+    for (const listener of this.listeners) notify(listener);
   }
 }

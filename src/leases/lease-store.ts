@@ -17,6 +17,13 @@ import { sleep } from '../core/backoff.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { checkpointAttributes, itemFromLease, leaseFromItem } from './lease-codec.js';
 
+const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+/** A lease call did not finish within its deadline (it may still have been applied). */
+export class LeaseCallTimeoutError extends Error {
+  override readonly name = 'LeaseCallTimeoutError';
+}
+
 /** A conditional write lost its race: the lease changed under us. */
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
@@ -27,30 +34,44 @@ export function isConditionFailure(error: unknown): boolean {
  * they moved the same lease. Returns the new `leaseCounter` where a write changes it.
  */
 export class LeaseStore {
+  /**
+   * Each call's deadline, SDK retries included. The relay passes a third of the failover
+   * time (the renew interval), so a hung connection costs one renewal, never the lease.
+   */
+  readonly callTimeoutMs: number;
+
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+    options: { callTimeoutMs?: number } = {},
+  ) {
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
 
   /** Creates the table (PAY_PER_REQUEST, hash key leaseKey) if missing; waits until ACTIVE. */
   async ensureTable(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     try {
-      await this.dynamo.send(
-        new CreateTableCommand({
-          TableName: this.tableName,
-          AttributeDefinitions: [{ AttributeName: A.key, AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
+      await this.call('CreateTable', (abortSignal) =>
+        this.dynamo.send(
+          new CreateTableCommand({
+            TableName: this.tableName,
+            AttributeDefinitions: [{ AttributeName: A.key, AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
     while (Date.now() < deadline) {
       try {
-        const { Table } = await this.dynamo.send(
-          new DescribeTableCommand({ TableName: this.tableName }),
+        const { Table } = await this.call('DescribeTable', (abortSignal) =>
+          this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }), {
+            abortSignal,
+          }),
         );
         if (Table?.TableStatus === 'ACTIVE') return;
       } catch (error) {
@@ -64,13 +85,21 @@ export class LeaseStore {
   async listLeases(): Promise<Lease[]> {
     const leases: Lease[] = [];
     let startKey: Record<string, unknown> | undefined;
+    // One deadline for the whole scan, however many pages.
+    const deadline = AbortSignal.timeout(this.callTimeoutMs);
     do {
-      const page = await this.dynamo.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
+      const page = await this.call(
+        'Scan',
+        (abortSignal) =>
+          this.dynamo.send(
+            new ScanCommand({
+              TableName: this.tableName,
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+            }),
+            { abortSignal },
+          ),
+        deadline,
       );
       for (const item of page.Items ?? []) leases.push(leaseFromItem(item));
       startKey = page.LastEvaluatedKey;
@@ -81,13 +110,16 @@ export class LeaseStore {
   /** Creates a lease unless one exists; returns false when it already did. */
   async createLeaseIfAbsent(lease: Lease): Promise<boolean> {
     try {
-      await this.dynamo.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: itemFromLease(lease),
-          ConditionExpression: 'attribute_not_exists(#key)',
-          ExpressionAttributeNames: { '#key': A.key },
-        }),
+      await this.call('Put', (abortSignal) =>
+        this.dynamo.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: itemFromLease(lease),
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': A.key },
+          }),
+          { abortSignal },
+        ),
       );
       return true;
     } catch (error) {
@@ -208,27 +240,33 @@ export class LeaseStore {
   /** Records a finished shard's children, as the KCL does when a shard ends. */
   async setChildShardIds(shardId: string, children: readonly string[]): Promise<void> {
     if (children.length === 0) return;
-    await this.dynamo.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [A.key]: shardId },
-        UpdateExpression: 'SET #children = :children',
-        ConditionExpression: `attribute_exists(${A.key})`,
-        ExpressionAttributeNames: { '#children': A.children },
-        ExpressionAttributeValues: { ':children': new Set(children) },
-      }),
+    await this.call('Update', (abortSignal) =>
+      this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: shardId },
+          UpdateExpression: 'SET #children = :children',
+          ConditionExpression: `attribute_exists(${A.key})`,
+          ExpressionAttributeNames: { '#children': A.children },
+          ExpressionAttributeValues: { ':children': new Set(children) },
+        }),
+        { abortSignal },
+      ),
     );
   }
 
   async deleteLease(lease: Lease): Promise<void> {
-    await this.dynamo.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { [A.key]: lease.leaseKey },
-        ConditionExpression: '#counter = :expected',
-        ExpressionAttributeNames: { '#counter': A.counter },
-        ExpressionAttributeValues: { ':expected': lease.leaseCounter },
-      }),
+    await this.call('Delete', (abortSignal) =>
+      this.dynamo.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: lease.leaseKey },
+          ConditionExpression: '#counter = :expected',
+          ExpressionAttributeNames: { '#counter': A.counter },
+          ExpressionAttributeValues: { ':expected': lease.leaseCounter },
+        }),
+        { abortSignal },
+      ),
     );
   }
 
@@ -245,15 +283,43 @@ export class LeaseStore {
     if (request.update.includes('#owner') || request.condition.includes('#owner')) {
       names['#owner'] = A.owner;
     }
-    await this.dynamo.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [A.key]: shardId },
-        UpdateExpression: request.update,
-        ConditionExpression: `attribute_exists(${A.key}) AND ${request.condition}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: request.values,
-      }),
+    await this.call('Update', (abortSignal) =>
+      this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: shardId },
+          UpdateExpression: request.update,
+          ConditionExpression: `attribute_exists(${A.key}) AND ${request.condition}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: request.values,
+        }),
+        { abortSignal },
+      ),
+    );
+  }
+
+  /**
+   * Runs one SDK call with a deadline: the SDK aborts the attempt in flight and makes no
+   * further retry, and the race settles the call at the deadline even if the SDK is
+   * sleeping between attempts.
+   */
+  private call<Output>(
+    operation: string,
+    send: (abortSignal: AbortSignal) => Promise<Output>,
+    deadline: AbortSignal = AbortSignal.timeout(this.callTimeoutMs),
+  ): Promise<Output> {
+    const timeout = () =>
+      new LeaseCallTimeoutError(
+        `DynamoDB ${operation} on ${this.tableName} did not finish within ${this.callTimeoutMs} ms`,
+      );
+    if (deadline.aborted) return Promise.reject(timeout());
+    let onAbort: () => void = () => undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      onAbort = () => reject(timeout());
+      deadline.addEventListener('abort', onAbort, { once: true });
+    });
+    return Promise.race([send(deadline), timedOut]).finally(() =>
+      deadline.removeEventListener('abort', onAbort),
     );
   }
 }
