@@ -179,6 +179,7 @@ export class Relay {
     });
     const clean = await Promise.race([this.shutdownSteps().then(() => true), timedOut]);
     clearTimeout(timer);
+    this.renewer.stop();
     if (!clean)
       log.error(
         { timeoutMs },
@@ -198,7 +199,10 @@ export class Relay {
 
   private async shutdownSteps(): Promise<void> {
     const { log } = this.options;
-    await step(log, 'stop lease tasks', () => this.coordinator.stop());
+    // Stop taking and syncing, but keep renewing the held leases until each one's final
+    // checkpoint and release are written: a flush longer than the failover time must
+    // not let another worker take a lease (and re-read its shard) before that.
+    await step(log, 'stop taking leases', () => this.coordinator.stop());
     for (const { consumer } of this.shards.values()) consumer.stop();
     await Promise.all([...this.shards.values()].map((shard) => shard.done));
     await step(log, 'flush sinks', () =>
@@ -215,6 +219,7 @@ export class Relay {
     await step(log, 'release leases', () =>
       Promise.all(this.renewer.heldShardIds().map((shardId) => this.renewer.release(shardId))),
     );
+    this.renewer.stop();
     this.coordinator.updateOwnedGauge();
     log.info({ shards: this.shards.size }, 'kinesis-relay stopped cleanly');
   }

@@ -88,12 +88,15 @@ export class LeaseCoordinator {
     this.every(this.options.shardSyncIntervalMs, () => this.serialized(() => this.syncShards()));
   }
 
+  /**
+   * Stops taking and syncing. The renewer is not stopped here: a shutting-down worker
+   * keeps its leases renewed until its final checkpoints and releases are written.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.passRunning;
-    this.renewer.stop();
   }
 
   /** Creates leases for shards that have none (new stream, or after a reshard). */
