@@ -9,7 +9,7 @@ import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/
 import { ShardConsumer } from './kinesis/shard-consumer.js';
 import { KinesisStreamApi } from './kinesis/stream-api.js';
 import type { Lease } from './leases/lease.js';
-import { LeaseCoordinator } from './leases/lease-coordinator.js';
+import { LeaseCoordinator, handoffDrainMs } from './leases/lease-coordinator.js';
 import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
 import { ReadPause } from './leases/read-pause.js';
@@ -30,8 +30,10 @@ export interface RelayOptions {
 
 interface RunningShard {
   readonly consumer: ShardConsumer;
-  /** Closed while the shard's lease is paused (not renewed in time). */
+  /** Closed while the shard's lease is paused (not renewed in time) or handed over. */
   readonly reads: ReadPause;
+  readonly pipeline: ShardPipeline;
+  handingOver: boolean;
   readonly done: Promise<void>;
 }
 
@@ -108,7 +110,11 @@ export class Relay {
         acquired: (lease) => this.startShard(lease),
         lost: (shardId) => this.shards.get(shardId)?.consumer.loseLease(),
         paused: (shardId) => this.shards.get(shardId)?.reads.pause(),
-        resumed: (shardId) => this.shards.get(shardId)?.reads.resume(),
+        resumed: (shardId) => {
+          const shard = this.shards.get(shardId);
+          if (shard && !shard.handingOver) shard.reads.resume();
+        },
+        handoff: (shardId) => void this.handOver(shardId),
       },
       log.child({ component: 'leases' }),
       this.metrics,
@@ -231,6 +237,40 @@ export class Relay {
     if (!this.options.clients) destroyAwsClients(this.clients);
   }
 
+  /**
+   * A graceful handoff (another replica asked for this lease to balance): stop reading,
+   * let what is in flight be delivered (within the handoff timeout, after which the asking
+   * replica takes the lease outright), checkpoint it, and hand the lease over; the next
+   * owner starts at that checkpoint, so nothing is delivered twice.
+   */
+  private async handOver(shardId: string): Promise<void> {
+    const shard = this.shards.get(shardId);
+    // On shutdown the release at the end completes the handoff.
+    if (!shard || shard.handingOver || this.stopping) return;
+    shard.handingOver = true;
+    const log = this.options.log.child({ shardId });
+    shard.reads.pause();
+    const budgetMs = handoffDrainMs(this.config.leases.failoverMs);
+    let drained = false;
+    await withinMs(
+      shard.pipeline.drained().then(() => {
+        drained = true;
+      }),
+      budgetMs,
+    );
+    if (!drained) log.warn({ budgetMs }, 'in-flight records not delivered in time for the handoff');
+    await shard.consumer.checkpointProgress();
+    log.info({ checkpoint: shard.pipeline.checkpointable() }, 'handing the lease over');
+    try {
+      await this.renewer.release(shardId);
+    } catch (error) {
+      log.warn({ err: errorMessage(error) }, 'handing the lease over failed');
+    }
+    // Stop without another write: whatever was not acknowledged is read by the next owner.
+    shard.consumer.loseLease();
+    this.coordinator.updateOwnedGauge();
+  }
+
   private startShard(lease: Lease): void {
     if (this.stopping) return;
     const previous = this.shards.get(lease.leaseKey);
@@ -245,15 +285,16 @@ export class Relay {
     const shardId = lease.leaseKey;
     const log = options.log.child({ shardId });
     const reads = new ReadPause(this.readPermits);
+    const pipeline = new ShardPipeline(
+      createDecoder(config.decode.format),
+      this.router,
+      this.sinkSet.deadLetter,
+    );
     const consumer = new ShardConsumer({
       api: this.api,
       shardId,
       startFrom: lease.checkpoint,
-      processor: new ShardPipeline(
-        createDecoder(config.decode.format),
-        this.router,
-        this.sinkSet.deadLetter,
-      ),
+      processor: pipeline,
       checkpoints: { write: (id, checkpoint) => this.renewer.checkpoint(id, checkpoint) },
       waitForParents: (signal) => this.coordinator.waitForParents(lease, signal),
       options: {
@@ -291,7 +332,7 @@ export class Relay {
       .finally(() => {
         if (!this.stopping) this.shards.delete(shardId);
       });
-    this.shards.set(shardId, { consumer, reads, done });
+    this.shards.set(shardId, { consumer, reads, pipeline, handingOver: false, done });
   }
 }
 

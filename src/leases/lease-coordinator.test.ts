@@ -57,6 +57,7 @@ function coordinatorFor(store: LeaseStore) {
       lost: () => undefined,
       paused: () => undefined,
       resumed: () => undefined,
+      handoff: () => undefined,
     },
     silent,
     createMetrics(),

@@ -23,6 +23,26 @@ export interface LeaseCoordinatorOptions {
   readonly now?: MonotonicClock;
 }
 
+/**
+ * How long a worker that asked for a lease waits for its owner to hand it over before
+ * taking it outright: 30 s (KCL 3's default), at least 3 x failoverMs. The owner renews
+ * meanwhile, so waiting is safe and costs nothing but balancing speed; an owner that
+ * stopped renewing (crashed, or a version that does not hand over) is taken as soon as
+ * its lease expires.
+ */
+export function handoffTimeoutMs(failoverMs: number): number {
+  return Math.max(30_000, 3 * failoverMs);
+}
+
+/**
+ * How long the owner lets in-flight records be delivered before it checkpoints and hands
+ * over: the handoff timeout less the time to notice the request (a renew interval and a
+ * call) and to write the checkpoint and the handoff (two calls), with room to spare.
+ */
+export function handoffDrainMs(failoverMs: number): number {
+  return handoffTimeoutMs(failoverMs) - 1.5 * failoverMs;
+}
+
 export interface LeaseListener {
   /** A lease was taken: start a consumer for it. */
   acquired(lease: Lease): void;
@@ -32,6 +52,11 @@ export interface LeaseListener {
   paused(shardId: string): void;
   /** A paused lease was renewed again: read on from where it stopped. */
   resumed(shardId: string): void;
+  /**
+   * Another worker asked for this lease (a balancing steal): stop reading, finish what is
+   * in flight, checkpoint, then release it (the renewer hands it to that worker).
+   */
+  handoff(shardId: string, nextOwner: string): void;
 }
 
 /**
@@ -45,6 +70,8 @@ export class LeaseCoordinator {
   private stopped = false;
   private passRunning: Promise<void> = Promise.resolve();
   private readonly now: MonotonicClock;
+  /** Handoffs this worker asked for and waits on: lease key -> when first seen pending. */
+  private readonly handoffsAsked = new Map<string, number>();
   /** The latest successful scan, shared with the children waiting for their parents. */
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
 
@@ -69,6 +96,7 @@ export class LeaseCoordinator {
     });
     renewer.onPaused((shardId) => listener.paused(shardId));
     renewer.onResumed((shardId) => listener.resumed(shardId));
+    renewer.onHandoff((shardId, nextOwner) => listener.handoff(shardId, nextOwner));
   }
 
   /** True once the lease table has been synced with the stream at least once. */
@@ -138,12 +166,15 @@ export class LeaseCoordinator {
     const observedExpired = this.expiry.observe(leases, { sentAt });
     const expired = kind === 'full' ? observedExpired : new Set<string>();
     const { workerId } = this.options;
-    // Leases this worker id held before a restart are ours at once, as in the KCL.
+    const handoffOverdue = this.handoffsOverdue(leases, observedExpired);
+    // Leases this worker id held before a restart are ours at once, as in the KCL; so are
+    // leases handed over to us (checkpointOwner gone) and handoffs that timed out.
     const stale = leases.filter(
       (lease) =>
         lease.leaseOwner === workerId &&
         !this.renewer.holds(lease.leaseKey) &&
-        lease.checkpoint !== 'SHARD_END',
+        lease.checkpoint !== 'SHARD_END' &&
+        (!lease.checkpointOwner || handoffOverdue.has(lease.leaseKey)),
     );
     const plan = planTakes({
       leases: leases.map((lease) =>
@@ -156,7 +187,61 @@ export class LeaseCoordinator {
     const byKey = new Map(leases.map((lease) => [lease.leaseKey, lease]));
     for (const candidate of plan.take)
       await this.take(byKey.get(candidate.leaseKey) ?? candidate, 'taken');
-    if (plan.steal && kind === 'full') await this.take(plan.steal, 'stolen');
+    if (plan.steal && kind === 'full') await this.askHandoff(plan.steal);
+  }
+
+  /**
+   * Tracks the handoffs asked of other workers (leaseOwner = us, checkpointOwner = them)
+   * and returns those not completed in time: they are taken outright.
+   */
+  private handoffsOverdue(leases: readonly Lease[], expired: ReadonlySet<string>): Set<string> {
+    const now = this.now();
+    const pending = new Set<string>();
+    const overdue = new Set<string>();
+    for (const lease of leases) {
+      const { leaseKey, leaseOwner, checkpointOwner } = lease;
+      if (leaseOwner !== this.options.workerId || !checkpointOwner) continue;
+      if (checkpointOwner === leaseOwner || this.renewer.holds(leaseKey)) continue;
+      pending.add(leaseKey);
+      const askedAt = this.handoffsAsked.get(leaseKey) ?? now;
+      this.handoffsAsked.set(leaseKey, askedAt);
+      if (expired.has(leaseKey) || now - askedAt > handoffTimeoutMs(this.options.failoverMs)) {
+        this.log.warn(
+          { shardId: leaseKey, owner: checkpointOwner },
+          'the owner did not hand the lease over in time; taking it',
+        );
+        overdue.add(leaseKey);
+      }
+    }
+    for (const key of this.handoffsAsked.keys())
+      if (!pending.has(key)) this.handoffsAsked.delete(key);
+    return overdue;
+  }
+
+  /**
+   * A balancing steal, done as KCL 3 does it: the owner is asked to hand the lease over
+   * and keeps it until it has checkpointed what it delivered, so nothing is read twice.
+   */
+  private async askHandoff(lease: Lease): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.store.requestHandoff(lease, this.options.workerId);
+      this.handoffsAsked.set(lease.leaseKey, this.now());
+      this.metrics.leaseChanges.inc({ change: 'stolen' });
+      this.log.info(
+        { shardId: lease.leaseKey, owner: lease.leaseOwner },
+        'lease handoff asked (balancing)',
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could ask for it');
+      } else {
+        this.log.warn(
+          { shardId: lease.leaseKey, err: errorMessage(error) },
+          'asking for a lease failed',
+        );
+      }
+    }
   }
 
   /**

@@ -16,7 +16,7 @@ function fakeStore(answer: { renew?: Call; checkpoint?: Call } = {}) {
     async renew(_shard: string, _owner: string, expected: number) {
       calls.push('renew');
       await (answer.renew ?? (() => Promise.resolve()))();
-      return expected + 1;
+      return { counter: expected + 1, handoffTo: null };
     },
     async checkpoint(_shard: string, _owner: string, expected: number) {
       calls.push('checkpoint');

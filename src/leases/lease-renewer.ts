@@ -20,6 +20,8 @@ interface HeldLease {
   /** Writes queued or in flight; a renewal is never queued behind one. */
   writes: number;
   failedRenewals: number;
+  /** A graceful handoff was asked (KCL 3's checkpointOwner = us): the next owner. */
+  handoffTo: string | null;
   /** Writes to one lease run one at a time: each must expect the counter of the last. */
   chain: Promise<unknown>;
 }
@@ -37,6 +39,7 @@ export interface LeaseStateListener {
   lost?(shardId: string, reason: string): void;
   paused?(shardId: string): void;
   resumed?(shardId: string): void;
+  handoff?(shardId: string, nextOwner: string): void;
 }
 
 /**
@@ -87,6 +90,11 @@ export class LeaseRenewer {
     this.listeners.push({ resumed: listener });
   }
 
+  /** Another worker asked for the lease (a balancing steal): finish, checkpoint, release. */
+  onHandoff(listener: (shardId: string, nextOwner: string) => void): void {
+    this.listeners.push({ handoff: listener });
+  }
+
   start(): void {
     // Often enough to pause within half the margin, and to retry a failed renewal soon.
     const tickMs = Math.max(10, Math.min(this.options.renewIntervalMs / 4, this.marginMs / 2));
@@ -117,6 +125,7 @@ export class LeaseRenewer {
       pausedAt: null,
       writes: 0,
       failedRenewals: 0,
+      handoffTo: null,
       chain: Promise.resolve(),
     });
   }
@@ -134,14 +143,28 @@ export class LeaseRenewer {
     );
   }
 
-  /** Gives the lease back (SIGTERM, or a finished shard) so another worker takes it at once. */
+  /**
+   * Gives the lease back (SIGTERM, or a finished shard) so another worker takes it at once;
+   * during a handoff, to the worker that asked for it.
+   */
   async release(shardId: string): Promise<void> {
     await this.write(shardId, async (lease) => {
-      await this.store.release(shardId, this.options.workerId, lease.counter);
+      const { workerId } = this.options;
+      if (lease.handoffTo !== null) {
+        await this.store.completeHandoff(shardId, workerId, lease.counter);
+        this.log.info({ shardId, nextOwner: lease.handoffTo }, 'lease handed over');
+      } else {
+        await this.store.release(shardId, workerId, lease.counter);
+        this.log.info({ shardId }, 'lease released');
+      }
       this.held.delete(shardId);
-      this.log.info({ shardId }, 'lease released');
       return lease.counter + 1;
     });
+  }
+
+  /** The worker a graceful handoff of this lease goes to, if one was asked. */
+  handoffTarget(shardId: string): string | null {
+    return this.held.get(shardId)?.handoffTo ?? null;
   }
 
   /** Stops renewing without writing (a finished shard keeps its SHARD_END row). */
@@ -170,9 +193,21 @@ export class LeaseRenewer {
 
   private async renew(lease: HeldLease): Promise<void> {
     try {
-      await this.write(lease.shardId, (current) =>
-        this.store.renew(current.shardId, this.options.workerId, current.counter),
-      );
+      await this.write(lease.shardId, async (current) => {
+        const renewal = await this.store.renew(
+          current.shardId,
+          this.options.workerId,
+          current.counter,
+        );
+        if (renewal.handoffTo !== null && current.handoffTo === null) {
+          current.handoffTo = renewal.handoffTo;
+          const nextOwner = renewal.handoffTo;
+          this.log.info({ shardId: current.shardId, nextOwner }, 'lease handoff requested');
+          // After this write settles, so the handoff's own writes queue behind it.
+          queueMicrotask(() => this.emit((l) => l.handoff?.(current.shardId, nextOwner)));
+        }
+        return renewal.counter;
+      });
       lease.failedRenewals = 0;
     } catch (error) {
       if (error instanceof LeaseLostError) return;

@@ -19,6 +19,12 @@ import { checkpointAttributes, itemFromLease, leaseFromItem } from './lease-code
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
+/** What a renewal learnt: the new counter, and the next owner if a handoff was asked. */
+export interface LeaseRenewal {
+  readonly counter: number;
+  readonly handoffTo: string | null;
+}
+
 /** A lease call did not finish within its deadline (it may still have been applied). */
 export class LeaseCallTimeoutError extends Error {
   override readonly name = 'LeaseCallTimeoutError';
@@ -128,14 +134,56 @@ export class LeaseStore {
     }
   }
 
-  /** Bumps the counter of a lease we hold; fails if it moved or changed owner. */
-  async renew(shardId: string, owner: string, expectedCounter: number): Promise<number> {
-    await this.update(shardId, {
+  /**
+   * Bumps the counter of a lease we hold; fails if it moved or changed owner. During a
+   * graceful handoff (KCL 3) the owner handing over is `checkpointOwner` and renews as
+   * such; `handoffTo` then names the next owner, waiting for us to finish.
+   */
+  async renew(shardId: string, owner: string, expectedCounter: number): Promise<LeaseRenewal> {
+    const item = await this.update(shardId, {
       update: 'SET #counter = :next',
-      condition: '#counter = :expected AND #owner = :owner',
+      condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
       values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
+      names: { '#checkpointOwner': A.checkpointOwner },
+      returnNew: true,
     });
-    return expectedCounter + 1;
+    const next = item?.[A.owner];
+    const handing =
+      item?.[A.checkpointOwner] === owner && typeof next === 'string' && next !== owner;
+    return { counter: expectedCounter + 1, handoffTo: handing ? next : null };
+  }
+
+  /**
+   * Asks the owner of a lease to hand it over (a balancing steal, as KCL 3 does it):
+   * `leaseOwner` becomes the next owner and `checkpointOwner` the current one, counter
+   * unchanged so the owner's renewals go on. The owner notices at its next renewal,
+   * stops reading, checkpoints and completes the handoff; the next owner starts there.
+   */
+  async requestHandoff(lease: Lease, nextOwner: string): Promise<void> {
+    await this.update(lease.leaseKey, {
+      update: 'SET #owner = :next, #checkpointOwner = :current',
+      condition:
+        '#counter = :expected AND #owner = :current AND attribute_not_exists(#checkpointOwner)',
+      values: {
+        ':next': nextOwner,
+        ':current': lease.leaseOwner,
+        ':expected': lease.leaseCounter,
+      },
+      names: { '#checkpointOwner': A.checkpointOwner },
+    });
+  }
+
+  /**
+   * The owner handing a lease over is done (its last checkpoint is written): removing
+   * `checkpointOwner` and bumping the counter lets the next owner start.
+   */
+  async completeHandoff(shardId: string, owner: string, expectedCounter: number): Promise<void> {
+    await this.update(shardId, {
+      update: 'REMOVE #checkpointOwner SET #counter = :next',
+      condition: '#counter = :expected AND #checkpointOwner = :owner',
+      values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
+      names: { '#checkpointOwner': A.checkpointOwner },
+    });
   }
 
   /** Takes a lease whose counter we last saw at `expectedCounter` (expired, unowned or stolen). */
@@ -171,7 +219,8 @@ export class LeaseStore {
       // the KCL's own checkpoint update does.
       update:
         'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero REMOVE #pending, #pendingSub, #pendingState, #atTimestamp',
-      condition: '#counter = :expected AND #owner = :owner',
+      // The owner handing the lease over (checkpointOwner) writes its last checkpoints too.
+      condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
       values: {
         ':next': expectedCounter + 1,
         ':expected': expectedCounter,
@@ -188,6 +237,7 @@ export class LeaseStore {
         '#pendingSub': A.pendingCheckpointSubSequence,
         '#pendingState': A.pendingCheckpointState,
         '#atTimestamp': A.checkpointTimestamp,
+        '#checkpointOwner': A.checkpointOwner,
       },
     });
     return expectedCounter + 1;
@@ -277,13 +327,15 @@ export class LeaseStore {
       condition: string;
       values: Record<string, unknown>;
       names?: Record<string, string>;
+      /** Return the item as written. */
+      returnNew?: boolean;
     },
-  ): Promise<void> {
+  ): Promise<Record<string, unknown> | undefined> {
     const names: Record<string, string> = { '#counter': A.counter, ...request.names };
     if (request.update.includes('#owner') || request.condition.includes('#owner')) {
       names['#owner'] = A.owner;
     }
-    await this.call('Update', (abortSignal) =>
+    const output = await this.call('Update', (abortSignal) =>
       this.dynamo.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -292,10 +344,12 @@ export class LeaseStore {
           ConditionExpression: `attribute_exists(${A.key}) AND ${request.condition}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: request.values,
+          ...(request.returnNew ? { ReturnValues: 'ALL_NEW' as const } : {}),
         }),
         { abortSignal },
       ),
     );
+    return output.Attributes;
   }
 
   /**
