@@ -246,7 +246,12 @@ export class Relay {
   private async handOver(shardId: string): Promise<void> {
     const shard = this.shards.get(shardId);
     // On shutdown the release at the end completes the handoff.
-    if (!shard || shard.handingOver || this.stopping) return;
+    if (this.stopping || shard?.handingOver) return;
+    if (!shard) {
+      // Nothing reads it (its loop ended): hand it over at once.
+      await this.renewer.release(shardId).catch(() => undefined);
+      return;
+    }
     shard.handingOver = true;
     const log = this.options.log.child({ shardId });
     shard.reads.pause();

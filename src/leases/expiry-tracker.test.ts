@@ -41,14 +41,14 @@ describe('ExpiryTracker', () => {
     tracker.observe([lease('a', 1)]);
     now = 1000;
     tracker.observe([lease('a', 1)]);
-    // Scans throttled for 2.5 s: the owner may have renewed and been renewed again unseen.
-    now = 3500;
-    expect(tracker.observe([lease('a', 1)])).toEqual(new Set());
-    now = 5000;
+    // Scans throttled for 3.5 s: the owner may have renewed and been renewed again unseen.
+    now = 4500;
     expect(tracker.observe([lease('a', 1)])).toEqual(new Set());
     now = 6000;
     expect(tracker.observe([lease('a', 1)])).toEqual(new Set());
-    now = 6600;
+    now = 7000;
+    expect(tracker.observe([lease('a', 1)])).toEqual(new Set());
+    now = 7600;
     expect(tracker.observe([lease('a', 1)])).toEqual(new Set(['a']));
   });
 

@@ -13,10 +13,10 @@ export interface ScanTiming {
  *
  * Only time this worker actually watched counts. An observation starts when the scan
  * that first saw a counter was answered (the owner may have renewed just before the
- * item was read) and ends when the latest scan was sent. If scans failed or came late
- * (a gap of more than half the failover time, e.g. a throttled DynamoDB), the owner may
- * have renewed unseen: every observation restarts, instead of everything expiring at
- * once when the scans come back.
+ * item was read) and ends when the latest scan was sent. If no scan succeeded for a whole
+ * failover time (a throttled or unreachable DynamoDB, a frozen process), this worker has
+ * not watched anything: every observation restarts, instead of everything expiring at
+ * once when the scans come back. (Scans run every renew interval, a third of it.)
  */
 export class ExpiryTracker {
   private readonly seen = new Map<string, { counter: number; since: number }>();
@@ -25,7 +25,7 @@ export class ExpiryTracker {
   constructor(
     private readonly failoverMs: number,
     private readonly now: MonotonicClock = monotonicNow,
-    private readonly maxScanGapMs: number = failoverMs / 2,
+    private readonly maxScanGapMs: number = failoverMs,
   ) {}
 
   /** Records a scan of the table and returns the keys of the expired leases. */

@@ -21,7 +21,7 @@ function fakeStore(answer: { renew?: Call; checkpoint?: Call } = {}) {
     async checkpoint(_shard: string, _owner: string, expected: number) {
       calls.push('checkpoint');
       await (answer.checkpoint ?? (() => Promise.resolve()))();
-      return expected + 1;
+      return { counter: expected + 1, handoffTo: null };
     },
     async release() {
       calls.push('release');
@@ -180,5 +180,25 @@ describe('LeaseRenewer timing', () => {
     await vi.advanceTimersByTimeAsync(2500);
     renewer.stop();
     expect(events).toEqual([]);
+  });
+
+  it('a handoff request is noticed from a checkpoint write too, when checkpoints leave no renewal due', async () => {
+    const { store, calls } = fakeStore();
+    (store as unknown as { checkpoint: () => Promise<unknown> }).checkpoint = () => {
+      calls.push('checkpoint');
+      return Promise.resolve({ counter: 2, handoffTo: 'next-worker' });
+    };
+    const renewer = new LeaseRenewer(
+      store,
+      { workerId: 'me', renewIntervalMs: 1000, failoverMs: 3000, now },
+      silent,
+    );
+    const asked: string[] = [];
+    renewer.onHandoff((id, next) => asked.push(`${id} -> ${next}`));
+    renewer.add(SHARD, 1);
+    await renewer.checkpoint(SHARD, { sequenceNumber: '7', subSequenceNumber: 0 });
+    await advance(50);
+    expect(calls).toEqual(['checkpoint']);
+    expect(asked).toEqual([`${SHARD} -> next-worker`]);
   });
 });

@@ -2,7 +2,7 @@ import type { Checkpoint } from '../core/checkpoint.js';
 import { monotonicNow, type MonotonicClock } from '../core/clock.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { isConditionFailure, type LeaseStore } from './lease-store.js';
+import { isConditionFailure, type LeaseRenewal, type LeaseStore } from './lease-store.js';
 
 interface HeldLease {
   readonly shardId: string;
@@ -138,8 +138,11 @@ export class LeaseRenewer {
   }
 
   checkpoint(shardId: string, checkpoint: Checkpoint): Promise<void> {
-    return this.write(shardId, (lease) =>
-      this.store.checkpoint(shardId, this.options.workerId, lease.counter, checkpoint),
+    return this.write(shardId, async (lease) =>
+      this.noticeHandoff(
+        lease,
+        await this.store.checkpoint(shardId, this.options.workerId, lease.counter, checkpoint),
+      ),
     );
   }
 
@@ -193,21 +196,12 @@ export class LeaseRenewer {
 
   private async renew(lease: HeldLease): Promise<void> {
     try {
-      await this.write(lease.shardId, async (current) => {
-        const renewal = await this.store.renew(
-          current.shardId,
-          this.options.workerId,
-          current.counter,
-        );
-        if (renewal.handoffTo !== null && current.handoffTo === null) {
-          current.handoffTo = renewal.handoffTo;
-          const nextOwner = renewal.handoffTo;
-          this.log.info({ shardId: current.shardId, nextOwner }, 'lease handoff requested');
-          // After this write settles, so the handoff's own writes queue behind it.
-          queueMicrotask(() => this.emit((l) => l.handoff?.(current.shardId, nextOwner)));
-        }
-        return renewal.counter;
-      });
+      await this.write(lease.shardId, async (current) =>
+        this.noticeHandoff(
+          current,
+          await this.store.renew(current.shardId, this.options.workerId, current.counter),
+        ),
+      );
       lease.failedRenewals = 0;
     } catch (error) {
       if (error instanceof LeaseLostError) return;
@@ -249,6 +243,18 @@ export class LeaseRenewer {
     const settled = attempt.finally(() => (lease.writes -= 1));
     lease.chain = settled.catch(() => undefined);
     return settled;
+  }
+
+  /** A renewal or checkpoint answered that another worker asked for the lease. */
+  private noticeHandoff(lease: HeldLease, renewal: LeaseRenewal): number {
+    if (renewal.handoffTo !== null && lease.handoffTo === null) {
+      const nextOwner = renewal.handoffTo;
+      lease.handoffTo = nextOwner;
+      this.log.info({ shardId: lease.shardId, nextOwner }, 'lease handoff requested');
+      // After this write settles, so the handoff's own writes queue behind it.
+      queueMicrotask(() => this.emit((l) => l.handoff?.(lease.shardId, nextOwner)));
+    }
+    return renewal.counter;
   }
 
   private renewed(lease: HeldLease, sentAt: number): void {

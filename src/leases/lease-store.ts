@@ -30,6 +30,17 @@ export class LeaseCallTimeoutError extends Error {
   override readonly name = 'LeaseCallTimeoutError';
 }
 
+/** The handoff state of a lease as a write by `owner` left it. */
+function renewal(
+  item: Record<string, unknown> | undefined,
+  owner: string,
+  counter: number,
+): LeaseRenewal {
+  const next = item?.[A.owner];
+  const handing = item?.[A.checkpointOwner] === owner && typeof next === 'string' && next !== owner;
+  return { counter, handoffTo: handing ? next : null };
+}
+
 /** A conditional write lost its race: the lease changed under us. */
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
@@ -147,10 +158,7 @@ export class LeaseStore {
       names: { '#checkpointOwner': A.checkpointOwner },
       returnNew: true,
     });
-    const next = item?.[A.owner];
-    const handing =
-      item?.[A.checkpointOwner] === owner && typeof next === 'string' && next !== owner;
-    return { counter: expectedCounter + 1, handoffTo: handing ? next : null };
+    return renewal(item, owner, expectedCounter + 1);
   }
 
   /**
@@ -206,15 +214,18 @@ export class LeaseStore {
     return lease.leaseCounter + 1;
   }
 
-  /** Writes a checkpoint, conditional on owner and counter, as the KCL does. */
+  /**
+   * Writes a checkpoint, conditional on owner and counter, as the KCL does. It renews the
+   * lease too, and reports a handoff request as a renewal does.
+   */
   async checkpoint(
     shardId: string,
     owner: string,
     expectedCounter: number,
     checkpoint: Checkpoint,
-  ): Promise<number> {
+  ): Promise<LeaseRenewal> {
     const attributes = checkpointAttributes(checkpoint);
-    await this.update(shardId, {
+    const item = await this.update(shardId, {
       // A KCL prepareCheckpoint leaves pendingCheckpoint*: a real checkpoint clears it, as
       // the KCL's own checkpoint update does.
       update:
@@ -239,8 +250,9 @@ export class LeaseStore {
         '#atTimestamp': A.checkpointTimestamp,
         '#checkpointOwner': A.checkpointOwner,
       },
+      returnNew: true,
     });
-    return expectedCounter + 1;
+    return renewal(item, owner, expectedCounter + 1);
   }
 
   /**

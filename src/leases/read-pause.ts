@@ -27,6 +27,17 @@ export class ReadPause {
 
   /** As ReadPermits.acquire, after waiting while paused (an abort ends the wait). */
   async acquire(signal?: AbortSignal): Promise<() => void> {
+    for (;;) {
+      await this.whilePaused(signal);
+      if (signal?.aborted) return () => undefined;
+      const release = this.permits ? await this.permits.acquire(signal) : () => undefined;
+      // Paused while it waited for a permit: give the permit back and wait again.
+      if (!this.paused || signal?.aborted) return release;
+      release();
+    }
+  }
+
+  private async whilePaused(signal?: AbortSignal): Promise<void> {
     while (this.opened && !signal?.aborted) {
       let onAbort: () => void = () => undefined;
       const aborted = new Promise<void>((resolve) => {
@@ -36,7 +47,5 @@ export class ReadPause {
       await Promise.race([this.opened, aborted]);
       signal?.removeEventListener('abort', onAbort);
     }
-    if (signal?.aborted) return () => undefined;
-    return this.permits ? this.permits.acquire(signal) : () => undefined;
   }
 }
