@@ -70,6 +70,11 @@ export class LeaseCoordinator {
   private stopped = false;
   private passRunning: Promise<void> = Promise.resolve();
   private readonly now: MonotonicClock;
+  /** Leases this process held and lost (not released): not ours to re-take at once. */
+  private readonly lostHere = new Set<string>();
+  /** Counters last seen on leases in our name that this process does not hold. */
+  private readonly unheldOwnCounters = new Map<string, number>();
+  private duplicateIdReported = false;
   /** Handoffs this worker asked for and waits on: lease key -> when first seen pending. */
   private readonly handoffsAsked = new Map<string, number>();
   /** The latest successful scan, shared with the children waiting for their parents. */
@@ -90,6 +95,7 @@ export class LeaseCoordinator {
       metrics.leaseChanges.inc({ change }, 0);
     metrics.leasesOwned.set(0);
     renewer.onLost((shardId) => {
+      this.lostHere.add(shardId);
       metrics.leaseChanges.inc({ change: 'lost' });
       this.updateOwnedGauge();
       listener.lost(shardId);
@@ -166,19 +172,35 @@ export class LeaseCoordinator {
     const observedExpired = this.expiry.observe(leases, { sentAt });
     const expired = kind === 'full' ? observedExpired : new Set<string>();
     const { workerId } = this.options;
+    const handedToUs = new Set(this.handoffsAsked.keys());
     const handoffOverdue = this.handoffsOverdue(leases, observedExpired);
-    // Leases this worker id held before a restart are ours at once, as in the KCL; so are
-    // leases handed over to us (checkpointOwner gone) and handoffs that timed out.
+    this.watchOwnId(leases);
+    // Leases in this worker id that this process does not hold are ours at once when
+    // left from before a restart (as in the KCL), handed over to us (checkpointOwner gone)
+    // or a handoff that timed out. One this process lost to a conditional write but still
+    // in our id is someone else's (another process using the same id, or an operator's
+    // `checkpoint set --force`): it is taken only once expired, like any other.
+    const ours = (lease: Lease) =>
+      lease.leaseOwner === workerId &&
+      !this.renewer.holds(lease.leaseKey) &&
+      lease.checkpoint !== 'SHARD_END';
     const stale = leases.filter(
       (lease) =>
-        lease.leaseOwner === workerId &&
-        !this.renewer.holds(lease.leaseKey) &&
-        lease.checkpoint !== 'SHARD_END' &&
-        (!lease.checkpointOwner || handoffOverdue.has(lease.leaseKey)),
+        ours(lease) &&
+        (lease.checkpointOwner
+          ? handoffOverdue.has(lease.leaseKey)
+          : !this.lostHere.has(lease.leaseKey) || handedToUs.has(lease.leaseKey)),
+    );
+    const foreign = leases.filter(
+      (lease) => ours(lease) && !lease.checkpointOwner && !stale.includes(lease),
     );
     const plan = planTakes({
       leases: leases.map((lease) =>
-        stale.includes(lease) ? { ...lease, leaseOwner: null } : lease,
+        stale.includes(lease)
+          ? { ...lease, leaseOwner: null }
+          : foreign.includes(lease)
+            ? { ...lease, leaseOwner: `${workerId} (another process)` }
+            : lease,
       ),
       workerId,
       expired,
@@ -188,6 +210,30 @@ export class LeaseCoordinator {
     for (const candidate of plan.take)
       await this.take(byKey.get(candidate.leaseKey) ?? candidate, 'taken');
     if (plan.steal && kind === 'full') await this.askHandoff(plan.steal);
+  }
+
+  /**
+   * A lease in our worker id that this process does not hold, whose counter moves between
+   * our scans, is renewed by another process using the same id: say so, loudly, once.
+   */
+  private watchOwnId(leases: readonly Lease[]): void {
+    const seen = new Set<string>();
+    for (const lease of leases) {
+      const { leaseKey, leaseCounter } = lease;
+      if (lease.leaseOwner !== this.options.workerId || this.renewer.holds(leaseKey)) continue;
+      if (lease.checkpointOwner) continue;
+      seen.add(leaseKey);
+      const before = this.unheldOwnCounters.get(leaseKey);
+      this.unheldOwnCounters.set(leaseKey, leaseCounter);
+      if (before === undefined || before === leaseCounter || this.duplicateIdReported) continue;
+      this.duplicateIdReported = true;
+      this.log.error(
+        { shardId: leaseKey, workerId: this.options.workerId },
+        'another process renews leases under this worker id: leases.workerId must be unique per process (leave it unset for hostname + random suffix)',
+      );
+    }
+    for (const key of this.unheldOwnCounters.keys())
+      if (!seen.has(key)) this.unheldOwnCounters.delete(key);
   }
 
   /**
@@ -293,6 +339,7 @@ export class LeaseCoordinator {
       const counter = await this.store.take(lease, this.options.workerId);
       // Held from when the take was sent: others see its counter no earlier than that.
       this.renewer.add(lease.leaseKey, counter, sentAt);
+      this.lostHere.delete(lease.leaseKey);
       this.metrics.leaseChanges.inc({ change });
       this.updateOwnedGauge();
       this.log.info(
