@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { RelayConfig } from './config/schema.js';
+import { isS3Sink, type RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
 import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
@@ -88,9 +88,17 @@ export class Relay {
     this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application, {
       callTimeoutMs: renewIntervalMs,
     });
+    // An exactly-once S3 sink must drop a shard's open segment before another worker
+    // could own the shard (its idle flush would race the new owner's object): no pause.
+    const exactlyOnce = config.sinks.some((sink) => isS3Sink(sink) && sink.exactlyOnce);
     this.renewer = new LeaseRenewer(
       this.store,
-      { workerId: this.workerId, failoverMs, renewIntervalMs },
+      {
+        workerId: this.workerId,
+        failoverMs,
+        renewIntervalMs,
+        maxPauseMs: exactlyOnce ? 0 : failoverMs,
+      },
       log.child({ component: 'lease-renewer' }),
     );
     this.coordinator = new LeaseCoordinator(

@@ -201,4 +201,19 @@ describe('LeaseRenewer timing', () => {
     expect(calls).toEqual(['checkpoint']);
     expect(asked).toEqual([`${SHARD} -> next-worker`]);
   });
+
+  it('with an exactly-once sink a lease not renewed in time is lost at once, not paused', async () => {
+    const { store } = fakeStore({ renew: throttled });
+    const renewer = new LeaseRenewer(
+      store,
+      { workerId: 'me', renewIntervalMs: 1000, failoverMs: 3000, maxPauseMs: 0, now },
+      silent,
+    );
+    const events = watch(renewer);
+    renewer.add(SHARD, 1);
+    renewer.start();
+    await advance(3000);
+    renewer.stop();
+    expect(events).toEqual([`lost ${SHARD} not renewed within the failover time`]);
+  });
 });

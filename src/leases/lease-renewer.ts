@@ -30,6 +30,12 @@ export interface LeaseRenewerOptions {
   readonly workerId: string;
   readonly renewIntervalMs: number;
   readonly failoverMs: number;
+  /**
+   * How long a lease not renewed in time may stay paused before it is lost; 0 loses it at
+   * once. Default failoverMs. The relay passes 0 with an exactly-once S3 sink: its open
+   * segment of the shard must be dropped before another owner could write the same key.
+   */
+  readonly maxPauseMs?: number;
   /** Monotonic milliseconds; a test passes its own. */
   readonly now?: MonotonicClock;
 }
@@ -60,13 +66,14 @@ export function selfExpiryMarginMs(failoverMs: number): number {
  * it expired on its own clock. Renewals go on meanwhile; one that succeeds proves nobody
  * took the lease (it is conditional on the counter), and reading resumes where it stopped,
  * so a throttled DynamoDB costs a pause, not a re-read. A write that fails its condition,
- * or a pause longer than the failover time, loses the lease.
+ * or a pause longer than `maxPauseMs`, loses the lease.
  */
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
   private timer: NodeJS.Timeout | undefined;
   private readonly now: MonotonicClock;
   private readonly marginMs: number;
+  private readonly maxPauseMs: number;
   private readonly listeners: LeaseStateListener[] = [];
 
   constructor(
@@ -76,6 +83,7 @@ export class LeaseRenewer {
   ) {
     this.now = options.now ?? monotonicNow;
     this.marginMs = selfExpiryMarginMs(options.failoverMs);
+    this.maxPauseMs = options.maxPauseMs ?? options.failoverMs;
   }
 
   onLost(listener: (shardId: string, reason: string) => void): void {
@@ -180,13 +188,17 @@ export class LeaseRenewer {
     const now = this.now();
     for (const lease of [...this.held.values()]) {
       if (lease.pausedAt === null && now >= lease.readUntil) {
+        if (this.maxPauseMs === 0) {
+          this.lose(lease.shardId, 'not renewed within the failover time');
+          continue;
+        }
         lease.pausedAt = now;
         this.log.warn(
           { shardId: lease.shardId, failedRenewals: lease.failedRenewals },
           'lease not renewed in time: its shard stops reading until a renewal succeeds',
         );
         this.emit((listener) => listener.paused?.(lease.shardId));
-      } else if (lease.pausedAt !== null && now - lease.pausedAt >= this.options.failoverMs) {
+      } else if (lease.pausedAt !== null && now - lease.pausedAt >= this.maxPauseMs) {
         this.lose(lease.shardId, 'not renewed within the failover time');
         continue;
       }
