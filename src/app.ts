@@ -97,7 +97,7 @@ export class Relay {
         workerId: this.workerId,
         failoverMs,
         renewIntervalMs,
-        maxPauseMs: exactlyOnce ? 0 : failoverMs,
+        maxPauseMs: exactlyOnce ? 0 : Number.POSITIVE_INFINITY,
       },
       log.child({ component: 'lease-renewer' }),
     );

@@ -216,4 +216,22 @@ describe('LeaseRenewer timing', () => {
     renewer.stop();
     expect(events).toEqual([`lost ${SHARD} not renewed within the failover time`]);
   });
+
+  it('a failed checkpoint write brings the next renewal forward, as a failed renewal does', async () => {
+    const { store, calls } = fakeStore({ checkpoint: throttled });
+    const renewer = new LeaseRenewer(
+      store,
+      { workerId: 'me', renewIntervalMs: 1000, failoverMs: 3000, now },
+      silent,
+    );
+    renewer.add(SHARD, 1);
+    renewer.start();
+    await advance(200);
+    await expect(
+      renewer.checkpoint(SHARD, { sequenceNumber: '7', subSequenceNumber: 0 }),
+    ).rejects.toThrow();
+    await advance(400); // 600 ms after the take: a renewal would only be due at 1000
+    renewer.stop();
+    expect(calls).toEqual(['checkpoint', 'renew']);
+  });
 });

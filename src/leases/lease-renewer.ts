@@ -19,7 +19,8 @@ interface HeldLease {
   pausedAt: number | null;
   /** Writes queued or in flight; a renewal is never queued behind one. */
   writes: number;
-  failedRenewals: number;
+  /** Writes (renewals and checkpoints) failed in a row, not on their condition. */
+  failedWrites: number;
   /** A graceful handoff was asked (KCL 3's checkpointOwner = us): the next owner. */
   handoffTo: string | null;
   /** Writes to one lease run one at a time: each must expect the counter of the last. */
@@ -32,8 +33,9 @@ export interface LeaseRenewerOptions {
   readonly failoverMs: number;
   /**
    * How long a lease not renewed in time may stay paused before it is lost; 0 loses it at
-   * once. Default failoverMs. The relay passes 0 with an exactly-once S3 sink: its open
-   * segment of the shard must be dropped before another owner could write the same key.
+   * once. Default: no limit (it is lost when a write fails its condition: another worker
+   * took it). The relay passes 0 with an exactly-once S3 sink: its open segment of the
+   * shard must be dropped before another owner could write the same key.
    */
   readonly maxPauseMs?: number;
   /** Monotonic milliseconds; a test passes its own. */
@@ -65,8 +67,8 @@ export function selfExpiryMarginMs(failoverMs: number): number {
  * renewed in time is _paused_ (its shard stops reading) before any other worker could see
  * it expired on its own clock. Renewals go on meanwhile; one that succeeds proves nobody
  * took the lease (it is conditional on the counter), and reading resumes where it stopped,
- * so a throttled DynamoDB costs a pause, not a re-read. A write that fails its condition,
- * or a pause longer than `maxPauseMs`, loses the lease.
+ * so a throttled DynamoDB costs a pause, not a re-read. A write that fails its condition
+ * (another worker took the lease), or a pause longer than `maxPauseMs`, loses it.
  */
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
@@ -83,7 +85,7 @@ export class LeaseRenewer {
   ) {
     this.now = options.now ?? monotonicNow;
     this.marginMs = selfExpiryMarginMs(options.failoverMs);
-    this.maxPauseMs = options.maxPauseMs ?? options.failoverMs;
+    this.maxPauseMs = options.maxPauseMs ?? Number.POSITIVE_INFINITY;
   }
 
   onLost(listener: (shardId: string, reason: string) => void): void {
@@ -132,7 +134,7 @@ export class LeaseRenewer {
       nextRenewalAt: takeSentAt + this.options.renewIntervalMs,
       pausedAt: null,
       writes: 0,
-      failedRenewals: 0,
+      failedWrites: 0,
       handoffTo: null,
       chain: Promise.resolve(),
     });
@@ -194,7 +196,7 @@ export class LeaseRenewer {
         }
         lease.pausedAt = now;
         this.log.warn(
-          { shardId: lease.shardId, failedRenewals: lease.failedRenewals },
+          { shardId: lease.shardId, failedWrites: lease.failedWrites },
           'lease not renewed in time: its shard stops reading until a renewal succeeds',
         );
         this.emit((listener) => listener.paused?.(lease.shardId));
@@ -214,19 +216,15 @@ export class LeaseRenewer {
           await this.store.renew(current.shardId, this.options.workerId, current.counter),
         ),
       );
-      lease.failedRenewals = 0;
     } catch (error) {
       if (error instanceof LeaseLostError) return;
-      lease.failedRenewals += 1;
-      // Retry soon: a pause is what a failed renewal costs, and it ends at the next success.
-      lease.nextRenewalAt = this.now() + this.options.renewIntervalMs / 4;
       const details = {
         shardId: lease.shardId,
         err: errorMessage(error),
         code: awsErrorName(error),
       };
-      if (lease.failedRenewals === 1) this.log.warn(details, 'lease renewal failed; will retry');
-      else this.log.debug({ ...details, failures: lease.failedRenewals }, 'lease renewal failed');
+      if (lease.failedWrites === 1) this.log.warn(details, 'lease renewal failed; will retry');
+      else this.log.debug({ ...details, failures: lease.failedWrites }, 'lease renewal failed');
     }
   }
 
@@ -248,8 +246,13 @@ export class LeaseRenewer {
           this.lose(shardId, 'taken by another worker');
           throw new LeaseLostError(shardId, error);
         }
+        // Renew again soon, whichever write failed: a pause is what failed writes cost,
+        // and it ends at the next success.
+        lease.failedWrites += 1;
+        lease.nextRenewalAt = this.now() + this.options.renewIntervalMs / 4;
         throw error;
       }
+      lease.failedWrites = 0;
       this.renewed(lease, sentAt);
     });
     const settled = attempt.finally(() => (lease.writes -= 1));
