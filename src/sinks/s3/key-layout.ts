@@ -87,10 +87,9 @@ export class KeyLayout {
 
   constructor(private readonly settings: LayoutSettings) {
     this.airship = settings.layout === 'airship';
-    const template = directoryTemplate(settings.layout);
-    this.csvTemplate = compile(this.airship ? AIRSHIP_CSV : template);
-    this.jsonTemplate = compile(this.airship ? AIRSHIP_JSON : template);
-    this.parquetTemplate = compile(this.airship ? AIRSHIP_PARQUET : template);
+    this.csvTemplate = compile(templateFor(settings.layout, 'csv'));
+    this.jsonTemplate = compile(templateFor(settings.layout, 'json'));
+    this.parquetTemplate = compile(templateFor(settings.layout, 'parquet'));
     this.byEventTime = settings.partitionBy === 'event';
     this.resolveShape = settings.resolveShape ?? csvShapeFor;
   }
@@ -194,19 +193,22 @@ export class KeyLayout {
   }
 }
 
-/** The directory template of a layout name (`hourly`, `athena`) or of a template itself. */
-export function directoryTemplate(layout: string): string {
+/** The directory template of a layout (a name or a template itself) for one kind of object. */
+export function templateFor(layout: string, kind: OutputKind): string {
+  if (layout === 'airship') {
+    return kind === 'csv' ? AIRSHIP_CSV : kind === 'parquet' ? AIRSHIP_PARQUET : AIRSHIP_JSON;
+  }
   if (layout === 'hourly') return HOURLY;
   if (layout === 'athena') return ATHENA_LAYOUT;
   return layout;
 }
 
 /** A template as alternating literal text and placeholder names. */
-function compile(template: string): string[] {
+export function compile(template: string): string[] {
   return template.split(/\{(\w+)\}/);
 }
 
 /** Event types come from user data: keep them from adding path levels or odd bytes. */
-function safeSegment(value: string): string {
+export function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9_.=-]/g, '_') || '_';
 }
