@@ -45,7 +45,7 @@ describe('Parquet objects', () => {
 
   it('holds the generic columns with their types, readable by DuckDB', async () => {
     const rows = genericRows(1000);
-    const path = file('generic.parquet', parquetBody(generic, rows, settings));
+    const path = file('generic.parquet', await parquetBody(generic, rows, settings));
     const schema = await duck.query(`DESCRIBE SELECT * FROM read_parquet(${path})`);
     expect(schema.map((row) => [row['column_name'], row['column_type']])).toEqual(
       typedColumns(generic).map((column) => [
@@ -89,7 +89,10 @@ describe('Parquet objects', () => {
         if (column === 'FOREGROUND') return 'true';
         return `${column.toLowerCase()}-${n}`;
       });
-    const path = file('location.parquet', parquetBody(location, [cells(0), cells(1)], settings));
+    const path = file(
+      'location.parquet',
+      await parquetBody(location, [cells(0), cells(1)], settings),
+    );
     const rows = await duck.query(
       `SELECT occurred, processed, latitude, longitude, foreground, session
          FROM read_parquet(${path}) ORDER BY latitude`,
@@ -114,10 +117,10 @@ describe('Parquet objects', () => {
     ]);
   });
 
-  it('gives the same bytes for the same rows (exactly-once objects rewrite identically)', () => {
+  it('gives the same bytes for the same rows (exactly-once objects rewrite identically)', async () => {
     const rows = genericRows(2000);
-    const first = parquetBody(generic, rows, settings);
-    const second = parquetBody(generic, genericRows(2000), settings);
+    const first = await parquetBody(generic, rows, settings);
+    const second = await parquetBody(generic, genericRows(2000), settings);
     expect(second.equals(first)).toBe(true);
     expect(first.includes(Buffer.from('kinesis-relay'))).toBe(true);
   });
@@ -127,7 +130,7 @@ describe('Parquet objects', () => {
     const rowBytes = rows[0]?.reduce((sum, cell) => sum + cell.length + 1, 0) ?? 0;
     const path = file(
       'groups.parquet',
-      parquetBody(generic, rows, { ...settings, rowGroupBytes: rowBytes * 500 }),
+      await parquetBody(generic, rows, { ...settings, rowGroupBytes: rowBytes * 500 }),
     );
     const groups = await duck.query(
       `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${path}) ORDER BY 1`,
@@ -142,7 +145,7 @@ describe('Parquet objects', () => {
   it.each(codecs)('compresses pages with %s, as the footer says', async (compression) => {
     const path = file(
       `codec-${compression}.parquet`,
-      parquetBody(generic, genericRows(500), { ...settings, compression }),
+      await parquetBody(generic, genericRows(500), { ...settings, compression }),
     );
     const codecsSeen = await duck.query(
       `SELECT DISTINCT compression FROM parquet_metadata(${path})`,

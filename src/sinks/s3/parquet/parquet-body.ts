@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { CsvShape } from '../../../core/csv-shape.js';
@@ -74,13 +75,15 @@ function rowBytes(row: readonly string[]): number {
 /**
  * One Parquet file of `rows` (each the shape's CSV cells, in the shape's order). Row groups
  * close at `rowGroupBytes` of row text, so the column arrays built for a group (the
- * largest transient buffers) stay bounded whatever the object's size.
+ * largest transient buffers) stay bounded whatever the object's size. The encoding is
+ * synchronous JavaScript: the event loop gets a turn between row groups, so lease renewals
+ * and reads are held up by one group's encoding at most, not by a whole large object's.
  */
-export function parquetBody(
+export async function parquetBody(
   shape: Pick<CsvShape, 'id' | 'header'>,
   rows: readonly (readonly string[])[],
   settings: ParquetSettings,
-): Buffer {
+): Promise<Buffer> {
   const columns = typedColumns(shape);
   const writer = new ByteWriter();
   const parquet = new ParquetWriter({
@@ -95,6 +98,7 @@ export function parquetBody(
   for (let index = 0; index < rows.length; index += 1) {
     bytes += rowBytes(rows[index] ?? []);
     if (bytes >= settings.rowGroupBytes || index === rows.length - 1) {
+      if (start > 0) await nextTurn();
       writeRowGroup(parquet, columns, rows, start, index + 1);
       start = index + 1;
       bytes = 0;
