@@ -9,6 +9,7 @@ import { listLeases } from './cli/leases-command.js';
 import { parseCheckpointTarget, setCheckpoint } from './cli/checkpoint-command.js';
 import { replayDeadLetters } from './cli/dead-letter-command.js';
 import { parseReplayFlags, type ReplayFlags } from './cli/replay-options.js';
+import { registerAthenaCommand } from './cli/athena-command.js';
 import { createLogger } from './observability/logger.js';
 
 /** Exit codes (design.md): 0 ok, 2 bad config or usage, 1 runtime failure. */
@@ -111,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
         );
       },
     );
+  registerAthenaCommand(program, config);
   program
     .command('demo')
     .description('embedded emulators + sample events of every format, then print what landed where')
