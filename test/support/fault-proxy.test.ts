@@ -176,6 +176,11 @@ describe('fault proxy', () => {
     );
     expect(echo.seen.length).toBe(seenBefore);
     expect(proxy.faultCount(KINESIS, 'hang')).toBe(1);
+    // The proxy notices when the client gave up: what "a hang costs one timeout" is measured by.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const hung = proxy.hungCalls.at(-1);
+    expect(hung?.operation).toBe(KINESIS);
+    expect(hung?.abandonedAfterMs).toBeGreaterThanOrEqual(400);
     rule.remove();
   });
 

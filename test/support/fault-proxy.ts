@@ -78,11 +78,20 @@ export interface FaultProxy {
   readonly calls: ReadonlyMap<string, number>;
   /** Injected faults per `operation kind`, e.g. `DynamoDB_20120810.UpdateItem throttle`. */
   readonly faults: ReadonlyMap<string, number>;
+  /** Every hung call: when it started and how long until the client gave up on it. */
+  readonly hungCalls: readonly HungCall[];
   /** Sum of calls whose operation matches. */
   callCount(match?: FaultRule['match']): number;
   /** Sum of injected faults whose operation (and kind) match. */
   faultCount(match?: FaultRule['match'], kind?: FaultKind): number;
   close(): Promise<void>;
+}
+
+export interface HungCall {
+  readonly operation: string;
+  readonly since: number;
+  /** Null while the client still waits (or if the proxy itself ended it). */
+  abandonedAfterMs: number | null;
 }
 
 interface RuleState {
@@ -124,6 +133,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const calls = new Map<string, number>();
   const faults = new Map<string, number>();
   const hung = new Set<ServerResponse>();
+  const hungCalls: HungCall[] = [];
+  let closing = false;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -207,7 +218,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case 'hang':
         request.resume();
         hung.add(response);
-        response.once('close', () => hung.delete(response));
+        {
+          const call: HungCall = { operation, since: Date.now(), abandonedAfterMs: null };
+          hungCalls.push(call);
+          response.once('close', () => {
+            // Ended by the client (its timeout), not by clear() or close().
+            if (hung.delete(response) && !closing) call.abandonedAfterMs = Date.now() - call.since;
+          });
+        }
         return;
     }
   };
@@ -230,8 +248,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const clear = () => {
     for (const state of rules) state.removed = true;
     rules.length = 0;
-    for (const response of hung) response.socket?.resetAndDestroy();
+    const stuck = [...hung];
     hung.clear();
+    for (const response of stuck) response.socket?.resetAndDestroy();
   };
 
   return {
@@ -239,6 +258,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     port,
     calls,
     faults,
+    hungCalls,
     inject(rule) {
       const state: RuleState = { rule, addedAt: Date.now(), hits: 0, removed: false };
       rules.push(state);
@@ -262,6 +282,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return (!match || matches(match, operation)) && (!kind || key.slice(at + 1) === kind);
       }),
     async close() {
+      closing = true;
       clear();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
