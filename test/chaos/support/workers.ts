@@ -28,6 +28,8 @@ export function chaosConfig(
     takeIntervalMs?: number;
     checkpointIntervalMs: number;
     overrides?: Record<string, unknown>;
+    /** Merged into the archive sink's config. */
+    sink?: Record<string, unknown>;
   },
 ): string {
   const config = testRelayConfig(names, {
@@ -42,6 +44,7 @@ export function chaosConfig(
   const sink = config.sinks[0] as { buffer: object; retry: object };
   sink.buffer = { maxRecords: 500, maxBytes: 1_048_576, maxAgeMs: 300 };
   sink.retry = { initialDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 600_000 };
+  Object.assign(sink, options.sink);
   return writeConfig(config);
 }
 
