@@ -14,5 +14,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default'],
     globalSetup: ['test/chaos/support/print-table.ts'],
+    // Keep each scenario's row in test/chaos/results (npm test only prints it).
+    env: { CHAOS_RECORD: '1' },
   },
 });

@@ -30,9 +30,13 @@ export function formatRow(row: ScenarioRow): string {
   return `| ${row.scenario} | ${row.put} | ${row.delivered} | ${row.duplicates} | ${row.lost} | ${recovery} | ${row.dynamoRetried} | ${row.kinesisRetried} | ${row.s3Retried ?? 0} | ${row.pass ? 'pass' : '**FAIL**'} | ${row.notes.replaceAll('|', '/')} |`;
 }
 
-/** Prints the row (as a one-row table) and keeps it in test/chaos/results/<id>.json. */
+/**
+ * Prints the row (as a one-row table); under `npm run chaos` (CHAOS_RECORD=1) also keeps it
+ * in test/chaos/results/<id>.json, where docs/reliability.md's table comes from.
+ */
 export function reportScenario(id: string, row: ScenarioRow): void {
   console.log(`\n${HEADER}\n${RULE}\n${formatRow(row)}\n`);
+  if (process.env.CHAOS_RECORD !== '1') return;
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
     join(RESULTS_DIR, `${id}.json`),
