@@ -156,7 +156,7 @@ describe('chaos: soak', () => {
     const configPath = chaosConfig(names, {
       failoverMs: 10_000,
       checkpointIntervalMs: 5000,
-      overrides: { consumer: { idleTimeBetweenReadsMs: 200 }, log: { level: 'warn' } },
+      overrides: { consumer: { idleTimeBetweenReadsMs: 200 } },
       sink: { buffer: { maxRecords: 20_000, maxBytes: 8 * 1_048_576, maxAgeMs: 2000 } },
     });
     s3Proxy.inject({
