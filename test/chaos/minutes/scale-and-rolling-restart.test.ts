@@ -85,7 +85,7 @@ describe('chaos: scale 1 → 3 → 1 and a rolling restart of 3 workers', () => 
         250,
       );
     try {
-      const first = await start();
+      await start();
       await balanced('one worker to hold every lease');
       watcher.start();
       producer.start();
@@ -130,7 +130,6 @@ describe('chaos: scale 1 → 3 → 1 and a rolling restart of 3 workers', () => 
       const over = shardsOverBound(counts.duplicatesPerShard, bound);
       const slow = gaps.filter((g) => g.ms === null || g.ms > OWNED_WITHIN_MS);
       const pass = counts.lost === 0 && over.length === 0 && slow.length === 0;
-      void first;
       reportScenario('05-scale-and-rolling-restart', {
         scenario: 'scale 1→3→1 and a rolling restart of 3 workers (SIGTERM) under load; 8 shards',
         put: counts.put,

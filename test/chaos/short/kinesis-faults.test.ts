@@ -53,6 +53,7 @@ describe('chaos: Kinesis faults', () => {
       producer.start();
       await sleep(2000);
       const hang = proxy.inject({ match: GET_RECORDS, fault: { kind: 'hang' }, times: 1 });
+      const injectedAt = Date.now();
       const faults = [
         { match: GET_RECORDS, fault: { kind: 'status', status: 500 }, afterMs: 1000, forMs: 2000 },
         {
@@ -79,7 +80,8 @@ describe('chaos: Kinesis faults', () => {
       for (const rule of faults) proxy.inject(rule);
       await sleep(PRODUCE_MS - 2000);
       const put = await producer.stop();
-      const faultsEndedAt = Date.now() - 3000;
+      const faultsEndedAt =
+        injectedAt + Math.max(...faults.map((f) => f.afterMs + ('forMs' in f ? f.forMs : 0)));
 
       const { delivered, completeAt } = await waitForArchive(
         stack.clients.s3,
