@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type { BufferConfig } from '../config/schema.js';
+import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { PendingBatch } from './pending-batch.js';
@@ -24,6 +25,8 @@ export interface BatcherOptions {
    */
   readonly growWhileBusy?: boolean;
   readonly metrics: RelayMetrics;
+  /** The process's memory budget: what the sink holds counts there too. */
+  readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
 
@@ -49,7 +52,12 @@ export class Batcher<B extends PendingBatch<unknown>> {
   ) {
     this.now = options.now ?? Date.now;
     this.queue = new PQueue({ concurrency: options.concurrency });
-    this.gate = CapacityGate.forSink(options.sink, options.maxInFlightBytes, options.metrics);
+    this.gate = CapacityGate.forSink(
+      options.sink,
+      options.maxInFlightBytes,
+      options.metrics,
+      options.memory,
+    );
     const tick = Math.min(1000, Math.max(50, Math.floor(options.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();

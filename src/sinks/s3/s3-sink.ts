@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { S3SinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { Batcher } from '../batcher.js';
@@ -19,6 +20,8 @@ export interface S3SinkDeps {
   readonly deadLetter: DeadLetterSink | null;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
+  /** The process's memory budget, which this sink's in-flight bytes draw from. */
+  readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
 
@@ -46,6 +49,7 @@ export class S3Sink implements Sink {
         maxInFlightBytes: config.maxInFlightBytes,
         concurrency: config.uploadConcurrency,
         metrics: deps.metrics,
+        memory: deps.memory,
         now: deps.now,
       },
       (batch) => this.deliver(batch),
