@@ -48,8 +48,12 @@ describe('the default memory budget', () => {
     ).toBe(512 * MIB);
     expect(containerMemoryLimit(files({}))).toBeNull();
     expect(defaultMemoryLimitBytes(null)).toBe(DEFAULT_MEMORY_LIMIT_BYTES);
-    expect(defaultMemoryLimitBytes(256 * MIB)).toBe(72 * MIB);
+    expect(defaultMemoryLimitBytes(256 * MIB)).toBe(32 * MIB);
+    expect(defaultMemoryLimitBytes(1024 * MIB)).toBe(224 * MIB);
     expect(defaultMemoryLimitBytes(64 * MIB)).toBe(16 * MIB);
+    // A heap capped below the container's share bounds the budget too.
+    expect(defaultMemoryLimitBytes(1024 * MIB, 256 * MIB)).toBe(96 * MIB);
+    expect(defaultMemoryLimitBytes(null, 4096 * MIB)).toBe(DEFAULT_MEMORY_LIMIT_BYTES);
   });
 });
 

@@ -1,20 +1,28 @@
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import type { Gauge } from 'prom-client';
 
 const MIB = 1024 * 1024;
 
 /** The budget when the process has no container memory limit (`memory.limitBytes` unset). */
-export const DEFAULT_MEMORY_LIMIT_BYTES = 96 * MIB;
+export const DEFAULT_MEMORY_LIMIT_BYTES = 32 * MIB;
 
 /**
  * What the process needs besides the events it holds: Node, V8, the AWS SDK clients,
- * sockets and code (measured: 75-85 MiB RSS for a relay holding nothing), plus room for
- * the garbage V8 keeps between collections.
+ * sockets and code (measured: 120-125 MiB RSS for a relay reading 16 idle shards).
  */
-export const BASE_MEMORY_BYTES = 112 * MIB;
+export const BASE_MEMORY_BYTES = 128 * MIB;
 
-/** Share of a container limit above the base that events may hold; the rest is GC headroom. */
-export const CGROUP_EVENT_FRACTION = 0.5;
+/**
+ * Share of a container limit above the base that events may hold. The rest is garbage
+ * V8 keeps between collections: at full speed the relay peaked at 281-294 MiB RSS with a
+ * 32 MiB budget and an uncapped heap, 217-221 MiB with the old space capped at 160-192 MiB
+ * (docs/performance.md), so a 256 MiB pod gets 32 MiB.
+ */
+export const CGROUP_EVENT_FRACTION = 0.25;
+
+/** V8's own heap (code, SDK clients, metrics) besides the events, when sizing by the heap cap. */
+const BASE_HEAP_BYTES = 64 * MIB;
 
 /** Never less than this, however small the container: a page must fit. */
 export const MIN_MEMORY_LIMIT_BYTES = 16 * MIB;
@@ -47,15 +55,21 @@ export function containerMemoryLimit(
 
 /**
  * The event budget when `memory.limitBytes` is not set, the way Go's GOMEMLIMIT or the
- * JVM's container support derive theirs: half of what a container limit leaves above the
- * process's base, else a fixed default sized for a 256 MiB pod.
+ * JVM's container support derive theirs: a quarter of what a container limit leaves
+ * above the process's base, else a fixed default sized for a 256 MiB pod; and never more
+ * than half of what V8's heap limit (--max-old-space-size) leaves, so a heap capped below
+ * the container cannot run out before the budget is spent.
  */
-export function defaultMemoryLimitBytes(containerLimit: number | null): number {
-  if (containerLimit === null) return DEFAULT_MEMORY_LIMIT_BYTES;
-  return Math.max(
-    MIN_MEMORY_LIMIT_BYTES,
-    Math.floor((containerLimit - BASE_MEMORY_BYTES) * CGROUP_EVENT_FRACTION),
-  );
+export function defaultMemoryLimitBytes(
+  containerLimit: number | null,
+  heapLimit: number = Number.POSITIVE_INFINITY,
+): number {
+  const fromContainer =
+    containerLimit === null
+      ? DEFAULT_MEMORY_LIMIT_BYTES
+      : Math.floor((containerLimit - BASE_MEMORY_BYTES) * CGROUP_EVENT_FRACTION);
+  const fromHeap = Math.floor((heapLimit - BASE_HEAP_BYTES) / 2);
+  return Math.max(MIN_MEMORY_LIMIT_BYTES, Math.min(fromContainer, fromHeap));
 }
 
 /**
@@ -176,7 +190,9 @@ export function processMemoryBudget(
   limitBytes: number | null,
   metrics: { readonly memoryBytes: Gauge<'state'> },
 ): MemoryBudget {
-  const limit = limitBytes ?? defaultMemoryLimitBytes(containerMemoryLimit());
+  const limit =
+    limitBytes ??
+    defaultMemoryLimitBytes(containerMemoryLimit(), getHeapStatistics().heap_size_limit);
   const gauge = metrics.memoryBytes;
   gauge.set({ state: 'limit' }, limit);
   const held = gauge.labels({ state: 'held' });
