@@ -67,7 +67,9 @@ export class S3Sink implements Sink {
       key,
       (openedAt) => new ObjectBatch(directory, encoded.kind, encoded.shape, arrival, openedAt),
     );
-    const held = batch.add(encoded.line, encoded.bytes, event.record, ack);
+    // Without a dead-letter destination no entry can need the record's bytes.
+    const keepData = this.deps.deadLetter !== null;
+    const held = batch.add(encoded.line, encoded.bytes, event.record, ack, keepData);
     this.batcher.added(key, batch, held);
   }
 

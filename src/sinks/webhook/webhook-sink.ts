@@ -53,6 +53,11 @@ export class WebhookSink extends SingleBatchSink {
     this.delivery = { sink: config.name, retry: config.retry, ...deps };
   }
 
+  /** Without a dead-letter destination a batch is retried for ever: no entry needs the bytes. */
+  protected override keepsRecordData(): boolean {
+    return this.deps.deadLetter !== null;
+  }
+
   protected override laneOf(event: RelayEvent): string {
     if (this.config.ordering !== 'partitionKey') return '';
     return LANE_NAMES[laneIndex(event.record.partitionKey, this.config.maxConcurrency)] ?? '';
