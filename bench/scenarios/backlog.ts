@@ -15,6 +15,8 @@ export interface BacklogOptions {
   readonly durationMs: number;
   /** Overrides for the relay's `consumer` settings. */
   readonly consumer?: Record<string, unknown>;
+  /** The relay's `memory` settings (default: none). */
+  readonly memory?: Record<string, unknown>;
   readonly nodeArgs?: readonly string[];
   /** The built relay to run (default dist/; a --baseline build for before/after). */
   readonly dist?: string;
@@ -47,6 +49,7 @@ export async function runBacklog(
     {
       s3Endpoint: proxy.endpoint,
       consumer: options.consumer,
+      memory: options.memory,
       nodeArgs: options.nodeArgs,
       dist: options.dist,
       sink: {
