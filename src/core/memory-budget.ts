@@ -85,6 +85,7 @@ export class MemoryBudget {
   private reservedBytes = 0;
   private addedBytes = 0;
   private waiters: Array<() => void> = [];
+  private readonly pressureListeners = new Set<() => void>();
 
   constructor(
     readonly limitBytes: number,
@@ -154,11 +155,24 @@ export class MemoryBudget {
     while (this.full) await this.nextChange();
   }
 
-  /** Resolves once `bytes` can be reserved (or nothing at all is held), or on abort. */
+  /**
+   * Resolves once `bytes` can be reserved (or nothing at all is held), or on abort. While
+   * it waits the sinks are asked to cut their open batches: held bytes leave only with a
+   * written batch, and a batch short of its size and age bounds would otherwise keep every
+   * shard loop waiting until its maxAgeMs.
+   */
   async waitForAvailable(bytes: number, signal?: AbortSignal): Promise<void> {
     while (this.available < bytes && !this.idle && !signal?.aborted) {
+      for (const relieve of this.pressureListeners) relieve();
+      if (this.available >= bytes) break;
       await this.nextChange(signal);
     }
+  }
+
+  /** Calls `relieve` whenever a reader waits for room; returns the unsubscribe. */
+  onPressure(relieve: () => void): () => void {
+    this.pressureListeners.add(relieve);
+    return () => this.pressureListeners.delete(relieve);
   }
 
   private nextChange(signal?: AbortSignal): Promise<void> {

@@ -44,6 +44,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
   private readonly queue: PQueue;
   private readonly gate: CapacityGate;
   private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
   readonly now: () => number;
 
   constructor(
@@ -58,6 +59,8 @@ export class Batcher<B extends PendingBatch<unknown>> {
       options.metrics,
       options.memory,
     );
+    // Shard loops waiting for room in the budget: what is open must go for it to come back.
+    this.unsubscribe = options.memory?.onPressure(() => this.cutAll()) ?? (() => undefined);
     const tick = Math.min(1000, Math.max(50, Math.floor(options.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();
@@ -96,6 +99,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.unsubscribe();
     await this.flush();
   }
 
