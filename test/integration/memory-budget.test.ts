@@ -92,7 +92,6 @@ describe('the process memory budget', () => {
         120_000,
         100,
       );
-      console.log({ read, held, peakHeld, peakSinks });
       expect(read).toBeLessThan(count);
       // Spent: what is left is less than one of the smallest pages a loop waits for.
       expect(held).toBeGreaterThan(LIMIT_BYTES / 2);
