@@ -18,6 +18,7 @@ import { summarizeProfile } from './lib/profile.js';
 import { markdownTable, writeResults, type ResultRow } from './lib/report.js';
 import { median, round } from './lib/stats.js';
 import { runBacklog, type BacklogSample } from './scenarios/backlog.js';
+import { runThreeSinkBacklog } from './scenarios/backlog-three-sinks.js';
 import { runCeiling } from './scenarios/ceiling.js';
 import { runDecodeEncode } from './scenarios/decode-encode.js';
 import { runExactlyOnceCost } from './scenarios/exactly-once.js';
@@ -32,6 +33,7 @@ const SCENARIOS = [
   'decode',
   'lifion',
   'backlog',
+  'backlog-three-sinks',
   'latency',
   'exactly-once',
   'parquet',
@@ -48,6 +50,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'backlog-depths': { type: 'string', default: '20000,80000,320000' },
     'backlog-seconds': { type: 'string', default: '30' },
+    'three-sinks-depth': { type: 'string', default: '5000' },
     'no-build': { type: 'boolean', default: false },
     /** Also measure the relay as built from this git ref (before/after in one run). */
     baseline: { type: 'string' },
@@ -422,6 +425,37 @@ async function main(): Promise<void> {
       }));
     }
 
+    if (only.has('backlog-three-sinks')) {
+      const threeSinkOptions = {
+        shards: 64,
+        depth: Number(args['three-sinks-depth']),
+        sinkDelayMs: 2_000,
+        postgresDelayMs: 200,
+        durationMs: Number(args['backlog-seconds']) * 1000,
+      };
+      const builds = [{ ref: null as string | null, dist: undefined as string | undefined }];
+      if (baselineDist) builds.push({ ref: baselineRef ?? null, dist: baselineDist });
+      for (const { ref, dist } of builds) {
+        const sample = await runThreeSinkBacklog(stack, { ...threeSinkOptions, dist });
+        const at = ref ? ` @${ref}` : '';
+        log(
+          `backlog, three slow sinks${at}: peak RSS ${Math.round(sample.peakRssMib)} MiB, ${sample.recordsRead} records read`,
+        );
+        rows.push({
+          scenario: `backlog 64 shards × ${threeSinkOptions.depth.toLocaleString('en-US')}, S3 + webhook + postgres${at}`,
+          recordsPerSecond: null,
+          megabytesPerSecond: null,
+          cpuSecondsPerMillion: null,
+          peakRssMib: sample.peakRssMib,
+          note: ref
+            ? 'before: the baseline build'
+            : 'all slow (2 s per S3/webhook request, 200 ms per postgres answer), default sink settings',
+        });
+        if (ref) baseline.backlog_three_sinks_peak_rss_mib = round(sample.peakRssMib);
+        else results.backlog_three_sinks_peak_rss_mib = round(sample.peakRssMib);
+      }
+    }
+
     if (only.has('latency')) {
       const sample = await runLatency(stack, {
         recordsPerSecond: 1000,
@@ -498,6 +532,9 @@ function targets(results: Record<string, unknown>) {
     ),
     decode_csv_gzip_rps_per_core: check(num('decode_csv_gzip_rps_per_core'), 100_000, true),
     backlog_peak_rss_mib: check(num('backlog_peak_rss_mib'), 256, false),
+    relay_peak_rss_mib_16: check(num('relay_peak_rss_mib_16'), 256, false),
+    relay_peak_rss_mib_64: check(num('relay_peak_rss_mib_64'), 256, false),
+    backlog_three_sinks_peak_rss_mib: check(num('backlog_three_sinks_peak_rss_mib'), 256, false),
     webhook_p99_ms: check(num('webhook_p99_ms'), 500, false),
   };
 }
