@@ -1,4 +1,4 @@
-import type { ReadPermits } from '../core/read-permits.js';
+import type { PageSize, ReadPermits } from '../core/read-permits.js';
 
 /**
  * One shard's reads, gated in front of the process-wide read permits: closed while its
@@ -25,12 +25,15 @@ export class ReadPause {
     this.opened = null;
   }
 
-  /** As ReadPermits.acquire, after waiting while paused (an abort ends the wait). */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
+  /**
+   * As ReadPermits.acquire, after waiting while paused (an abort ends the wait). The page
+   * goes through: the permit reserves its room in the memory budget and sets its Limit.
+   */
+  async acquire(signal?: AbortSignal, page?: PageSize): Promise<() => void> {
     for (;;) {
       await this.whilePaused(signal);
       if (signal?.aborted) return () => undefined;
-      const release = this.permits ? await this.permits.acquire(signal) : () => undefined;
+      const release = this.permits ? await this.permits.acquire(signal, page) : () => undefined;
       // Paused while it waited for a permit: give the permit back and wait again.
       if (!this.paused || signal?.aborted) return release;
       release();
