@@ -7,6 +7,7 @@ import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
 import { ShardConsumer } from './kinesis/shard-consumer.js';
+import { createFanoutSource, type FanoutSource } from './kinesis/fanout/fanout-source.js';
 import { KinesisStreamApi } from './kinesis/stream-api.js';
 import type { Lease } from './leases/lease.js';
 import { LeaseCoordinator } from './leases/lease-coordinator.js';
@@ -53,6 +54,8 @@ export class Relay {
   readonly metrics: RelayMetrics;
   private readonly clients: AwsClients;
   private readonly api: KinesisStreamApi;
+  /** Null: GetRecords polling (config consumer.mode). */
+  private readonly fanout: FanoutSource | null;
   private readonly store: LeaseStore;
   private readonly renewer: LeaseRenewer;
   private readonly coordinator: LeaseCoordinator;
@@ -76,6 +79,7 @@ export class Relay {
     this.clients =
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
+    this.fanout = createFanoutSource(config, log);
     this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application);
     const failoverMs = config.leases.failoverMs;
     const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
@@ -213,6 +217,7 @@ export class Relay {
 
   private async closeResources(): Promise<void> {
     await Promise.allSettled(this.sinkSet.sinks.map(({ sink }) => sink.close()));
+    this.fanout?.close();
     await this.sinkSet.deadLetter.close().catch(() => undefined);
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
     if (!this.options.clients) destroyAwsClients(this.clients);
@@ -252,6 +257,7 @@ export class Relay {
       log,
       metrics: this.metrics,
       readPermits: this.readPermits,
+      source: this.fanout?.reader,
     });
     const done = consumer
       .run()
