@@ -1,4 +1,9 @@
-import { DescribeStreamConsumerCommand } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamConsumerCommand,
+  DescribeStreamSummaryCommand,
+  ListShardsCommand,
+  SplitShardCommand,
+} from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStream, putAll } from '../../src/demo/producer.js';
 import { streamArnOf } from '../../src/kinesis/fanout/consumer-registration.js';
@@ -7,9 +12,11 @@ import { startFanoutServer, type FanoutServer } from '../support/fanout-server.j
 import { readJsonLines } from '../support/s3-reader.js';
 import { runCli, startRelayProcess, writeConfig } from '../support/relay-process.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
+import { ProducerLoop } from '../support/producer-loop.js';
 import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 import {
   createBucket,
+  eventually,
   startTestStack,
   uniqueName,
   waitForCheckpoints,
@@ -74,6 +81,8 @@ describe('enhanced fan-out (consumer.mode: fanout)', () => {
 
   it('over HTTP/2: 20,000 records (some KPL-aggregated) over 4 shards delivered once, checkpoints at the end, through forced subscription expiries', async () => {
     front.options.expireAfterEvents = 3;
+    // A subscription still open elsewhere, and too many subscriptions: both waited out.
+    front.options.rejectNext = ['ResourceInUseException', 'LimitExceededException'];
     const { output } = await deliverOnce(
       'efo-h2',
       { protocol: 'http2' },
@@ -87,6 +96,9 @@ describe('enhanced fan-out (consumer.mode: fanout)', () => {
     expect(front.counters.http2Subscriptions).toBeGreaterThan(4);
     // Each shard's subscription was ended mid-stream and resumed from its continuation.
     expect(front.counters.expiries).toBeGreaterThanOrEqual(4);
+    expect(front.counters.rejected).toBe(2);
+    expect(output).toContain('ResourceInUseException');
+    // (LimitExceededException is a throttling error the SDK's retry strategy backs off first.)
     console.log(`fan-out over HTTP/2: ${JSON.stringify(front.counters)}`);
   });
 
@@ -109,5 +121,107 @@ describe('enhanced fan-out (consumer.mode: fanout)', () => {
       (error: Error) => error.name,
     );
     expect(['DELETING', 'ResourceNotFoundException']).toContain(after);
+  });
+
+  it('over HTTP/2: a split during fan-out keeps per-key order from parent to children, nothing lost', async () => {
+    front.options.expireAfterEvents = 10;
+    const names = {
+      stream: uniqueName('efo-split'),
+      table: uniqueName('efo-split-leases'),
+      bucket: uniqueName('efo-split-archive'),
+    };
+    const { kinesis } = test.clients;
+    await createStream(kinesis, names.stream, 2);
+    await createBucket(test.clients, names.bucket);
+    const config = testRelayConfig(names, {
+      leases: { failoverMs: 10_000, takeIntervalMs: 1000, shardSyncIntervalMs: 1000 },
+      consumer: { mode: 'fanout', fanout: { protocol: 'http2' } },
+    });
+    const parents = (await kinesis.send(new ListShardsCommand({ StreamName: names.stream })))
+      .Shards!;
+    const toSplit = parents[0]!;
+    const producer = new ProducerLoop(kinesis, names.stream).start();
+    const relay = startRelayProcess(['run', '--config', writeConfig(config)], {
+      ...process.env,
+      AWS_ENDPOINT_URL_KINESIS: front.endpoint,
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    });
+    const store = new LeaseStore(test.clients.dynamo, names.table);
+    try {
+      await eventually('both parent leases held', async () => {
+        const leases = await store.listLeases();
+        return leases.length === 2 && leases.every((l) => l.leaseOwner) ? true : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const start = BigInt(toSplit.HashKeyRange!.StartingHashKey!);
+      const end = BigInt(toSplit.HashKeyRange!.EndingHashKey!);
+      await kinesis.send(
+        new SplitShardCommand({
+          StreamName: names.stream,
+          ShardToSplit: toSplit.ShardId,
+          NewStartingHashKey: ((start + end) / 2n).toString(),
+        }),
+      );
+      await eventually('the stream ACTIVE again', async () => {
+        const { StreamDescriptionSummary: summary } = await kinesis.send(
+          new DescribeStreamSummaryCommand({ StreamName: names.stream }),
+        );
+        return summary?.StreamStatus === 'ACTIVE' ? true : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const put = await producer.stop();
+      const children = new Set(
+        ((await kinesis.send(new ListShardsCommand({ StreamName: names.stream }))).Shards ?? [])
+          .map((shard) => shard.ShardId ?? '')
+          .filter((id) => !parents.some((parent) => parent.ShardId === id)),
+      );
+      expect(children.size).toBe(2);
+      expect(put.some((record) => children.has(record.shardId))).toBe(true);
+
+      const lines = await eventually(
+        `all ${put.length} records delivered`,
+        async () => {
+          const delivered = await readJsonLines<ArchivedLine>(test.clients.s3, names.bucket);
+          const seen = new Set(delivered.map((line) => line.original.n));
+          return put.every((record) => seen.has(record.n)) ? delivered : undefined;
+        },
+        120_000,
+        2000,
+      );
+      await eventually('the split parent checkpointed at SHARD_END', async () => {
+        const lease = (await store.listLeases()).find((l) => l.leaseKey === toSplit.ShardId);
+        return lease?.checkpoint === 'SHARD_END' ? true : undefined;
+      });
+      expect(relay.output()).toContain('subscription reached the end of the shard');
+
+      // Per key, delivery order (parent before child, then sequence) is put order (n).
+      const generation = (shardId: string) => (children.has(shardId) ? 1 : 0);
+      const byKey = new Map<number, ArchivedLine[]>();
+      for (const line of lines) {
+        const key = line.original.n % 1013;
+        byKey.set(key, [...(byKey.get(key) ?? []), line]);
+      }
+      let crossing = 0;
+      for (const keyLines of byKey.values()) {
+        keyLines.sort(
+          (a, b) =>
+            generation(a.kinesis.shard_id) - generation(b.kinesis.shard_id) ||
+            (BigInt(a.kinesis.sequence_number) < BigInt(b.kinesis.sequence_number) ? -1 : 1),
+        );
+        const numbers = keyLines.map((line) => line.original.n);
+        expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+        if (new Set(keyLines.map((line) => generation(line.kinesis.shard_id))).size > 1) {
+          crossing += 1;
+        }
+      }
+      expect(crossing).toBeGreaterThan(0);
+      // Delivered once, though subscriptions expired every 10 events.
+      expect(lines.length).toBe(put.length);
+      console.log(`fan-out split: ${put.length} records, ${crossing} keys crossed in order`);
+    } finally {
+      await producer.stop();
+      if (relay.child.exitCode === null) relay.child.kill('SIGTERM');
+      await relay.exited;
+    }
   });
 });

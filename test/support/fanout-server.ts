@@ -34,6 +34,8 @@ export interface FanoutServerOptions {
   readonly upstream: string;
   /** End each subscription after this many non-empty events (default: only after 5 min). */
   expireAfterEvents?: number;
+  /** The next SubscribeToShard calls are refused with these errors (HTTP 400), in order. */
+  rejectNext?: string[];
 }
 
 export interface FanoutServer {
@@ -45,6 +47,7 @@ export interface FanoutServer {
     events: number;
     records: number;
     expiries: number;
+    rejected: number;
   };
   readonly options: FanoutServerOptions;
   stop(): Promise<void>;
@@ -99,7 +102,14 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     credentials: { accessKeyId: 'fanout', secretAccessKey: 'fanout' },
     requestHandler: new NodeHttpHandler(),
   });
-  const counters = { subscriptions: 0, http2Subscriptions: 0, events: 0, records: 0, expiries: 0 };
+  const counters = {
+    subscriptions: 0,
+    http2Subscriptions: 0,
+    events: 0,
+    records: 0,
+    expiries: 0,
+    rejected: 0,
+  };
   const open = new Set<ServerHttp2Stream>();
 
   async function subscribe(request: Http2ServerRequest, response: Http2ServerResponse) {
@@ -109,6 +119,17 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
       StartingPosition: { Type: string; SequenceNumber?: string; Timestamp?: number };
     };
     counters.subscriptions += 1;
+    const refusal = options.rejectNext?.shift();
+    if (refusal) {
+      // As AWS refuses a subscription: an AWS JSON error, no event stream.
+      counters.rejected += 1;
+      response.writeHead(400, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': refusal,
+      });
+      response.end(JSON.stringify({ __type: refusal, message: 'refused by the test server' }));
+      return;
+    }
     if (request.httpVersion === '2.0') counters.http2Subscriptions += 1;
     const stream = response.stream;
     open.add(stream);
