@@ -32,6 +32,7 @@ const SCENARIOS = [
   'lifion',
   'backlog',
   'latency',
+  'latency-fanout',
   'exactly-once',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -380,6 +381,35 @@ async function main(): Promise<void> {
             ? `not measured: ${sample.reason.split('(')[0]?.trim()}`
             : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (kinesalite)`,
       });
+    }
+    if (only.has('latency-fanout')) {
+      // kinesis-local slows as shards fill: a lower rate, the same on both modes.
+      for (const source of ['kinesis-local-polling', 'kinesis-local-fanout'] as const) {
+        const sample = await runLatency(stack, {
+          recordsPerSecond: 200,
+          batchingWindowMs: 200,
+          shards: 4,
+          warmupMs: 8_000,
+          durationMs: 20_000,
+          source,
+        });
+        const key = source === 'kinesis-local-fanout' ? 'fanout' : 'polling_kinesis_local';
+        results[`webhook_${key}_p50_ms`] = sample.p50Ms;
+        results[`webhook_${key}_p99_ms`] = sample.p99Ms;
+        const what =
+          'reason' in sample
+            ? `not measured: ${sample.reason}`
+            : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (${sample.received}/${sample.sent} received)`;
+        log(`latency (${source}): ${what}`);
+        rows.push({
+          scenario: `put → webhook, 200 rec/s, 200 ms window, ${source === 'kinesis-local-fanout' ? 'fan-out' : 'polling'}`,
+          recordsPerSecond: null,
+          megabytesPerSecond: null,
+          cpuSecondsPerMillion: null,
+          peakRssMib: null,
+          note: `${what.split('(')[0]?.trim()} (kinesis-local)`,
+        });
+      }
     }
   } finally {
     await stack.stop();

@@ -51,9 +51,13 @@ export class SubscriptionReader implements ShardRecordSource {
 
   constructor(private readonly options: SubscriptionReaderOptions) {}
 
-  private streamConsumer(signal: AbortSignal): Promise<StreamConsumer> {
+  /**
+   * Shared by every shard loop, so not stopped by one loop's signal (a lease lost during
+   * registration must not fail the others); each loop stops waiting on its own.
+   */
+  private streamConsumer(): Promise<StreamConsumer> {
     const { client, stream, consumerName, log } = this.options;
-    this.consumer ??= ensureStreamConsumer(client, stream, consumerName, log, signal).catch(
+    this.consumer ??= ensureStreamConsumer(client, stream, consumerName, log).catch(
       (error: unknown) => {
         this.consumer = undefined; // the next shard loop tries again
         throw error;
@@ -69,7 +73,9 @@ export class SubscriptionReader implements ShardRecordSource {
     signal: AbortSignal,
   ): Promise<boolean> {
     const log = this.options.log.child({ shardId });
-    const { consumerArn } = await this.streamConsumer(signal);
+    const consumer = await untilAborted(this.streamConsumer(), signal);
+    if (!consumer) return false;
+    const { consumerArn } = consumer;
     let from = start;
     let failures = 0;
     while (!signal.aborted) {
@@ -163,6 +169,21 @@ export class SubscriptionReader implements ShardRecordSource {
       // Leaving early (shard end, stop) closes the HTTP stream, not just the iteration.
       call.abort();
     }
+  }
+}
+
+/** The promise's value, or undefined as soon as `signal` aborts. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  let onAbort = (): void => {};
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
