@@ -36,6 +36,11 @@ export interface FanoutServerOptions {
   expireAfterEvents?: number;
   /** The next SubscribeToShard calls are refused with these errors (HTTP 400), in order. */
   rejectNext?: string[];
+  /**
+   * How long a caught-up subscription waits before asking kinesis-local again (default
+   * 200 ms). AWS pushes a record ~70 ms after the put; the latency bench sets 20 ms.
+   */
+  readonly pollIdleMs?: number;
 }
 
 export interface FanoutServer {
@@ -185,7 +190,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
           );
           lastEventAt = Date.now();
         }
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await new Promise((resolve) => setTimeout(resolve, options.pollIdleMs ?? 200));
         continue;
       }
       await write(
