@@ -23,6 +23,7 @@ import { runDecodeEncode } from './scenarios/decode-encode.js';
 import { runExactlyOnceCost } from './scenarios/exactly-once.js';
 import { runLatency } from './scenarios/latency.js';
 import { runLifion } from './scenarios/lifion.js';
+import { OUTPUT_VARIANTS, runOutputVariant, type OutputSample } from './scenarios/parquet.js';
 import { runRelay, startRelayStack } from './scenarios/relay.js';
 
 const SCENARIOS = [
@@ -34,6 +35,7 @@ const SCENARIOS = [
   'latency',
   'latency-fanout',
   'exactly-once',
+  'parquet',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -296,6 +298,45 @@ async function main(): Promise<void> {
                 : `${cost.ratio.toFixed(2)} × default, ${cost.objects.exactlyOnce} objects`,
           });
         }
+      }
+    }
+
+    if (only.has('parquet')) {
+      // The relay writing Parquet instead of CSV gzip: CPU, memory and bytes on S3.
+      const s3Directory = (stack.s3 as { directory?: string }).directory ?? '';
+      const endpoint = new BenchKinesisEndpoint({
+        streamName: 'bench-parquet',
+        shardCount: 4,
+        recordsPerShard: Math.ceil(recordsPerRun / 4),
+      });
+      await endpoint.start();
+      try {
+        const byVariant = new Map<string, OutputSample[]>();
+        for (let run = 1; run <= runs; run += 1) {
+          for (const variant of OUTPUT_VARIANTS) {
+            const sample = await runOutputVariant(endpoint, stack, s3Directory, variant, run);
+            byVariant.set(variant.name, [...(byVariant.get(variant.name) ?? []), sample]);
+            log(
+              `S3 ${variant.name}, run ${run}: ${describe(sample)}, ${sample.bytesPerRecord.toFixed(1)} B/record on S3`,
+            );
+          }
+        }
+        for (const [name, samples] of byVariant) {
+          const m = medians(samples);
+          const bytes = median(samples.map((sample) => sample.bytesPerRecord));
+          results[`s3_${name.replace(/\W+/g, '_')}_bytes_per_record`] = round(bytes, 1);
+          results[`s3_${name.replace(/\W+/g, '_')}_cpu_s_per_million`] = round(m.cpu, 1);
+          rows.push({
+            scenario: `relay → S3 ${name}, 4 shards`,
+            recordsPerSecond: m.rps,
+            megabytesPerSecond: m.mbps,
+            cpuSecondsPerMillion: m.cpu,
+            peakRssMib: m.rss,
+            note: `${bytes === null ? '?' : bytes.toFixed(1)} B/record on S3`,
+          });
+        }
+      } finally {
+        await endpoint.stop();
       }
     }
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { RelayConfig } from './config/schema.js';
+import { isS3Sink, type RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
 import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
@@ -10,9 +10,10 @@ import { ShardConsumer } from './kinesis/shard-consumer.js';
 import { createFanoutSource, type FanoutSource } from './kinesis/fanout/fanout-source.js';
 import { KinesisStreamApi } from './kinesis/stream-api.js';
 import type { Lease } from './leases/lease.js';
-import { LeaseCoordinator } from './leases/lease-coordinator.js';
+import { LeaseCoordinator, handoffDrainMs } from './leases/lease-coordinator.js';
 import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
+import { ReadPause } from './leases/read-pause.js';
 import { startHttpServer } from './observability/http-server.js';
 import type { Logger } from './observability/logger.js';
 import { relayVersion } from './observability/build-info.js';
@@ -30,6 +31,10 @@ export interface RelayOptions {
 
 interface RunningShard {
   readonly consumer: ShardConsumer;
+  /** Closed while the shard's lease is paused (not renewed in time) or handed over. */
+  readonly reads: ReadPause;
+  readonly pipeline: ShardPipeline;
+  handingOver: boolean;
   readonly done: Promise<void>;
 }
 
@@ -80,12 +85,24 @@ export class Relay {
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
     this.fanout = createFanoutSource(config, log);
-    this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application);
     const failoverMs = config.leases.failoverMs;
     const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
+    // Every lease call, retries included, ends within a renew interval: a hung DynamoDB
+    // connection costs one renewal, and a failed renewal is retried well before failover.
+    this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application, {
+      callTimeoutMs: renewIntervalMs,
+    });
+    // An exactly-once S3 sink must drop a shard's open segment before another worker
+    // could own the shard (its idle flush would race the new owner's object): no pause.
+    const exactlyOnce = config.sinks.some((sink) => isS3Sink(sink) && sink.exactlyOnce);
     this.renewer = new LeaseRenewer(
       this.store,
-      { workerId: this.workerId, failoverMs, renewIntervalMs },
+      {
+        workerId: this.workerId,
+        failoverMs,
+        renewIntervalMs,
+        maxPauseMs: exactlyOnce ? 0 : Number.POSITIVE_INFINITY,
+      },
       log.child({ component: 'lease-renewer' }),
     );
     this.coordinator = new LeaseCoordinator(
@@ -104,6 +121,12 @@ export class Relay {
       {
         acquired: (lease) => this.startShard(lease),
         lost: (shardId) => this.shards.get(shardId)?.consumer.loseLease(),
+        paused: (shardId) => this.shards.get(shardId)?.reads.pause(),
+        resumed: (shardId) => {
+          const shard = this.shards.get(shardId);
+          if (shard && !shard.handingOver) shard.reads.resume();
+        },
+        handoff: (shardId) => void this.handOver(shardId),
       },
       log.child({ component: 'leases' }),
       this.metrics,
@@ -175,6 +198,7 @@ export class Relay {
     });
     const clean = await Promise.race([this.shutdownSteps().then(() => true), timedOut]);
     clearTimeout(timer);
+    this.renewer.stop();
     if (!clean)
       log.error(
         { timeoutMs },
@@ -194,7 +218,10 @@ export class Relay {
 
   private async shutdownSteps(): Promise<void> {
     const { log } = this.options;
-    await step(log, 'stop lease tasks', () => this.coordinator.stop());
+    // Stop taking and syncing, but keep renewing the held leases until each one's final
+    // checkpoint and release are written: a flush longer than the failover time must
+    // not let another worker take a lease (and re-read its shard) before that.
+    await step(log, 'stop taking leases', () => this.coordinator.stop());
     for (const { consumer } of this.shards.values()) consumer.stop();
     await Promise.all([...this.shards.values()].map((shard) => shard.done));
     await step(log, 'flush sinks', () =>
@@ -211,6 +238,7 @@ export class Relay {
     await step(log, 'release leases', () =>
       Promise.all(this.renewer.heldShardIds().map((shardId) => this.renewer.release(shardId))),
     );
+    this.renewer.stop();
     this.coordinator.updateOwnedGauge();
     log.info({ shards: this.shards.size }, 'kinesis-relay stopped cleanly');
   }
@@ -221,6 +249,45 @@ export class Relay {
     await this.sinkSet.deadLetter.close().catch(() => undefined);
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
     if (!this.options.clients) destroyAwsClients(this.clients);
+  }
+
+  /**
+   * A graceful handoff (another replica asked for this lease to balance): stop reading,
+   * let what is in flight be delivered (within the handoff timeout, after which the asking
+   * replica takes the lease outright), checkpoint it, and hand the lease over; the next
+   * owner starts at that checkpoint, so nothing is delivered twice.
+   */
+  private async handOver(shardId: string): Promise<void> {
+    const shard = this.shards.get(shardId);
+    // On shutdown the release at the end completes the handoff.
+    if (this.stopping || shard?.handingOver) return;
+    if (!shard) {
+      // Nothing reads it (its loop ended): hand it over at once.
+      await this.renewer.release(shardId).catch(() => undefined);
+      return;
+    }
+    shard.handingOver = true;
+    const log = this.options.log.child({ shardId });
+    shard.reads.pause();
+    const budgetMs = handoffDrainMs(this.config.leases.failoverMs);
+    let drained = false;
+    await withinMs(
+      shard.pipeline.drained().then(() => {
+        drained = true;
+      }),
+      budgetMs,
+    );
+    if (!drained) log.warn({ budgetMs }, 'in-flight records not delivered in time for the handoff');
+    await shard.consumer.checkpointProgress();
+    log.info({ checkpoint: shard.pipeline.checkpointable() }, 'handing the lease over');
+    try {
+      await this.renewer.release(shardId);
+    } catch (error) {
+      log.warn({ err: errorMessage(error) }, 'handing the lease over failed');
+    }
+    // Stop without another write: whatever was not acknowledged is read by the next owner.
+    shard.consumer.loseLease();
+    this.coordinator.updateOwnedGauge();
   }
 
   private startShard(lease: Lease): void {
@@ -236,15 +303,17 @@ export class Relay {
     const { config, options } = this;
     const shardId = lease.leaseKey;
     const log = options.log.child({ shardId });
+    const reads = new ReadPause(this.readPermits);
+    const pipeline = new ShardPipeline(
+      createDecoder(config.decode.format),
+      this.router,
+      this.sinkSet.deadLetter,
+    );
     const consumer = new ShardConsumer({
       api: this.api,
       shardId,
       startFrom: lease.checkpoint,
-      processor: new ShardPipeline(
-        createDecoder(config.decode.format),
-        this.router,
-        this.sinkSet.deadLetter,
-      ),
+      processor: pipeline,
       checkpoints: { write: (id, checkpoint) => this.renewer.checkpoint(id, checkpoint) },
       waitForParents: (signal) => this.coordinator.waitForParents(lease, signal),
       options: {
@@ -256,7 +325,7 @@ export class Relay {
       },
       log,
       metrics: this.metrics,
-      readPermits: this.readPermits,
+      readPermits: reads,
       source: this.fanout?.reader,
     });
     const done = consumer
@@ -283,7 +352,7 @@ export class Relay {
       .finally(() => {
         if (!this.stopping) this.shards.delete(shardId);
       });
-    this.shards.set(shardId, { consumer, done });
+    this.shards.set(shardId, { consumer, reads, pipeline, handingOver: false, done });
   }
 }
 

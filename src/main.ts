@@ -10,6 +10,7 @@ import { parseCheckpointTarget, setCheckpoint } from './cli/checkpoint-command.j
 import { replayDeadLetters } from './cli/dead-letter-command.js';
 import { registerFanoutCommand } from './cli/fanout-command.js';
 import { parseReplayFlags, type ReplayFlags } from './cli/replay-options.js';
+import { registerAthenaCommand } from './cli/athena-command.js';
 import { createLogger } from './observability/logger.js';
 
 /** Exit codes (design.md): 0 ok, 2 bad config or usage, 1 runtime failure. */
@@ -112,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
         );
       },
     );
+  registerAthenaCommand(program, config);
   registerFanoutCommand(program, configOption, config, (code) => (exitCode = code));
   program
     .command('demo')

@@ -15,6 +15,8 @@ export interface BacklogOptions {
   readonly durationMs: number;
   /** Overrides for the relay's `consumer` settings. */
   readonly consumer?: Record<string, unknown>;
+  /** More S3 sink settings (the output format, say). */
+  readonly sink?: Record<string, unknown>;
   readonly nodeArgs?: readonly string[];
   /** The built relay to run (default dist/; a --baseline build for before/after). */
   readonly dist?: string;
@@ -50,6 +52,7 @@ export async function runBacklog(
       nodeArgs: options.nodeArgs,
       dist: options.dist,
       sink: {
+        ...options.sink,
         maxInFlightBytes: options.maxInFlightBytes,
         buffer: {
           maxRecords: 50_000,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SOURCE_FORMATS } from '../core/event.js';
+import { zstdAvailable } from '../sinks/s3/zstd.js';
 
 /**
  * The configuration contract (design.md). Every object is strict so a typo'd key fails
@@ -37,6 +38,13 @@ export const retrySchema = z.strictObject({
   maxRecordAgeMs: positiveInt().nullable().default(null),
 });
 
+export const parquetSchema = z.strictObject({
+  /** Codec of the Parquet pages. */
+  compression: z.enum(['snappy', 'gzip', 'zstd', 'none']).default('snappy'),
+  /** A row group is closed once its rows hold this many bytes (as encoded text). */
+  rowGroupBytes: positiveInt().default(16 * 1024 * 1024),
+});
+
 const bucketName = z
   .string({ error: 'is required (an S3 bucket name)' })
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 characters)');
@@ -47,12 +55,16 @@ const s3SinkSchema = z
     type: z.literal('s3'),
     bucket: bucketName,
     prefix: z.string().default(''),
-    format: z.enum(['csv', 'jsonl']).default('jsonl'),
-    /** `airship`, `hourly`, or a key template with {eventType} {yyyy} {mm} {dd} {HH} ... */
+    format: z.enum(['csv', 'jsonl', 'parquet']).default('jsonl'),
+    /** `airship`, `hourly`, `athena`, or a key template with {eventType} {yyyy} {mm} {dd} {HH} ... */
     layout: z.string().min(1).default('hourly'),
+    /** Whose time the time placeholders of the directory show: the record's arrival or the event's own. */
+    partitionBy: z.enum(['arrival', 'event']).default('arrival'),
     appKey: z.string().min(1).optional(),
     integrationId: z.string().min(1).optional(),
-    compression: z.enum(['gzip', 'none']).default('gzip'),
+    /** Of CSV and JSON Lines objects (Parquet compresses its pages itself: `parquet.compression`). */
+    compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
+    parquet: parquetSchema.default(parquetSchema.parse({})),
     buffer: bufferSchema.default(bufferSchema.parse({})),
     filter: filterSchema.default(filterSchema.parse({})),
     retry: retrySchema.default(retrySchema.parse({})),
@@ -65,6 +77,20 @@ const s3SinkSchema = z
     idleFlushMs: positiveInt().default(30_000),
   })
   .superRefine((sink, ctx) => {
+    // zstd needs the runtime's zlib to have it (Node >= 22.15); refuse it up front elsewhere.
+    const zstdKeys = [
+      sink.compression === 'zstd' ? ['compression'] : null,
+      sink.parquet.compression === 'zstd' ? ['parquet', 'compression'] : null,
+    ];
+    for (const path of zstdKeys) {
+      if (path && !zstdAvailable()) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `zstd needs Node >= 22.15 (zlib with zstd); this is Node ${process.versions.node}: use gzip`,
+        });
+      }
+    }
     if (sink.layout === 'airship') {
       for (const key of ['appKey', 'integrationId'] as const) {
         if (!sink[key]) {

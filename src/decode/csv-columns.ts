@@ -66,7 +66,7 @@ function airshipShape(type: string, header: readonly string[]): CsvShape {
 }
 
 // Built once: the header list and column readers of each type are shared by all events.
-const AIRSHIP_SHAPES: ReadonlyMap<string, CsvShape> = new Map(
+export const AIRSHIP_SHAPES: ReadonlyMap<string, CsvShape> = new Map(
   Object.entries(AIRSHIP_CSV_HEADERS)
     .filter(([type]) => !JSON_ONLY_AIRSHIP_TYPES.has(type))
     .map(([type, header]) => [type, airshipShape(type, header)]),

@@ -28,12 +28,11 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const region = options.region;
   // HTTP/1.1 keep-alive: the Kinesis client defaults to HTTP/2 (built for SubscribeToShard),
   // which a GetRecords poller does not need and which breaks against kinesis-local.
-  const requestHandler = () =>
+  const requestHandler = (timeouts = { connectionTimeout: 5_000, requestTimeout: 30_000 }) =>
     new NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
       httpsAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
-      connectionTimeout: 5_000,
-      requestTimeout: 30_000,
+      ...timeouts,
     });
   const common = { region, retryMode: 'standard' as const, maxAttempts: 4 };
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
@@ -45,7 +44,13 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   return {
     kinesis,
     dynamo: DynamoDBDocumentClient.from(
-      new DynamoDBClient({ ...common, requestHandler: requestHandler() }),
+      // DynamoDB answers lease calls in milliseconds: an attempt that has not answered in
+      // 5 s is hung. The lease store also gives each call a total deadline (retries
+      // included) of one renew interval, which is what bounds lease timing.
+      new DynamoDBClient({
+        ...common,
+        requestHandler: requestHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+      }),
       { marshallOptions: { removeUndefinedValues: true } },
     ),
     s3: new S3Client({

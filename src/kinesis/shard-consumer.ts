@@ -57,7 +57,7 @@ export interface ShardConsumerDeps {
   readonly log: Logger;
   readonly metrics: RelayMetrics;
   /** Shared by every shard loop of the process: how many may hold a page at once. */
-  readonly readPermits?: ReadPermits;
+  readonly readPermits?: Pick<ReadPermits, 'acquire'>;
   /** Absent: GetRecords polling. */
   readonly source?: ShardRecordSource;
 }

@@ -31,6 +31,8 @@ export function leaseFromItem(item: LeaseItem): Lease {
       typeof item[A.startingHashKey] === 'string' ? String(item[A.startingHashKey]) : null,
     checkpointTimestamp:
       typeof item[A.checkpointTimestamp] === 'string' ? String(item[A.checkpointTimestamp]) : null,
+    checkpointOwner:
+      typeof item[A.checkpointOwner] === 'string' ? String(item[A.checkpointOwner]) : null,
     endingHashKey: typeof item[A.endingHashKey] === 'string' ? String(item[A.endingHashKey]) : null,
   };
 }

@@ -17,6 +17,30 @@ import { sleep } from '../core/backoff.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { checkpointAttributes, itemFromLease, leaseFromItem } from './lease-codec.js';
 
+const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+/** What a renewal learnt: the new counter, and the next owner if a handoff was asked. */
+export interface LeaseRenewal {
+  readonly counter: number;
+  readonly handoffTo: string | null;
+}
+
+/** A lease call did not finish within its deadline (it may still have been applied). */
+export class LeaseCallTimeoutError extends Error {
+  override readonly name = 'LeaseCallTimeoutError';
+}
+
+/** The handoff state of a lease as a write by `owner` left it. */
+function renewal(
+  item: Record<string, unknown> | undefined,
+  owner: string,
+  counter: number,
+): LeaseRenewal {
+  const next = item?.[A.owner];
+  const handing = item?.[A.checkpointOwner] === owner && typeof next === 'string' && next !== owner;
+  return { counter, handoffTo: handing ? next : null };
+}
+
 /** A conditional write lost its race: the lease changed under us. */
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
@@ -27,30 +51,44 @@ export function isConditionFailure(error: unknown): boolean {
  * they moved the same lease. Returns the new `leaseCounter` where a write changes it.
  */
 export class LeaseStore {
+  /**
+   * Each call's deadline, SDK retries included. The relay passes a third of the failover
+   * time (the renew interval), so a hung connection costs one renewal, never the lease.
+   */
+  readonly callTimeoutMs: number;
+
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+    options: { callTimeoutMs?: number } = {},
+  ) {
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
 
   /** Creates the table (PAY_PER_REQUEST, hash key leaseKey) if missing; waits until ACTIVE. */
   async ensureTable(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     try {
-      await this.dynamo.send(
-        new CreateTableCommand({
-          TableName: this.tableName,
-          AttributeDefinitions: [{ AttributeName: A.key, AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
+      await this.call('CreateTable', (abortSignal) =>
+        this.dynamo.send(
+          new CreateTableCommand({
+            TableName: this.tableName,
+            AttributeDefinitions: [{ AttributeName: A.key, AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
     while (Date.now() < deadline) {
       try {
-        const { Table } = await this.dynamo.send(
-          new DescribeTableCommand({ TableName: this.tableName }),
+        const { Table } = await this.call('DescribeTable', (abortSignal) =>
+          this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }), {
+            abortSignal,
+          }),
         );
         if (Table?.TableStatus === 'ACTIVE') return;
       } catch (error) {
@@ -64,13 +102,21 @@ export class LeaseStore {
   async listLeases(): Promise<Lease[]> {
     const leases: Lease[] = [];
     let startKey: Record<string, unknown> | undefined;
+    // One deadline for the whole scan, however many pages.
+    const deadline = AbortSignal.timeout(this.callTimeoutMs);
     do {
-      const page = await this.dynamo.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
+      const page = await this.call(
+        'Scan',
+        (abortSignal) =>
+          this.dynamo.send(
+            new ScanCommand({
+              TableName: this.tableName,
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+            }),
+            { abortSignal },
+          ),
+        deadline,
       );
       for (const item of page.Items ?? []) leases.push(leaseFromItem(item));
       startKey = page.LastEvaluatedKey;
@@ -81,13 +127,16 @@ export class LeaseStore {
   /** Creates a lease unless one exists; returns false when it already did. */
   async createLeaseIfAbsent(lease: Lease): Promise<boolean> {
     try {
-      await this.dynamo.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: itemFromLease(lease),
-          ConditionExpression: 'attribute_not_exists(#key)',
-          ExpressionAttributeNames: { '#key': A.key },
-        }),
+      await this.call('Put', (abortSignal) =>
+        this.dynamo.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: itemFromLease(lease),
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': A.key },
+          }),
+          { abortSignal },
+        ),
       );
       return true;
     } catch (error) {
@@ -96,14 +145,53 @@ export class LeaseStore {
     }
   }
 
-  /** Bumps the counter of a lease we hold; fails if it moved or changed owner. */
-  async renew(shardId: string, owner: string, expectedCounter: number): Promise<number> {
-    await this.update(shardId, {
+  /**
+   * Bumps the counter of a lease we hold; fails if it moved or changed owner. During a
+   * graceful handoff (KCL 3) the owner handing over is `checkpointOwner` and renews as
+   * such; `handoffTo` then names the next owner, waiting for us to finish.
+   */
+  async renew(shardId: string, owner: string, expectedCounter: number): Promise<LeaseRenewal> {
+    const item = await this.update(shardId, {
       update: 'SET #counter = :next',
-      condition: '#counter = :expected AND #owner = :owner',
+      condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
       values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
+      names: { '#checkpointOwner': A.checkpointOwner },
+      returnNew: true,
     });
-    return expectedCounter + 1;
+    return renewal(item, owner, expectedCounter + 1);
+  }
+
+  /**
+   * Asks the owner of a lease to hand it over (a balancing steal, as KCL 3 does it):
+   * `leaseOwner` becomes the next owner and `checkpointOwner` the current one, counter
+   * unchanged so the owner's renewals go on. The owner notices at its next renewal,
+   * stops reading, checkpoints and completes the handoff; the next owner starts there.
+   */
+  async requestHandoff(lease: Lease, nextOwner: string): Promise<void> {
+    await this.update(lease.leaseKey, {
+      update: 'SET #owner = :next, #checkpointOwner = :current',
+      condition:
+        '#counter = :expected AND #owner = :current AND attribute_not_exists(#checkpointOwner)',
+      values: {
+        ':next': nextOwner,
+        ':current': lease.leaseOwner,
+        ':expected': lease.leaseCounter,
+      },
+      names: { '#checkpointOwner': A.checkpointOwner },
+    });
+  }
+
+  /**
+   * The owner handing a lease over is done (its last checkpoint is written): removing
+   * `checkpointOwner` and bumping the counter lets the next owner start.
+   */
+  async completeHandoff(shardId: string, owner: string, expectedCounter: number): Promise<void> {
+    await this.update(shardId, {
+      update: 'REMOVE #checkpointOwner SET #counter = :next',
+      condition: '#counter = :expected AND #checkpointOwner = :owner',
+      values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
+      names: { '#checkpointOwner': A.checkpointOwner },
+    });
   }
 
   /** Takes a lease whose counter we last saw at `expectedCounter` (expired, unowned or stolen). */
@@ -126,20 +214,24 @@ export class LeaseStore {
     return lease.leaseCounter + 1;
   }
 
-  /** Writes a checkpoint, conditional on owner and counter, as the KCL does. */
+  /**
+   * Writes a checkpoint, conditional on owner and counter, as the KCL does. It renews the
+   * lease too, and reports a handoff request as a renewal does.
+   */
   async checkpoint(
     shardId: string,
     owner: string,
     expectedCounter: number,
     checkpoint: Checkpoint,
-  ): Promise<number> {
+  ): Promise<LeaseRenewal> {
     const attributes = checkpointAttributes(checkpoint);
-    await this.update(shardId, {
+    const item = await this.update(shardId, {
       // A KCL prepareCheckpoint leaves pendingCheckpoint*: a real checkpoint clears it, as
       // the KCL's own checkpoint update does.
       update:
         'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero REMOVE #pending, #pendingSub, #pendingState, #atTimestamp',
-      condition: '#counter = :expected AND #owner = :owner',
+      // The owner handing the lease over (checkpointOwner) writes its last checkpoints too.
+      condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
       values: {
         ':next': expectedCounter + 1,
         ':expected': expectedCounter,
@@ -156,9 +248,11 @@ export class LeaseStore {
         '#pendingSub': A.pendingCheckpointSubSequence,
         '#pendingState': A.pendingCheckpointState,
         '#atTimestamp': A.checkpointTimestamp,
+        '#checkpointOwner': A.checkpointOwner,
       },
+      returnNew: true,
     });
-    return expectedCounter + 1;
+    return renewal(item, owner, expectedCounter + 1);
   }
 
   /**
@@ -208,27 +302,33 @@ export class LeaseStore {
   /** Records a finished shard's children, as the KCL does when a shard ends. */
   async setChildShardIds(shardId: string, children: readonly string[]): Promise<void> {
     if (children.length === 0) return;
-    await this.dynamo.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [A.key]: shardId },
-        UpdateExpression: 'SET #children = :children',
-        ConditionExpression: `attribute_exists(${A.key})`,
-        ExpressionAttributeNames: { '#children': A.children },
-        ExpressionAttributeValues: { ':children': new Set(children) },
-      }),
+    await this.call('Update', (abortSignal) =>
+      this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: shardId },
+          UpdateExpression: 'SET #children = :children',
+          ConditionExpression: `attribute_exists(${A.key})`,
+          ExpressionAttributeNames: { '#children': A.children },
+          ExpressionAttributeValues: { ':children': new Set(children) },
+        }),
+        { abortSignal },
+      ),
     );
   }
 
   async deleteLease(lease: Lease): Promise<void> {
-    await this.dynamo.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { [A.key]: lease.leaseKey },
-        ConditionExpression: '#counter = :expected',
-        ExpressionAttributeNames: { '#counter': A.counter },
-        ExpressionAttributeValues: { ':expected': lease.leaseCounter },
-      }),
+    await this.call('Delete', (abortSignal) =>
+      this.dynamo.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: lease.leaseKey },
+          ConditionExpression: '#counter = :expected',
+          ExpressionAttributeNames: { '#counter': A.counter },
+          ExpressionAttributeValues: { ':expected': lease.leaseCounter },
+        }),
+        { abortSignal },
+      ),
     );
   }
 
@@ -239,21 +339,53 @@ export class LeaseStore {
       condition: string;
       values: Record<string, unknown>;
       names?: Record<string, string>;
+      /** Return the item as written. */
+      returnNew?: boolean;
     },
-  ): Promise<void> {
+  ): Promise<Record<string, unknown> | undefined> {
     const names: Record<string, string> = { '#counter': A.counter, ...request.names };
     if (request.update.includes('#owner') || request.condition.includes('#owner')) {
       names['#owner'] = A.owner;
     }
-    await this.dynamo.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [A.key]: shardId },
-        UpdateExpression: request.update,
-        ConditionExpression: `attribute_exists(${A.key}) AND ${request.condition}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: request.values,
-      }),
+    const output = await this.call('Update', (abortSignal) =>
+      this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: shardId },
+          UpdateExpression: request.update,
+          ConditionExpression: `attribute_exists(${A.key}) AND ${request.condition}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: request.values,
+          ...(request.returnNew ? { ReturnValues: 'ALL_NEW' as const } : {}),
+        }),
+        { abortSignal },
+      ),
+    );
+    return output.Attributes;
+  }
+
+  /**
+   * Runs one SDK call with a deadline: the SDK aborts the attempt in flight and makes no
+   * further retry, and the race settles the call at the deadline even if the SDK is
+   * sleeping between attempts.
+   */
+  private call<Output>(
+    operation: string,
+    send: (abortSignal: AbortSignal) => Promise<Output>,
+    deadline: AbortSignal = AbortSignal.timeout(this.callTimeoutMs),
+  ): Promise<Output> {
+    const timeout = () =>
+      new LeaseCallTimeoutError(
+        `DynamoDB ${operation} on ${this.tableName} did not finish within ${this.callTimeoutMs} ms`,
+      );
+    if (deadline.aborted) return Promise.reject(timeout());
+    let onAbort: () => void = () => undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      onAbort = () => reject(timeout());
+      deadline.addEventListener('abort', onAbort, { once: true });
+    });
+    return Promise.race([send(deadline), timedOut]).finally(() =>
+      deadline.removeEventListener('abort', onAbort),
     );
   }
 }

@@ -13,6 +13,11 @@ export interface Lease {
   readonly endingHashKey: string | null;
   /** With an AT_TIMESTAMP checkpoint set by `checkpoint set --to <time>`: that time. */
   readonly checkpointTimestamp?: string | null;
+  /**
+   * KCL 3's graceful handoff: the owner handing the lease over (it finishes, checkpoints
+   * and then removes this), while `leaseOwner` already names the next owner.
+   */
+  readonly checkpointOwner?: string | null;
 }
 
 /** KCL's attribute names, spelled exactly as the Java KCL writes them. */

@@ -69,6 +69,8 @@ export function createSinks(
         appKey: sinkConfig.appKey,
         integrationId: sinkConfig.integrationId,
         compression: sinkConfig.compression,
+        partitionBy: sinkConfig.partitionBy,
+        resolveShape: deps.csvShapeFor,
       }),
       encoder: new EventEncoder(
         sinkConfig.format,

@@ -158,7 +158,7 @@ describe('values.schema.json', () => {
   it.each([
     ['config.stream.initialPosition', 'EARLIEST', false],
     ['config.sinks', [{ name: 'a', type: 's3', bucket: 'b-bucket', bukket: 'x' }], false],
-    ['config.sinks', [{ name: 'a', type: 's3', bucket: 'b-bucket', format: 'parquet' }], false],
+    ['config.sinks', [{ name: 'a', type: 's3', bucket: 'b-bucket', format: 'avro' }], false],
     ['config.sinks', [{ name: 'w', type: 'webhook', url: 'https://example.com' }], true],
     ['config.metrics.port', '${METRICS_PORT:-9464}', true],
     ['config.metrics.port', 'ninety', false],

@@ -100,6 +100,43 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
     expect(after.checkpoint).toEqual({ sequenceNumber: '200', subSequenceNumber: 0 });
   });
 
+  it('a graceful handoff writes the row as KCL 3 does; the owner renews and checkpoints until it hands over', async () => {
+    const store = await newTable();
+    const shardId = 'shardId-000000000000';
+    await store.createLeaseIfAbsent(freshLease(shardId));
+    const owner = new LeaseRenewer(
+      store,
+      { workerId: 'worker-a', renewIntervalMs: 60_000, failoverMs: 10_000 },
+      silent,
+    );
+    const asked: string[] = [];
+    const lost: string[] = [];
+    owner.onHandoff((id, next) => asked.push(`${id} -> ${next}`));
+    owner.onLost((id) => lost.push(id));
+    owner.add(shardId, await store.take(await leaseOf(store, shardId), 'worker-a'));
+
+    const seen = await leaseOf(store, shardId);
+    await store.requestHandoff(seen, 'worker-b');
+    const requested = await leaseOf(store, shardId);
+    expect(requested.leaseOwner).toBe('worker-b');
+    expect(requested.checkpointOwner).toBe('worker-a');
+    expect(requested.leaseCounter).toBe(seen.leaseCounter); // the owner's renewals go on
+    // A second handoff cannot start while one is in progress.
+    await expect(store.requestHandoff(requested, 'worker-c')).rejects.toSatisfy(isConditionFailure);
+
+    await owner.renewAll();
+    await eventually('the owner to hear of it', async () => (asked.length ? true : undefined));
+    expect(asked).toEqual([`${shardId} -> worker-b`]);
+    await owner.checkpoint(shardId, { sequenceNumber: '300', subSequenceNumber: 0 });
+    await owner.release(shardId);
+    expect(lost).toEqual([]);
+    const handed = await leaseOf(store, shardId);
+    expect(handed.leaseOwner).toBe('worker-b');
+    expect(handed.checkpointOwner).toBeNull();
+    expect(handed.checkpoint).toEqual({ sequenceNumber: '300', subSequenceNumber: 0 });
+    expect(handed.leaseCounter).toBe(seen.leaseCounter + 3);
+  });
+
   it('a checkpoint racing a steal: exactly one of the two writes lands, every time', async () => {
     const store = await newTable();
     for (let round = 0; round < 20; round += 1) {

@@ -50,3 +50,23 @@ describe('deterministic gzip', () => {
     expect(gunzipSync(first).equals(input)).toBe(true);
   });
 });
+
+describe('exactly-once config hash and the Parquet and partition settings', () => {
+  const parquet = { compression: 'snappy' as const, rowGroupBytes: 16 * 1024 * 1024 };
+  const fingerprint = (overrides: object) =>
+    determinismFingerprint({ sink: { ...sink, ...overrides }, decodeFormat: 'auto' });
+
+  it('leaves the keys of sinks that do not use them as earlier releases wrote them', () => {
+    expect(fingerprint({ parquet, partitionBy: 'arrival' })).toBe(fingerprint({}));
+  });
+
+  it('changes with the Parquet codec, the row group size and event-time partitions', () => {
+    const base = fingerprint({ format: 'parquet', parquet });
+    const changed = [
+      fingerprint({ format: 'parquet', parquet: { ...parquet, compression: 'gzip' } }),
+      fingerprint({ format: 'parquet', parquet: { ...parquet, rowGroupBytes: 1024 } }),
+      fingerprint({ format: 'parquet', parquet, partitionBy: 'event' }),
+    ];
+    expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
+  });
+});

@@ -9,7 +9,8 @@ const ENCODING_VERSION = 1;
 
 /** Everything besides the records that decides how records are cut into objects and encoded. */
 export interface DeterminismInputs {
-  readonly sink: Pick<S3SinkConfig, 'format' | 'compression' | 'layout' | 'buffer' | 'filter'>;
+  readonly sink: Pick<S3SinkConfig, 'format' | 'compression' | 'layout' | 'buffer' | 'filter'> &
+    Partial<Pick<S3SinkConfig, 'parquet' | 'partitionBy'>>;
   /** `decode.format`: which events (types, fields) a record becomes. */
   readonly decodeFormat: string;
 }
@@ -20,6 +21,13 @@ export interface DeterminismInputs {
  */
 export function determinismFingerprint(inputs: DeterminismInputs): string {
   const { sink } = inputs;
+  // Settings added later enter only when set away from their default, so the keys of
+  // sinks that do not use them stay what earlier releases wrote.
+  const parquet =
+    sink.format === 'parquet' && sink.parquet
+      ? { parquet: [sink.parquet.compression, sink.parquet.rowGroupBytes] }
+      : {};
+  const partitionBy = sink.partitionBy === 'event' ? { partitionBy: 'event' } : {};
   return JSON.stringify({
     v: ENCODING_VERSION,
     format: sink.format,
@@ -29,6 +37,8 @@ export function determinismFingerprint(inputs: DeterminismInputs): string {
     eventTypes: [...sink.filter.eventTypes].sort(),
     formats: [...sink.filter.formats].sort(),
     decode: inputs.decodeFormat,
+    ...parquet,
+    ...partitionBy,
   });
 }
 

@@ -1,6 +1,10 @@
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
-import { csvLine } from './event-encoder.js';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { sampleEvent } from '../../demo/sample-events.js';
+import { createDecoder, csvShapeFor } from '../../decode/index.js';
+import { csvLine, EventEncoder, itemOf } from './event-encoder.js';
 
 describe('csvLine', () => {
   it('writes exactly what csv-stringify writes, quoting and escaping included', () => {
@@ -14,5 +18,45 @@ describe('csvLine', () => {
     for (const row of rows) {
       expect(csvLine(row)).toBe(stringify([row], { eof: true }));
     }
+  });
+});
+
+describe('Parquet rows and the memory budget', () => {
+  it('counts at least the heap its buffered rows really hold, for every input format', () => {
+    v8.setFlagsFromString('--expose_gc');
+    const gc = runInNewContext('gc') as () => void;
+    const decoder = createDecoder('auto');
+    const encoder = new EventEncoder('parquet', false, csvShapeFor);
+    const at = Date.parse('2026-01-02T03:04:05Z');
+    const decode = (n: number) => {
+      const result = decoder.decode({
+        streamName: 'events',
+        shardId: 'shardId-000000000000',
+        sequenceNumber: String(49_600_000_000_000_000_000n + BigInt(n)),
+        subSequenceNumber: 0,
+        partitionKey: `pk-${n}`,
+        aggregated: false,
+        approximateArrivalTimestamp: new Date(at + n),
+        data: Buffer.from(JSON.stringify(sampleEvent(n, at + n))),
+      });
+      return result.ok ? result.events : [];
+    };
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept: unknown[] = [];
+    let counted = 0;
+    // As in the relay: the event is dropped once encoded; its row keeps what it references.
+    for (let n = 0; n < 20_000; n += 1) {
+      for (const event of decode(n)) {
+        const encoded = encoder.encode(event);
+        kept.push(itemOf(encoded));
+        counted += encoded.bytes;
+      }
+    }
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(kept.some((item) => Array.isArray(item))).toBe(true);
+    console.log(`parquet rows: heap ${held} B, counted ${counted} B`);
+    expect(held).toBeLessThanOrEqual(counted);
   });
 });

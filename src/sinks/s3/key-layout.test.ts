@@ -86,3 +86,79 @@ describe('S3 key layouts', () => {
     );
   });
 });
+
+describe('Athena layout and event-time partitions', () => {
+  const athena = (partitionBy: 'arrival' | 'event') =>
+    new KeyLayout({
+      layout: 'athena',
+      sinkName: 'lake',
+      prefix: 'events/',
+      compression: 'gzip',
+      partitionBy,
+    });
+  const pinpoint = (occurred: string | null): RelayEvent => ({
+    ...event('_session.start'),
+    format: 'pinpoint',
+    occurred,
+  });
+
+  it('puts each set of columns in its own table directory, Hive-style by date and hour', () => {
+    const layout = athena('arrival');
+    expect(layout.directory(pinpoint(null), 'parquet')).toBe(
+      'events/events/dt=2015-11-18/hour=01/',
+    );
+    const open: RelayEvent = { ...event('OPEN'), original: { type: 'OPEN' } };
+    expect(layout.directory(open, 'parquet')).toBe('events/airship_open/dt=2015-11-18/hour=01/');
+    expect(layout.directory(event('TAG_CHANGE'), 'json')).toBe(
+      'events/events_json/dt=2015-11-18/hour=01/',
+    );
+  });
+
+  it('with partitionBy: event, takes the time from the event, and arrival where it has none', () => {
+    const layout = athena('event');
+    expect(layout.directory(pinpoint('2015-11-17T22:59:59.999Z'), 'parquet')).toBe(
+      'events/events/dt=2015-11-17/hour=22/',
+    );
+    // Zone-less times are UTC, whatever the process's time zone.
+    expect(layout.directory(pinpoint('2015-11-16T05:00:00'), 'parquet')).toBe(
+      'events/events/dt=2015-11-16/hour=05/',
+    );
+    expect(layout.directory(pinpoint(null), 'parquet')).toBe(
+      'events/events/dt=2015-11-18/hour=01/',
+    );
+    expect(layout.directory(pinpoint('not a time'), 'parquet')).toBe(
+      'events/events/dt=2015-11-18/hour=01/',
+    );
+    // With arrival partitions the event's own time changes nothing.
+    expect(athena('arrival').directory(pinpoint('2015-11-17T22:59:59Z'), 'parquet')).toBe(
+      'events/events/dt=2015-11-18/hour=01/',
+    );
+  });
+
+  it('names Parquet objects .parquet (compressed inside), zstd text objects .zst', () => {
+    const record = event('OPEN').record;
+    expect(athena('arrival').segmentFileName(record, 'abcd1234', 'parquet', 'generic')).toMatch(
+      /^lake-2015-11-18-01-21-33-shardId-000000000001-1-0-abcd1234\.parquet$/,
+    );
+    const zstd = new KeyLayout({
+      layout: 'hourly',
+      sinkName: 's',
+      prefix: '',
+      compression: 'zstd',
+    });
+    expect(zstd.fileName(record.approximateArrivalTimestamp, 'b', 'json', null)).toBe(
+      's-2015-11-18-01-21-33-b.jsonl.zst',
+    );
+    const airshipParquet = new KeyLayout({
+      layout: 'airship',
+      sinkName: 's',
+      prefix: '',
+      appKey: 'K',
+      integrationId: 'I',
+      compression: 'gzip',
+    });
+    expect(airshipParquet.directory(event('OPEN'), 'parquet')).toBe(
+      'K/I/S3_PARQUET/OPEN/2015_11_18/',
+    );
+  });
+});

@@ -1,7 +1,10 @@
+import type { CsvShapeResolver } from '../../core/csv-shape.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { UserRecord } from '../../core/record.js';
+import { csvShapeFor } from '../../decode/csv-columns.js';
+import { eventTimeOrArrival } from './event-time.js';
 
-export type OutputKind = 'csv' | 'json';
+export type OutputKind = 'csv' | 'json' | 'parquet';
 
 export interface LayoutSettings {
   readonly layout: string;
@@ -9,7 +12,40 @@ export interface LayoutSettings {
   readonly prefix: string;
   readonly appKey?: string;
   readonly integrationId?: string;
-  readonly compression: 'gzip' | 'none';
+  /** Of text objects (CSV, JSON Lines); Parquet objects compress inside and end in `.parquet`. */
+  readonly compression: 'gzip' | 'zstd' | 'none';
+  /** Whose time renders {yyyy} … {SS} in directories: the record's arrival (default) or the event's. */
+  readonly partitionBy?: 'arrival' | 'event';
+  /** The columns an event is written with ({table}); the decoders' resolver by default. */
+  readonly resolveShape?: CsvShapeResolver;
+}
+
+/** The Hive-style layout Athena, Glue and Spark read partitions from (one table per {table}). */
+export const ATHENA_LAYOUT = '{table}/dt={yyyy}-{mm}-{dd}/hour={HH}/';
+
+/**
+ * The {table} placeholder: one directory per set of columns, so each Athena table's
+ * location holds only objects of its own columns. `events` for the generic flattened
+ * columns, `airship_<type>` for an Airship event type's, `events_json` for JSON Lines.
+ */
+export function tableName(kind: OutputKind, shapeId: string | null): string {
+  if (kind === 'json' || shapeId === null) return 'events_json';
+  if (shapeId === 'generic') return 'events';
+  return shapeId
+    .replace(/^airship:/, 'airship_')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+}
+
+function extensionOf(kind: OutputKind, airship: boolean): string {
+  if (kind === 'parquet') return 'parquet';
+  if (kind === 'csv') return 'csv';
+  return airship ? 'json' : 'jsonl';
+}
+
+function compressedSuffix(kind: OutputKind, compression: LayoutSettings['compression']): string {
+  if (kind === 'parquet' || compression === 'none') return '';
+  return compression === 'gzip' ? '.gz' : '.zst';
 }
 
 /** UTC date parts, zero padded, for templates and file names. */
@@ -27,6 +63,8 @@ export function timeParts(date: Date): Record<'yyyy' | 'mm' | 'dd' | 'HH' | 'MM'
 
 const AIRSHIP_CSV = '{appKey}/{integrationId}/S3_CSV/{eventType}/{yyyy}_{mm}_{dd}/';
 const AIRSHIP_JSON = '{appKey}/{integrationId}/S3_JSON/{yyyy}_{mm}_{dd}/';
+/** Not Airship's (it has no Parquet export): its CSV layout with S3_PARQUET for S3_CSV. */
+const AIRSHIP_PARQUET = '{appKey}/{integrationId}/S3_PARQUET/{eventType}/{yyyy}_{mm}_{dd}/';
 const HOURLY = '{yyyy}/{mm}/{dd}/{HH}/';
 
 /**
@@ -41,28 +79,38 @@ export class KeyLayout {
   // its template uses, and the date parts of the last arrival second are reused.
   private readonly csvTemplate: readonly string[];
   private readonly jsonTemplate: readonly string[];
+  private readonly parquetTemplate: readonly string[];
+  private readonly byEventTime: boolean;
+  private readonly resolveShape: CsvShapeResolver;
   private lastSecond = Number.NaN;
   private lastTime = timeParts(new Date(0));
 
   constructor(private readonly settings: LayoutSettings) {
     this.airship = settings.layout === 'airship';
-    const template = settings.layout === 'hourly' ? HOURLY : settings.layout;
-    this.csvTemplate = compile(this.airship ? AIRSHIP_CSV : template);
-    this.jsonTemplate = compile(this.airship ? AIRSHIP_JSON : template);
+    this.csvTemplate = compile(templateFor(settings.layout, 'csv'));
+    this.jsonTemplate = compile(templateFor(settings.layout, 'json'));
+    this.parquetTemplate = compile(templateFor(settings.layout, 'parquet'));
+    this.byEventTime = settings.partitionBy === 'event';
+    this.resolveShape = settings.resolveShape ?? csvShapeFor;
   }
 
   directory(event: RelayEvent, kind: OutputKind): string {
-    const parts = kind === 'csv' ? this.csvTemplate : this.jsonTemplate;
+    const parts =
+      kind === 'csv'
+        ? this.csvTemplate
+        : kind === 'parquet'
+          ? this.parquetTemplate
+          : this.jsonTemplate;
     let rendered = this.settings.prefix;
     // Even indexes are literal text, odd ones placeholder names (String#split with a group).
     for (let index = 0; index < parts.length; index += 1) {
       const part = parts[index] ?? '';
-      rendered += index % 2 === 0 ? part : this.placeholder(part, event);
+      rendered += index % 2 === 0 ? part : this.placeholder(part, event, kind);
     }
     return rendered;
   }
 
-  private placeholder(name: string, event: RelayEvent): string {
+  private placeholder(name: string, event: RelayEvent, kind: OutputKind): string {
     switch (name) {
       case 'yyyy':
       case 'mm':
@@ -70,7 +118,13 @@ export class KeyLayout {
       case 'HH':
       case 'MM':
       case 'SS':
-        return this.time(event.record.approximateArrivalTimestamp)[name];
+        // By event time, a late event renders its own (old) partition; the object it goes
+        // into is a new one (batches are per directory), never one already written.
+        return this.time(
+          this.byEventTime ? eventTimeOrArrival(event) : event.record.approximateArrivalTimestamp,
+        )[name];
+      case 'table':
+        return tableName(kind, kind === 'json' ? null : (this.resolveShape(event)?.id ?? null));
       case 'eventType':
         return safeSegment(event.type);
       case 'format':
@@ -103,12 +157,11 @@ export class KeyLayout {
 
   fileName(firstArrival: Date, batchId: string, kind: OutputKind, shapeId: string | null): string {
     const t = timeParts(firstArrival);
-    const compressed = this.settings.compression === 'gzip' ? '.gz' : '';
+    const compressed = compressedSuffix(kind, this.settings.compression);
+    const extension = extensionOf(kind, this.airship);
     if (this.airship) {
-      const extension = kind === 'csv' ? 'csv' : 'json';
       return `${t.yyyy}_${t.mm}_${t.dd}_${t.HH}_${t.MM}_${t.SS}_${batchId}.${extension}${compressed}`;
     }
-    const extension = kind === 'csv' ? 'csv' : 'jsonl';
     const shape = shapeId && shapeId !== 'generic' ? `-${safeSegment(shapeId)}` : '';
     return `${this.settings.sinkName}${shape}-${t.yyyy}-${t.mm}-${t.dd}-${t.HH}-${t.MM}-${t.SS}-${batchId}.${extension}${compressed}`;
   }
@@ -126,27 +179,36 @@ export class KeyLayout {
     shapeId: string | null,
   ): string {
     const t = timeParts(first.approximateArrivalTimestamp);
-    const compressed = this.settings.compression === 'gzip' ? '.gz' : '';
+    const compressed = compressedSuffix(kind, this.settings.compression);
+    const extension = extensionOf(kind, this.airship);
     const shard = safeSegment(first.shardId);
     const position = [shard, first.sequenceNumber, String(first.subSequenceNumber), configHash];
     if (this.airship) {
-      const extension = kind === 'csv' ? 'csv' : 'json';
       const time = `${t.yyyy}_${t.mm}_${t.dd}_${t.HH}_${t.MM}_${t.SS}`;
       return `${time}_${position.join('_')}.${extension}${compressed}`;
     }
-    const extension = kind === 'csv' ? 'csv' : 'jsonl';
     const shape = shapeId && shapeId !== 'generic' ? `-${safeSegment(shapeId)}` : '';
     const time = `${t.yyyy}-${t.mm}-${t.dd}-${t.HH}-${t.MM}-${t.SS}`;
     return `${this.settings.sinkName}${shape}-${time}-${position.join('-')}.${extension}${compressed}`;
   }
 }
 
+/** The directory template of a layout (a name or a template itself) for one kind of object. */
+export function templateFor(layout: string, kind: OutputKind): string {
+  if (layout === 'airship') {
+    return kind === 'csv' ? AIRSHIP_CSV : kind === 'parquet' ? AIRSHIP_PARQUET : AIRSHIP_JSON;
+  }
+  if (layout === 'hourly') return HOURLY;
+  if (layout === 'athena') return ATHENA_LAYOUT;
+  return layout;
+}
+
 /** A template as alternating literal text and placeholder names. */
-function compile(template: string): string[] {
+export function compile(template: string): string[] {
   return template.split(/\{(\w+)\}/);
 }
 
 /** Event types come from user data: keep them from adding path levels or odd bytes. */
-function safeSegment(value: string): string {
+export function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9_.=-]/g, '_') || '_';
 }

@@ -8,13 +8,23 @@ import type { DeadLetterSink } from '../sink.js';
 import type { ObjectBatch } from './batch.js';
 import { deterministicGzip } from './deterministic-gzip.js';
 import { csvLine } from './event-encoder.js';
+import { parquetBody, type ParquetSettings } from './parquet/parquet-body.js';
+import { zstdCompress } from './zstd.js';
 
 export interface ObjectWriterSettings {
   readonly sinkName: string;
   readonly bucket: string;
-  readonly compression: 'gzip' | 'none';
+  /** Of text objects; Parquet objects use `parquet.compression` inside the file. */
+  readonly compression: 'gzip' | 'zstd' | 'none';
+  readonly parquet: ParquetSettings;
   readonly retry: RetryConfig;
 }
+
+const CONTENT_TYPES = {
+  csv: 'text/csv',
+  json: 'application/x-ndjson',
+  parquet: 'application/vnd.apache.parquet',
+} as const;
 
 export interface ObjectWriterDeps {
   readonly s3: S3Client;
@@ -42,8 +52,8 @@ export class S3ObjectWriter {
 
   /** The writer for an S3 sink's config (both the batching and the exactly-once sink). */
   static forSink(config: S3SinkConfig, deps: ObjectWriterDeps): S3ObjectWriter {
-    const { name: sinkName, bucket, compression, retry } = config;
-    return new S3ObjectWriter({ sinkName, bucket, compression, retry }, deps);
+    const { name: sinkName, bucket, compression, parquet, retry } = config;
+    return new S3ObjectWriter({ sinkName, bucket, compression, parquet, retry }, deps);
   }
 
   async write(batch: ObjectBatch, key: string): Promise<void> {
@@ -59,22 +69,45 @@ export class S3ObjectWriter {
   }
 
   async body(batch: ObjectBatch): Promise<Buffer> {
+    if (batch.kind === 'parquet') {
+      if (!batch.shape) throw new Error('unreachable: a Parquet object without columns');
+      return parquetBody(batch.shape, parquetRows(batch), this.settings.parquet);
+    }
     const plain = plainBody(batch);
-    return this.settings.compression === 'gzip' ? deterministicGzip(plain) : plain;
+    switch (this.settings.compression) {
+      case 'gzip':
+        return deterministicGzip(plain);
+      case 'zstd':
+        return zstdCompress(plain);
+      case 'none':
+        return plain;
+    }
   }
 
   private async upload(key: string, body: Buffer, batch: ObjectBatch): Promise<void> {
-    const contentType = batch.kind === 'csv' ? 'text/csv' : 'application/x-ndjson';
+    const contentType = CONTENT_TYPES[batch.kind];
+    const encoding =
+      batch.kind === 'parquet' ? undefined : TEXT_ENCODINGS[this.settings.compression];
     await new Upload({
       client: this.deps.s3,
       params: {
         Bucket: this.settings.bucket,
         Key: key,
         Body: body,
-        ContentType: this.settings.compression === 'gzip' ? 'application/gzip' : contentType,
+        ContentType: encoding ?? contentType,
       },
     }).done();
   }
+}
+
+const TEXT_ENCODINGS = { gzip: 'application/gzip', zstd: 'application/zstd', none: undefined };
+
+/** The rows of a Parquet batch (every item of one is a row). */
+function parquetRows(batch: ObjectBatch): (readonly string[])[] {
+  return batch.items.map((item) => {
+    if (typeof item === 'string') throw new Error('unreachable: a text line in a Parquet object');
+    return item;
+  });
 }
 
 /** The header (CSV) and every line, written once into one buffer of the exact size. */
@@ -83,7 +116,10 @@ export function plainBody(batch: ObjectBatch): Buffer {
   const headerBytes = Buffer.byteLength(header);
   const body = Buffer.allocUnsafe(headerBytes + batch.bytes);
   let offset = body.write(header, 0);
-  for (const line of batch.items) offset += body.write(line, offset);
+  for (const line of batch.items) {
+    if (typeof line !== 'string') throw new Error('unreachable: a Parquet row in a text object');
+    offset += body.write(line, offset);
+  }
   // batch.bytes is the sum of Buffer.byteLength of the lines; a short body would be a bug.
   if (offset !== body.byteLength) throw new Error('object body length mismatch');
   return body;

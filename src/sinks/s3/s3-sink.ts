@@ -8,7 +8,7 @@ import type { RelayMetrics } from '../../observability/metrics.js';
 import { Batcher } from '../batcher.js';
 import type { DeadLetterSink, Sink } from '../sink.js';
 import { ObjectBatch } from './batch.js';
-import type { EventEncoder } from './event-encoder.js';
+import { itemOf, type EventEncoder } from './event-encoder.js';
 import { S3ObjectWriter } from './object-writer.js';
 import type { KeyLayout } from './key-layout.js';
 
@@ -63,7 +63,7 @@ export class S3Sink implements Sink {
       key,
       (openedAt) => new ObjectBatch(directory, encoded.kind, encoded.shape, arrival, openedAt),
     );
-    const held = batch.add(encoded.line, encoded.bytes, event.record, ack);
+    const held = batch.add(itemOf(encoded), encoded.bytes, event.record, ack);
     this.batcher.added(key, batch, held);
   }
 

@@ -1,7 +1,7 @@
 import type { AckHandle } from '../../core/ack.js';
 import type { UserRecord } from '../../core/record.js';
 import { ObjectBatch } from './batch.js';
-import type { EncodedEvent } from './event-encoder.js';
+import { itemOf, type EncodedEvent } from './event-encoder.js';
 import type { SegmentRange } from './segment-ranges.js';
 import type { SegmentStats } from './segment-rules.js';
 
@@ -46,7 +46,7 @@ export class ShardSegment implements SegmentStats {
       );
       this.objects.set(key, batch);
     }
-    batch.add(encoded.line, encoded.bytes, record, ack);
+    batch.add(itemOf(encoded), encoded.bytes, record, ack);
     this.events += 1;
     this.bytes += encoded.bytes;
     this.lastSequence = record.sequenceNumber;
