@@ -10,8 +10,14 @@ import { streamArnOf } from '../../src/kinesis/fanout/consumer-registration.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
 import { startFanoutServer, type FanoutServer } from '../support/fanout-server.js';
 import { readJsonLines } from '../support/s3-reader.js';
-import { runCli, startRelayProcess, writeConfig } from '../support/relay-process.js';
+import {
+  runCli,
+  startRelayProcess,
+  writeConfig,
+  type RelayProcess,
+} from '../support/relay-process.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
+import { startHttpReceiver } from '../support/http-receiver.js';
 import { ProducerLoop } from '../support/producer-loop.js';
 import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 import {
@@ -222,6 +228,90 @@ describe('enhanced fan-out (consumer.mode: fanout)', () => {
       await producer.stop();
       if (relay.child.exitCode === null) relay.child.kill('SIGTERM');
       await relay.exited;
+    }
+  });
+
+  it('on kinesis-local: a balancing handoff between fan-out workers delivers every record once', async () => {
+    const names = {
+      stream: uniqueName('efo-handoff'),
+      table: uniqueName('efo-handoff-leases'),
+      bucket: uniqueName('efo-handoff-unused'),
+    };
+    await createStream(test.clients.kinesis, names.stream, 4);
+    // A busy receiver: in-flight records are still undelivered when the handoff starts.
+    const receiver = await startHttpReceiver(() => ({ status: 200, delayMs: 1000 }));
+    const configPath = writeConfig(
+      testRelayConfig(names, {
+        leases: { failoverMs: 3000, takeIntervalMs: 1000, shardSyncIntervalMs: 5000 },
+        consumer: { mode: 'fanout', fanout: { protocol: 'http1.1' } },
+        checkpoint: { intervalMs: 1000 },
+        sinks: [
+          {
+            name: 'hooks',
+            type: 'webhook',
+            url: receiver.url,
+            timeoutMs: 30_000,
+            buffer: { maxRecords: 500, maxBytes: 1_048_576, maxAgeMs: 1000 },
+            retry: { initialDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 60_000 },
+          },
+        ],
+      }),
+    );
+    const store = new LeaseStore(test.clients.dynamo, names.table);
+    const relays: RelayProcess[] = [];
+    const start = async () => {
+      const relay = startRelayProcess(['run', '--config', configPath]);
+      relays.push(relay);
+      return eventually(
+        'a relay to start',
+        async () => /"workerId":"([^"]+)"[^\n]*kinesis-relay starting/.exec(relay.output())?.[1],
+        30_000,
+        100,
+      );
+    };
+    const owned = async (id: string) =>
+      (await store.listLeases()).filter((l) => l.leaseOwner === id && !l.checkpointOwner).length;
+    const producer = new ProducerLoop(test.clients.kinesis, names.stream, 10, 250);
+    try {
+      const a = await start();
+      await eventually('the first relay to hold all 4 leases', async () =>
+        (await owned(a)) === 4 ? true : undefined,
+      );
+      producer.start();
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      const b = await start();
+      await eventually('the second relay to hold 2 leases', async () =>
+        (await owned(b)) === 2 ? true : undefined,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const put = await producer.stop();
+      const delivered = () =>
+        receiver.requests
+          .filter((r) => r.status === 200)
+          .flatMap((r) =>
+            (JSON.parse(r.body.toString()) as Array<{ original: { n: number } }>).map(
+              (doc) => doc.original.n,
+            ),
+          );
+      await eventually(
+        `all ${put.length} records delivered`,
+        async () => (new Set(delivered()).size >= put.length ? true : undefined),
+        120_000,
+        500,
+      );
+      const numbers = delivered();
+      const output = relays.map((relay) => relay.output()).join('\n');
+      console.log(
+        `fan-out handoff: ${put.length} records, ${numbers.length - new Set(numbers).size} duplicates, ${output.split('"lease handed over"').length - 1} leases handed over`,
+      );
+      expect(output.split('"lease handed over"').length - 1).toBeGreaterThanOrEqual(2);
+      expect(new Set(numbers).size).toBe(put.length);
+      expect(numbers.length).toBe(put.length);
+    } finally {
+      await producer.stop();
+      for (const relay of relays) if (relay.child.exitCode === null) relay.child.kill('SIGTERM');
+      await Promise.all(relays.map((relay) => relay.exited));
+      await receiver.close();
     }
   });
 });
