@@ -148,7 +148,12 @@ export class ShardConsumer {
       this.markRead();
       const start = iteratorStartFor(startFrom, this.deps.options.initialTimestamp);
       const reachedEnd = this.deps.source
-        ? await this.deps.source.read(this.deps.shardId, start, this.batches(), this.abort.signal)
+        ? await this.deps.source.read(
+            this.deps.shardId,
+            start,
+            this.batches(start),
+            this.abort.signal,
+          )
         : await this.readLoop(start);
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
@@ -277,10 +282,13 @@ export class ShardConsumer {
   /**
    * The record source's side of the loop. Its skip rule is the polling one: nothing at or
    * before the last record handed over, or before it the checkpoint (a sequence-number
-   * start reads AT the checkpointed, possibly partly processed, aggregate).
+   * start reads AT the checkpointed, possibly partly processed, aggregate). A first record
+   * later than the AT_SEQUENCE_NUMBER start means Kinesis no longer holds the start record
+   * (kinesis-local then subscribes at the oldest one kept): reported as trimmed, as polling.
    */
-  private batches(): ShardBatches {
+  private batches(start: IteratorStart): ShardBatches {
     let checkpointed = this.checkpointer.last;
+    let expectFirst = start.type === 'AT_SEQUENCE_NUMBER' ? start.sequenceNumber : null;
     return {
       deliver: async (records, millisBehindLatest) => {
         const signal = this.abort.signal;
@@ -288,6 +296,14 @@ export class ShardConsumer {
         try {
           if (signal.aborted) return;
           this.markRead();
+          const first = records[0]?.SequenceNumber;
+          if (first !== undefined && expectFirst !== null) {
+            if (BigInt(first) > BigInt(expectFirst)) {
+              this.reportTrimmed(expectFirst, `the subscription started at ${first}`);
+              checkpointed = null;
+            }
+            expectFirst = null;
+          }
           await this.route(
             this.toUserRecords(records),
             this.lastDispatched ?? checkpointed,
@@ -300,6 +316,7 @@ export class ShardConsumer {
       trimmed: (sequenceNumber, reason) => {
         this.reportTrimmed(sequenceNumber, reason);
         checkpointed = null;
+        expectFirst = null;
       },
       throttled: () => this.shardMetrics.throttles.inc(),
     };

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateStreamCommand,
+  PutRecordCommand,
+  waitUntilStreamExists,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { Writable } from 'node:stream';
+import type { Checkpoint } from '../../src/core/checkpoint.js';
+import type { RecordProcessor } from '../../src/core/processor.js';
+import type { RecordPosition, UserRecord } from '../../src/core/record.js';
+import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
+import { deregisterStreamConsumer } from '../../src/kinesis/fanout/consumer-registration.js';
+import { createFanoutKinesisClient } from '../../src/kinesis/fanout/fanout-client.js';
+import { SubscriptionReader } from '../../src/kinesis/fanout/subscription-reader.js';
+import { ShardConsumer, type ShardOutcome } from '../../src/kinesis/shard-consumer.js';
+import { KinesisStreamApi } from '../../src/kinesis/stream-api.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { metricValue } from '../support/events.js';
+import { eventually, uniqueName } from '../support/stack.js';
+
+const SHARD = 'shardId-000000000000';
+
+class CollectingProcessor implements RecordProcessor {
+  readonly delivered: UserRecord[] = [];
+  async process(records: readonly UserRecord[]): Promise<void> {
+    this.delivered.push(...records);
+  }
+  checkpointable(): RecordPosition | null {
+    return this.delivered.at(-1) ?? null;
+  }
+  async drained(): Promise<void> {}
+  sequences(): string[] {
+    return this.delivered.map((record) => record.sequenceNumber);
+  }
+}
+
+function capturedLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger('info', destination), lines };
+}
+
+/**
+ * The fan-out shard loop (ShardConsumer + SubscriptionReader, in this process) against
+ * kinesis-local over HTTP/1.1: faults the relay-process tests do not reach.
+ */
+describe('the fan-out shard loop under faults (kinesis-local)', () => {
+  let kinesis: RunningEmulator;
+  let client: KinesisClient;
+  const stops: Array<() => void> = [];
+
+  beforeAll(async () => {
+    kinesis = await startKinesisLocal();
+    process.env.AWS_ENDPOINT_URL_KINESIS = kinesis.endpoint;
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID ??= 'test';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+    client = createFanoutKinesisClient({ region: 'us-east-1', protocol: 'http1.1' });
+  });
+  afterAll(async () => {
+    for (const stop of stops) stop();
+    client?.destroy();
+    await kinesis?.stop();
+  });
+
+  async function newStream(): Promise<string> {
+    const stream = uniqueName('efo-faults');
+    await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    await waitUntilStreamExists({ client, maxWaitTime: 60 }, { StreamName: stream });
+    return stream;
+  }
+
+  async function put(stream: string, n: number): Promise<string> {
+    const result = await client.send(
+      new PutRecordCommand({
+        StreamName: stream,
+        PartitionKey: 'pk',
+        Data: new TextEncoder().encode(JSON.stringify({ n })),
+      }),
+    );
+    if (!result.SequenceNumber) throw new Error('no sequence number');
+    return result.SequenceNumber;
+  }
+
+  function startConsumer(stream: string, startFrom: Checkpoint, consumerName: string) {
+    const processor = new CollectingProcessor();
+    const checkpoints: Checkpoint[] = [];
+    const metrics = createMetrics();
+    const { log, lines } = capturedLogger();
+    const consumer = new ShardConsumer({
+      api: new KinesisStreamApi(client, stream),
+      shardId: SHARD,
+      startFrom,
+      processor,
+      checkpoints: { write: async (_shard, checkpoint) => void checkpoints.push(checkpoint) },
+      waitForParents: async () => true,
+      options: {
+        maxRecordsPerCall: 100,
+        idleTimeBetweenReadsMs: 50,
+        minCallIntervalMs: 0,
+        checkpointIntervalMs: 100,
+        initialTimestamp: null,
+      },
+      log,
+      metrics,
+      source: new SubscriptionReader({ client, stream, consumerName, log }),
+    });
+    let outcome: ShardOutcome | 'failed' | null = null;
+    void consumer.run().then(
+      (value) => (outcome = value),
+      () => (outcome = 'failed'),
+    );
+    stops.push(() => consumer.stop());
+    return { processor, checkpoints, metrics, lines, consumer, outcome: () => outcome };
+  }
+
+  it('a checkpoint older than the retention resumes at TRIM_HORIZON, loudly, and does not finish the shard', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    const trimmed = String(BigInt(all[0] ?? '0') - 1_000_000n);
+    const started = startConsumer(
+      stream,
+      { sequenceNumber: trimmed, subSequenceNumber: 0 },
+      uniqueName('efo-trim'),
+    );
+    await eventually(
+      'every retained record was delivered',
+      async () => {
+        if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+        return started.processor.sequences().includes(all.at(-1) ?? '') ? true : undefined;
+      },
+      60_000,
+      100,
+    );
+    expect(started.processor.sequences()).toEqual(all);
+    expect(started.checkpoints).not.toContain('SHARD_END');
+    expect(
+      await metricValue(started.metrics, 'kinesis_relay_checkpoint_trimmed_total', {
+        stream,
+        shard: SHARD,
+      }),
+    ).toBe(1);
+    const later = await put(stream, 99);
+    await eventually('a later record was delivered', async () =>
+      started.processor.sequences().includes(later) ? true : undefined,
+    );
+  });
+
+  it('a consumer deregistered under a running loop is registered again: the shard goes on, not finished', async () => {
+    const stream = await newStream();
+    const consumerName = uniqueName('efo-gone');
+    const first = await put(stream, 1);
+    const started = startConsumer(stream, 'TRIM_HORIZON', consumerName);
+    await eventually('the first record delivered', async () =>
+      started.processor.sequences().includes(first) ? true : undefined,
+    );
+    expect(await deregisterStreamConsumer(client, stream, consumerName)).toBe(true);
+    const later: string[] = [];
+    for (let n = 2; n <= 4; n += 1) later.push(await put(stream, n));
+    await eventually(
+      'the records put after the deregistration delivered',
+      async () => {
+        if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+        const seen = started.processor.sequences();
+        return later.every((sequence) => seen.includes(sequence)) ? true : undefined;
+      },
+      90_000,
+      200,
+    );
+    expect(started.checkpoints).not.toContain('SHARD_END');
+    expect(new Set(started.processor.sequences()).size).toBe(started.processor.sequences().length);
+  });
+});
