@@ -3,8 +3,9 @@ import {
   CreateStreamCommand,
   PutRecordCommand,
   waitUntilStreamExists,
-  type KinesisClient,
+  KinesisClient,
 } from '@aws-sdk/client-kinesis';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { Writable } from 'node:stream';
 import type { Checkpoint } from '../../src/core/checkpoint.js';
 import type { RecordProcessor } from '../../src/core/processor.js';
@@ -18,6 +19,7 @@ import { KinesisStreamApi } from '../../src/kinesis/stream-api.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { metricValue } from '../support/events.js';
+import { startFanoutServer, type FanoutServer } from '../support/fanout-server.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
 const SHARD = 'shardId-000000000000';
@@ -55,6 +57,8 @@ function capturedLogger() {
 describe('the fan-out shard loop under faults (kinesis-local)', () => {
   let kinesis: RunningEmulator;
   let client: KinesisClient;
+  let front: FanoutServer;
+  let h2: KinesisClient;
   const stops: Array<() => void> = [];
 
   beforeAll(async () => {
@@ -64,10 +68,21 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     process.env.AWS_ACCESS_KEY_ID ??= 'test';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
     client = createFanoutKinesisClient({ region: 'us-east-1', protocol: 'http1.1' });
+    // The front's certificate is kinesis-local's self-signed one.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    front = await startFanoutServer({ upstream: kinesis.endpoint, expireAfterEvents: 1 });
+    // The relay's HTTP/2 client, but at the front (the SDK reads endpoint variables per call).
+    h2 = new KinesisClient({
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      requestHandler: new NodeHttp2Handler({ disableConcurrentStreams: true }),
+    });
   });
   afterAll(async () => {
     for (const stop of stops) stop();
     client?.destroy();
+    h2?.destroy();
+    await front?.stop();
     await kinesis?.stop();
   });
 
@@ -90,7 +105,12 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     return result.SequenceNumber;
   }
 
-  function startConsumer(stream: string, startFrom: Checkpoint, consumerName: string) {
+  function startConsumer(
+    stream: string,
+    startFrom: Checkpoint,
+    consumerName: string,
+    fanoutClient: KinesisClient = client,
+  ) {
     const processor = new CollectingProcessor();
     const checkpoints: Checkpoint[] = [];
     const metrics = createMetrics();
@@ -111,7 +131,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
       },
       log,
       metrics,
-      source: new SubscriptionReader({ client, stream, consumerName, log }),
+      source: new SubscriptionReader({ client: fanoutClient, stream, consumerName, log }),
     });
     let outcome: ShardOutcome | 'failed' | null = null;
     void consumer.run().then(
@@ -155,15 +175,23 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     );
   });
 
-  it('a consumer deregistered under a running loop is registered again: the shard goes on, not finished', async () => {
+  it('a consumer deregistered under a running loop is registered again: the shard goes on, not finished (HTTP/2 front, a subscription per event)', async () => {
     const stream = await newStream();
     const consumerName = uniqueName('efo-gone');
     const first = await put(stream, 1);
-    const started = startConsumer(stream, 'TRIM_HORIZON', consumerName);
+    const rejectedBefore = front.counters.rejected;
+    const started = startConsumer(stream, 'TRIM_HORIZON', consumerName, h2);
     await eventually('the first record delivered', async () =>
       started.processor.sequences().includes(first) ? true : undefined,
     );
-    expect(await deregisterStreamConsumer(client, stream, consumerName)).toBe(true);
+    // Through the front, which ends the consumer's subscriptions as AWS does.
+    expect(await deregisterStreamConsumer(h2, stream, consumerName)).toBe(true);
+    await eventually(
+      'a subscription refused for the deregistered consumer',
+      async () => (front.counters.rejected > rejectedBefore ? true : undefined),
+      30_000,
+      100,
+    );
     const later: string[] = [];
     for (let n = 2; n <= 4; n += 1) later.push(await put(stream, n));
     await eventually(

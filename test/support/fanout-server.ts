@@ -1,4 +1,5 @@
 import {
+  DescribeStreamConsumerCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   KinesisClient,
@@ -115,7 +116,8 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     expiries: 0,
     rejected: 0,
   };
-  const open = new Set<ServerHttp2Stream>();
+  /** Open subscriptions, by the ConsumerARN they subscribed with. */
+  const open = new Map<ServerHttp2Stream, string>();
 
   async function subscribe(request: Http2ServerRequest, response: Http2ServerResponse) {
     const body = JSON.parse(await readBody(request)) as {
@@ -136,8 +138,29 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
       return;
     }
     if (request.httpVersion === '2.0') counters.http2Subscriptions += 1;
+    // As AWS: a consumer that is not (or no longer) registered and ACTIVE is refused.
+    const status = await upstream
+      .send(new DescribeStreamConsumerCommand({ ConsumerARN: body.ConsumerARN }))
+      .then(
+        (found) => found.ConsumerDescription?.ConsumerStatus,
+        () => undefined,
+      );
+    if (status !== 'ACTIVE') {
+      counters.rejected += 1;
+      response.writeHead(400, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': 'ResourceNotFoundException',
+      });
+      response.end(
+        JSON.stringify({
+          __type: 'ResourceNotFoundException',
+          message: `Consumer ${body.ConsumerARN} not found or not ACTIVE (${status ?? 'absent'})`,
+        }),
+      );
+      return;
+    }
     const stream = response.stream;
-    open.add(stream);
+    open.set(stream, body.ConsumerARN);
     stream.once('close', () => open.delete(stream));
     const streamArn = body.ConsumerARN.split('/consumer/')[0] ?? '';
     const position = body.StartingPosition;
@@ -214,7 +237,19 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     if (!stream.closed) stream.end();
   }
 
-  function proxy(request: Http2ServerRequest, response: Http2ServerResponse) {
+  /** As AWS: deregistering a consumer ends its subscriptions. */
+  function endSubscriptionsOf(consumerName: string) {
+    for (const [stream, consumerArn] of open) {
+      if (consumerArn.includes(`/consumer/${consumerName}:`)) stream.end();
+    }
+  }
+
+  async function proxy(request: Http2ServerRequest, response: Http2ServerResponse) {
+    const body = await readBody(request);
+    if (request.headers['x-amz-target'] === 'Kinesis_20131202.DeregisterStreamConsumer') {
+      const { ConsumerName } = JSON.parse(body) as { ConsumerName?: string };
+      if (ConsumerName) endSubscriptionsOf(ConsumerName);
+    }
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (!name.startsWith(':') && name !== 'connection') headers[name] = value;
@@ -232,7 +267,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
       },
     );
     upstreamRequest.on('error', () => response.destroy());
-    request.pipe(upstreamRequest);
+    upstreamRequest.end(body);
   }
 
   const server: Http2SecureServer = createSecureServer({
@@ -244,7 +279,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     if (request.headers['x-amz-target'] === 'Kinesis_20131202.SubscribeToShard') {
       subscribe(request, response).catch(() => response.stream?.destroy());
     } else {
-      proxy(request, response);
+      proxy(request, response).catch(() => response.destroy());
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -254,7 +289,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     counters,
     options,
     stop: async () => {
-      for (const stream of open) stream.close();
+      for (const stream of open.keys()) stream.close();
       await new Promise((resolve) => server.close(resolve));
       upstream.destroy();
     },

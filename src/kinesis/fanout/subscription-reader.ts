@@ -66,6 +66,13 @@ export class SubscriptionReader implements ShardRecordSource {
     return this.consumer;
   }
 
+  /** The registered consumer, looked up again if `failedArn` is the one on record. */
+  private async freshConsumer(failedArn: string): Promise<StreamConsumer> {
+    const current = await this.consumer?.catch(() => undefined);
+    if (current?.consumerArn === failedArn) this.consumer = undefined;
+    return this.streamConsumer();
+  }
+
   async read(
     shardId: string,
     start: IteratorStart,
@@ -75,15 +82,18 @@ export class SubscriptionReader implements ShardRecordSource {
     const log = this.options.log.child({ shardId });
     const consumer = await untilAborted(this.streamConsumer(), signal);
     if (!consumer) return false;
-    const { consumerArn } = consumer;
+    let { consumerArn } = consumer;
     let from = start;
     let failures = 0;
+    /** ResourceNotFoundException in a row while the consumer itself is there. */
+    let notFound = 0;
     while (!signal.aborted) {
       let events = 0;
       try {
         const ended = await this.subscribe(consumerArn, shardId, from, signal, async (event) => {
           events += 1;
           failures = 0;
+          notFound = 0;
           await batches.deliver(event.Records ?? [], event.MillisBehindLatest ?? null);
           if (event.ContinuationSequenceNumber) {
             from = {
@@ -110,10 +120,31 @@ export class SubscriptionReader implements ShardRecordSource {
           from = { type: 'TRIM_HORIZON' };
           continue;
         }
-        if (name === 'ResourceNotFoundException' && events === 0 && failures >= 3) {
-          // The shard is gone (trimmed or the stream deleted): finish it, as polling does.
-          log.error('shard no longer exists (trimmed or deleted); finishing it as SHARD_END');
-          return true;
+        if (name === 'ResourceNotFoundException') {
+          // The consumer may be gone (deregistered under the running relay, as `fanout
+          // deregister` does): it is found or registered again before the error is taken
+          // to be about the shard. Never a finished shard for a missing consumer.
+          const fresh = await untilAborted(this.freshConsumer(consumerArn), signal);
+          if (!fresh) break;
+          if (fresh.consumerArn !== consumerArn) {
+            log.warn({ consumerArn: fresh.consumerArn }, 'stream consumer registered again');
+            consumerArn = fresh.consumerArn;
+            continue;
+          }
+          notFound += 1;
+          if (events === 0 && notFound >= 2) {
+            if (sequenceNumber !== null) {
+              // As polling: a start record Kinesis does not hold resumes at TRIM_HORIZON.
+              batches.trimmed(sequenceNumber, `${name}: ${errorMessage(error)}`);
+              from = { type: 'TRIM_HORIZON' };
+              continue;
+            }
+            // The shard is gone (trimmed or the stream deleted): finish it, as polling does.
+            log.error('shard no longer exists (trimmed or deleted); finishing it as SHARD_END');
+            return true;
+          }
+        } else {
+          notFound = 0;
         }
         failures += 1;
         if (name && WAIT_ERRORS.has(name)) batches.throttled();
