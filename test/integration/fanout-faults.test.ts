@@ -110,6 +110,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     startFrom: Checkpoint,
     consumerName: string,
     fanoutClient: KinesisClient = client,
+    initialTimestamp: Date | null = null,
   ) {
     const processor = new CollectingProcessor();
     const checkpoints: Checkpoint[] = [];
@@ -127,7 +128,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
         idleTimeBetweenReadsMs: 50,
         minCallIntervalMs: 0,
         checkpointIntervalMs: 100,
-        initialTimestamp: null,
+        initialTimestamp,
       },
       log,
       metrics,
@@ -206,5 +207,38 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     );
     expect(started.checkpoints).not.toContain('SHARD_END');
     expect(new Set(started.processor.sequences()).size).toBe(started.processor.sequences().length);
+  });
+
+  it('AT_TIMESTAMP and LATEST subscribe where polling would start reading', async () => {
+    const stream = await newStream();
+    const before = [await put(stream, 1), await put(stream, 2)];
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const from = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = [await put(stream, 3), await put(stream, 4)];
+    const atTime = startConsumer(stream, 'AT_TIMESTAMP', uniqueName('efo-time'), client, from);
+    const latest = startConsumer(stream, 'LATEST', uniqueName('efo-latest'));
+    await eventually('the records after the timestamp delivered', async () =>
+      after.every((sequence) => atTime.processor.sequences().includes(sequence)) ? true : undefined,
+    );
+    expect(atTime.processor.sequences()).toEqual(after);
+    // LATEST: nothing put before it; records put while it runs arrive, in order. Puts go
+    // on until one arrives (when the subscription opened is not observable from here).
+    const puts: string[] = [];
+    await eventually(
+      'a record put after the LATEST subscription opened delivered',
+      async () => {
+        puts.push(await put(stream, 100 + puts.length));
+        return latest.processor.sequences().length > 0 ? true : undefined;
+      },
+      60_000,
+      300,
+    );
+    const seen = latest.processor.sequences();
+    expect(seen.every((sequence) => puts.includes(sequence))).toBe(true);
+    expect(seen).toEqual(
+      puts.slice(puts.indexOf(seen[0] ?? ''), puts.indexOf(seen[0] ?? '') + seen.length),
+    );
+    expect(before.some((sequence) => atTime.processor.sequences().includes(sequence))).toBe(false);
   });
 });
