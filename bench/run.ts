@@ -18,6 +18,7 @@ import { summarizeProfile } from './lib/profile.js';
 import { markdownTable, writeResults, type ResultRow } from './lib/report.js';
 import { median, round } from './lib/stats.js';
 import { runBacklog, type BacklogSample } from './scenarios/backlog.js';
+import { runThreeSinkBacklog } from './scenarios/backlog-three-sinks.js';
 import { runCeiling } from './scenarios/ceiling.js';
 import { runDecodeEncode } from './scenarios/decode-encode.js';
 import { runExactlyOnceCost } from './scenarios/exactly-once.js';
@@ -32,6 +33,7 @@ const SCENARIOS = [
   'decode',
   'lifion',
   'backlog',
+  'backlog-three-sinks',
   'latency',
   'latency-fanout',
   'exactly-once',
@@ -49,6 +51,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'backlog-depths': { type: 'string', default: '20000,80000,320000' },
     'backlog-seconds': { type: 'string', default: '30' },
+    'three-sinks-depth': { type: 'string', default: '5000' },
     'no-build': { type: 'boolean', default: false },
     /** Also measure the relay as built from this git ref (before/after in one run). */
     baseline: { type: 'string' },
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
         relay: [] as ThroughputSample[],
         baseline: [] as ThroughputSample[],
         lifion: [] as ThroughputSample[],
+        lifionPipeline: [] as ThroughputSample[],
       };
       // Interleaved, so a neighbour's load on the shared CPU hits every consumer alike.
       for (let run = 1; run <= runs; run += 1) {
@@ -150,6 +154,9 @@ async function main(): Promise<void> {
           const sample = await runLifion(endpoint, stack);
           samples.lifion.push(sample);
           log(`lifion-kinesis ${shards} shards, run ${run}: ${describe(sample)}`);
+          const pipeline = await runLifion(endpoint, stack, 'pipeline');
+          samples.lifionPipeline.push(pipeline);
+          log(`lifion pipeline ${shards} shards, run ${run}: ${describe(pipeline)}`);
         }
       }
       if (args.profile && wantRelay && shards === headlineShards) {
@@ -209,11 +216,32 @@ async function main(): Promise<void> {
         results.lifion_rps = round(m.rps);
         results.lifion_cpu_s_per_million = round(m.cpu, 1);
         results.lifion_peak_rss_mib = round(m.rss);
+        const p = medians(samples.lifionPipeline);
+        rows.push(
+          row(
+            `lifion + CSV + gzip + S3, ${shards} shards`,
+            p,
+            "peer doing the relay's job: csv-stringify, zlib, lib-storage",
+          ),
+        );
+        results.lifion_pipeline_rps = round(p.rps);
+        results.lifion_pipeline_cpu_s_per_million = round(p.cpu, 1);
+        results.lifion_pipeline_peak_rss_mib = round(p.rss);
       }
     }
     const headline = relay.get(headlineShards);
     results.ceiling_rps = results[`ceiling_rps_${headlineShards}`] ?? null;
     results.relay_cpu_s_per_million = round(headline?.cpu ?? null, 1);
+    const headlineCeiling = ceiling.get(headlineShards);
+    if (headline?.cpu && headlineCeiling?.cpu) {
+      results.relay_vs_ceiling_cpu = round(headline.cpu / headlineCeiling.cpu, 2);
+    }
+    if (typeof results.lifion_pipeline_cpu_s_per_million === 'number' && headline?.cpu) {
+      results.relay_vs_lifion_pipeline_records_per_cpu_s = round(
+        results.lifion_pipeline_cpu_s_per_million / headline.cpu,
+        2,
+      );
+    }
     if (typeof results.lifion_cpu_s_per_million === 'number' && headline?.cpu) {
       results.relay_vs_lifion_records_per_cpu_s = round(
         results.lifion_cpu_s_per_million / headline.cpu,
@@ -222,25 +250,30 @@ async function main(): Promise<void> {
     }
 
     if (only.has('decode')) {
+      // Interleaved with the baseline build, as the consumers are: a neighbour's load on
+      // the shared CPU then hits before and after alike.
       const perCore: number[] = [];
+      const before: number[] = [];
       for (let run = 1; run <= runs; run += 1) {
         const sample = await runDecodeEncode(200_000);
         perCore.push(sample.recordsPerCoreSecond);
         log(
           `decode → route → CSV → gzip, run ${run}: ${Math.round(sample.recordsPerCoreSecond)} rec/s per core`,
         );
+        if (baselineDist) {
+          const b = (await runDecodeEncode(200_000, baselineDist)).recordsPerCoreSecond;
+          before.push(b);
+          log(
+            `decode → route → CSV → gzip @${baselineRef}, run ${run}: ${Math.round(b)} rec/s per core`,
+          );
+        }
       }
       const m = median(perCore);
       results.decode_csv_gzip_rps_per_core = round(m);
       if (baselineDist) {
-        const before: number[] = [];
-        for (let run = 1; run <= runs; run += 1) {
-          before.push((await runDecodeEncode(200_000, baselineDist)).recordsPerCoreSecond);
-        }
         const b = median(before);
         baseline.decode_csv_gzip_rps_per_core = round(b);
         baseline.decode_after_vs_before = round((m ?? 0) / (b ?? 1), 2);
-        log(`decode → route → CSV → gzip @${baselineRef}: ${Math.round(b ?? 0)} rec/s per core`);
         rows.push({
           scenario: `decode → route → CSV → gzip @${baselineRef}`,
           recordsPerSecond: b,
@@ -393,6 +426,37 @@ async function main(): Promise<void> {
       }));
     }
 
+    if (only.has('backlog-three-sinks')) {
+      const threeSinkOptions = {
+        shards: 64,
+        depth: Number(args['three-sinks-depth']),
+        sinkDelayMs: 2_000,
+        postgresDelayMs: 200,
+        durationMs: Number(args['backlog-seconds']) * 1000,
+      };
+      const builds = [{ ref: null as string | null, dist: undefined as string | undefined }];
+      if (baselineDist) builds.push({ ref: baselineRef ?? null, dist: baselineDist });
+      for (const { ref, dist } of builds) {
+        const sample = await runThreeSinkBacklog(stack, { ...threeSinkOptions, dist });
+        const at = ref ? ` @${ref}` : '';
+        log(
+          `backlog, three slow sinks${at}: peak RSS ${Math.round(sample.peakRssMib)} MiB, ${sample.recordsRead} records read`,
+        );
+        rows.push({
+          scenario: `backlog 64 shards × ${threeSinkOptions.depth.toLocaleString('en-US')}, S3 + webhook + postgres${at}`,
+          recordsPerSecond: null,
+          megabytesPerSecond: null,
+          cpuSecondsPerMillion: null,
+          peakRssMib: sample.peakRssMib,
+          note: ref
+            ? 'before: the baseline build'
+            : 'all slow (2 s per S3/webhook request, 200 ms per postgres answer), default sink settings',
+        });
+        if (ref) baseline.backlog_three_sinks_peak_rss_mib = round(sample.peakRssMib);
+        else results.backlog_three_sinks_peak_rss_mib = round(sample.peakRssMib);
+      }
+    }
+
     if (only.has('latency')) {
       const sample = await runLatency(stack, {
         recordsPerSecond: 1000,
@@ -499,10 +563,20 @@ function targets(results: Record<string, unknown>) {
     met: actual === null ? null : atLeast ? actual >= target : actual <= target,
   });
   return {
+    relay_vs_ceiling_cpu: check(num('relay_vs_ceiling_cpu'), 1.5, false),
     relay_vs_ceiling_16: check(num('relay_vs_ceiling_16'), 0.8, true),
-    relay_vs_lifion_records_per_cpu_s: check(num('relay_vs_lifion_records_per_cpu_s'), 3, true),
+    relay_vs_ceiling_64: check(num('relay_vs_ceiling_64'), 0.8, true),
+    relay_vs_lifion_records_per_cpu_s: check(num('relay_vs_lifion_records_per_cpu_s'), 1, true),
+    relay_vs_lifion_pipeline_records_per_cpu_s: check(
+      num('relay_vs_lifion_pipeline_records_per_cpu_s'),
+      2,
+      true,
+    ),
     decode_csv_gzip_rps_per_core: check(num('decode_csv_gzip_rps_per_core'), 100_000, true),
     backlog_peak_rss_mib: check(num('backlog_peak_rss_mib'), 256, false),
+    relay_peak_rss_mib_16: check(num('relay_peak_rss_mib_16'), 256, false),
+    relay_peak_rss_mib_64: check(num('relay_peak_rss_mib_64'), 256, false),
+    backlog_three_sinks_peak_rss_mib: check(num('backlog_three_sinks_peak_rss_mib'), 256, false),
     webhook_p99_ms: check(num('webhook_p99_ms'), 500, false),
   };
 }

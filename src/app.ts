@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isS3Sink, type RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
+import { processMemoryBudget } from './core/memory-budget.js';
 import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
@@ -79,7 +80,12 @@ export class Relay {
     const { log } = options;
     this.workerId = config.leases.workerId ?? defaultWorkerId();
     this.metrics = createMetrics();
-    this.readPermits = new ReadPermits(config.consumer.maxConcurrentReads);
+    const memory = processMemoryBudget(config.memory.limitBytes, this.metrics);
+    this.readPermits = new ReadPermits(
+      config.consumer.maxConcurrentReads,
+      memory,
+      config.sinks.length,
+    );
     this.metrics.buildInfo.set({ version: relayVersion(), node_version: process.version }, 1);
     this.clients =
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
@@ -136,6 +142,7 @@ export class Relay {
       csvShapeFor,
       metrics: this.metrics,
       log,
+      memory,
     });
     this.router = new Router(
       this.sinkSet.sinks.map(({ sink, config: sinkConfig }) => ({

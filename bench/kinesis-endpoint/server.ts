@@ -31,6 +31,23 @@ export interface EndpointOptions {
   /** The rate the backlog was written at, per shard: what MillisBehindLatest is derived from. */
   readonly writeRatePerShard?: number;
   readonly port?: number;
+  /**
+   * How long an iterator stays valid (AWS: 5 minutes); GetRecords with an older one gets
+   * ExpiredIteratorException. Unset: iterators never expire. The chaos scenarios shorten
+   * it so "a sink down longer than the iterator lifetime" takes seconds.
+   */
+  readonly iteratorLifetimeMs?: number;
+  /**
+   * Positions below this are past the retention period (trimmed): TRIM_HORIZON starts
+   * here, and an AT/AFTER_SEQUENCE_NUMBER iterator for a trimmed record is answered per
+   * `trimmedIterator`.
+   */
+  readonly trimmedBelow?: number;
+  /**
+   * `error`: InvalidArgumentException; `trim-horizon`: an iterator at the trim horizon
+   * (the records in between are silently gone). Default `error`.
+   */
+  readonly trimmedIterator?: 'error' | 'trim-horizon';
 }
 
 export interface EndpointCounters {
@@ -38,6 +55,12 @@ export interface EndpointCounters {
   bytes: number;
   calls: number;
   throttled: number;
+  /** GetRecords calls answered ExpiredIteratorException. */
+  expired: number;
+  /** Records served again at a position already served (a re-read). */
+  reread: number;
+  /** GetShardIterator calls for a trimmed sequence number. */
+  trimmedRequests: number;
 }
 
 const MAX_RECORDS_PER_CALL = 10_000;
@@ -61,7 +84,15 @@ interface ShardState {
 }
 
 export class BenchKinesisEndpoint {
-  readonly counters: EndpointCounters = { records: 0, bytes: 0, calls: 0, throttled: 0 };
+  readonly counters: EndpointCounters = {
+    records: 0,
+    bytes: 0,
+    calls: 0,
+    throttled: 0,
+    expired: 0,
+    reread: 0,
+    trimmedRequests: 0,
+  };
   readonly template: RecordTemplate;
   readonly streamArn: string;
   private readonly shards: ShardState[];
@@ -104,7 +135,15 @@ export class BenchKinesisEndpoint {
 
   /** Forgets what was served (a new run reads the same stream from the start). */
   resetCounters(): void {
-    Object.assign(this.counters, { records: 0, bytes: 0, calls: 0, throttled: 0 });
+    Object.assign(this.counters, {
+      records: 0,
+      bytes: 0,
+      calls: 0,
+      throttled: 0,
+      expired: 0,
+      reread: 0,
+      trimmedRequests: 0,
+    });
     for (const shard of this.shards) shard.served = 0;
   }
 
@@ -239,24 +278,44 @@ export class BenchKinesisEndpoint {
     this.checkStream(input);
     const shard = this.shard(input['ShardId']);
     const depth = this.options.recordsPerShard;
+    const horizon = this.options.trimmedBelow ?? 0;
     const type = input['ShardIteratorType'];
     let position: number;
-    if (type === 'TRIM_HORIZON' || type === 'AT_TIMESTAMP') position = 0;
+    if (type === 'TRIM_HORIZON' || type === 'AT_TIMESTAMP') position = horizon;
     else if (type === 'LATEST') position = depth;
     else if (type === 'AT_SEQUENCE_NUMBER' || type === 'AFTER_SEQUENCE_NUMBER') {
-      const at = positionOf(String(input['StartingSequenceNumber']), this.template.size);
+      const sequenceNumber = String(input['StartingSequenceNumber']);
+      const at = positionOf(sequenceNumber, this.template.size);
       if (at === null) {
         throw new ProtocolError('InvalidArgumentException', 'StartingSequenceNumber is not valid');
       }
       position = type === 'AT_SEQUENCE_NUMBER' ? at : at + 1;
+      if (at < horizon) {
+        this.counters.trimmedRequests += 1;
+        if ((this.options.trimmedIterator ?? 'error') === 'error') {
+          throw new ProtocolError(
+            'InvalidArgumentException',
+            `StartingSequenceNumber ${sequenceNumber} used in GetShardIterator on shard ${shard.id} in stream ${this.options.streamName} under account ${ACCOUNT} is invalid because it is older than the retention period.`,
+          );
+        }
+        position = horizon;
+      }
     } else throw new ProtocolError('InvalidArgumentException', `ShardIteratorType ${String(type)}`);
     return { ShardIterator: iteratorFor(shard.id, Math.min(position, depth)) };
   }
 
   private getRecords(input: Record<string, unknown>): Buffer[] {
-    const { shardId, position } = parseIterator(input['ShardIterator']);
+    const { shardId, position, issuedAt } = parseIterator(input['ShardIterator']);
     const shard = this.shard(shardId);
     this.counters.calls += 1;
+    const lifetime = this.options.iteratorLifetimeMs;
+    if (lifetime !== undefined && Date.now() - issuedAt > lifetime) {
+      this.counters.expired += 1;
+      throw new ProtocolError(
+        'ExpiredIteratorException',
+        `Iterator expired. The iterator was created at time ${new Date(issuedAt).toUTCString()} while right now it is ${new Date().toUTCString()} which is further in the future than the tolerated delay of ${lifetime} milliseconds.`,
+      );
+    }
     if (this.options.limits && !shard.limits.admit()) {
       this.counters.throttled += 1;
       throw new ProtocolError(
@@ -273,6 +332,7 @@ export class BenchKinesisEndpoint {
     shard.limits.spend(bytes);
     this.counters.records += count;
     this.counters.bytes += bytes;
+    this.counters.reread += Math.max(0, Math.min(to, shard.served) - position);
     shard.served = Math.max(shard.served, to);
     const writeRate = this.options.writeRatePerShard ?? 1000;
     const behind = Math.round(((depth - Math.max(to, position)) / writeRate) * 1000);
@@ -296,14 +356,26 @@ function json(value: unknown): Buffer[] {
 }
 
 function iteratorFor(shardId: string, position: number): string {
-  // Opaque to clients, as AWS's are; long enough to look like one.
-  return Buffer.from(`bench:${shardId}:${position}:${'0'.repeat(64)}`).toString('base64');
+  // Opaque to clients, as AWS's are; long enough to look like one. It carries its issue
+  // time, for iteratorLifetimeMs.
+  return Buffer.from(`bench:${shardId}:${position}:${Date.now()}:${'0'.repeat(48)}`).toString(
+    'base64',
+  );
 }
 
-function parseIterator(iterator: unknown): { shardId: string; position: number } {
-  const [tag, shardId, position] = Buffer.from(String(iterator), 'base64').toString().split(':');
-  if (tag !== 'bench' || !shardId || position === undefined || !/^\d+$/.test(position)) {
+function parseIterator(iterator: unknown): { shardId: string; position: number; issuedAt: number } {
+  const [tag, shardId, position, issuedAt] = Buffer.from(String(iterator), 'base64')
+    .toString()
+    .split(':');
+  if (
+    tag !== 'bench' ||
+    !shardId ||
+    position === undefined ||
+    !/^\d+$/.test(position) ||
+    issuedAt === undefined ||
+    !/^\d+$/.test(issuedAt)
+  ) {
     throw new ProtocolError('InvalidArgumentException', 'ShardIterator is not valid');
   }
-  return { shardId, position: Number(position) };
+  return { shardId, position: Number(position), issuedAt: Number(issuedAt) };
 }

@@ -17,6 +17,8 @@ export interface BacklogOptions {
   readonly consumer?: Record<string, unknown>;
   /** More S3 sink settings (the output format, say). */
   readonly sink?: Record<string, unknown>;
+  /** The relay's `memory` settings (default: none). */
+  readonly memory?: Record<string, unknown>;
   readonly nodeArgs?: readonly string[];
   /** The built relay to run (default dist/; a --baseline build for before/after). */
   readonly dist?: string;
@@ -49,6 +51,7 @@ export async function runBacklog(
     {
       s3Endpoint: proxy.endpoint,
       consumer: options.consumer,
+      memory: options.memory,
       nodeArgs: options.nodeArgs,
       dist: options.dist,
       sink: {

@@ -1,19 +1,43 @@
 /*
- * The physical ceiling: the same SDK client the relay builds, one GetRecords loop per
+ * The physical ceiling of an SDK-based consumer: the stock @aws-sdk/client-kinesis,
+ * configured as the relay configures its client (HTTP/1.1 keep-alive, standard retries,
+ * no logger middleware) but reading GetRecords responses with the SDK's own deserializer,
+ * not the relay's reader (BENCH_CEILING_READER=relay for that); one GetRecords loop per
  * shard at the relay's call pacing, JSON.parse of every record, and nothing else. Exits
  * once every shard is read to its end. Run as its own process by the ceiling scenario.
  */
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent } from 'node:http';
 import { sleep } from '../../src/core/backoff.js';
 import { awsErrorName } from '../../src/core/errors.js';
-import { createAwsClients, destroyAwsClients } from '../../src/kinesis/clients.js';
+import { createAwsClients } from '../../src/kinesis/clients.js';
 import { KinesisStreamApi } from '../../src/kinesis/stream-api.js';
 
 const stream = process.env.BENCH_STREAM ?? 'bench';
 const minCallIntervalMs = Number(process.env.BENCH_MIN_CALL_INTERVAL_MS ?? 200);
 const limit = Number(process.env.BENCH_LIMIT ?? 10_000);
 
-const clients = createAwsClients({ region: 'us-east-1' });
-const api = new KinesisStreamApi(clients.kinesis, stream);
+function stockKinesisClient(): KinesisClient {
+  const client = new KinesisClient({
+    region: 'us-east-1',
+    retryMode: 'standard',
+    maxAttempts: 4,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+    }),
+  });
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
+const kinesis =
+  process.env.BENCH_CEILING_READER === 'relay'
+    ? createAwsClients({ region: 'us-east-1' }).kinesis
+    : stockKinesisClient();
+const api = new KinesisStreamApi(kinesis, stream);
 let parsed = 0;
 let checksum = 0;
 
@@ -51,5 +75,5 @@ const shards = await api.listShards();
 await Promise.all(shards.map((shard) => readShard(shard.shardId)));
 clearInterval(report);
 console.log(`progress ${parsed}`);
-destroyAwsClients(clients);
+kinesis.destroy();
 console.log(JSON.stringify({ parsed, checksum }));

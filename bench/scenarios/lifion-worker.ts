@@ -4,45 +4,9 @@
  * per record, as the ceiling does). It keeps its consumer state in DynamoDB (dynalite).
  * Run as its own process by the peer scenario; prints its progress on stdout.
  */
-import { createRequire } from 'node:module';
+import { createLifionConsumer } from '../lib/lifion-consumer.js';
 
-interface LifionRecord {
-  readonly data: unknown;
-}
-interface LifionBatch {
-  readonly records: readonly LifionRecord[];
-}
-interface LifionConsumer {
-  on(event: 'data', listener: (batch: LifionBatch) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
-  startConsumer(): Promise<void>;
-}
-type LifionConstructor = new (options: Record<string, unknown>) => LifionConsumer;
-
-const require = createRequire(import.meta.url);
-const Kinesis = require('lifion-kinesis') as LifionConstructor;
-
-const env = process.env;
-const consumer = new Kinesis({
-  streamName: env.BENCH_STREAM ?? 'bench',
-  consumerGroup: env.BENCH_CONSUMER_GROUP ?? 'bench',
-  endpoint: env.AWS_ENDPOINT_URL_KINESIS,
-  region: env.AWS_REGION,
-  createStreamIfNeeded: false,
-  initialPositionInStream: 'TRIM_HORIZON',
-  // Read every shard from this one process (no lease hand-out to wait for).
-  useAutoShardAssignment: false,
-  shouldParseJson: true,
-  limit: 10_000,
-  // Its best case: the next poll right after a page (the relay paces at 5 calls/s/shard).
-  pollDelay: 0,
-  statsInterval: 600_000,
-  dynamoDb: {
-    endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-    region: env.AWS_REGION,
-    tableName: env.BENCH_TABLE,
-  },
-});
+const consumer = createLifionConsumer(process.env);
 
 let checksum = 0;
 let processed = 0;

@@ -49,6 +49,8 @@ export interface RelayRunOptions {
   /** A whole sink list instead of the S3 sink (the latency scenario's webhook). */
   readonly sinks?: ReadonlyArray<Record<string, unknown>>;
   readonly consumer?: Record<string, unknown>;
+  /** The relay's `memory` settings (default: none, as a new user runs it). */
+  readonly memory?: Record<string, unknown>;
   /** Where the relay serves /metrics (default: a free port nobody reads). */
   readonly metricsPort?: number;
   /** Where the relay's S3 client goes (a slow proxy in front of s3rver, say). */
@@ -72,6 +74,7 @@ export function startRelay(
     leases: { failoverMs: 10_000 },
     decode: { format: 'auto' },
     ...(options.consumer ? { consumer: options.consumer } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
     sinks: options.sinks ?? [
       {
         name: 'archive',

@@ -329,6 +329,15 @@ export const configSchema = z
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),
+    memory: z
+      .strictObject({
+        /**
+         * Bytes of events the whole process may hold (sink buffers and uploads, dead-letter
+         * entries, pages in hand); null: derived from the container's memory limit.
+         */
+        limitBytes: positiveInt().nullable().default(null),
+      })
+      .default({ limitBytes: null }),
     decode: z
       .strictObject({ format: z.enum(['auto', ...SOURCE_FORMATS]).default('auto') })
       .default({ format: 'auto' }),

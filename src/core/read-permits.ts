@@ -1,19 +1,134 @@
+import { EVENT_OVERHEAD_BYTES } from '../sinks/pending-batch.js';
+import type { MemoryBudget } from './memory-budget.js';
+import type { UserRecord } from './record.js';
+
+/** Data bytes per record assumed before a shard (or any shard) has returned one. */
+const ASSUMED_RECORD_BYTES = 1024;
+
+/** A page smaller than this many records is not worth a call: wait for room instead. */
+const MIN_PAGE_RECORDS = 100;
+
+/**
+ * What one shard's pages look like, so its next GetRecords asks for no more records than
+ * the memory budget reserved for it can hold (`limit`, set by ReadPermits.acquire).
+ */
+export class PageSize {
+  /** Running means over the last pages (exponentially weighted). */
+  private dataBytesPerRecord = 0;
+  private eventsPerRecord = 0;
+  /** The Limit of the next GetRecords call. */
+  limit: number;
+  /** The last page read since the permit was taken (null: none came back). */
+  lastPage: {
+    readonly records: number;
+    readonly dataBytes: number;
+    readonly events: number;
+  } | null = null;
+
+  constructor(readonly maxRecords: number) {
+    this.limit = maxRecords;
+  }
+
+  get observed(): boolean {
+    return this.eventsPerRecord > 0;
+  }
+
+  /** A page came back: `records` Kinesis records, `userRecords` after de-aggregation. */
+  observe(records: number, userRecords: readonly UserRecord[]): void {
+    if (records === 0 || userRecords.length === 0) return;
+    let bytes = 0;
+    for (const record of userRecords) bytes += record.data.byteLength;
+    this.lastPage = { records, dataBytes: bytes, events: userRecords.length };
+    const weight = this.observed ? 0.3 : 1;
+    this.dataBytesPerRecord += weight * (bytes / records - this.dataBytesPerRecord);
+    this.eventsPerRecord += weight * (userRecords.length / records - this.eventsPerRecord);
+  }
+
+  /** Data bytes and user records per Kinesis record; an assumption until observed. */
+  shape(): { dataBytes: number; events: number } {
+    return this.observed
+      ? { dataBytes: this.dataBytesPerRecord, events: this.eventsPerRecord }
+      : { dataBytes: ASSUMED_RECORD_BYTES, events: 1 };
+  }
+}
+
 /**
  * A process-wide bound on shard loops holding a GetRecords page (fetching it or routing
  * it into the sinks). Without it memory grows with the shard count, not with the sinks'
  * in-flight bound: every loop that a full sink released fetches its next page at once,
  * and each page is up to 10,000 records (10 MB) before a sink can push back.
+ *
+ * With the process's memory budget a permit also reserves room for the page before it
+ * is read: its `limit` is what the budget left (at most a `limit`-th of the budget per
+ * page) can hold at the shard's average record size, as every sink it is routed to will
+ * count it, so the pages in hand cannot take the process past its budget. With many
+ * shards in hand pages get smaller instead of the process bigger.
  */
 export class ReadPermits {
   private available: number;
   private readonly waiters: Array<() => void> = [];
+  /** What the routed pages should have cost by `rawCost`: calibrates it against `added`. */
+  private estimatedBytes = 0;
 
-  constructor(readonly limit: number) {
+  constructor(
+    readonly limit: number,
+    private readonly memory?: MemoryBudget,
+    /** How many sinks hold each event (each counts it against the budget). */
+    private readonly holders = 1,
+  ) {
     this.available = limit;
   }
 
-  /** Resolves with a release function once a permit is free (or at once when aborted). */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with a release function once a permit is free and, with a budget and a
+   * `page`, room for the page is reserved (`page.limit` set); at once when aborted.
+   */
+  async acquire(signal?: AbortSignal, page?: PageSize): Promise<() => void> {
+    const release = await this.permit(signal);
+    if (!this.memory || !page || signal?.aborted) return release;
+    const memory = this.memory;
+    page.lastPage = null;
+    const perRecord = this.bytesPerRecord(page);
+    const want = Math.min(page.maxRecords * perRecord, Math.floor(memory.limitBytes / this.limit));
+    await memory.waitForAvailable(Math.min(want, MIN_PAGE_RECORDS * perRecord), signal);
+    const reserved = memory.reserve(want);
+    page.limit = Math.max(1, Math.min(page.maxRecords, Math.floor(reserved / perRecord)));
+    let unreserved = false;
+    return () => {
+      if (unreserved) return;
+      unreserved = true;
+      // The page is routed: its records are in the sinks' counts now.
+      if (page.lastPage) this.estimatedBytes += this.rawCost(page.lastPage);
+      memory.unreserve(reserved);
+      release();
+    };
+  }
+
+  /** What one Kinesis record of this shard will hold once every sink has it. */
+  private bytesPerRecord(page: PageSize): number {
+    const shape = page.shape();
+    return Math.max(1, Math.ceil(this.calibration() * this.rawCost(shape)));
+  }
+
+  /**
+   * A page's cost by rule of thumb: every sink holds an event's encoded item (about its
+   * data's size), its record's bytes and the objects around them (pending-batch.ts).
+   */
+  private rawCost(page: { dataBytes: number; events: number }): number {
+    return Math.max(1, this.holders) * (2 * page.dataBytes + page.events * EVENT_OVERHEAD_BYTES);
+  }
+
+  /**
+   * How far the rule of thumb is off, from what the routed pages really added to the
+   * budget (a webhook's JSON documents are larger than their records, a filter drops
+   * events): a ratio over everything routed since the start, within [1/4, 8].
+   */
+  private calibration(): number {
+    if (!this.memory || this.estimatedBytes === 0) return 1;
+    return Math.min(8, Math.max(0.25, this.memory.added / this.estimatedBytes));
+  }
+
+  private async permit(signal?: AbortSignal): Promise<() => void> {
     if (this.available > 0) {
       this.available -= 1;
       return this.releaser();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
+import { acceptsAppEvent, acceptsSmsEvent } from './pinpoint-shape.js';
 import { positionId } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
@@ -19,7 +20,8 @@ import { epochMillis, jsonObject, scalar } from './zod-json.js';
 const attributes = z.record(z.string(), scalar);
 const metrics = z.record(z.string(), z.number());
 
-const appEventSchema = z.object({
+/** @internal exported for pinpoint-shape.test.ts */
+export const appEventSchema = z.object({
   event_type: z.string().min(1),
   event_timestamp: epochMillis,
   arrival_timestamp: epochMillis.optional(),
@@ -34,7 +36,8 @@ const appEventSchema = z.object({
   metrics: metrics.optional(),
 });
 
-const smsEventSchema = z.object({
+/** @internal exported for pinpoint-shape.test.ts */
+export const smsEventSchema = z.object({
   event_type: z.string().min(1),
   account_id: z.string().optional(),
   application_key: z.string().min(1),
@@ -47,6 +50,9 @@ const smsEventSchema = z.object({
   facets: jsonObject.optional(),
   additional_properties: jsonObject.optional(),
 });
+
+type AppEvent = z.infer<typeof appEventSchema>;
+type SmsEvent = z.infer<typeof smsEventSchema>;
 
 export function isSmsEventType(eventType: string): boolean {
   return eventType.length > 5 && eventType.slice(0, 5).toLowerCase() === '_sms.';
@@ -76,9 +82,15 @@ export function decodePinpointValue(value: JsonValue, record: UserRecord): Decod
   if (typeof eventType === 'string' && isSmsEventType(eventType)) {
     return decodeSms(value, record);
   }
-  const parsed = appEventSchema.safeParse(value);
-  if (!parsed.success) return failure(describeIssues('pinpoint', parsed.error));
-  const event = parsed.data;
+  // A valid event skips zod (see pinpoint-shape.ts); zod still decides, and words, every failure.
+  let event: AppEvent;
+  if (acceptsAppEvent(value)) {
+    event = value as unknown as AppEvent;
+  } else {
+    const parsed = appEventSchema.safeParse(value);
+    if (!parsed.success) return failure(describeIssues('pinpoint', parsed.error));
+    event = parsed.data;
+  }
   const normalized: RelayEvent = {
     // App and email events carry no id of their own in the documented shape.
     id: positionId(record),
@@ -99,9 +111,14 @@ export function decodePinpointValue(value: JsonValue, record: UserRecord): Decod
 }
 
 function decodeSms(value: JsonObject, record: UserRecord): DecodeResult {
-  const parsed = smsEventSchema.safeParse(value);
-  if (!parsed.success) return failure(describeIssues('pinpoint (SMS event)', parsed.error));
-  const event = parsed.data;
+  let event: SmsEvent;
+  if (acceptsSmsEvent(value)) {
+    event = value as unknown as SmsEvent;
+  } else {
+    const parsed = smsEventSchema.safeParse(value);
+    if (!parsed.success) return failure(describeIssues('pinpoint (SMS event)', parsed.error));
+    event = parsed.data;
+  }
   const normalized: RelayEvent = {
     id: event.unique_id ?? positionId(record),
     type: event.event_type,

@@ -57,6 +57,19 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Waits for a child emulator's port; one that never listens is killed, so a failed start
+ * leaves no process behind (it inherits our stderr and would keep a test runner open).
+ */
+async function waitForPortOrStop(port: number, timeoutMs: number, child: ChildProcess) {
+  try {
+    await waitForPort(port, timeoutMs, child);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+}
+
 /** kinesis-local in a child process, with the fast timings the tests want. */
 export async function startKinesisLocal(options: { port?: number } = {}): Promise<RunningEmulator> {
   const port = options.port ?? (await freePort());
@@ -77,7 +90,7 @@ export async function startKinesisLocal(options: { port?: number } = {}): Promis
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitForPort(port, 30_000, child);
+  await waitForPortOrStop(port, 30_000, child);
   return { endpoint: `http://127.0.0.1:${port}`, port, stop: () => stopChild(child) };
 }
 
@@ -124,7 +137,7 @@ export async function startS3rver(
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  await waitForPort(port, 15_000, child);
+  await waitForPortOrStop(port, 15_000, child);
   return { endpoint: `http://127.0.0.1:${port}`, port, directory, stop: () => stopChild(child) };
 }
 

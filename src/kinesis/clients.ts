@@ -5,6 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
+import { KinesisJsonProtocol } from './kinesis-protocol.js';
 
 export interface AwsClients {
   readonly kinesis: KinesisClient;
@@ -16,6 +17,12 @@ export interface AwsClientOptions {
   /** From config `aws.region`; otherwise the SDK's own chain (AWS_REGION, profile ...). */
   readonly region?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A request whose connection moves no byte for this long is abandoned and retried
+   * (default 30 s). The SDK's own `requestTimeout` only logs a warning unless told to
+   * throw, so without this a server that accepts and never answers holds a call forever.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -28,15 +35,26 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const region = options.region;
   // HTTP/1.1 keep-alive: the Kinesis client defaults to HTTP/2 (built for SubscribeToShard),
   // which a GetRecords poller does not need and which breaks against kinesis-local.
-  const requestHandler = (timeouts = { connectionTimeout: 5_000, requestTimeout: 30_000 }) =>
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  const requestHandler = (timeouts: { connectionTimeout: number; requestTimeout: number }) =>
     new NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
       httpsAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
       ...timeouts,
+      // Both limits end the attempt with a TimeoutError, which the SDK's retry strategy
+      // retries: a hung server costs one timeout per attempt, never a stuck call.
+      throwOnRequestTimeout: true,
+      socketTimeout: idleTimeoutMs,
     });
   const common = { region, retryMode: 'standard' as const, maxAttempts: 4 };
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const kinesis = new KinesisClient({ ...common, requestHandler: requestHandler() });
+  // GetRecords responses are read by our own reader (kinesis-protocol.ts): the SDK's
+  // generic one was the largest single cost of the relay's main thread.
+  const kinesis = new KinesisClient({
+    ...common,
+    requestHandler: requestHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    protocol: KinesisJsonProtocol,
+  });
   // The SDK's logger middleware copies every response through its redaction filter for a
   // logger we never give it (we log with pino): for GetRecords that is a walk over every
   // record, 2.3 % of the relay's CPU in the benchmark profile.
@@ -55,7 +73,9 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     ),
     s3: new S3Client({
       ...common,
-      requestHandler: requestHandler(),
+      // No total limit for S3: a multipart part may take long on a slow link; a stalled
+      // one moves no byte and ends at the idle timeout.
+      requestHandler: requestHandler({ connectionTimeout: 5_000, requestTimeout: 0 }),
       // Emulators and LocalStack serve buckets by path, not by virtual host.
       forcePathStyle: Boolean(s3Endpoint),
       // Checksums only where S3 requires them: an aws-chunked streamed body is stored

@@ -48,6 +48,13 @@ describe('KPL de-aggregation', () => {
     }
   });
 
+  it('keeps bytes that already own their whole buffer (our GetRecords reader) without a copy', () => {
+    const owned = new Uint8Array(Buffer.from('{"x":1}'));
+    expect(owned.buffer.byteLength).toBe(owned.byteLength);
+    const [plain] = deaggregate(record(owned), 'stream', 'shardId-0');
+    expect(plain!.data).toBe(owned);
+  });
+
   it('delivers an aggregate with a broken checksum as one plain record, as the KCL does', () => {
     const aggregate = Buffer.from(
       kplAggregate([{ partitionKey: 'k', data: Buffer.from('a') }]).data,

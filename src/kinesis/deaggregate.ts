@@ -21,6 +21,15 @@ interface AggUserRecord {
 }
 
 /**
+ * A view that spans its whole ArrayBuffer pins nothing else: our GetRecords reader
+ * decodes each record into a buffer of its own (get-records-body.ts), so the copy below
+ * is only for bytes the SDK decoded into its shared pool.
+ */
+export function ownsItsBuffer(data: Uint8Array): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}
+
+/**
  * Splits one Kinesis record into its user records. KPL aggregates go through
  * aws-kinesis-agg (checksum verified). As the KCL does, an aggregate whose checksum or
  * protobuf does not verify is delivered as one plain record.
@@ -55,7 +64,7 @@ export function appendUserRecords(
     partitionKey: record.PartitionKey ?? '',
     subSequenceNumber: 0,
     aggregated: false,
-    data: aggregate ? received : new Uint8Array(received),
+    data: aggregate || ownsItsBuffer(received) ? received : new Uint8Array(received),
   };
   if (!aggregate) {
     out.push(plain);

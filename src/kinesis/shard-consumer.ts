@@ -2,7 +2,7 @@ import { backoffDelay, sleep } from '../core/backoff.js';
 import { describeCheckpoint, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
-import type { ReadPermits } from '../core/read-permits.js';
+import { PageSize, type ReadPermits } from '../core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
@@ -98,8 +98,11 @@ export class ShardConsumer {
   private expectFirst: string | null = null;
   private reachedShardEnd = false;
   private readonly shardMetrics: ShardMetrics;
+  /** The Limit of each GetRecords: what the memory budget reserved for the page holds. */
+  private readonly pageSize: PageSize;
 
   constructor(private readonly deps: ShardConsumerDeps) {
+    this.pageSize = new PageSize(deps.options.maxRecordsPerCall);
     this.checkpointer = new ShardCheckpointer({
       shardId: deps.shardId,
       startFrom: deps.startFrom,
@@ -237,7 +240,9 @@ export class ShardConsumer {
         }
         await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
         if (signal.aborted) break;
-        const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
+        const release = this.deps.readPermits
+          ? await this.deps.readPermits.acquire(signal, this.pageSize)
+          : noop;
         let next: PageOutcome;
         try {
           if (signal.aborted) break;
@@ -381,13 +386,15 @@ export class ShardConsumer {
 
   /** GetRecords as user records, each with its own copy of its bytes (see deaggregate). */
   private async readUserRecords(iterator: string, signal: AbortSignal): Promise<ReadPage> {
-    const { api, options } = this.deps;
+    const { api } = this.deps;
     const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
-    const page = await api.getRecords(iterator, options.maxRecordsPerCall, signal);
+    const page = await api.getRecords(iterator, this.pageSize.limit, signal);
     stopTimer();
     this.markRead();
+    const userRecords = this.toUserRecords(page.records);
+    this.pageSize.observe(page.records.length, userRecords);
     return {
-      userRecords: this.toUserRecords(page.records),
+      userRecords,
       nextIterator: page.nextIterator,
       millisBehindLatest: page.millisBehindLatest,
       caughtUp: page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0,

@@ -166,6 +166,12 @@ export function createMetrics(registry: Registry = new Registry()) {
       help: 'Bytes of entries the dead-letter writer holds until stored (its deadLetter.maxInFlightBytes bound applies to this).',
       registers,
     }),
+    memoryBytes: new Gauge({
+      name: 'kinesis_relay_memory_bytes',
+      help: 'The process memory budget (memory.limitBytes): its limit, the bytes sinks and the dead-letter writer hold, and the bytes reserved for GetRecords pages in hand.',
+      labelNames: ['state'] as const,
+      registers,
+    }),
     leasesOwned: new Gauge({
       name: 'kinesis_relay_leases_owned',
       help: 'Leases held by this worker.',

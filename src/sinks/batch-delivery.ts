@@ -5,9 +5,9 @@ import type { RelayMetrics } from '../observability/metrics.js';
 import { deadLetterEntry } from './dead-letter-entry.js';
 import {
   DestinationAccessError,
-  SPLITTABLE,
   deliverWithRetry,
   giveUpNote,
+  splitsOn,
 } from './delivery-retry.js';
 import type { SettleableBatch } from './pending-batch.js';
 import type { DeadLetterSink } from './sink.js';
@@ -77,7 +77,7 @@ export async function deliverBatch(
     },
   );
   if (!outcome.delivered) {
-    if (splittable && SPLITTABLE.has(outcome.cause)) {
+    if (splittable && splitsOn(outcome.cause, context.deadLetter !== null)) {
       log.warn(
         { sink, ...describe, records: batch.size, err: outcome.error },
         'batch refused or out of attempts; bisecting it to isolate the events at fault',

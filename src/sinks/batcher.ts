@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type { BufferConfig } from '../config/schema.js';
+import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { PendingBatch } from './pending-batch.js';
@@ -24,6 +25,8 @@ export interface BatcherOptions {
    */
   readonly growWhileBusy?: boolean;
   readonly metrics: RelayMetrics;
+  /** The process's memory budget: what the sink holds counts there too. */
+  readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
 
@@ -41,6 +44,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
   private readonly queue: PQueue;
   private readonly gate: CapacityGate;
   private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
   readonly now: () => number;
 
   constructor(
@@ -49,7 +53,14 @@ export class Batcher<B extends PendingBatch<unknown>> {
   ) {
     this.now = options.now ?? Date.now;
     this.queue = new PQueue({ concurrency: options.concurrency });
-    this.gate = CapacityGate.forSink(options.sink, options.maxInFlightBytes, options.metrics);
+    this.gate = CapacityGate.forSink(
+      options.sink,
+      options.maxInFlightBytes,
+      options.metrics,
+      options.memory,
+    );
+    // Shard loops waiting for room in the budget: what is open must go for it to come back.
+    this.unsubscribe = options.memory?.onPressure(() => this.cutAll()) ?? (() => undefined);
     const tick = Math.min(1000, Math.max(50, Math.floor(options.buffer.maxAgeMs / 4)));
     this.timer = setInterval(() => this.cutAged(), tick);
     this.timer.unref();
@@ -88,6 +99,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.unsubscribe();
     await this.flush();
   }
 

@@ -23,8 +23,13 @@ export abstract class SingleBatchSink implements Sink {
     const item = this.encode(event);
     const lane = this.laneOf(event);
     const batch = this.batcher.batchFor(lane, (openedAt) => new PendingBatch<Buffer>(openedAt));
-    const held = batch.add(item, item.byteLength, event.record, ack);
+    const held = batch.add(item, item.byteLength, event.record, ack, this.keepsRecordData());
     this.batcher.added(lane, batch, held);
+  }
+
+  /** Whether a batch may still need its records' bytes (for a dead-letter entry). */
+  protected keepsRecordData(): boolean {
+    return true;
   }
 
   /** The batch an event joins: one for all unless a sink keeps lanes. */

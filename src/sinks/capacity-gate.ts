@@ -1,3 +1,4 @@
+import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics, SinkProgress } from '../observability/metrics.js';
 
 /**
@@ -7,6 +8,9 @@ import type { RelayMetrics, SinkProgress } from '../observability/metrics.js';
  * It also knows whether the sink is getting anywhere: bytes leave only when a batch is
  * acknowledged or dead-lettered, so a gate that holds bytes and has released none for a
  * long time belongs to a stuck sink (/readyz, kinesis_relay_sink_progress_age_seconds).
+ *
+ * With the process's memory budget the gate's bytes count there too, and the gate is
+ * full while either its own bound or the budget is spent.
  */
 export class CapacityGate implements SinkProgress {
   private bytes = 0;
@@ -16,13 +20,19 @@ export class CapacityGate implements SinkProgress {
   constructor(
     private readonly maxBytes: number,
     private readonly report: (bytes: number) => void = () => undefined,
+    private readonly memory?: MemoryBudget,
   ) {}
 
   /** A sink's gate, reporting to kinesis_relay_sink_inflight_bytes{sink}. */
-  static forSink(sink: string, maxBytes: number, metrics: RelayMetrics): CapacityGate {
+  static forSink(
+    sink: string,
+    maxBytes: number,
+    metrics: RelayMetrics,
+    memory?: MemoryBudget,
+  ): CapacityGate {
     // The gauge child is looked up once: the gate reports on every event written.
     const inflight = metrics.sinkInflightBytes.labels({ sink });
-    const gate = new CapacityGate(maxBytes, (bytes) => inflight.set(bytes));
+    const gate = new CapacityGate(maxBytes, (bytes) => inflight.set(bytes), memory);
     metrics.sinkProgress.set(sink, gate);
     return gate;
   }
@@ -32,7 +42,7 @@ export class CapacityGate implements SinkProgress {
   }
 
   get full(): boolean {
-    return this.bytes >= this.maxBytes;
+    return this.bytes >= this.maxBytes || (this.memory?.full ?? false);
   }
 
   get holding(): boolean {
@@ -48,22 +58,31 @@ export class CapacityGate implements SinkProgress {
     // Time without progress counts from when there was something to make progress on.
     if (this.bytes === 0 && bytes > 0) this.progressAt = Date.now();
     this.bytes += bytes;
+    this.memory?.add(bytes);
     this.report(this.bytes);
   }
 
   remove(bytes: number): void {
     this.progressAt = Date.now();
-    this.bytes = Math.max(0, this.bytes - bytes);
+    const removed = Math.min(bytes, this.bytes);
+    this.bytes -= removed;
     this.report(this.bytes);
-    if (!this.full && this.waiters.length > 0) {
+    this.memory?.remove(removed);
+    if (this.bytes < this.maxBytes && this.waiters.length > 0) {
       const waiters = this.waiters;
       this.waiters = [];
       for (const resolve of waiters) resolve();
     }
   }
 
-  waitForRoom(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  async waitForRoom(): Promise<void> {
+    while (this.full) {
+      if (this.bytes >= this.maxBytes) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      } else {
+        // Room in the budget comes back when any gate releases bytes, not only this one.
+        await this.memory?.waitForRoom();
+      }
+    }
   }
 }

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES, type RelayConfig } from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
+import type { MemoryBudget } from '../core/memory-budget.js';
 import type { Logger } from '../observability/logger.js';
 import {
   setSinkProgressGrace,
@@ -28,9 +29,16 @@ export interface SinkSet {
 /** Builds the configured sinks and the dead-letter destination they give up to. */
 export function createSinks(
   config: RelayConfig,
-  deps: { s3: S3Client; csvShapeFor: CsvShapeResolver; metrics: RelayMetrics; log: Logger },
+  deps: {
+    s3: S3Client;
+    csvShapeFor: CsvShapeResolver;
+    metrics: RelayMetrics;
+    log: Logger;
+    /** The process's budget: every sink and the dead-letter writer hold within it. */
+    memory?: MemoryBudget;
+  },
 ): SinkSet {
-  const { s3, metrics, log } = deps;
+  const { s3, metrics, log, memory } = deps;
   const configured = config.deadLetter;
   const store = !configured
     ? unconfiguredStore(log)
@@ -42,6 +50,7 @@ export function createSinks(
     metrics,
     log.child({ component: 'dead-letter' }),
     configured?.maxInFlightBytes ?? DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES,
+    memory,
   );
   const sinks = config.sinks.map((sinkConfig) => {
     // Every sink's series exist from the start, so rate() and the alerts see a quiet sink.
@@ -50,6 +59,7 @@ export function createSinks(
       s3,
       deadLetter: configured ? deadLetter : null,
       metrics,
+      memory,
       log: log.child({ sink: sinkConfig.name }),
     };
     if (sinkConfig.type === 'redshift') {
@@ -80,6 +90,7 @@ export function createSinks(
       // Only a real destination may take batches the sink gives up on; otherwise retry on.
       deadLetter: configured ? deadLetter : null,
       metrics,
+      memory,
       log: log.child({ sink: sinkConfig.name }),
     });
     return { sink, config: sinkConfig };

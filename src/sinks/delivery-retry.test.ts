@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RelayError } from '../core/errors.js';
 import { backoffDelay } from '../core/backoff.js';
-import { RetryAfterError, deliverWithRetry } from './delivery-retry.js';
+import { RetryAfterError, deliverWithRetry, splitsOn } from './delivery-retry.js';
 
 const policy = { initialDelayMs: 1, maxDelayMs: 4, maxElapsedMs: 1000 };
 
@@ -143,5 +143,28 @@ describe('deliverWithRetry', () => {
       { policy, mayGiveUp: false, splittable: true, onRetry: () => undefined },
     );
     expect(outcome).toMatchObject({ delivered: false, cause: 'refused', attempts: 1 });
+  });
+  it('a batch out of maxElapsedMs is bisected, not given up whole, when it can be split', async () => {
+    let now = 0;
+    const failing = () =>
+      deliverWithRetry(
+        async () => {
+          now += 1000;
+          throw new Error('500 on a poison record');
+        },
+        {
+          policy: { initialDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 5000 },
+          mayGiveUp: true,
+          splittable: true,
+          onRetry: () => undefined,
+          now: () => now,
+        },
+      );
+    const outcome = await failing();
+    expect(outcome).toMatchObject({ delivered: false, cause: 'elapsed' });
+    expect(splitsOn('elapsed', true)).toBe(true);
+    // Without a dead-letter store nothing is given up: only refusals and attempts split.
+    expect(splitsOn('elapsed', false)).toBe(false);
+    expect(splitsOn('attempts', false)).toBe(true);
   });
 });

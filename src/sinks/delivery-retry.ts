@@ -90,7 +90,10 @@ export async function deliverWithRetry(
       return { delivered: true, attempts: attempt };
     } catch (error) {
       const cause = giveUpCause(error, attempt, started, options, now);
-      if (cause && (options.mayGiveUp || (options.splittable && SPLITTABLE.has(cause)))) {
+      if (
+        cause &&
+        (options.mayGiveUp || (options.splittable && splitsOn(cause, options.mayGiveUp)))
+      ) {
         return {
           delivered: false,
           attempts: attempt,
@@ -127,8 +130,18 @@ function giveUpCause(
   return null;
 }
 
-/** The causes a smaller batch may avoid: a refusal of some events, a flaky large request. */
-export const SPLITTABLE: ReadonlySet<GiveUpCause> = new Set(['refused', 'attempts']);
+/**
+ * Whether a batch that ran out this way is bisected rather than given up whole. A refusal
+ * of some events or a flaky large request may pass in smaller parts. Running out of time
+ * or record age (only where giving up is possible) splits too: a destination failing on one
+ * event forever (a 500 on a poison record) fails every batch holding it, and bisection is
+ * what spares the others. The parts share the batch's time budget, so past it each part
+ * gets one attempt: about 2 log2(n) requests find the event at fault, and an outage of
+ * the whole destination ends as it did (every event dead-lettered) after at most 2n.
+ */
+export function splitsOn(cause: GiveUpCause, mayGiveUp: boolean): boolean {
+  return cause === 'refused' || cause === 'attempts' || mayGiveUp;
+}
 
 /** Appended to the last error, so a dead-letter entry says which bound ran out. */
 export function giveUpNote(cause: GiveUpCause, policy: RetryPolicy, attempts: number): string {

@@ -8,6 +8,17 @@ import type { UserRecord } from '../core/record.js';
  */
 export const EVENT_OVERHEAD_BYTES = 1024;
 
+const NO_DATA = new Uint8Array();
+
+/**
+ * The record without its bytes, for a sink that can never dead-letter it (no dead-letter
+ * destination: it retries for ever). Its bytes were needed only to decode and encode it;
+ * kept, they were a third of what an in-flight event held (docs/performance.md).
+ */
+function withoutData(record: UserRecord): UserRecord {
+  return { ...record, data: NO_DATA };
+}
+
 /**
  * The events of one batch, until it is written: one encoded item per event, plus the
  * record (for a dead-letter entry) and the acknowledgement handle of each.
@@ -25,14 +36,15 @@ export class PendingBatch<T> {
 
   /**
    * Adds an event whose encoded item is `bytes` long; returns the memory it holds: the
-   * item, the record's bytes (kept for a dead-letter entry) and the objects around them.
+   * item, the record's bytes (kept for a dead-letter entry, unless `keepData` is false
+   * because none can be written) and the objects around them.
    */
-  add(item: T, bytes: number, record: UserRecord, ack: AckHandle): number {
+  add(item: T, bytes: number, record: UserRecord, ack: AckHandle, keepData = true): number {
     this.items.push(item);
-    this.records.push(record);
+    this.records.push(keepData ? record : withoutData(record));
     this.acks.push(ack);
     this.bytes += bytes;
-    const held = bytes + record.data.byteLength + EVENT_OVERHEAD_BYTES;
+    const held = bytes + (keepData ? record.data.byteLength : 0) + EVENT_OVERHEAD_BYTES;
     this.held += held;
     return held;
   }

@@ -73,11 +73,18 @@ export async function startPrometheus(options: {
     if (body.status !== 'success') throw new Error(`${path}: ${body.error ?? response.status}`);
     return body.data;
   };
-  await eventually(
-    `prometheus to be ready (${stderr.slice(-300)})`,
-    async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined),
-    60_000,
-  );
+  try {
+    await eventually(
+      `prometheus to be ready (${stderr.slice(-300)})`,
+      async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined),
+      60_000,
+    );
+  } catch (error) {
+    // Not ready in time: stop it rather than leave it running past the test.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return {
     url,
     query: async (expr) =>

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { afterAll } from 'vitest';
 
 export interface RelayProcess {
   readonly child: ChildProcess;
@@ -15,6 +16,32 @@ export interface RelayProcess {
 }
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
+
+/**
+ * Every relay process a test file started and that has not exited yet. A test whose
+ * assertion throws before its `kill` (a waitFor... that timed out) left its relay running,
+ * and a live child with piped output keeps the test worker from exiting: vitest then ends
+ * the whole run with "close timed out after 10000ms", and the orphan keeps reading the
+ * next file's emulators. So whatever is still running when the file ends is killed here.
+ */
+const running = new Set<ChildProcess>();
+
+afterAll(() => stopRelayProcesses());
+
+/** Kills every relay process still running (the test stack's stop calls this first). */
+export async function stopRelayProcesses(): Promise<void> {
+  const left = [...running];
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
 
 export function writeConfig(config: object): string {
   const path = join(mkdtempSync(join(tmpdir(), 'kinesis-relay-config-')), 'relay.yaml');
@@ -31,6 +58,8 @@ export function startRelayProcess(
     env: { ...env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

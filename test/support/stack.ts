@@ -1,13 +1,19 @@
 import { afterAll, beforeAll } from 'vitest';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { startLocalStack, type LocalStack } from '../../src/demo/emulators.js';
+import {
+  startDynalite,
+  startKinesisLocal,
+  startS3rver,
+  type LocalStack,
+} from '../../src/demo/emulators.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/kinesis/clients.js';
 import { isSentinel } from '../../src/core/checkpoint.js';
 import { comparePositions, type RecordPosition } from '../../src/core/record.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
 import type { PutResult } from '../../src/demo/producer.js';
 import { lastPositionPerShard } from './records.js';
+import { stopRelayProcesses } from './relay-process.js';
 
 export interface TestStack {
   readonly stack: LocalStack;
@@ -16,21 +22,88 @@ export interface TestStack {
 }
 
 /**
+ * Emulator sets started by this test file and not stopped yet. kinesis-local and s3rver
+ * are child processes that inherit the test worker's stderr, which is a pipe to the main
+ * vitest process: one left running (a describe's afterAll that timed out before its
+ * stop(), say) holds that pipe open after the worker exits, and the run ends with "close
+ * timed out after 10000ms … something prevents Vite server from exiting". Whatever is
+ * still running when the file ends is stopped here.
+ */
+const liveStacks = new Set<LocalStack>();
+
+afterAll(async () => {
+  await stopRelayProcesses();
+  await Promise.allSettled([...liveStacks].map((stack) => stack.stop()));
+  liveStacks.clear();
+});
+
+/**
  * Starts the emulators on free loopback ports and points this process's SDK at them
  * through the standard AWS_ENDPOINT_URL_* variables (as a user would).
  */
 export async function startTestStack(): Promise<TestStack> {
-  const stack = await startLocalStack();
+  const stack = await startEmulators();
+  liveStacks.add(stack);
   Object.assign(process.env, stack.env);
   const clients = createAwsClients({ region: 'us-east-1' });
   return {
     stack,
     clients,
     stop: async () => {
+      // A relay a failed test left running keeps its keep-alive connections to dynalite
+      // busy, and dynalite's close() waits for them: the hook would hang, then the run.
+      await stopRelayProcesses();
       destroyAwsClients(clients);
       await stack.stop();
+      liveStacks.delete(stack);
     },
   };
+}
+
+/**
+ * The three emulators, as src/demo's startLocalStack starts them, but never leaving one
+ * running when another fails to start (a port taken between freePort and the emulator's
+ * bind, on a busy machine, or kinesis-local slow to listen): what did start is stopped,
+ * and the start is tried again once. A leftover emulator kept the test worker alive and
+ * ended the run with "close timed out after 10000ms".
+ */
+async function startEmulators(attempts = 2): Promise<LocalStack> {
+  for (let attempt = 1; ; attempt += 1) {
+    const [kinesis, dynamo, s3] = await Promise.allSettled([
+      startKinesisLocal(),
+      startDynalite(),
+      startS3rver(),
+    ]);
+    if (
+      kinesis.status === 'fulfilled' &&
+      dynamo.status === 'fulfilled' &&
+      s3.status === 'fulfilled'
+    ) {
+      const [k, d, s] = [kinesis.value, dynamo.value, s3.value];
+      return {
+        kinesis: k,
+        dynamo: d,
+        s3: s,
+        env: {
+          AWS_REGION: 'us-east-1',
+          // s3rver accepts only these credentials; the other emulators accept any.
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          AWS_ENDPOINT_URL_KINESIS: k.endpoint,
+          AWS_ENDPOINT_URL_DYNAMODB: d.endpoint,
+          AWS_ENDPOINT_URL_S3: s.endpoint,
+        },
+        stop: async () => {
+          await Promise.allSettled([k.stop(), d.stop(), s.stop()]);
+        },
+      };
+    }
+    await Promise.allSettled(
+      [kinesis, dynamo, s3].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)),
+    );
+    const failure = [kinesis, dynamo, s3].find((r) => r.status === 'rejected');
+    if (attempt >= attempts) throw failure?.reason ?? new Error('the emulators did not start');
+  }
 }
 
 /**

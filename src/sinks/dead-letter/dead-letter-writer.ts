@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AckHandle } from '../../core/ack.js';
 import { errorMessage } from '../../core/errors.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { CapacityGate } from '../capacity-gate.js';
@@ -30,7 +31,7 @@ function entryBytes(entry: DeadLetterEntry): number {
  * a checkpoint therefore never passes a record that is not stored somewhere.
  *
  * What it holds (open file plus files waiting or being written) counts against
- * `maxInFlightBytes`; above it `waitForCapacity` makes every shard loop pause, so a store
+ * `maxInFlightBytes` and the process's memory budget; above either `waitForCapacity` makes every shard loop pause, so a store
  * that is down holds the relay still instead of filling memory with given-up batches.
  */
 export class DeadLetterWriter implements DeadLetterSink {
@@ -46,10 +47,12 @@ export class DeadLetterWriter implements DeadLetterSink {
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
     maxInFlightBytes: number,
+    /** The process's budget: what the writer holds counts there too. */
+    memory?: MemoryBudget,
   ) {
     const inflight = metrics.deadLetterInflightBytes;
     inflight.set(0);
-    this.gate = new CapacityGate(maxInFlightBytes, (bytes) => inflight.set(bytes));
+    this.gate = new CapacityGate(maxInFlightBytes, (bytes) => inflight.set(bytes), memory);
     // Every reason exported from the start: a rate or increase() has data before the first.
     for (const reason of DEAD_LETTER_REASONS) metrics.deadLetterRecords.inc({ reason }, 0);
     this.timer = setInterval(() => {

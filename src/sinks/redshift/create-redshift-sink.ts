@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RedshiftSinkConfig } from '../../config/schema.js';
 import { errorMessage } from '../../core/errors.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import type { DeadLetterSink } from '../sink.js';
@@ -18,6 +19,7 @@ export interface RedshiftSinkWiring {
   readonly rejects?: DeadLetterSink;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
+  readonly memory?: MemoryBudget;
   /** Tests substitute a recording connector for a Redshift cluster they do not have. */
   readonly connector?: SqlConnector;
 }
@@ -63,6 +65,7 @@ export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftS
     end: () => connector.end(),
     deadLetter: wiring.deadLetter,
     metrics: wiring.metrics,
+    memory: wiring.memory,
     log,
   });
 }

@@ -3,6 +3,7 @@ import type { RedshiftSinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import { errorMessage } from '../../core/errors.js';
 import type { RelayEvent } from '../../core/event.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
@@ -31,6 +32,8 @@ export interface RedshiftSinkDeps {
   readonly rejects: DeadLetterSink | null;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
+  /** The process's memory budget, which this sink's in-flight bytes draw from. */
+  readonly memory?: MemoryBudget;
 }
 
 /**
@@ -52,6 +55,7 @@ export class RedshiftSink extends SingleBatchSink {
       maxInFlightBytes: config.maxInFlightBytes,
       concurrency: 1,
       metrics: deps.metrics,
+      memory: deps.memory,
     });
     this.delivery = { sink: config.name, retry: config.retry, ...deps };
   }

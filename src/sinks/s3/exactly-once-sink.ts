@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { S3SinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { RecordPosition } from '../../core/record.js';
 import { CapacityGate } from '../capacity-gate.js';
 import type { Sink } from '../sink.js';
@@ -20,6 +21,7 @@ export interface ExactlyOnceS3SinkDeps extends ObjectWriterDeps {
   readonly encoder: EventEncoder;
   /** determinismFingerprint() of this sink's settings. */
   readonly fingerprint: string;
+  readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
 
@@ -55,7 +57,7 @@ export class ExactlyOnceS3Sink implements Sink {
     this.now = deps.now ?? Date.now;
     this.limits = config.buffer;
     this.uploads = new PQueue({ concurrency: config.uploadConcurrency });
-    this.gate = CapacityGate.forSink(this.name, config.maxInFlightBytes, deps.metrics);
+    this.gate = CapacityGate.forSink(this.name, config.maxInFlightBytes, deps.metrics, deps.memory);
     this.writer = S3ObjectWriter.forSink(config, deps);
     this.tickMs = Math.min(1000, Math.max(50, Math.floor(config.idleFlushMs / 4)));
     this.lastTickMs = this.now();

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { S3SinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { Batcher } from '../batcher.js';
@@ -19,6 +20,8 @@ export interface S3SinkDeps {
   readonly deadLetter: DeadLetterSink | null;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
+  /** The process's memory budget, which this sink's in-flight bytes draw from. */
+  readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
 
@@ -46,6 +49,7 @@ export class S3Sink implements Sink {
         maxInFlightBytes: config.maxInFlightBytes,
         concurrency: config.uploadConcurrency,
         metrics: deps.metrics,
+        memory: deps.memory,
         now: deps.now,
       },
       (batch) => this.deliver(batch),
@@ -63,7 +67,9 @@ export class S3Sink implements Sink {
       key,
       (openedAt) => new ObjectBatch(directory, encoded.kind, encoded.shape, arrival, openedAt),
     );
-    const held = batch.add(itemOf(encoded), encoded.bytes, event.record, ack);
+    // Without a dead-letter destination no entry can need the record's bytes.
+    const keepData = this.deps.deadLetter !== null;
+    const held = batch.add(itemOf(encoded), encoded.bytes, event.record, ack, keepData);
     this.batcher.added(key, batch, held);
   }
 

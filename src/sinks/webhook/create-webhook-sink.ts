@@ -1,4 +1,5 @@
 import type { WebhookSinkConfig } from '../../config/schema.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import type { DeadLetterSink } from '../sink.js';
@@ -7,7 +8,12 @@ import { WebhookSink } from './webhook-sink.js';
 
 export function createWebhookSink(
   config: WebhookSinkConfig,
-  wiring: { deadLetter: DeadLetterSink | null; metrics: RelayMetrics; log: Logger },
+  wiring: {
+    deadLetter: DeadLetterSink | null;
+    metrics: RelayMetrics;
+    log: Logger;
+    memory?: MemoryBudget;
+  },
 ): WebhookSink {
   return new WebhookSink(config, { client: new WebhookClient(config), ...wiring });
 }

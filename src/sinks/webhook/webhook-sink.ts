@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookSinkConfig } from '../../config/schema.js';
 import type { RelayEvent } from '../../core/event.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
@@ -16,6 +17,8 @@ export interface WebhookSinkDeps {
   readonly deadLetter: DeadLetterSink | null;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
+  /** The process's memory budget, which this sink's in-flight bytes draw from. */
+  readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
 
@@ -43,10 +46,16 @@ export class WebhookSink extends SingleBatchSink {
       orderedKeys: config.ordering === 'partitionKey',
       growWhileBusy: true,
       metrics: deps.metrics,
+      memory: deps.memory,
       now: deps.now,
     });
     this.now = deps.now ?? Date.now;
     this.delivery = { sink: config.name, retry: config.retry, ...deps };
+  }
+
+  /** Without a dead-letter destination a batch is retried for ever: no entry needs the bytes. */
+  protected override keepsRecordData(): boolean {
+    return this.deps.deadLetter !== null;
   }
 
   protected override laneOf(event: RelayEvent): string {

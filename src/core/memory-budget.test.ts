@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { CapacityGate } from '../sinks/capacity-gate.js';
+import {
+  DEFAULT_MEMORY_LIMIT_BYTES,
+  MemoryBudget,
+  containerMemoryLimit,
+  defaultMemoryLimitBytes,
+} from './memory-budget.js';
+import { PageSize, ReadPermits } from './read-permits.js';
+import type { UserRecord } from './record.js';
+
+const MIB = 1024 * 1024;
+
+function files(contents: Record<string, string>) {
+  return (path: string) => {
+    const text = contents[path];
+    if (text === undefined) throw new Error(`ENOENT: ${path}`);
+    return text;
+  };
+}
+
+function records(count: number, bytes: number): UserRecord[] {
+  return Array.from({ length: count }, (_, n) => ({
+    sequenceNumber: String(n + 1),
+    subSequenceNumber: 0,
+    streamName: 's',
+    shardId: 'shardId-000000000000',
+    partitionKey: 'k',
+    aggregated: false,
+    approximateArrivalTimestamp: new Date(0),
+    data: new Uint8Array(bytes),
+  }));
+}
+
+describe('the default memory budget', () => {
+  it('follows a cgroup v2 or v1 limit and falls back without one', () => {
+    expect(containerMemoryLimit(files({ '/sys/fs/cgroup/memory.max': '268435456\n' }))).toBe(
+      256 * MIB,
+    );
+    expect(containerMemoryLimit(files({ '/sys/fs/cgroup/memory.max': 'max\n' }))).toBeNull();
+    expect(
+      containerMemoryLimit(
+        files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n' }),
+      ),
+    ).toBeNull();
+    expect(
+      containerMemoryLimit(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '536870912' })),
+    ).toBe(512 * MIB);
+    expect(containerMemoryLimit(files({}))).toBeNull();
+    expect(defaultMemoryLimitBytes(null)).toBe(DEFAULT_MEMORY_LIMIT_BYTES);
+    expect(defaultMemoryLimitBytes(256 * MIB)).toBe(32 * MIB);
+    expect(defaultMemoryLimitBytes(1024 * MIB)).toBe(224 * MIB);
+    expect(defaultMemoryLimitBytes(64 * MIB)).toBe(16 * MIB);
+    // A heap capped below the container's share bounds the budget too.
+    expect(defaultMemoryLimitBytes(1024 * MIB, 256 * MIB)).toBe(96 * MIB);
+    expect(defaultMemoryLimitBytes(null, 4096 * MIB)).toBe(DEFAULT_MEMORY_LIMIT_BYTES);
+  });
+});
+
+describe('MemoryBudget', () => {
+  it('makes every gate full once the gates together hold the budget, and wakes them when any releases', async () => {
+    const budget = new MemoryBudget(1000);
+    const first = new CapacityGate(10_000, undefined, budget);
+    const second = new CapacityGate(10_000, undefined, budget);
+    first.add(600);
+    expect(second.full).toBe(false);
+    second.add(400);
+    expect(first.full).toBe(true);
+    expect(second.full).toBe(true);
+    let woke = false;
+    const waiting = second.waitForRoom().then(() => (woke = true));
+    await Promise.resolve();
+    expect(woke).toBe(false);
+    first.remove(600); // the other gate's release makes room for this one
+    await waiting;
+    expect(woke).toBe(true);
+    expect(budget.held).toBe(400);
+  });
+
+  it('a gate under its own cap is still full when the budget is spent', () => {
+    const budget = new MemoryBudget(100);
+    const gate = new CapacityGate(50, undefined, budget);
+    gate.add(60);
+    expect(gate.full).toBe(true);
+    gate.remove(20);
+    expect(gate.full).toBe(false);
+    expect(budget.held).toBe(40);
+  });
+});
+
+describe('ReadPermits with a memory budget', () => {
+  it('asks for no more records than the budget left can hold, at the average record size seen', async () => {
+    const budget = new MemoryBudget(4 * MIB);
+    const permits = new ReadPermits(4, budget, 2);
+    const page = new PageSize(10_000);
+    page.observe(100, records(100, 1000));
+    budget.add(3 * MIB); // the sinks hold most of it
+    const release = await permits.acquire(undefined, page);
+    // 2 sinks x (2 x 1000 + 1024) bytes per record, in the 1 MiB left.
+    expect(page.limit).toBe(Math.floor(MIB / (2 * (2 * 1000 + 1024))));
+    expect(budget.available).toBe(0);
+    release();
+    expect(budget.reserved).toBe(0);
+  });
+
+  it('waits before reading while the budget is spent, and reads when room comes back', async () => {
+    const budget = new MemoryBudget(4 * MIB);
+    const permits = new ReadPermits(4, budget, 1);
+    const page = new PageSize(10_000);
+    page.observe(10, records(10, 1000));
+    budget.add(4 * MIB);
+    let granted = false;
+    const acquiring = permits.acquire(undefined, page).then((release) => {
+      granted = true;
+      return release;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(granted).toBe(false);
+    budget.remove(2 * MIB);
+    (await acquiring)();
+    expect(granted).toBe(true);
+    // At most a quarter of the budget per page (4 permits): 1 MiB at 3,024 bytes a record.
+    expect(page.limit).toBe(Math.floor(MIB / (2 * 1000 + 1024)));
+  });
+
+  it('learns what routed pages really cost from the budget', async () => {
+    const budget = new MemoryBudget(8 * MIB);
+    const permits = new ReadPermits(1, budget, 1);
+    const page = new PageSize(10_000);
+    const release = await permits.acquire(undefined, page);
+    page.observe(100, records(100, 1000));
+    const routed = 2 * 100 * (2 * 1000 + 1024); // the sinks counted twice the rule of thumb
+    budget.add(routed);
+    release();
+    budget.remove(routed); // delivered
+    (await permits.acquire(undefined, page))();
+    expect(page.limit).toBe(Math.floor((8 * MIB) / (2 * (2 * 1000 + 1024))));
+  });
+});

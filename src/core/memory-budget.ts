@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+import type { Gauge } from 'prom-client';
+
+const MIB = 1024 * 1024;
+
+/** The budget when the process has no container memory limit (`memory.limitBytes` unset). */
+export const DEFAULT_MEMORY_LIMIT_BYTES = 32 * MIB;
+
+/**
+ * What the process needs besides the events it holds: Node, V8, the AWS SDK clients,
+ * sockets and code (measured: 120-125 MiB RSS for a relay reading 16 idle shards).
+ */
+export const BASE_MEMORY_BYTES = 128 * MIB;
+
+/**
+ * Share of a container limit above the base that events may hold. The rest is garbage
+ * V8 keeps between collections: at full speed the relay peaked at 281-294 MiB RSS with a
+ * 32 MiB budget and an uncapped heap, 217-221 MiB with the old space capped at 160-192 MiB
+ * (docs/performance.md), so a 256 MiB pod gets 32 MiB.
+ */
+export const CGROUP_EVENT_FRACTION = 0.25;
+
+/** V8's own heap (code, SDK clients, metrics) besides the events, when sizing by the heap cap. */
+const BASE_HEAP_BYTES = 64 * MIB;
+
+/** Never less than this, however small the container: a page must fit. */
+export const MIN_MEMORY_LIMIT_BYTES = 16 * MIB;
+
+/** Limits at or above this mean "none" (cgroup v1 writes 2^63 rounded down to a page). */
+const UNLIMITED = 2 ** 60;
+
+const CGROUP_FILES = [
+  '/sys/fs/cgroup/memory.max', // cgroup v2: a number or "max"
+  '/sys/fs/cgroup/memory/memory.limit_in_bytes', // cgroup v1
+];
+
+/** The container's memory limit in bytes, or null when it has none (or none is visible). */
+export function containerMemoryLimit(
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): number | null {
+  for (const path of CGROUP_FILES) {
+    let text: string;
+    try {
+      text = read(path).trim();
+    } catch {
+      continue;
+    }
+    if (text === 'max') return null;
+    const bytes = Number(text);
+    if (Number.isFinite(bytes) && bytes > 0) return bytes >= UNLIMITED ? null : bytes;
+  }
+  return null;
+}
+
+/**
+ * The event budget when `memory.limitBytes` is not set, the way Go's GOMEMLIMIT or the
+ * JVM's container support derive theirs: a quarter of what a container limit leaves
+ * above the process's base, else a fixed default sized for a 256 MiB pod; and never more
+ * than half of what V8's heap limit (--max-old-space-size) leaves, so a heap capped below
+ * the container cannot run out before the budget is spent.
+ */
+export function defaultMemoryLimitBytes(
+  containerLimit: number | null,
+  heapLimit: number = Number.POSITIVE_INFINITY,
+): number {
+  const fromContainer =
+    containerLimit === null
+      ? DEFAULT_MEMORY_LIMIT_BYTES
+      : Math.floor((containerLimit - BASE_MEMORY_BYTES) * CGROUP_EVENT_FRACTION);
+  const fromHeap = Math.floor((heapLimit - BASE_HEAP_BYTES) / 2);
+  return Math.max(MIN_MEMORY_LIMIT_BYTES, Math.min(fromContainer, fromHeap));
+}
+
+/**
+ * One memory budget for the whole process: every part that holds events (sink buffers and
+ * uploads, the dead-letter writer's entries, GetRecords pages in hand) counts its bytes
+ * here. Sinks add what they hold (`add` / `remove`) and their writers wait while it is
+ * spent (`full`); shard loops reserve room for a page before they read it (`reserve`), so
+ * the pages in hand cannot take the process past it. A sink's own `maxInFlightBytes`
+ * stays a cap inside the budget.
+ */
+export class MemoryBudget {
+  private heldBytes = 0;
+  private reservedBytes = 0;
+  private addedBytes = 0;
+  private waiters: Array<() => void> = [];
+  private readonly pressureListeners = new Set<() => void>();
+
+  constructor(
+    readonly limitBytes: number,
+    private readonly report: (held: number, reserved: number) => void = () => undefined,
+  ) {}
+
+  /** Bytes the sinks and the dead-letter writer hold. */
+  get held(): number {
+    return this.heldBytes;
+  }
+
+  /** Bytes set aside for GetRecords pages being read or routed. */
+  get reserved(): number {
+    return this.reservedBytes;
+  }
+
+  /** Every byte ever added (never decreases): what routing pages has cost so far. */
+  get added(): number {
+    return this.addedBytes;
+  }
+
+  /** What a new page may still reserve. */
+  get available(): number {
+    return Math.max(0, this.limitBytes - this.heldBytes - this.reservedBytes);
+  }
+
+  /**
+   * Writers wait while the sinks hold the whole budget. Reservations do not count here:
+   * a page being routed turns its reservation into held bytes, and its loop waiting for
+   * its own reservation to clear would never end.
+   */
+  get full(): boolean {
+    return this.heldBytes >= this.limitBytes;
+  }
+
+  /** Nothing held or reserved: a page may be read whatever its size (progress). */
+  get idle(): boolean {
+    return this.heldBytes === 0 && this.reservedBytes === 0;
+  }
+
+  add(bytes: number): void {
+    this.heldBytes += bytes;
+    this.addedBytes += bytes;
+    this.reportNow();
+  }
+
+  remove(bytes: number): void {
+    this.heldBytes = Math.max(0, this.heldBytes - bytes);
+    this.changed();
+  }
+
+  /** Sets aside up to `bytes` (never more than is available); returns what it got. */
+  reserve(bytes: number): number {
+    const granted = Math.min(bytes, Math.max(this.available, this.idle ? bytes : 0));
+    this.reservedBytes += granted;
+    this.reportNow();
+    return granted;
+  }
+
+  unreserve(bytes: number): void {
+    this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
+    this.changed();
+  }
+
+  /** Resolves once the sinks hold less than the whole budget. */
+  async waitForRoom(): Promise<void> {
+    while (this.full) await this.nextChange();
+  }
+
+  /**
+   * Resolves once `bytes` can be reserved (or nothing at all is held), or on abort. While
+   * it waits the sinks are asked to cut their open batches: held bytes leave only with a
+   * written batch, and a batch short of its size and age bounds would otherwise keep every
+   * shard loop waiting until its maxAgeMs.
+   */
+  async waitForAvailable(bytes: number, signal?: AbortSignal): Promise<void> {
+    while (this.available < bytes && !this.idle && !signal?.aborted) {
+      for (const relieve of this.pressureListeners) relieve();
+      if (this.available >= bytes) break;
+      await this.nextChange(signal);
+    }
+  }
+
+  /** Calls `relieve` whenever a reader waits for room; returns the unsubscribe. */
+  onPressure(relieve: () => void): () => void {
+    this.pressureListeners.add(relieve);
+    return () => this.pressureListeners.delete(relieve);
+  }
+
+  private nextChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiters.push(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private changed(): void {
+    this.reportNow();
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private reportNow(): void {
+    this.report(this.heldBytes, this.reservedBytes);
+  }
+}
+
+/** The process's budget from `memory.limitBytes` (or its default), exported as a gauge. */
+export function processMemoryBudget(
+  limitBytes: number | null,
+  metrics: { readonly memoryBytes: Gauge<'state'> },
+): MemoryBudget {
+  const limit =
+    limitBytes ??
+    defaultMemoryLimitBytes(containerMemoryLimit(), getHeapStatistics().heap_size_limit);
+  const gauge = metrics.memoryBytes;
+  gauge.set({ state: 'limit' }, limit);
+  const held = gauge.labels({ state: 'held' });
+  const reserved = gauge.labels({ state: 'reserved' });
+  held.set(0);
+  reserved.set(0);
+  return new MemoryBudget(limit, (heldBytes, reservedBytes) => {
+    held.set(heldBytes);
+    reserved.set(reservedBytes);
+  });
+}

@@ -1,0 +1,136 @@
+import type { GetRecordsCommandOutput, _Record } from '@aws-sdk/client-kinesis';
+import { isAscii } from 'node:buffer';
+
+/*
+ * A GetRecords response body read by our own code. The SDK's generic JSON deserializer
+ * walks the operation's schema for every member of every record and checks each
+ * record's base64 with a regular expression: 17 % of the relay's main thread in the
+ * benchmark profile, more than the JSON.parse of the body itself. This reader does the
+ * same for the one response shape that matters and yields exactly what the SDK yields
+ * (get-records-body.test.ts compares both on recorded and edge-case responses).
+ *
+ * It only takes the plain case and returns null for anything else — a `__type` key, a
+ * member of an unexpected type, child shards, non-ASCII text, base64 the SDK would
+ * reject — and the caller hands those bytes to the SDK, so every unusual response, and
+ * every error the SDK would raise, still comes from the SDK.
+ *
+ * Each record's data is decoded into a buffer of its own (not a view of Node's shared
+ * 8 KB pool, as the SDK's is), so the shard loop need not copy it again (deaggregate.ts).
+ */
+
+export type GetRecordsBody = Omit<GetRecordsCommandOutput, '$metadata'>;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const BACKSLASH_U = Buffer.from('\\u');
+const MINUS = '-'.charCodeAt(0);
+const UNDERSCORE = '_'.charCodeAt(0);
+
+export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // ASCII and no \u escape: every string in the document is ASCII, so base64 checks can
+  // work on bytes-as-characters (Node's base64 decoder reads only the low byte of a
+  // wider character, which the SDK's regular expression would reject).
+  if (buffer.byteLength === 0 || !isAscii(buffer) || buffer.includes(BACKSLASH_U)) return null;
+  let document: Json;
+  try {
+    document = JSON.parse(buffer.toString('latin1')) as Json;
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(document)) return null;
+  const records = document['Records'];
+  const next = document['NextShardIterator'];
+  const behind = document['MillisBehindLatest'];
+  const children = document['ChildShards'];
+  if (
+    (records != null && !Array.isArray(records)) ||
+    (next != null && typeof next !== 'string') ||
+    (behind != null && typeof behind !== 'number') ||
+    // Child shards come once per shard, at its end: not worth a second reader.
+    children != null
+  ) {
+    return null;
+  }
+  const out: { -readonly [K in keyof GetRecordsBody]?: GetRecordsBody[K] } = {};
+  if (records != null) {
+    const list: _Record[] = new Array<_Record>(records.length);
+    for (let index = 0; index < records.length; index += 1) {
+      const record = readRecord(records[index] ?? null);
+      if (record === null) return null;
+      list[index] = record;
+    }
+    out.Records = list;
+  }
+  if (next != null) out.NextShardIterator = next;
+  if (behind != null) out.MillisBehindLatest = behind;
+  // Records is optional on the wire, as in the SDK's output (its type says otherwise).
+  return out as GetRecordsBody;
+}
+
+function readRecord(value: Json): _Record | null {
+  if (!isPlainObject(value)) return null;
+  const sequenceNumber = value['SequenceNumber'];
+  const data = value['Data'];
+  const arrival = value['ApproximateArrivalTimestamp'];
+  const partitionKey = value['PartitionKey'];
+  const encryption = value['EncryptionType'];
+  if (
+    (sequenceNumber != null && typeof sequenceNumber !== 'string') ||
+    (data != null && typeof data !== 'string') ||
+    (arrival != null && (typeof arrival !== 'number' || !Number.isFinite(arrival))) ||
+    (partitionKey != null && typeof partitionKey !== 'string') ||
+    (encryption != null && typeof encryption !== 'string')
+  ) {
+    return null;
+  }
+  // Members in the SDK's order, and only those present (as its reader sets them).
+  const record: { -readonly [K in keyof _Record]?: _Record[K] } = {};
+  if (sequenceNumber != null) record.SequenceNumber = sequenceNumber;
+  if (data != null) {
+    const bytes = base64Bytes(data);
+    if (bytes === null) return null;
+    record.Data = bytes;
+  }
+  // The SDK's epoch-seconds reading (parseEpochTimestamp): rounded to the millisecond.
+  if (arrival != null) record.ApproximateArrivalTimestamp = new Date(Math.round(arrival * 1000));
+  if (partitionKey != null) record.PartitionKey = partitionKey;
+  if (encryption != null) record.EncryptionType = encryption as _Record['EncryptionType'];
+  return record as _Record;
+}
+
+/**
+ * Standard base64 with up to two '=' at the end, as the SDK's check accepts it, decoded
+ * into a buffer of its own; null for anything else. Node's decoder skips characters it
+ * does not know, so a shorter result than the length promises means there was one; it
+ * also reads the URL alphabet's '-' and '_', which are looked for separately.
+ */
+function base64Bytes(text: string): Uint8Array | null {
+  if (text.length % 4 !== 0) return null;
+  const expected = Buffer.byteLength(text, 'base64');
+  const bytes = new Uint8Array(expected);
+  const written = Buffer.from(bytes.buffer, 0, expected).write(text, 'base64');
+  if (written !== expected || hasUrlAlphabet(text) || misplacedPadding(text)) return null;
+  return bytes;
+}
+
+function hasUrlAlphabet(text: string): boolean {
+  return (
+    text.includes(String.fromCharCode(MINUS)) || text.includes(String.fromCharCode(UNDERSCORE))
+  );
+}
+
+/** '=' anywhere but the last two characters (Node stops or skips there; the SDK rejects). */
+function misplacedPadding(text: string): boolean {
+  const first = text.indexOf('=');
+  return first !== -1 && first < text.length - 2;
+}
+
+function isPlainObject(value: Json | undefined): value is { [key: string]: Json } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !Object.prototype.hasOwnProperty.call(value, '__type')
+  );
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryBudget } from '../core/memory-budget.js';
+import { PageSize, ReadPermits } from '../core/read-permits.js';
+import type { UserRecord } from '../core/record.js';
+import { createMetrics } from '../observability/metrics.js';
+import { Batcher } from './batcher.js';
+import { PendingBatch } from './pending-batch.js';
+
+const RECORD: UserRecord = {
+  sequenceNumber: '1',
+  subSequenceNumber: 0,
+  streamName: 's',
+  shardId: 'shardId-000000000000',
+  partitionKey: 'k',
+  aggregated: false,
+  approximateArrivalTimestamp: new Date(0),
+  data: new Uint8Array(1000),
+};
+const noAck = { ack: () => undefined, fail: () => undefined } as never;
+
+describe('a spent memory budget', () => {
+  it('a shard loop waiting for room makes the sinks cut their open batches instead of waiting for maxAgeMs', async () => {
+    const budget = new MemoryBudget(1024 * 1024);
+    const delivered: number[] = [];
+    const batcher = new Batcher<PendingBatch<string>>(
+      {
+        sink: 'slow-to-cut',
+        // Neither size nor age cuts the batch within the test.
+        buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 3_600_000 },
+        maxInFlightBytes: 1024 * 1024 * 1024,
+        concurrency: 1,
+        metrics: createMetrics(),
+        memory: budget,
+      },
+      async (batch) => {
+        delivered.push(batch.size);
+      },
+    );
+    // Nearly all of the budget in one open batch: not full, but no room for a page.
+    while (budget.available > 4000) {
+      const batch = batcher.batchFor('', (openedAt) => new PendingBatch<string>(openedAt));
+      batcher.added('', batch, batch.add('x'.repeat(1000), 1000, RECORD, noAck));
+    }
+    expect(budget.full).toBe(false);
+    const permits = new ReadPermits(1, budget, 1);
+    const page = new PageSize(10_000);
+    page.observe(1, [RECORD]);
+    const release = await permits.acquire(undefined, page);
+    expect(delivered).toHaveLength(1);
+    expect(page.limit).toBeGreaterThan(100);
+    release();
+    await batcher.close();
+  });
+});
