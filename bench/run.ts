@@ -35,6 +35,7 @@ const SCENARIOS = [
   'backlog',
   'backlog-three-sinks',
   'latency',
+  'latency-fanout',
   'exactly-once',
   'parquet',
 ] as const;
@@ -485,6 +486,47 @@ async function main(): Promise<void> {
             ? `not measured: ${sample.reason.split('(')[0]?.trim()}`
             : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (kinesalite)`,
       });
+    }
+    if (only.has('latency-fanout')) {
+      // kinesis-local slows as shards fill: a lower rate, the same on both modes.
+      // The 200 ms window of the latency row; then 50 ms, where the read path shows.
+      const variants = [
+        ['kinesis-local-polling', 200],
+        ['kinesis-local-fanout', 200],
+        ['http2-fanout', 200],
+        ['kinesis-local-polling', 50],
+        ['http2-fanout', 50],
+      ] as const;
+      for (const [source, windowMs] of variants) {
+        const sample = await runLatency(stack, {
+          recordsPerSecond: 200,
+          batchingWindowMs: windowMs,
+          shards: 4,
+          warmupMs: 8_000,
+          durationMs: 20_000,
+          source,
+        });
+        const key = {
+          'kinesis-local-polling': 'polling_kinesis_local',
+          'kinesis-local-fanout': 'fanout_kinesis_local',
+          'http2-fanout': 'fanout_http2',
+        }[source];
+        results[`webhook_${key}_${windowMs}ms_p50_ms`] = sample.p50Ms;
+        results[`webhook_${key}_${windowMs}ms_p99_ms`] = sample.p99Ms;
+        const what =
+          'reason' in sample
+            ? `not measured: ${sample.reason}`
+            : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (${sample.received}/${sample.sent} received)`;
+        log(`latency (${source}, ${windowMs} ms window): ${what}`);
+        rows.push({
+          scenario: `put → webhook, 200 rec/s, ${windowMs} ms window, ${source === 'kinesis-local-polling' ? 'polling' : 'fan-out'}`,
+          recordsPerSecond: null,
+          megabytesPerSecond: null,
+          cpuSecondsPerMillion: null,
+          peakRssMib: null,
+          note: `${what.split('(')[0]?.trim()} (${source === 'http2-fanout' ? 'HTTP/2 front, 20 ms push' : 'kinesis-local'})`,
+        });
+      }
     }
   } finally {
     await stack.stop();

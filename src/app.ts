@@ -8,6 +8,7 @@ import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
 import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
 import { ShardConsumer } from './kinesis/shard-consumer.js';
+import { createFanoutSource, type FanoutSource } from './kinesis/fanout/fanout-source.js';
 import { KinesisStreamApi } from './kinesis/stream-api.js';
 import type { Lease } from './leases/lease.js';
 import { LeaseCoordinator, handoffDrainMs } from './leases/lease-coordinator.js';
@@ -59,6 +60,8 @@ export class Relay {
   readonly metrics: RelayMetrics;
   private readonly clients: AwsClients;
   private readonly api: KinesisStreamApi;
+  /** Null: GetRecords polling (config consumer.mode). */
+  private readonly fanout: FanoutSource | null;
   private readonly store: LeaseStore;
   private readonly renewer: LeaseRenewer;
   private readonly coordinator: LeaseCoordinator;
@@ -87,6 +90,7 @@ export class Relay {
     this.clients =
       options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
+    this.fanout = createFanoutSource(config, log);
     const failoverMs = config.leases.failoverMs;
     const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
     // Every lease call, retries included, ends within a renew interval: a hung DynamoDB
@@ -248,6 +252,7 @@ export class Relay {
 
   private async closeResources(): Promise<void> {
     await Promise.allSettled(this.sinkSet.sinks.map(({ sink }) => sink.close()));
+    this.fanout?.close();
     await this.sinkSet.deadLetter.close().catch(() => undefined);
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
     if (!this.options.clients) destroyAwsClients(this.clients);
@@ -328,6 +333,7 @@ export class Relay {
       log,
       metrics: this.metrics,
       readPermits: reads,
+      source: this.fanout?.reader,
     });
     const done = consumer
       .run()

@@ -8,6 +8,7 @@ import { runRelay } from './cli/run-command.js';
 import { listLeases } from './cli/leases-command.js';
 import { parseCheckpointTarget, setCheckpoint } from './cli/checkpoint-command.js';
 import { replayDeadLetters } from './cli/dead-letter-command.js';
+import { registerFanoutCommand } from './cli/fanout-command.js';
 import { parseReplayFlags, type ReplayFlags } from './cli/replay-options.js';
 import { registerAthenaCommand } from './cli/athena-command.js';
 import { createLogger } from './observability/logger.js';
@@ -113,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   registerAthenaCommand(program, config);
+  registerFanoutCommand(program, configOption, config, (code) => (exitCode = code));
   program
     .command('demo')
     .description('embedded emulators + sample events of every format, then print what landed where')

@@ -10,9 +10,10 @@ import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { configSchema } from '../../src/config/schema.js';
-import { freePort } from '../../src/demo/emulators.js';
+import { freePort, startKinesisLocal } from '../../src/demo/emulators.js';
 import { pinpointEventBytes } from '../lib/pinpoint-records.js';
 import { percentile, sleep } from '../lib/stats.js';
+import { startFanoutServer } from '../../test/support/fanout-server.js';
 import { startRelay, type RelayStack } from './relay.js';
 
 export interface LatencyOptions {
@@ -21,6 +22,19 @@ export interface LatencyOptions {
   readonly shards: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /**
+   * polling on kinesalite (default); or on kinesis-local, polling or fan-out
+   * (SubscribeToShard over HTTP/1.1, the only way kinesis-local serves it): kinesalite
+   * has no enhanced fan-out, so the fan-out figure is set next to polling on the same emulator.
+   * kinesis-local pushes subscription events once a second, so its fan-out figure is the
+   * emulator's; `http2-fanout` is nearer AWS.
+   */
+  readonly source?:
+    | 'kinesalite'
+    | 'kinesis-local-polling'
+    | 'kinesis-local-fanout'
+    /** Fan-out over HTTP/2 (TLS, h2) from test/support/fanout-server.ts, pushing in ~20 ms. */
+    | 'http2-fanout';
 }
 
 export type LatencySample =
@@ -86,21 +100,15 @@ export async function runLatency(
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-  const port = await freePort();
-  const kinesalite = spawn(
-    process.execPath,
-    [
-      require.resolve('kinesalite/cli.js'),
-      '--port',
-      String(port),
-      '--createStreamMs',
-      '0',
-      '--shardLimit',
-      '200',
-    ],
-    { stdio: 'ignore' },
-  );
-  const endpoint = `http://127.0.0.1:${port}`;
+  const source = options.source ?? 'kinesalite';
+  const emulator = source === 'kinesalite' ? await startKinesalite() : await startKinesisLocal();
+  const { endpoint, port } = emulator;
+  const front =
+    source === 'http2-fanout'
+      ? await startFanoutServer({ upstream: endpoint, pollIdleMs: 20 })
+      : undefined;
+  // The front's certificate is self-signed (kinesis-local's): the relay child inherits this.
+  if (front) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   const client = new KinesisClient({
     region: 'us-east-1',
     endpoint,
@@ -120,10 +128,17 @@ export async function runLatency(
       if (summary.StreamDescriptionSummary?.StreamStatus !== 'ACTIVE')
         throw new Error('not active yet');
     });
-    relay = startRelay({ endpoint, streamName }, stack, {
+    relay = startRelay({ endpoint: front?.endpoint ?? endpoint, streamName }, stack, {
       sinks: [webhookSink(hookUrl, options.batchingWindowMs)],
       // Caught up, the relay polls again after this long (its default is 1.5 s).
-      consumer: { idleTimeBetweenReadsMs: options.batchingWindowMs },
+      consumer: {
+        idleTimeBetweenReadsMs: options.batchingWindowMs,
+        ...(source === 'kinesis-local-fanout'
+          ? { mode: 'fanout', fanout: { protocol: 'http1.1' } }
+          : source === 'http2-fanout'
+            ? { mode: 'fanout', fanout: { protocol: 'http2' } }
+            : {}),
+      },
     });
     // Put at the target rate in 20 ticks a second; only records put after the warm-up count.
     const tickMs = 50;
@@ -167,10 +182,40 @@ export async function runLatency(
   } finally {
     await relay?.stop(0);
     client.destroy();
-    kinesalite.kill('SIGKILL');
+    await front?.stop();
+    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    await emulator.stop();
     receiver.closeAllConnections();
     await new Promise((resolve) => receiver.close(resolve));
   }
+}
+
+async function startKinesalite(): Promise<{
+  endpoint: string;
+  port: number;
+  stop: () => Promise<void>;
+}> {
+  const port = await freePort();
+  const kinesalite = spawn(
+    process.execPath,
+    [
+      require.resolve('kinesalite/cli.js'),
+      '--port',
+      String(port),
+      '--createStreamMs',
+      '0',
+      '--shardLimit',
+      '200',
+    ],
+    { stdio: 'ignore' },
+  );
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      kinesalite.kill('SIGKILL');
+    },
+  };
 }
 
 async function waitFor(attempt: () => Promise<unknown>, timeoutMs = 15_000): Promise<void> {

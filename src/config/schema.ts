@@ -263,6 +263,22 @@ const deadLetterSchema = z.discriminatedUnion('type', [
 
 const initialPositions = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
 
+/** Enhanced fan-out: the registered stream consumer and how SubscribeToShard is spoken. */
+const fanoutSchema = z.strictObject({
+  /** The registered consumer's name; null: the application name. */
+  consumerName: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -')
+    .nullable()
+    .default(null),
+  /**
+   * http2 as AWS serves SubscribeToShard; http1.1 for kinesis-local (kinesis-mock), which
+   * serves the event stream over HTTP/1.1 only.
+   */
+  protocol: z.enum(['http2', 'http1.1']).default('http2'),
+});
+const FANOUT_DEFAULTS = { consumerName: null, protocol: 'http2' } as const;
+
 export const configSchema = z
   .strictObject({
     application: z
@@ -301,12 +317,17 @@ export const configSchema = z
         minCallIntervalMs: nonNegativeInt().default(200),
         /** Shard loops holding a GetRecords page at once, process-wide: bounds memory. */
         maxConcurrentReads: positiveInt().default(4),
+        /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
+        mode: z.enum(['polling', 'fanout']).default('polling'),
+        fanout: fanoutSchema.default(FANOUT_DEFAULTS),
       })
       .default({
         maxRecordsPerCall: 10_000,
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
+        mode: 'polling',
+        fanout: FANOUT_DEFAULTS,
       }),
     memory: z
       .strictObject({

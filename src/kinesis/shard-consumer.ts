@@ -9,7 +9,33 @@ import type { RelayMetrics } from '../observability/metrics.js';
 import { appendUserRecords } from './deaggregate.js';
 import { iteratorStartFor, openIterator, recordsAfter, sequenceOf } from './iterator-start.js';
 import { ShardCheckpointer } from './shard-checkpointer.js';
+import type { _Record } from '@aws-sdk/client-kinesis';
 import type { IteratorStart, ShardReadApi } from './stream-api.js';
+
+/**
+ * Where a shard's records come from when not from GetRecords polling: enhanced fan-out's
+ * SubscribeToShard (src/kinesis/fanout). The shard loop keeps everything else: the skip of
+ * already-handled records, acknowledgements, checkpoints, SHARD_END and the metrics.
+ */
+export interface ShardRecordSource {
+  /** Reads the shard from `start` until its end (true) or until `signal` stops it (false). */
+  read(
+    shardId: string,
+    start: IteratorStart,
+    batches: ShardBatches,
+    signal: AbortSignal,
+  ): Promise<boolean>;
+}
+
+/** What a record source hands its records to. */
+export interface ShardBatches {
+  /** Routes one batch into the processor; resolves once the sinks took it (backpressure). */
+  deliver(records: readonly _Record[], millisBehindLatest: number | null): Promise<void>;
+  /** The start record was trimmed: the source reads from TRIM_HORIZON instead. */
+  trimmed(sequenceNumber: string, reason: string): void;
+  /** A read was throttled (counted in kinesis_relay_get_records_throttles_total). */
+  throttled(): void;
+}
 
 export interface ShardConsumerOptions {
   readonly maxRecordsPerCall: number;
@@ -32,6 +58,8 @@ export interface ShardConsumerDeps {
   readonly metrics: RelayMetrics;
   /** Shared by every shard loop of the process: how many may hold a page at once. */
   readonly readPermits?: Pick<ReadPermits, 'acquire'>;
+  /** Absent: GetRecords polling. */
+  readonly source?: ShardRecordSource;
 }
 
 /** How a shard loop ended. */
@@ -121,9 +149,15 @@ export class ShardConsumer {
       if (!(await this.deps.waitForParents(this.abort.signal))) return this.outcome();
       log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
       this.markRead();
-      const reachedEnd = await this.readLoop(
-        iteratorStartFor(startFrom, this.deps.options.initialTimestamp),
-      );
+      const start = iteratorStartFor(startFrom, this.deps.options.initialTimestamp);
+      const reachedEnd = this.deps.source
+        ? await this.deps.source.read(
+            this.deps.shardId,
+            start,
+            this.batches(start),
+            this.abort.signal,
+          )
+        : await this.readLoop(start);
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
@@ -250,6 +284,49 @@ export class ShardConsumer {
     return false;
   }
 
+  /**
+   * The record source's side of the loop. Its skip rule is the polling one: nothing at or
+   * before the last record handed over, or before it the checkpoint (a sequence-number
+   * start reads AT the checkpointed, possibly partly processed, aggregate). A first record
+   * later than the AT_SEQUENCE_NUMBER start means Kinesis no longer holds the start record
+   * (kinesis-local then subscribes at the oldest one kept): reported as trimmed, as polling.
+   */
+  private batches(start: IteratorStart): ShardBatches {
+    let checkpointed = this.checkpointer.last;
+    let expectFirst = start.type === 'AT_SEQUENCE_NUMBER' ? start.sequenceNumber : null;
+    return {
+      deliver: async (records, millisBehindLatest) => {
+        const signal = this.abort.signal;
+        const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
+        try {
+          if (signal.aborted) return;
+          this.markRead();
+          const first = records[0]?.SequenceNumber;
+          if (first !== undefined && expectFirst !== null) {
+            if (BigInt(first) > BigInt(expectFirst)) {
+              this.reportTrimmed(expectFirst, `the subscription started at ${first}`);
+              checkpointed = null;
+            }
+            expectFirst = null;
+          }
+          await this.route(
+            this.toUserRecords(records),
+            this.lastDispatched ?? checkpointed,
+            millisBehindLatest,
+          );
+        } finally {
+          release();
+        }
+      },
+      trimmed: (sequenceNumber, reason) => {
+        this.reportTrimmed(sequenceNumber, reason);
+        checkpointed = null;
+        expectFirst = null;
+      },
+      throttled: () => this.shardMetrics.throttles.inc(),
+    };
+  }
+
   /** Records between the start record and the oldest one kept are lost to the retention. */
   private reportTrimmed(sequenceNumber: string, reason: string): void {
     this.shardMetrics.checkpointTrimmed.inc();
@@ -280,24 +357,41 @@ export class ShardConsumer {
       }
       this.expectFirst = null;
     }
-    const records = recordsAfter(outcome.userRecords, skipThrough);
-    this.observe(records, outcome.millisBehindLatest);
+    await this.route(outcome.userRecords, skipThrough, outcome.millisBehindLatest);
+    return { nextIterator: outcome.nextIterator, caughtUp: outcome.caughtUp };
+  }
+
+  /** The records after `skipThrough` into the processor, waiting on the sinks. */
+  private async route(
+    userRecords: readonly UserRecord[],
+    skipThrough: RecordPosition | null,
+    millisBehindLatest: number | null,
+  ): Promise<void> {
+    const records = recordsAfter(userRecords, skipThrough);
+    this.observe(records, millisBehindLatest);
     if (records.length > 0) {
       await this.deps.processor.process(records);
       this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
     }
-    return { nextIterator: outcome.nextIterator, caughtUp: outcome.caughtUp };
+  }
+
+  /** Kinesis records as user records, each with its own copy of its bytes (see deaggregate). */
+  private toUserRecords(records: readonly _Record[]): UserRecord[] {
+    const userRecords: UserRecord[] = [];
+    for (const record of records) {
+      appendUserRecords(record, this.deps.api.stream, this.deps.shardId, userRecords);
+    }
+    return userRecords;
   }
 
   /** GetRecords as user records, each with its own copy of its bytes (see deaggregate). */
   private async readUserRecords(iterator: string, signal: AbortSignal): Promise<ReadPage> {
-    const { api, shardId } = this.deps;
+    const { api } = this.deps;
     const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
     const page = await api.getRecords(iterator, this.pageSize.limit, signal);
     stopTimer();
     this.markRead();
-    const userRecords: UserRecord[] = [];
-    for (const record of page.records) appendUserRecords(record, api.stream, shardId, userRecords);
+    const userRecords = this.toUserRecords(page.records);
     this.pageSize.observe(page.records.length, userRecords);
     return {
       userRecords,

@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateStreamCommand,
+  PutRecordCommand,
+  waitUntilStreamExists,
+  KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
+import { Writable } from 'node:stream';
+import type { Checkpoint } from '../../src/core/checkpoint.js';
+import type { RecordProcessor } from '../../src/core/processor.js';
+import type { RecordPosition, UserRecord } from '../../src/core/record.js';
+import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
+import { deregisterStreamConsumer } from '../../src/kinesis/fanout/consumer-registration.js';
+import { createFanoutKinesisClient } from '../../src/kinesis/fanout/fanout-client.js';
+import { SubscriptionReader } from '../../src/kinesis/fanout/subscription-reader.js';
+import { ShardConsumer, type ShardOutcome } from '../../src/kinesis/shard-consumer.js';
+import { KinesisStreamApi } from '../../src/kinesis/stream-api.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { metricValue } from '../support/events.js';
+import { startFanoutServer, type FanoutServer } from '../support/fanout-server.js';
+import { eventually, uniqueName } from '../support/stack.js';
+
+const SHARD = 'shardId-000000000000';
+
+class CollectingProcessor implements RecordProcessor {
+  readonly delivered: UserRecord[] = [];
+  async process(records: readonly UserRecord[]): Promise<void> {
+    this.delivered.push(...records);
+  }
+  checkpointable(): RecordPosition | null {
+    return this.delivered.at(-1) ?? null;
+  }
+  async drained(): Promise<void> {}
+  sequences(): string[] {
+    return this.delivered.map((record) => record.sequenceNumber);
+  }
+}
+
+function capturedLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger('info', destination), lines };
+}
+
+/**
+ * The fan-out shard loop (ShardConsumer + SubscriptionReader, in this process) against
+ * kinesis-local over HTTP/1.1: faults the relay-process tests do not reach.
+ */
+describe('the fan-out shard loop under faults (kinesis-local)', () => {
+  let kinesis: RunningEmulator;
+  let client: KinesisClient;
+  let front: FanoutServer;
+  let h2: KinesisClient;
+  const stops: Array<() => void> = [];
+
+  beforeAll(async () => {
+    kinesis = await startKinesisLocal();
+    process.env.AWS_ENDPOINT_URL_KINESIS = kinesis.endpoint;
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID ??= 'test';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+    client = createFanoutKinesisClient({ region: 'us-east-1', protocol: 'http1.1' });
+    // The front's certificate is kinesis-local's self-signed one.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    front = await startFanoutServer({ upstream: kinesis.endpoint, expireAfterEvents: 1 });
+    // The relay's HTTP/2 client, but at the front (the SDK reads endpoint variables per call).
+    h2 = new KinesisClient({
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      requestHandler: new NodeHttp2Handler({ disableConcurrentStreams: true }),
+    });
+  });
+  afterAll(async () => {
+    for (const stop of stops) stop();
+    client?.destroy();
+    h2?.destroy();
+    await front?.stop();
+    await kinesis?.stop();
+  });
+
+  async function newStream(): Promise<string> {
+    const stream = uniqueName('efo-faults');
+    await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    await waitUntilStreamExists({ client, maxWaitTime: 60 }, { StreamName: stream });
+    return stream;
+  }
+
+  async function put(stream: string, n: number): Promise<string> {
+    const result = await client.send(
+      new PutRecordCommand({
+        StreamName: stream,
+        PartitionKey: 'pk',
+        Data: new TextEncoder().encode(JSON.stringify({ n })),
+      }),
+    );
+    if (!result.SequenceNumber) throw new Error('no sequence number');
+    return result.SequenceNumber;
+  }
+
+  function startConsumer(
+    stream: string,
+    startFrom: Checkpoint,
+    consumerName: string,
+    fanoutClient: KinesisClient = client,
+    initialTimestamp: Date | null = null,
+  ) {
+    const processor = new CollectingProcessor();
+    const checkpoints: Checkpoint[] = [];
+    const metrics = createMetrics();
+    const { log, lines } = capturedLogger();
+    const consumer = new ShardConsumer({
+      api: new KinesisStreamApi(client, stream),
+      shardId: SHARD,
+      startFrom,
+      processor,
+      checkpoints: { write: async (_shard, checkpoint) => void checkpoints.push(checkpoint) },
+      waitForParents: async () => true,
+      options: {
+        maxRecordsPerCall: 100,
+        idleTimeBetweenReadsMs: 50,
+        minCallIntervalMs: 0,
+        checkpointIntervalMs: 100,
+        initialTimestamp,
+      },
+      log,
+      metrics,
+      source: new SubscriptionReader({ client: fanoutClient, stream, consumerName, log }),
+    });
+    let outcome: ShardOutcome | 'failed' | null = null;
+    void consumer.run().then(
+      (value) => (outcome = value),
+      () => (outcome = 'failed'),
+    );
+    stops.push(() => consumer.stop());
+    return { processor, checkpoints, metrics, lines, consumer, outcome: () => outcome };
+  }
+
+  it('a checkpoint older than the retention resumes at TRIM_HORIZON, loudly, and does not finish the shard', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    const trimmed = String(BigInt(all[0] ?? '0') - 1_000_000n);
+    const started = startConsumer(
+      stream,
+      { sequenceNumber: trimmed, subSequenceNumber: 0 },
+      uniqueName('efo-trim'),
+    );
+    await eventually(
+      'every retained record was delivered',
+      async () => {
+        if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+        return started.processor.sequences().includes(all.at(-1) ?? '') ? true : undefined;
+      },
+      60_000,
+      100,
+    );
+    expect(started.processor.sequences()).toEqual(all);
+    expect(started.checkpoints).not.toContain('SHARD_END');
+    expect(
+      await metricValue(started.metrics, 'kinesis_relay_checkpoint_trimmed_total', {
+        stream,
+        shard: SHARD,
+      }),
+    ).toBe(1);
+    const later = await put(stream, 99);
+    await eventually('a later record was delivered', async () =>
+      started.processor.sequences().includes(later) ? true : undefined,
+    );
+  });
+
+  it('a consumer deregistered under a running loop is registered again: the shard goes on, not finished (HTTP/2 front, a subscription per event)', async () => {
+    const stream = await newStream();
+    const consumerName = uniqueName('efo-gone');
+    const first = await put(stream, 1);
+    const rejectedBefore = front.counters.rejected;
+    const started = startConsumer(stream, 'TRIM_HORIZON', consumerName, h2);
+    await eventually('the first record delivered', async () =>
+      started.processor.sequences().includes(first) ? true : undefined,
+    );
+    // Through the front, which ends the consumer's subscriptions as AWS does.
+    expect(await deregisterStreamConsumer(h2, stream, consumerName)).toBe(true);
+    await eventually(
+      'a subscription refused for the deregistered consumer',
+      async () => (front.counters.rejected > rejectedBefore ? true : undefined),
+      30_000,
+      100,
+    );
+    const later: string[] = [];
+    for (let n = 2; n <= 4; n += 1) later.push(await put(stream, n));
+    await eventually(
+      'the records put after the deregistration delivered',
+      async () => {
+        if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+        const seen = started.processor.sequences();
+        return later.every((sequence) => seen.includes(sequence)) ? true : undefined;
+      },
+      90_000,
+      200,
+    );
+    expect(started.checkpoints).not.toContain('SHARD_END');
+    expect(new Set(started.processor.sequences()).size).toBe(started.processor.sequences().length);
+  });
+
+  it('AT_TIMESTAMP and LATEST subscribe where polling would start reading', async () => {
+    const stream = await newStream();
+    const before = [await put(stream, 1), await put(stream, 2)];
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const from = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = [await put(stream, 3), await put(stream, 4)];
+    const atTime = startConsumer(stream, 'AT_TIMESTAMP', uniqueName('efo-time'), client, from);
+    const latest = startConsumer(stream, 'LATEST', uniqueName('efo-latest'));
+    await eventually('the records after the timestamp delivered', async () =>
+      after.every((sequence) => atTime.processor.sequences().includes(sequence)) ? true : undefined,
+    );
+    expect(atTime.processor.sequences()).toEqual(after);
+    // LATEST: nothing put before it; records put while it runs arrive, in order. Puts go
+    // on until one arrives (when the subscription opened is not observable from here).
+    const puts: string[] = [];
+    await eventually(
+      'a record put after the LATEST subscription opened delivered',
+      async () => {
+        puts.push(await put(stream, 100 + puts.length));
+        return latest.processor.sequences().length > 0 ? true : undefined;
+      },
+      60_000,
+      300,
+    );
+    const seen = latest.processor.sequences();
+    expect(seen.every((sequence) => puts.includes(sequence))).toBe(true);
+    expect(seen).toEqual(
+      puts.slice(puts.indexOf(seen[0] ?? ''), puts.indexOf(seen[0] ?? '') + seen.length),
+    );
+    expect(before.some((sequence) => atTime.processor.sequences().includes(sequence))).toBe(false);
+  });
+});
