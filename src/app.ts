@@ -88,7 +88,12 @@ export class Relay {
     );
     this.metrics.buildInfo.set({ version: relayVersion(), node_version: process.version }, 1);
     this.clients =
-      options.clients ?? createAwsClients({ region: config.aws.region, env: options.env });
+      options.clients ??
+      createAwsClients({
+        region: config.aws.region,
+        idleTimeoutMs: config.aws.idleTimeoutMs,
+        env: options.env,
+      });
     this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
     this.fanout = createFanoutSource(config, log);
     const failoverMs = config.leases.failoverMs;

@@ -47,7 +47,10 @@ export async function setCheckpoint(
   config: RelayConfig,
   options: CheckpointSetOptions,
 ): Promise<number> {
-  const clients = createAwsClients({ region: config.aws.region });
+  const clients = createAwsClients({
+    region: config.aws.region,
+    idleTimeoutMs: config.aws.idleTimeoutMs,
+  });
   try {
     const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);
     const find = async () => (await store.listLeases()).find((l) => l.leaseKey === options.shardId);

@@ -68,7 +68,10 @@ export async function replayDeadLetters(
       `--sink: no sink named '${options.sink}' (sinks: ${sinkNames.join(', ')})`,
     );
   }
-  const clients = createAwsClients({ region: config.aws.region });
+  const clients = createAwsClients({
+    region: config.aws.region,
+    idleTimeoutMs: config.aws.idleTimeoutMs,
+  });
   try {
     const source =
       destination.type === 's3'

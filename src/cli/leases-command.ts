@@ -10,7 +10,10 @@ import { describeLag } from './shard-lag.js';
  * record after the checkpoint; `?` where Kinesis could not tell (a trimmed shard, say).
  */
 export async function listLeases(config: RelayConfig): Promise<string> {
-  const clients = createAwsClients({ region: config.aws.region });
+  const clients = createAwsClients({
+    region: config.aws.region,
+    idleTimeoutMs: config.aws.idleTimeoutMs,
+  });
   try {
     const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);
     const leases = (await store.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));

@@ -289,7 +289,17 @@ export const configSchema = z
       initialPosition: z.enum(initialPositions).default('TRIM_HORIZON'),
       initialTimestamp: z.iso.datetime({ offset: true }).nullable().default(null),
     }),
-    aws: z.strictObject({ region: z.string().min(1).optional() }).default({}),
+    aws: z
+      .strictObject({
+        region: z.string().min(1).optional(),
+        /**
+         * An AWS call whose connection moves no byte for this long is abandoned and retried:
+         * a hung server costs one timeout, never a stuck shard. Large S3 uploads stream
+         * their bytes, so this bounds silence, not an upload's length.
+         */
+        idleTimeoutMs: positiveInt().min(1000, 'must be at least 1000').default(30_000),
+      })
+      .default({ idleTimeoutMs: 30_000 }),
     leases: z
       .strictObject({
         table: z.string().min(3).nullable().default(null),

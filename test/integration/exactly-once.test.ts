@@ -147,19 +147,25 @@ describe('exactly-once S3 objects', () => {
     await createBucket(test.clients, clean.bucket);
 
     // Half the records travel in KPL aggregates, so keys carry sub-sequence numbers too.
+    // They are put in one chunk per relay run, each as that run takes the shards: records
+    // that arrive while a worker holds the shards are what make an upload the checkpoint has
+    // not passed yet. (Put all at once, a fast relay could drain and checkpoint the whole
+    // stream before the last kill, leaving no such moment to kill at.)
     const planned = plannedRecords(0, TOTAL, { aggregatedShare: 0.5, perAggregate: 8 });
+    const RUNS = 4;
+    const chunkSize = Math.ceil(planned.records.length / (RUNS + 1));
     const results: PutResult[] = [];
-    const producing = (async () => {
-      for (let start = 0; start < planned.records.length; start += 250) {
-        results.push(
-          ...(await putAll(
-            test.clients.kinesis,
-            stream,
-            planned.records.slice(start, start + 250),
-          )),
-        );
-      }
-    })();
+    let producing: Promise<void> = Promise.resolve();
+    const putChunk = (chunk: number) => {
+      const records = planned.records.slice(chunk * chunkSize, (chunk + 1) * chunkSize);
+      producing = producing.then(async () => {
+        for (let start = 0; start < records.length; start += 250) {
+          results.push(
+            ...(await putAll(test.clients.kinesis, stream, records.slice(start, start + 250))),
+          );
+        }
+      });
+    };
 
     // A slow checkpoint, so kills land between uploads and the checkpoints that pass them.
     const configPath = writeConfig(
@@ -169,12 +175,13 @@ describe('exactly-once S3 objects', () => {
     let rewritten = 0;
     let previousOwners = new Set<string>();
     let relay: RelayProcess | undefined;
-    for (let run = 0; run < 4; run += 1) {
+    for (let run = 0; run < RUNS; run += 1) {
       relay = startRelayProcess(['run', '--config', configPath]);
       // Kill at a random point once this worker holds the shards (after the dead one's
       // leases expired), so every kill lands while records are being read and written.
       previousOwners = await waitForNewOwners(test, crashed.table, previousOwners);
-      const lifetimeMs = Math.floor(Math.random() * 4000);
+      putChunk(run);
+      const lifetimeMs = Math.floor(Math.random() * 3000);
       await new Promise((resolve) => setTimeout(resolve, lifetimeMs));
       // ...at the next moment an uploaded object is not yet covered by a checkpoint: the
       // case a kill must survive without duplicates (however slow this machine is).
@@ -189,7 +196,9 @@ describe('exactly-once S3 objects', () => {
       kills.push(lifetimeMs);
       rewritten += await objectsPastCheckpoints(test, crashed);
     }
+    putChunk(RUNS);
     await producing;
+    expect(results.length).toBe(planned.records.length);
     const last = lastPositionPerShard(results, planned.userCounts);
 
     // The survivor reads to the end; the tails are written once the idle flush proves them.

@@ -34,7 +34,13 @@ describe('chaos: hung DynamoDB and S3 calls', () => {
     };
     await createStream(stack.clients.kinesis, names.stream, 2);
     await createBucket(stack.clients, names.bucket);
-    const configPath = chaosConfig(names, { failoverMs: 10_000, checkpointIntervalMs: 1000 });
+    // A 3 s idle timeout (the default is 30 s) so the scenario takes seconds: what is proven
+    // is that the relay gives up by itself, not how long it waits.
+    const configPath = chaosConfig(names, {
+      failoverMs: 10_000,
+      checkpointIntervalMs: 1000,
+      overrides: { aws: { idleTimeoutMs: 3000 } },
+    });
     const workers: Worker[] = [];
     const producer = new RateProducer(stack.clients.kinesis, names.stream, 50);
     try {
@@ -52,7 +58,7 @@ describe('chaos: hung DynamoDB and S3 calls', () => {
       const hungAt = Date.now();
       stack.dynamoProxy.inject({ match: DYNAMO_WRITE, fault: { kind: 'hang' }, times: 1 });
       stack.s3Proxy.inject({ match: S3_UPLOAD, fault: { kind: 'hang' }, times: 1 });
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      await new Promise((resolve) => setTimeout(resolve, 8000));
       const put = await producer.stop();
 
       const { delivered, completeAt } = await waitForArchive(
@@ -100,6 +106,8 @@ describe('chaos: hung DynamoDB and S3 calls', () => {
         'the relay gave up on the hung DynamoDB call',
       ).not.toBeNull();
       expect(s3Hang?.abandonedAfterMs, 'the relay gave up on the hung S3 upload').not.toBeNull();
+      // One idle timeout (3 s here), not the 30 s default nor a stuck upload.
+      expect(s3Hang?.abandonedAfterMs ?? Infinity).toBeLessThan(15_000);
       expect(leaseLost).toBe(false);
     } finally {
       stack.clearFaults();
