@@ -1,10 +1,9 @@
 import { configuredStreams, type RelayConfig } from '../config/schema.js';
 import { describeCheckpoint } from '../core/checkpoint.js';
-import { plainStreamName } from '../core/stream-name.js';
 import { createAwsClients, createKinesisClient, destroyAwsClients } from '../kinesis/clients.js';
 import { streamCredentials } from '../kinesis/stream-credentials.js';
 import type { Lease } from '../leases/lease.js';
-import { parseStreamIdentifier } from '../leases/stream-identifier.js';
+import { parseStreamArn, parseStreamIdentifier } from '../leases/stream-identifier.js';
 import { KinesisStreamApi } from '../kinesis/stream-api.js';
 import { LeaseStore } from '../leases/lease-store.js';
 import { describeLag } from './shard-lag.js';
@@ -38,8 +37,14 @@ export async function listLeases(config: RelayConfig): Promise<string> {
   /** The configured stream a lease is of: by its stream identifier in a multi-stream table. */
   const apiFor = (lease: Lease): KinesisStreamApi | undefined => {
     if (!lease.streamIdentifier) return config.stream ? apis[0] : undefined;
-    const name = parseStreamIdentifier(lease.streamIdentifier)?.streamName;
-    return apis.find((api) => plainStreamName(api.stream) === name);
+    const id = parseStreamIdentifier(lease.streamIdentifier);
+    // A stream given by ARN names its account too (two accounts may share a stream name).
+    return apis.find((api) => {
+      const arn = parseStreamArn(api.stream);
+      return arn
+        ? arn.accountId === id?.accountId && arn.streamName === id.streamName
+        : api.stream === id?.streamName;
+    });
   };
   try {
     const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { SOURCE_FORMATS } from '../core/event.js';
-import { plainStreamName } from '../core/stream-name.js';
 import { zstdAvailable } from '../sinks/s3/zstd.js';
 
 /**
@@ -20,7 +19,7 @@ export const bufferSchema = z.strictObject({
 export const filterSchema = z.strictObject({
   eventTypes: z.array(z.string().min(1)).default([]),
   formats: z.array(z.enum(SOURCE_FORMATS)).default([]),
-  /** Streams (a name, or an ARN as configured) whose events the sink takes; empty: all. */
+  /** Streams whose events the sink takes, named as in `stream(s).name`; empty: all. */
   streams: z.array(z.string().min(1)).default([]),
 });
 
@@ -418,24 +417,24 @@ export const configSchema = z
           message: 'is required with initialPosition: AT_TIMESTAMP',
         });
       }
-      const plain = plainStreamName(stream.name);
-      if (streamNames.has(plain)) {
+      // Exact names: two accounts may each have a stream of the same name (by ARN).
+      if (streamNames.has(stream.name)) {
         ctx.addIssue({
           code: 'custom',
           path: [...path, 'name'],
-          message: `'${plain}' is listed twice; each stream once`,
+          message: `'${stream.name}' is listed twice; each stream once`,
         });
       }
-      streamNames.add(plain);
+      streamNames.add(stream.name);
     }
     const names = new Set<string>();
     config.sinks.forEach((sink, index) => {
       sink.filter.streams.forEach((name, at) => {
-        if (!streamNames.has(plainStreamName(name))) {
+        if (!streamNames.has(name)) {
           ctx.addIssue({
             code: 'custom',
             path: ['sinks', index, 'filter', 'streams', at],
-            message: `'${name}' is not a configured stream`,
+            message: `'${name}' is not a configured stream (name it as stream(s).name does)`,
           });
         }
       });

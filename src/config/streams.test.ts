@@ -70,7 +70,7 @@ ${sinks}`,
 application: my-app
 streams:
   - { name: orders, initialPosition: AT_TIMESTAMP }
-  - { name: "arn:aws:kinesis:us-east-1:111122223333:stream/orders" }
+  - { name: "orders" }
   - { name: clicks, roleArn: reader }
   - { name: views, region: eu-west-1 }
 ${sinks}`);
@@ -88,26 +88,44 @@ ${sinks}`);
     ).toEqual(['stream.roleArn: unknown key']);
   });
 
-  it('a sink filter selects configured streams only, by name or ARN', () => {
+  it('two accounts may each have a stream of the same name', () => {
+    const config = parseConfig(
+      `
+application: my-app
+streams:
+  - { name: "arn:aws:kinesis:us-east-1:111122223333:stream/events" }
+  - { name: "arn:aws:kinesis:us-east-1:444455556666:stream/events" }
+${sinks}`,
+      't',
+      {},
+    );
+    expect(configuredStreams(config)).toHaveLength(2);
+  });
+
+  it('a sink filter selects configured streams only, named as configured', () => {
+    const clicks = 'arn:aws:kinesis:us-east-1:111122223333:stream/clicks';
     const ok = parseConfig(
       `
 application: my-app
-streams: [{ name: orders }, { name: "arn:aws:kinesis:us-east-1:111122223333:stream/clicks" }]
+streams: [{ name: orders }, { name: "${clicks}" }]
 sinks:
-  - { name: archive, type: s3, bucket: my-bucket, filter: { streams: [orders, clicks] } }
+  - { name: archive, type: s3, bucket: my-bucket, filter: { streams: [orders, "${clicks}"] } }
 `,
       't',
       {},
     );
-    expect(ok.sinks[0]?.filter.streams).toEqual(['orders', 'clicks']);
+    expect(ok.sinks[0]?.filter.streams).toEqual(['orders', clicks]);
     expect(
       problemsOf(`
 application: my-app
-streams: [{ name: orders }]
+streams: [{ name: orders }, { name: "${clicks}" }]
 sinks:
-  - { name: archive, type: s3, bucket: my-bucket, filter: { streams: [order] } }
+  - { name: archive, type: s3, bucket: my-bucket, filter: { streams: [order, clicks] } }
 `),
-    ).toEqual(["sinks.0.filter.streams.0: 'order' is not a configured stream"]);
+    ).toEqual([
+      "sinks.0.filter.streams.0: 'order' is not a configured stream (name it as stream(s).name does)",
+      "sinks.0.filter.streams.1: 'clicks' is not a configured stream (name it as stream(s).name does)",
+    ]);
   });
 
   it('refuses an exactly-once S3 sink over several streams', () => {

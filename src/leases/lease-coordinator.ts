@@ -178,7 +178,7 @@ export class LeaseCoordinator {
     const existing = new Set<string>();
     for (const lease of await this.scan())
       if (lease.streamIdentifier) existing.add(lease.streamIdentifier);
-    this.scopes = await Promise.all(
+    const scopes = await Promise.all(
       streams.map(async (stream) => {
         if (!stream.identify) throw new Error(`stream ${stream.name} has no KCL identifier`);
         const identifier = await stream.identify(existing);
@@ -186,6 +186,11 @@ export class LeaseCoordinator {
         return { stream, scope: multiStreamScope(identifier) };
       }),
     );
+    // One stream listed twice (by name and by ARN, say) would share its leases with itself.
+    const identifiers = scopes.map(({ scope }) => scope.streamIdentifier);
+    const twice = identifiers.find((id, index) => identifiers.indexOf(id) !== index);
+    if (twice) throw new Error(`streams lists the stream ${twice} twice`);
+    this.scopes = scopes;
   }
 
   /**

@@ -178,4 +178,13 @@ describe('one lease table for several streams (KCL multi-stream)', () => {
     // The clicks parent is still being read: its child waits (until the signal stops it).
     await expect(coordinator.waitForParents(clicksChild, signal)).resolves.toBe(false);
   });
+
+  it('refuses a stream listed twice (by name and by ARN: the same identifier)', async () => {
+    const { coordinator, renewer } = coordinatorFor(memoryTable([]), [
+      stream('orders', ORDERS, []),
+      stream('arn:aws:kinesis:us-east-1:123456789012:stream/orders', ORDERS, []),
+    ]);
+    await expect(coordinator.start()).rejects.toThrow(`streams lists the stream ${ORDERS} twice`);
+    renewer.stop();
+  });
 });

@@ -1,5 +1,4 @@
 import type { RelayEvent, SourceFormat } from '../core/event.js';
-import { plainStreamName } from '../core/stream-name.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface SinkRoute {
@@ -8,7 +7,7 @@ export interface SinkRoute {
   readonly eventTypes: readonly string[];
   /** Empty: every source format. */
   readonly formats: readonly SourceFormat[];
-  /** Empty: every stream. A stream by name or ARN (either matches the other form). */
+  /** Empty: every stream. Streams as configured (the events carry that name or ARN). */
   readonly streams?: readonly string[];
 }
 
@@ -26,7 +25,7 @@ export class Router {
       sink: route.sink,
       types: route.eventTypes.length > 0 ? new Set(route.eventTypes) : null,
       formats: route.formats.length > 0 ? new Set(route.formats) : null,
-      streams: route.streams?.length ? new Set(route.streams.map(plainStreamName)) : null,
+      streams: route.streams?.length ? new Set(route.streams) : null,
     }));
   }
 
@@ -40,7 +39,7 @@ export class Router {
     for (const route of this.routes) {
       if (route.types && !route.types.has(event.type)) continue;
       if (route.formats && !route.formats.has(event.format)) continue;
-      if (route.streams && !route.streams.has(plainStreamName(event.record.streamName))) continue;
+      if (route.streams && !route.streams.has(event.record.streamName)) continue;
       deliver(route.sink);
       accepted += 1;
     }
