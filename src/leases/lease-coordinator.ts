@@ -15,6 +15,7 @@ import {
   type LeaseScope,
 } from './lease-scope.js';
 import { leaseTableRepairs, leasesToCreate, type ShardInfo } from './shard-sync.js';
+import { parseMultiStreamLeaseKey } from './stream-identifier.js';
 import { planTakes } from './take-planner.js';
 
 /** One stream whose shards the lease table holds. */
@@ -146,7 +147,9 @@ export class LeaseCoordinator {
 
   async start(): Promise<void> {
     await this.store.ensureTable();
-    await this.identifyStreams();
+    const table = await this.scan();
+    this.checkTableFormat(table);
+    await this.identifyStreams(table);
     await this.syncShards();
     await this.takePass();
     this.renewer.start();
@@ -172,12 +175,11 @@ export class LeaseCoordinator {
    * Multi-stream mode: each stream's KCL identifier, chosen once against the identifiers
    * already in the table (a KCL application's table keeps its own).
    */
-  private async identifyStreams(): Promise<void> {
+  private async identifyStreams(table: readonly Lease[]): Promise<void> {
     const { streams } = this.options;
     if (this.scopes.length > 0) return; // the single-stream table: nothing to identify
     const existing = new Set<string>();
-    for (const lease of await this.scan())
-      if (lease.streamIdentifier) existing.add(lease.streamIdentifier);
+    for (const lease of table) if (lease.streamIdentifier) existing.add(lease.streamIdentifier);
     const scopes = await Promise.all(
       streams.map(async (stream) => {
         if (!stream.identify) throw new Error(`stream ${stream.name} has no KCL identifier`);
@@ -191,6 +193,25 @@ export class LeaseCoordinator {
     const twice = identifiers.find((id, index) => identifiers.indexOf(id) !== index);
     if (twice) throw new Error(`streams lists the stream ${twice} twice`);
     this.scopes = scopes;
+  }
+
+  /**
+   * A table holds single-stream leases (key = shard id) or multi-stream ones, never both:
+   * moving from `stream:` to `streams:` on the same table would start every shard again
+   * from its initial position (the old leases belong to no stream), and the other way
+   * round read multi-stream keys as shard ids. Refused, with what to do.
+   */
+  private checkTableFormat(table: readonly Lease[]): void {
+    const multiStream = this.scopes.length === 0;
+    const isMulti = (lease: Lease) =>
+      Boolean(lease.streamIdentifier) || parseMultiStreamLeaseKey(lease.leaseKey) !== null;
+    const foreign = table.find((lease) => isMulti(lease) !== multiStream);
+    if (!foreign) return;
+    throw new Error(
+      multiStream
+        ? `lease table ${this.store.tableName} holds single-stream leases (${foreign.leaseKey}): it belongs to a stream: configuration; give streams: a table of its own (leases.table)`
+        : `lease table ${this.store.tableName} holds KCL multi-stream leases (${foreign.leaseKey}): configure its streams with streams:`,
+    );
   }
 
   /**

@@ -187,4 +187,27 @@ describe('one lease table for several streams (KCL multi-stream)', () => {
     await expect(coordinator.start()).rejects.toThrow(`streams lists the stream ${ORDERS} twice`);
     renewer.stop();
   });
+
+  it('refuses a table of the other format: single-stream leases under streams:, and back', async () => {
+    const single: Lease = { ...multiLease(ORDERS, 'x'), leaseKey: 'shardId-000000000000' };
+    delete (single as { streamIdentifier?: string }).streamIdentifier;
+    delete (single as { shardId?: string }).shardId;
+    const multi = coordinatorFor(memoryTable([single]), [stream('orders', ORDERS, [])]);
+    await expect(multi.coordinator.start()).rejects.toThrow(
+      'holds single-stream leases (shardId-000000000000): it belongs to a stream: configuration',
+    );
+    multi.renewer.stop();
+    const oneStream: LeaseStream = {
+      name: 'orders',
+      initialPosition: 'LATEST',
+      listShards: () => Promise.resolve([]),
+    };
+    const back = coordinatorFor(memoryTable([multiLease(ORDERS, 'shardId-000000000000')]), [
+      oneStream,
+    ]);
+    await expect(back.coordinator.start()).rejects.toThrow(
+      `holds KCL multi-stream leases (${ORDERS}:shardId-000000000000): configure its streams with streams:`,
+    );
+    back.renewer.stop();
+  });
 });
