@@ -23,16 +23,12 @@ import { createFanoutSource, type FanoutSource } from './kinesis/fanout/fanout-s
 import { KinesisStreamApi } from './kinesis/stream-api.js';
 import { streamCredentials } from './kinesis/stream-credentials.js';
 import type { Lease } from './leases/lease.js';
-import {
-  LeaseCoordinator,
-  handoffDrainMs,
-  type LeaseStream,
-  type LeasedShard,
-} from './leases/lease-coordinator.js';
+import { LeaseCoordinator, handoffDrainMs } from './leases/lease-coordinator.js';
 import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
 import { ReadPause } from './leases/read-pause.js';
 import { chooseStreamIdentifier, parseStreamArn } from './leases/stream-identifier.js';
+import type { LeaseStream, LeasedShard } from './leases/stream-scopes.js';
 import { startHttpServer } from './observability/http-server.js';
 import type { Logger } from './observability/logger.js';
 import { relayVersion } from './observability/build-info.js';

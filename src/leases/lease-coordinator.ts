@@ -7,35 +7,16 @@ import { ExpiryTracker } from './expiry-tracker.js';
 import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
+import { SINGLE_STREAM_SCOPE, fromShardView, toShardView, type LeaseScope } from './lease-scope.js';
+import { leaseTableRepairs, leasesToCreate } from './shard-sync.js';
 import {
-  SINGLE_STREAM_SCOPE,
-  fromShardView,
-  multiStreamScope,
-  toShardView,
-  type LeaseScope,
-} from './lease-scope.js';
-import { leaseTableRepairs, leasesToCreate, type ShardInfo } from './shard-sync.js';
-import { parseMultiStreamLeaseKey } from './stream-identifier.js';
+  checkTableFormat,
+  identifyStreams,
+  type LeaseStream,
+  type LeasedShard,
+  type StreamScope,
+} from './stream-scopes.js';
 import { planTakes } from './take-planner.js';
-
-/** One stream whose shards the lease table holds. */
-export interface LeaseStream {
-  /** As configured (a name or an ARN): what the listener is told. */
-  readonly name: string;
-  readonly initialPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
-  listShards(): Promise<readonly ShardInfo[]>;
-  /**
-   * Multi-stream tables only (config `streams:`): the KCL stream identifier
-   * (`account:stream:creationEpoch`), given the identifiers already in the table.
-   */
-  identify?(existing: ReadonlySet<string>): Promise<string>;
-}
-
-/** The shard a lease is for, and its stream (`LeaseStream.name`). */
-export interface LeasedShard {
-  readonly stream: string;
-  readonly shardId: string;
-}
 
 export interface LeaseCoordinatorOptions {
   readonly workerId: string;
@@ -111,7 +92,7 @@ export class LeaseCoordinator {
   /** The latest successful scan, shared with the children waiting for their parents. */
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
   /** Each stream with the leases that are its own; known once `start` identified them. */
-  private scopes: ReadonlyArray<{ stream: LeaseStream; scope: LeaseScope }> = [];
+  private scopes: readonly StreamScope[] = [];
 
   constructor(
     private readonly store: LeaseStore,
@@ -148,8 +129,9 @@ export class LeaseCoordinator {
   async start(): Promise<void> {
     await this.store.ensureTable();
     const table = await this.scan();
-    this.checkTableFormat(table);
-    await this.identifyStreams(table);
+    const multiStream = this.scopes.length === 0;
+    checkTableFormat(table, multiStream, this.store.tableName);
+    if (multiStream) this.scopes = await identifyStreams(this.options.streams, table, this.log);
     await this.syncShards();
     await this.takePass();
     this.renewer.start();
@@ -169,49 +151,6 @@ export class LeaseCoordinator {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.passRunning;
-  }
-
-  /**
-   * Multi-stream mode: each stream's KCL identifier, chosen once against the identifiers
-   * already in the table (a KCL application's table keeps its own).
-   */
-  private async identifyStreams(table: readonly Lease[]): Promise<void> {
-    const { streams } = this.options;
-    if (this.scopes.length > 0) return; // the single-stream table: nothing to identify
-    const existing = new Set<string>();
-    for (const lease of table) if (lease.streamIdentifier) existing.add(lease.streamIdentifier);
-    const scopes = await Promise.all(
-      streams.map(async (stream) => {
-        if (!stream.identify) throw new Error(`stream ${stream.name} has no KCL identifier`);
-        const identifier = await stream.identify(existing);
-        this.log.info({ stream: stream.name, streamIdentifier: identifier }, 'stream identified');
-        return { stream, scope: multiStreamScope(identifier) };
-      }),
-    );
-    // One stream listed twice (by name and by ARN, say) would share its leases with itself.
-    const identifiers = scopes.map(({ scope }) => scope.streamIdentifier);
-    const twice = identifiers.find((id, index) => identifiers.indexOf(id) !== index);
-    if (twice) throw new Error(`streams lists the stream ${twice} twice`);
-    this.scopes = scopes;
-  }
-
-  /**
-   * A table holds single-stream leases (key = shard id) or multi-stream ones, never both:
-   * moving from `stream:` to `streams:` on the same table would start every shard again
-   * from its initial position (the old leases belong to no stream), and the other way
-   * round read multi-stream keys as shard ids. Refused, with what to do.
-   */
-  private checkTableFormat(table: readonly Lease[]): void {
-    const multiStream = this.scopes.length === 0;
-    const isMulti = (lease: Lease) =>
-      Boolean(lease.streamIdentifier) || parseMultiStreamLeaseKey(lease.leaseKey) !== null;
-    const foreign = table.find((lease) => isMulti(lease) !== multiStream);
-    if (!foreign) return;
-    throw new Error(
-      multiStream
-        ? `lease table ${this.store.tableName} holds single-stream leases (${foreign.leaseKey}): it belongs to a stream: configuration; give streams: a table of its own (leases.table)`
-        : `lease table ${this.store.tableName} holds KCL multi-stream leases (${foreign.leaseKey}): configure its streams with streams:`,
-    );
   }
 
   /**
@@ -260,7 +199,7 @@ export class LeaseCoordinator {
   }
 
   /** The stream a lease of the table belongs to, if it is one of ours. */
-  private scopeOf(lease: Lease): { stream: LeaseStream; scope: LeaseScope } | undefined {
+  private scopeOf(lease: Lease): StreamScope | undefined {
     return this.scopes.find(({ scope }) => scope.holds(lease));
   }
 

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { Lease } from './lease.js';
-import { LeaseCoordinator, type LeaseStream, type LeasedShard } from './lease-coordinator.js';
+import { LeaseCoordinator } from './lease-coordinator.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import type { LeaseStore } from './lease-store.js';
 import type { ShardInfo } from './shard-sync.js';
+import type { LeaseStream, LeasedShard } from './stream-scopes.js';
 
 const silent = createLogger('silent');
 const ORDERS = '123456789012:orders:1000';
