@@ -10,7 +10,12 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
 import { ProducerLoop, type PutRecordInfo } from '../support/producer-loop.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
-import { startRelayProcess, writeConfig, type RelayProcess } from '../support/relay-process.js';
+import {
+  runCli,
+  startRelayProcess,
+  writeConfig,
+  type RelayProcess,
+} from '../support/relay-process.js';
 import { numberedRecord } from '../support/records.js';
 import { readJsonLines } from '../support/s3-reader.js';
 import { createBucket, eventually, useTestStack, uniqueName } from '../support/stack.js';
@@ -317,18 +322,27 @@ describe('several streams in one application (streams:)', () => {
     for (const item of [kclLease, streamInfo])
       await dynamo.send(new PutCommand({ TableName: names.table, Item: item }));
 
-    const config = validateConfig(
-      {
-        ...testRelayConfig(names, {
-          leases: { failoverMs: 3000, takeIntervalMs: 1000, shardSyncIntervalMs: 2000 },
-          log: { level: 'error' },
-        }),
-        stream: undefined,
-        streams: [{ name: names.stream, initialPosition: 'TRIM_HORIZON' }],
-      },
-      'test',
-      {},
+    const configObject = {
+      ...testRelayConfig(names, {
+        leases: { failoverMs: 3000, takeIntervalMs: 1000, shardSyncIntervalMs: 2000 },
+        log: { level: 'error' },
+      }),
+      stream: undefined,
+      streams: [{ name: names.stream, initialPosition: 'TRIM_HORIZON' }],
+    };
+    const config = validateConfig(configObject, 'test', {});
+    // The operator's view of the KCL's table: lease keys, and the lag of each shard read
+    // from its own stream (`?` if the lease were not matched to a configured stream).
+    const listed = await runCli(['leases', '--config', writeConfig(configObject)]);
+    expect(listed.code).toBe(0);
+    expect(listed.output).toMatch(
+      new RegExp(
+        `^${identifier}:shardId-000000000000\\s+kcl-worker-1\\s+17\\s+${checkpointed.sequenceNumber}/0\\s+\\d+s\\s`,
+        'm',
+      ),
     );
+    // KCL 3.5's stream-info row is no lease.
+    expect(listed.output).not.toMatch(new RegExp(`^${identifier}\\s`, 'm'));
     const relay = new Relay(config, { log: createLogger('error'), clients: test.clients });
     await relay.start();
     try {
