@@ -1,20 +1,34 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { isS3Sink, type RelayConfig } from './config/schema.js';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  configuredStreams,
+  isS3Sink,
+  type RelayConfig,
+  type StreamConfig,
+} from './config/schema.js';
 import { errorMessage } from './core/errors.js';
 import { processMemoryBudget } from './core/memory-budget.js';
 import { ReadPermits } from './core/read-permits.js';
 import { createDecoder, csvShapeFor } from './decode/index.js';
-import { createAwsClients, destroyAwsClients, type AwsClients } from './kinesis/clients.js';
+import {
+  createAwsClients,
+  createKinesisClient,
+  destroyAwsClients,
+  type AwsClients,
+} from './kinesis/clients.js';
 import { ShardConsumer } from './kinesis/shard-consumer.js';
 import { createFanoutSource, type FanoutSource } from './kinesis/fanout/fanout-source.js';
 import { KinesisStreamApi } from './kinesis/stream-api.js';
+import { streamCredentials } from './kinesis/stream-credentials.js';
 import type { Lease } from './leases/lease.js';
 import { LeaseCoordinator, handoffDrainMs } from './leases/lease-coordinator.js';
 import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
 import { ReadPause } from './leases/read-pause.js';
+import { chooseStreamIdentifier, parseStreamArn } from './leases/stream-identifier.js';
+import type { LeaseStream, LeasedShard } from './leases/stream-scopes.js';
 import { startHttpServer } from './observability/http-server.js';
 import type { Logger } from './observability/logger.js';
 import { relayVersion } from './observability/build-info.js';
@@ -28,6 +42,16 @@ export interface RelayOptions {
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
   readonly clients?: AwsClients;
+}
+
+/** One configured stream: its Kinesis calls (under its own role, if it has one). */
+interface StreamRuntime {
+  readonly config: StreamConfig;
+  readonly api: KinesisStreamApi;
+  /** Null: GetRecords polling (config consumer.mode). */
+  readonly fanout: FanoutSource | null;
+  /** A client of its own (a stream read under its own role), closed with the relay. */
+  readonly ownClient: KinesisClient | null;
 }
 
 interface RunningShard {
@@ -59,14 +83,14 @@ export class Relay {
   readonly workerId: string;
   readonly metrics: RelayMetrics;
   private readonly clients: AwsClients;
-  private readonly api: KinesisStreamApi;
-  /** Null: GetRecords polling (config consumer.mode). */
-  private readonly fanout: FanoutSource | null;
+  /** The configured streams by name (as configured: a name or an ARN). */
+  private readonly streams = new Map<string, StreamRuntime>();
   private readonly store: LeaseStore;
   private readonly renewer: LeaseRenewer;
   private readonly coordinator: LeaseCoordinator;
   private readonly sinkSet: SinkSet;
   private readonly router: Router;
+  /** By lease key: the shard id, or `<streamIdentifier>:<shardId>` with several streams. */
   private readonly shards = new Map<string, RunningShard>();
   private readonly readPermits: ReadPermits;
   private server: Server | undefined;
@@ -94,8 +118,8 @@ export class Relay {
         idleTimeoutMs: config.aws.idleTimeoutMs,
         env: options.env,
       });
-    this.api = new KinesisStreamApi(this.clients.kinesis, config.stream.name);
-    this.fanout = createFanoutSource(config, log);
+    for (const stream of configuredStreams(config))
+      this.streams.set(stream.name, this.streamRuntime(stream));
     const failoverMs = config.leases.failoverMs;
     const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
     // Every lease call, retries included, ends within a renew interval: a hung DynamoDB
@@ -119,10 +143,9 @@ export class Relay {
     this.coordinator = new LeaseCoordinator(
       this.store,
       this.renewer,
-      () => this.api.listShards(),
       {
         workerId: this.workerId,
-        initialPosition: config.stream.initialPosition,
+        streams: [...this.streams.values()].map((stream) => this.leaseStream(stream)),
         failoverMs,
         takeIntervalMs: config.leases.takeIntervalMs ?? failoverMs * 2,
         claimIntervalMs: renewIntervalMs,
@@ -130,7 +153,7 @@ export class Relay {
         maxLeasesPerWorker: config.leases.maxLeasesPerWorker,
       },
       {
-        acquired: (lease) => this.startShard(lease),
+        acquired: (lease, shard) => this.startShard(lease, shard),
         lost: (shardId) => this.shards.get(shardId)?.consumer.loseLease(),
         paused: (shardId) => this.shards.get(shardId)?.reads.pause(),
         resumed: (shardId) => {
@@ -154,6 +177,7 @@ export class Relay {
         sink,
         eventTypes: sinkConfig.filter.eventTypes,
         formats: sinkConfig.filter.formats,
+        streams: sinkConfig.filter.streams,
       })),
     );
   }
@@ -181,7 +205,7 @@ export class Relay {
     options.log.info(
       {
         workerId: this.workerId,
-        stream: config.stream.name,
+        stream: [...this.streams.keys()].join(', '),
         table: this.store.tableName,
         metricsPort: this.httpPort,
       },
@@ -190,7 +214,53 @@ export class Relay {
     await this.coordinator.start();
   }
 
-  /** Shards this worker is consuming now. */
+  /**
+   * A stream's Kinesis calls: with a role of its own (`streams[].roleArn`) a client of its
+   * own under the assumed role, else the process's client.
+   */
+  private streamRuntime(stream: StreamConfig): StreamRuntime {
+    const { config, options } = this;
+    const credentials = streamCredentials(stream, {
+      region: config.aws.region,
+      sessionName: config.application,
+    });
+    const ownClient = credentials
+      ? createKinesisClient({
+          region: config.aws.region,
+          idleTimeoutMs: config.aws.idleTimeoutMs,
+          env: options.env,
+          credentials,
+        })
+      : null;
+    const log = config.streams ? options.log.child({ stream: stream.name }) : options.log;
+    return {
+      config: stream,
+      api: new KinesisStreamApi(ownClient ?? this.clients.kinesis, stream.name),
+      fanout: createFanoutSource(config, stream.name, log, credentials),
+      ownClient,
+    };
+  }
+
+  /**
+   * The stream as the lease coordinator sees it. With `streams:` the table is a KCL
+   * multi-stream table: each stream is identified as `account:stream:creationEpoch`.
+   */
+  private leaseStream(stream: StreamRuntime): LeaseStream {
+    const identify = async (existing: ReadonlySet<string>) => {
+      const { streamArn, createdAt } = await stream.api.describeSummary();
+      const arn = parseStreamArn(streamArn);
+      if (!arn) throw new Error(`${stream.config.name}: unexpected stream ARN ${streamArn}`);
+      return chooseStreamIdentifier({ ...arn, createdAt }, existing);
+    };
+    return {
+      name: stream.config.name,
+      initialPosition: stream.config.initialPosition,
+      listShards: () => stream.api.listShards(),
+      ...(this.config.streams ? { identify } : {}),
+    };
+  }
+
+  /** Shards this worker is consuming now (by lease key). */
   ownedShards(): string[] {
     return [...this.shards.keys()];
   }
@@ -224,6 +294,7 @@ export class Relay {
       await withinMs(this.closeResources(), CLOSE_GRACE_MS);
       this.server?.closeAllConnections();
       if (!this.options.clients) destroyAwsClients(this.clients);
+      for (const stream of this.streams.values()) stream.ownClient?.destroy();
     }
     return clean;
   }
@@ -257,7 +328,10 @@ export class Relay {
 
   private async closeResources(): Promise<void> {
     await Promise.allSettled(this.sinkSet.sinks.map(({ sink }) => sink.close()));
-    this.fanout?.close();
+    for (const stream of this.streams.values()) {
+      stream.fanout?.close();
+      stream.ownClient?.destroy();
+    }
     await this.sinkSet.deadLetter.close().catch(() => undefined);
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
     if (!this.options.clients) destroyAwsClients(this.clients);
@@ -302,19 +376,24 @@ export class Relay {
     this.coordinator.updateOwnedGauge();
   }
 
-  private startShard(lease: Lease): void {
+  private startShard(lease: Lease, shard: LeasedShard): void {
     if (this.stopping) return;
-    const previous = this.shards.get(lease.leaseKey);
+    const leaseKey = lease.leaseKey;
+    const previous = this.shards.get(leaseKey);
     if (previous) {
       // We lost this lease and took it back before its old loop wound down: the new loop
       // starts once the old one has stopped, so one shard never has two readers.
       previous.consumer.loseLease();
-      void previous.done.then(() => this.startShard(lease));
+      void previous.done.then(() => this.startShard(lease, shard));
       return;
     }
     const { config, options } = this;
-    const shardId = lease.leaseKey;
-    const log = options.log.child({ shardId });
+    const stream = this.streams.get(shard.stream);
+    if (!stream) return; // the coordinator only hands out leases of configured streams
+    const { shardId } = shard;
+    const log = options.log.child(
+      config.streams ? { stream: stream.config.name, shardId } : { shardId },
+    );
     const reads = new ReadPause(this.readPermits);
     const pipeline = new ShardPipeline(
       createDecoder(config.decode.format),
@@ -322,23 +401,26 @@ export class Relay {
       this.sinkSet.deadLetter,
     );
     const consumer = new ShardConsumer({
-      api: this.api,
+      api: stream.api,
       shardId,
+      leaseKey,
       startFrom: lease.checkpoint,
       processor: pipeline,
-      checkpoints: { write: (id, checkpoint) => this.renewer.checkpoint(id, checkpoint) },
+      checkpoints: {
+        write: (_shardId, checkpoint) => this.renewer.checkpoint(leaseKey, checkpoint),
+      },
       waitForParents: (signal) => this.coordinator.waitForParents(lease, signal),
       options: {
         maxRecordsPerCall: config.consumer.maxRecordsPerCall,
         idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
         minCallIntervalMs: config.consumer.minCallIntervalMs,
         checkpointIntervalMs: config.checkpoint.intervalMs,
-        initialTimestamp: timestampOf(lease.checkpointTimestamp ?? config.stream.initialTimestamp),
+        initialTimestamp: timestampOf(lease.checkpointTimestamp ?? stream.config.initialTimestamp),
       },
       log,
       metrics: this.metrics,
       readPermits: reads,
-      source: this.fanout?.reader,
+      source: stream.fanout?.reader,
     });
     const done = consumer
       .run()
@@ -346,7 +428,7 @@ export class Relay {
         log.info({ outcome }, 'shard consumer ended');
         if (outcome === 'shard-end') {
           // The row keeps SHARD_END; stop renewing it and look for its children now.
-          this.renewer.forget(shardId);
+          this.renewer.forget(leaseKey);
           this.coordinator.updateOwnedGauge();
           if (!this.stopping)
             void this.coordinator
@@ -354,17 +436,17 @@ export class Relay {
               .then(() => this.coordinator.takePass())
               .catch(() => undefined);
         }
-        if (outcome !== 'stopped') forgetShard(this.metrics, this.api.stream, shardId);
+        if (outcome !== 'stopped') forgetShard(this.metrics, stream.api.stream, shardId, leaseKey);
       })
       .catch(async (error: unknown) => {
         log.error({ err: errorMessage(error) }, 'shard consumer failed; releasing its lease');
-        forgetShard(this.metrics, this.api.stream, shardId);
-        await this.renewer.release(shardId).catch(() => undefined);
+        forgetShard(this.metrics, stream.api.stream, shardId, leaseKey);
+        await this.renewer.release(leaseKey).catch(() => undefined);
       })
       .finally(() => {
-        if (!this.stopping) this.shards.delete(shardId);
+        if (!this.stopping) this.shards.delete(leaseKey);
       });
-    this.shards.set(shardId, { consumer, reads, pipeline, handingOver: false, done });
+    this.shards.set(leaseKey, { consumer, reads, pipeline, handingOver: false, done });
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { RelayConfig } from '../config/schema.js';
+import { configuredStreams, type RelayConfig } from '../config/schema.js';
 import { deregisterStreamConsumer } from '../kinesis/fanout/consumer-registration.js';
 import { createFanoutKinesisClient } from '../kinesis/fanout/fanout-client.js';
+import { streamCredentials } from '../kinesis/stream-credentials.js';
 
 /**
  * Removes the stream consumer the fan-out mode registered: AWS bills a registered consumer
@@ -12,20 +13,30 @@ export async function deregisterFanoutConsumer(
   config: RelayConfig,
   say: (line: string) => void,
 ): Promise<number> {
-  // Control-plane calls only: HTTP/1.1 is enough.
-  const client = createFanoutKinesisClient({ region: config.aws.region, protocol: 'http1.1' });
   const consumerName = config.consumer.fanout.consumerName ?? config.application;
-  try {
-    const removed = await deregisterStreamConsumer(client, config.stream.name, consumerName);
-    say(
-      removed
-        ? `deregistered stream consumer ${consumerName} of ${config.stream.name}`
-        : `no stream consumer ${consumerName} registered on ${config.stream.name}`,
-    );
-    return 0;
-  } finally {
-    client.destroy();
+  // Each stream registered the consumer on its own (under its own role, if it has one).
+  for (const stream of configuredStreams(config)) {
+    // Control-plane calls only: HTTP/1.1 is enough.
+    const client = createFanoutKinesisClient({
+      region: config.aws.region,
+      protocol: 'http1.1',
+      credentials: streamCredentials(stream, {
+        region: config.aws.region,
+        sessionName: config.application,
+      }),
+    });
+    try {
+      const removed = await deregisterStreamConsumer(client, stream.name, consumerName);
+      say(
+        removed
+          ? `deregistered stream consumer ${consumerName} of ${stream.name}`
+          : `no stream consumer ${consumerName} registered on ${stream.name}`,
+      );
+    } finally {
+      client.destroy();
+    }
   }
+  return 0;
 }
 
 /** `kinesis-relay fanout deregister [--config FILE]`. */

@@ -23,7 +23,8 @@ export async function describeLag(
     : checkpoint === 'AT_TIMESTAMP'
       ? { type: 'AT_TIMESTAMP' as const, timestamp: new Date(lease.checkpointTimestamp ?? 0) }
       : { type: checkpoint };
-  const iterator = await api.getShardIterator(lease.leaseKey, start);
+  // A multi-stream lease names its shard apart from its key.
+  const iterator = await api.getShardIterator(lease.shardId ?? lease.leaseKey, start);
   const page = await api.getRecords(iterator, 1);
   const arrival = page.records[0]?.ApproximateArrivalTimestamp;
   if (arrival) return formatAge(now.getTime() - arrival.getTime());

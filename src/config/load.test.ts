@@ -22,7 +22,7 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): readonly string[
 describe('config loading', () => {
   it('fills the documented defaults', () => {
     const config = parseConfig(minimal, 'test.yaml', {});
-    expect(config.stream.initialPosition).toBe('TRIM_HORIZON');
+    expect(config.stream?.initialPosition).toBe('TRIM_HORIZON');
     expect(config.leases.failoverMs).toBe(10_000);
     expect(config.consumer.maxRecordsPerCall).toBe(10_000);
     expect(config.checkpoint.intervalMs).toBe(5000);

@@ -19,6 +19,8 @@ export const bufferSchema = z.strictObject({
 export const filterSchema = z.strictObject({
   eventTypes: z.array(z.string().min(1)).default([]),
   formats: z.array(z.enum(SOURCE_FORMATS)).default([]),
+  /** Streams whose events the sink takes, named as in `stream(s).name`; empty: all. */
+  streams: z.array(z.string().min(1)).default([]),
 });
 
 export const retrySchema = z.strictObject({
@@ -48,6 +50,10 @@ export const parquetSchema = z.strictObject({
 const bucketName = z
   .string({ error: 'is required (an S3 bucket name)' })
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 characters)');
+
+const iamRoleArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN');
 
 const s3SinkSchema = z
   .strictObject({
@@ -164,10 +170,7 @@ const redshiftSinkSchema = z
     stagingBucket: bucketName.optional(),
     stagingPrefix: z.string().default('redshift-staging/'),
     /** COPY's credentials; without it the worker's own (temporary) credentials are passed. */
-    iamRole: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
-      .optional(),
+    iamRole: iamRoleArn.optional(),
     /** The staging bucket's region, when it differs from the cluster's. */
     region: z.string().min(1).optional(),
     buffer: bufferSchema.default({
@@ -263,6 +266,18 @@ const deadLetterSchema = z.discriminatedUnion('type', [
 
 const initialPositions = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
 
+const streamSchema = z.strictObject({
+  name: z.string({ error: 'is required (a stream name or ARN)' }).min(1),
+  initialPosition: z.enum(initialPositions).default('TRIM_HORIZON'),
+  initialTimestamp: z.iso.datetime({ offset: true }).nullable().default(null),
+});
+
+/** One of several streams (`streams:`): it may be read under a role of its own. */
+const multiStreamSchema = streamSchema.extend({
+  /** Assumed (sts:AssumeRole) for this stream's Kinesis calls only; the lease table stays ours. */
+  roleArn: iamRoleArn.optional(),
+});
+
 /** Enhanced fan-out: the registered stream consumer and how SubscribeToShard is spoken. */
 const fanoutSchema = z.strictObject({
   /** The registered consumer's name; null: the application name. */
@@ -284,11 +299,10 @@ export const configSchema = z
     application: z
       .string({ error: 'is required (it names the lease table)' })
       .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -'),
-    stream: z.strictObject({
-      name: z.string({ error: 'is required (a stream name or ARN)' }).min(1),
-      initialPosition: z.enum(initialPositions).default('TRIM_HORIZON'),
-      initialTimestamp: z.iso.datetime({ offset: true }).nullable().default(null),
-    }),
+    /** The one-stream form; exactly one of `stream` and `streams`. */
+    stream: streamSchema.optional(),
+    /** Several streams in one application: one lease table in the KCL multi-stream format. */
+    streams: z.array(multiStreamSchema).min(1, 'needs at least one stream').optional(),
     aws: z
       .strictObject({
         region: z.string().min(1).optional(),
@@ -376,15 +390,54 @@ export const configSchema = z
       .default({ level: 'info' }),
   })
   .superRefine((config, ctx) => {
-    if (config.stream.initialPosition === 'AT_TIMESTAMP' && !config.stream.initialTimestamp) {
+    if (config.stream && config.streams) {
       ctx.addIssue({
         code: 'custom',
-        path: ['stream', 'initialTimestamp'],
-        message: 'is required with initialPosition: AT_TIMESTAMP',
+        path: ['streams'],
+        message: 'cannot be given with stream: use stream for one stream, streams for several',
       });
+    } else if (!config.stream && !config.streams) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stream'],
+        message: 'is required (a stream name or ARN), or streams: a list of them',
+      });
+    }
+    const streams = config.streams
+      ? config.streams.map((stream, index) => ({ stream, path: ['streams', index] }))
+      : config.stream
+        ? [{ stream: config.stream, path: ['stream'] }]
+        : [];
+    const streamNames = new Set<string>();
+    for (const { stream, path } of streams) {
+      if (stream.initialPosition === 'AT_TIMESTAMP' && !stream.initialTimestamp) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'initialTimestamp'],
+          message: 'is required with initialPosition: AT_TIMESTAMP',
+        });
+      }
+      // Exact names: two accounts may each have a stream of the same name (by ARN).
+      if (streamNames.has(stream.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'name'],
+          message: `'${stream.name}' is listed twice; each stream once`,
+        });
+      }
+      streamNames.add(stream.name);
     }
     const names = new Set<string>();
     config.sinks.forEach((sink, index) => {
+      sink.filter.streams.forEach((name, at) => {
+        if (!streamNames.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sinks', index, 'filter', 'streams', at],
+            message: `'${name}' is not a configured stream (name it as stream(s).name does)`,
+          });
+        }
+      });
       if (names.has(sink.name)) {
         ctx.addIssue({
           code: 'custom',
@@ -396,6 +449,14 @@ export const configSchema = z
       // A worker that lost a lease must notice it (failover) before it could idle-flush
       // that shard's batch, or it could overwrite the new owner's object with a shorter one.
       if (isS3Sink(sink) && sink.exactlyOnce) {
+        // Its segments and checkpoint ranges are kept per shard id, which two streams share.
+        if (streams.length > 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sinks', index, 'exactlyOnce'],
+            message: 'is not supported with several streams (one exactly-once sink per stream)',
+          });
+        }
         if (sink.idleFlushMs < 2 * config.leases.failoverMs) {
           ctx.addIssue({
             code: 'custom',
@@ -417,6 +478,13 @@ export type DeadLetterConfig = NonNullable<RelayConfig['deadLetter']>;
 export type BufferConfig = z.infer<typeof bufferSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type FilterConfig = z.infer<typeof filterSchema>;
+
+export type StreamConfig = z.infer<typeof multiStreamSchema>;
+
+/** The configured streams, whichever form the config uses. */
+export function configuredStreams(config: RelayConfig): StreamConfig[] {
+  return config.streams ?? (config.stream ? [config.stream] : []);
+}
 
 export function isS3Sink(sink: SinkConfig): sink is S3SinkConfig {
   return sink.type === 's3';

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
@@ -33,32 +33,10 @@ export interface AwsClientOptions {
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const env = options.env ?? process.env;
   const region = options.region;
-  // HTTP/1.1 keep-alive: the Kinesis client defaults to HTTP/2 (built for SubscribeToShard),
-  // which a GetRecords poller does not need and which breaks against kinesis-local.
-  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-  const requestHandler = (timeouts: { connectionTimeout: number; requestTimeout: number }) =>
-    new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-      httpsAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
-      ...timeouts,
-      // Both limits end the attempt with a TimeoutError, which the SDK's retry strategy
-      // retries: a hung server costs one timeout per attempt, never a stuck call.
-      throwOnRequestTimeout: true,
-      socketTimeout: idleTimeoutMs,
-    });
+  const requestHandler = httpHandler(options);
   const common = { region, retryMode: 'standard' as const, maxAttempts: 4 };
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  // GetRecords responses are read by our own reader (kinesis-protocol.ts): the SDK's
-  // generic one was the largest single cost of the relay's main thread.
-  const kinesis = new KinesisClient({
-    ...common,
-    requestHandler: requestHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
-    protocol: KinesisJsonProtocol,
-  });
-  // The SDK's logger middleware copies every response through its redaction filter for a
-  // logger we never give it (we log with pino): for GetRecords that is a walk over every
-  // record, 2.3 % of the relay's CPU in the benchmark profile.
-  kinesis.middlewareStack.remove('loggerMiddleware');
+  const kinesis = createKinesisClient(options);
   return {
     kinesis,
     dynamo: DynamoDBDocumentClient.from(
@@ -84,6 +62,46 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),
   };
+}
+
+/**
+ * The polling Kinesis client. `credentials` (a stream's own role, config
+ * `streams[].roleArn`) replace the SDK's default chain for this client only.
+ */
+export function createKinesisClient(
+  options: AwsClientOptions & { readonly credentials?: KinesisClientConfig['credentials'] } = {},
+): KinesisClient {
+  // GetRecords responses are read by our own reader (kinesis-protocol.ts): the SDK's
+  // generic one was the largest single cost of the relay's main thread.
+  const kinesis = new KinesisClient({
+    region: options.region,
+    retryMode: 'standard',
+    maxAttempts: 4,
+    requestHandler: httpHandler(options)({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    protocol: KinesisJsonProtocol,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+  // The SDK's logger middleware copies every response through its redaction filter for a
+  // logger we never give it (we log with pino): for GetRecords that is a walk over every
+  // record, 2.3 % of the relay's CPU in the benchmark profile.
+  kinesis.middlewareStack.remove('loggerMiddleware');
+  return kinesis;
+}
+
+function httpHandler(options: AwsClientOptions) {
+  // HTTP/1.1 keep-alive: the Kinesis client defaults to HTTP/2 (built for SubscribeToShard),
+  // which a GetRecords poller does not need and which breaks against kinesis-local.
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  return (timeouts: { connectionTimeout: number; requestTimeout: number }) =>
+    new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+      httpsAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
+      ...timeouts,
+      // Both limits end the attempt with a TimeoutError, which the SDK's retry strategy
+      // retries: a hung server costs one timeout per attempt, never a stuck call.
+      throwOnRequestTimeout: true,
+      socketTimeout: idleTimeoutMs,
+    });
 }
 
 export function destroyAwsClients(clients: AwsClients): void {

@@ -48,6 +48,12 @@ export interface ShardConsumerOptions {
 export interface ShardConsumerDeps {
   readonly api: ShardReadApi;
   readonly shardId: string;
+  /**
+   * The shard's lease key (default: the shard id; with several streams
+   * `<streamIdentifier>:<shardId>`): keys its read and checkpoint clocks, which two
+   * streams' equal shard ids must not share.
+   */
+  readonly leaseKey?: string;
   readonly startFrom: Checkpoint;
   readonly processor: RecordProcessor;
   readonly checkpoints: CheckpointWriter;
@@ -109,7 +115,7 @@ export class ShardConsumer {
       writer: deps.checkpoints,
       processor: deps.processor,
       log: deps.log,
-      onWritten: () => deps.metrics.checkpointTimes.set(deps.shardId, Date.now()),
+      onWritten: () => this.markCheckpointed(),
       onLeaseLost: () => this.loseLease(),
     });
     this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
@@ -139,7 +145,7 @@ export class ShardConsumer {
   async run(): Promise<ShardOutcome> {
     const { log, startFrom } = this.deps;
     if (startFrom === 'SHARD_END') return 'shard-end';
-    this.deps.metrics.checkpointTimes.set(this.deps.shardId, Date.now());
+    this.markCheckpointed();
     const timer = setInterval(
       () => void this.checkpointProgress(),
       this.deps.options.checkpointIntervalMs,
@@ -403,8 +409,20 @@ export class ShardConsumer {
 
   /** Feeds the stall check of /readyz and kinesis_relay_shard_read_age_seconds. */
   private markRead(): void {
-    this.deps.metrics.readTimes.set(this.deps.shardId, {
-      stream: this.deps.api.stream,
+    const { deps } = this;
+    deps.metrics.readTimes.set(deps.leaseKey ?? deps.shardId, {
+      stream: deps.api.stream,
+      shard: deps.shardId,
+      at: Date.now(),
+    });
+  }
+
+  /** Feeds kinesis_relay_checkpoint_age_seconds. */
+  private markCheckpointed(): void {
+    const { deps } = this;
+    deps.metrics.checkpointTimes.set(deps.leaseKey ?? deps.shardId, {
+      stream: deps.api.stream,
+      shard: deps.shardId,
       at: Date.now(),
     });
   }

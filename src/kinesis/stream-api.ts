@@ -1,4 +1,5 @@
 import {
+  DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   ListShardsCommand,
@@ -137,6 +138,24 @@ export class KinesisStreamApi {
       nextToken = page.NextToken;
     } while (nextToken);
     return shards;
+  }
+
+  /** The stream's ARN and creation time (a multi-stream lease table names it by both). */
+  async describeSummary(signal?: AbortSignal): Promise<{ streamArn: string; createdAt: Date }> {
+    const response = await this.sendWithin(
+      'DescribeStreamSummary',
+      this.timeouts.callMs,
+      signal,
+      (abortSignal) =>
+        this.client.send(new DescribeStreamSummaryCommand({ ...streamParameters(this.stream) }), {
+          abortSignal,
+        }),
+    );
+    const summary = response.StreamDescriptionSummary;
+    if (!summary?.StreamARN || !summary.StreamCreationTimestamp) {
+      throw new Error(`DescribeStreamSummary of ${this.stream} returned no ARN or creation time`);
+    }
+    return { streamArn: summary.StreamARN, createdAt: summary.StreamCreationTimestamp };
   }
 
   async getShardIterator(shardId: string, start: IteratorStart, signal?: AbortSignal) {

@@ -34,7 +34,22 @@ export function leaseFromItem(item: LeaseItem): Lease {
     checkpointOwner:
       typeof item[A.checkpointOwner] === 'string' ? String(item[A.checkpointOwner]) : null,
     endingHashKey: typeof item[A.endingHashKey] === 'string' ? String(item[A.endingHashKey]) : null,
+    ...(typeof item[A.streamIdentifier] === 'string'
+      ? {
+          streamIdentifier: item[A.streamIdentifier] as string,
+          shardId: typeof item[A.shardId] === 'string' ? (item[A.shardId] as string) : null,
+        }
+      : {}),
   };
+}
+
+/**
+ * KCL 3.5 stores other entities in the lease table (`entityType` STREAM, LEADER,
+ * WORKER_METRIC_STATS ...); a lease has none (KCL before 3.5) or `LEASE`.
+ */
+export function isLeaseItem(item: LeaseItem): boolean {
+  const type = item[A.entityType];
+  return type === undefined || type === null || type === 'LEASE';
 }
 
 export function itemFromLease(lease: Lease): LeaseItem {
@@ -50,6 +65,11 @@ export function itemFromLease(lease: Lease): LeaseItem {
   if (lease.childShardIds.length > 0) item[A.children] = new Set(lease.childShardIds);
   if (lease.startingHashKey) item[A.startingHashKey] = lease.startingHashKey;
   if (lease.endingHashKey) item[A.endingHashKey] = lease.endingHashKey;
+  // Multi-stream leases only: a single-stream table keeps exactly its old attributes.
+  if (lease.streamIdentifier) {
+    item[A.streamIdentifier] = lease.streamIdentifier;
+    if (lease.shardId) item[A.shardId] = lease.shardId;
+  }
   return item;
 }
 

@@ -47,10 +47,11 @@ function coordinatorFor(store: LeaseStore, log: Logger = silent) {
   const coordinator = new LeaseCoordinator(
     store,
     renewer,
-    () => Promise.resolve([]),
     {
       ...options,
-      initialPosition: 'TRIM_HORIZON',
+      streams: [
+        { name: 's', initialPosition: 'TRIM_HORIZON', listShards: () => Promise.resolve([]) },
+      ],
       takeIntervalMs: 6000,
       claimIntervalMs: 1000,
       shardSyncIntervalMs: 60_000,

@@ -7,12 +7,24 @@ import { ExpiryTracker } from './expiry-tracker.js';
 import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
-import { leaseTableRepairs, leasesToCreate, type ShardInfo } from './shard-sync.js';
+import { SINGLE_STREAM_SCOPE, fromShardView, toShardView, type LeaseScope } from './lease-scope.js';
+import { leaseTableRepairs, leasesToCreate } from './shard-sync.js';
+import {
+  checkTableFormat,
+  identifyStreams,
+  type LeaseStream,
+  type LeasedShard,
+  type StreamScope,
+} from './stream-scopes.js';
 import { planTakes } from './take-planner.js';
 
 export interface LeaseCoordinatorOptions {
   readonly workerId: string;
-  readonly initialPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /**
+   * One stream with an `identify` per stream: a KCL multi-stream table. One without: the
+   * single-stream table (lease key = shard id).
+   */
+  readonly streams: readonly LeaseStream[];
   readonly failoverMs: number;
   readonly takeIntervalMs: number;
   /** How often to look for released or new leases (cheap pass, no steal): handoff speed. */
@@ -45,7 +57,7 @@ export function handoffDrainMs(failoverMs: number): number {
 
 export interface LeaseListener {
   /** A lease was taken: start a consumer for it. */
-  acquired(lease: Lease): void;
+  acquired(lease: Lease, shard: LeasedShard): void;
   /** A held lease was lost: stop its consumer without checkpointing. */
   lost(shardId: string): void;
   /** A held lease was not renewed in time: stop reading (in-flight records go on). */
@@ -79,17 +91,21 @@ export class LeaseCoordinator {
   private readonly handoffsAsked = new Map<string, number>();
   /** The latest successful scan, shared with the children waiting for their parents. */
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
+  /** Each stream with the leases that are its own; known once `start` identified them. */
+  private scopes: readonly StreamScope[] = [];
 
   constructor(
     private readonly store: LeaseStore,
     private readonly renewer: LeaseRenewer,
-    private readonly listShards: () => Promise<readonly ShardInfo[]>,
     private readonly options: LeaseCoordinatorOptions,
     private readonly listener: LeaseListener,
     private readonly log: Logger,
     private readonly metrics: RelayMetrics,
   ) {
     this.now = options.now ?? monotonicNow;
+    const [only] = options.streams;
+    if (options.streams.length === 1 && only && !only.identify)
+      this.scopes = [{ stream: only, scope: SINGLE_STREAM_SCOPE }];
     this.expiry = new ExpiryTracker(options.failoverMs, this.now);
     for (const change of ['taken', 'stolen', 'lost'] as const)
       metrics.leaseChanges.inc({ change }, 0);
@@ -112,6 +128,10 @@ export class LeaseCoordinator {
 
   async start(): Promise<void> {
     await this.store.ensureTable();
+    const table = await this.scan();
+    const multiStream = this.scopes.length === 0;
+    checkTableFormat(table, multiStream, this.store.tableName);
+    if (multiStream) this.scopes = await identifyStreams(this.options.streams, table, this.log);
     await this.syncShards();
     await this.takePass();
     this.renewer.start();
@@ -133,12 +153,30 @@ export class LeaseCoordinator {
     await this.passRunning;
   }
 
-  /** Creates leases for shards that have none (new stream, or after a reshard). */
+  /**
+   * Creates leases for shards that have none (new stream, or after a reshard), stream by
+   * stream: one stream that cannot be listed does not hold the others back.
+   */
   async syncShards(): Promise<void> {
-    const [shards, leases] = await Promise.all([this.listShards(), this.scan()]);
-    for (const lease of leasesToCreate(shards, leases, this.options.initialPosition)) {
-      if (await this.store.createLeaseIfAbsent(lease)) {
-        this.log.info(
+    const leases = await this.scan();
+    const results = await Promise.allSettled(
+      this.scopes.map(({ stream, scope }) => this.syncStream(stream, scope, leases)),
+    );
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.syncedOnce = true;
+  }
+
+  private async syncStream(stream: LeaseStream, scope: LeaseScope, table: readonly Lease[]) {
+    const shards = await stream.listShards();
+    // The shard sync works on shard ids; the stream's own leases are seen that way.
+    const own = table.filter((lease) => scope.holds(lease));
+    const leases = own.map((lease) => toShardView(lease, scope));
+    const log =
+      scope.streamIdentifier === null ? this.log : this.log.child({ stream: stream.name });
+    for (const lease of leasesToCreate(shards, leases, stream.initialPosition)) {
+      if (await this.store.createLeaseIfAbsent(fromShardView(lease, scope))) {
+        log.info(
           { shardId: lease.leaseKey, checkpoint: lease.checkpoint, parents: lease.parentShardIds },
           'lease created',
         );
@@ -146,17 +184,23 @@ export class LeaseCoordinator {
     }
     const repairs = leaseTableRepairs(shards, leases);
     for (const { shardId, children } of repairs.childShardIds) {
-      await this.store.setChildShardIds(shardId, children);
+      await this.store.setChildShardIds(scope.leaseKey(shardId), children);
     }
-    for (const lease of repairs.removable) {
+    for (const removable of repairs.removable) {
+      const lease = own.find((candidate) => scope.shardIdOf(candidate) === removable.leaseKey);
+      if (!lease) continue;
       try {
         await this.store.deleteLease(lease);
-        this.log.info({ shardId: lease.leaseKey }, 'lease of a finished, trimmed shard deleted');
+        log.info({ shardId: removable.leaseKey }, 'lease of a finished, trimmed shard deleted');
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    this.syncedOnce = true;
+  }
+
+  /** The stream a lease of the table belongs to, if it is one of ours. */
+  private scopeOf(lease: Lease): StreamScope | undefined {
+    return this.scopes.find(({ scope }) => scope.holds(lease));
   }
 
   /**
@@ -168,7 +212,9 @@ export class LeaseCoordinator {
   async takePass(kind: 'full' | 'unowned' = 'full'): Promise<void> {
     if (this.stopped) return;
     const sentAt = this.now();
-    const leases = await this.scan();
+    // Leases of streams this application does not consume (dropped from `streams:`, or
+    // left by another application sharing the table) are never taken.
+    const leases = (await this.scan()).filter((lease) => this.scopeOf(lease));
     const observedExpired = this.expiry.observe(leases, { sentAt });
     const expired = kind === 'full' ? observedExpired : new Set<string>();
     const { workerId } = this.options;
@@ -298,6 +344,9 @@ export class LeaseCoordinator {
    */
   async waitForParents(lease: Lease, signal: AbortSignal): Promise<boolean> {
     if (lease.parentShardIds.length === 0) return true;
+    // Parent ids are bare shard ids; their leases are keyed in the child's stream.
+    const scope = this.scopeOf(lease)?.scope ?? SINGLE_STREAM_SCOPE;
+    const parentKeys = lease.parentShardIds.map((id) => scope.leaseKey(id));
     while (!signal.aborted) {
       let scanned: readonly Lease[] | undefined = this.latestScan?.leases;
       if (!this.latestScan || this.now() - this.latestScan.at > this.options.failoverMs) {
@@ -314,7 +363,7 @@ export class LeaseCoordinator {
         continue;
       }
       const leases = new Map(scanned.map((l) => [l.leaseKey, l]));
-      const waiting = lease.parentShardIds.filter((id) => {
+      const waiting = parentKeys.filter((id) => {
         const parent = leases.get(id);
         return parent !== undefined && parent.checkpoint !== 'SHARD_END';
       });
@@ -346,11 +395,14 @@ export class LeaseCoordinator {
         { shardId: lease.leaseKey, previousOwner: lease.leaseOwner, change },
         'lease acquired',
       );
-      this.listener.acquired({
-        ...lease,
-        leaseOwner: this.options.workerId,
-        leaseCounter: counter,
-      });
+      const owner = this.scopeOf(lease) ?? this.scopes[0];
+      this.listener.acquired(
+        { ...lease, leaseOwner: this.options.workerId, leaseCounter: counter },
+        {
+          stream: owner?.stream.name ?? '',
+          shardId: (owner?.scope ?? SINGLE_STREAM_SCOPE).shardIdOf(lease),
+        },
+      );
     } catch (error) {
       if (isConditionFailure(error)) {
         this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could take it');

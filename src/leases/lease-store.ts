@@ -15,7 +15,7 @@ import {
 import type { Checkpoint } from '../core/checkpoint.js';
 import { sleep } from '../core/backoff.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
-import { checkpointAttributes, itemFromLease, leaseFromItem } from './lease-codec.js';
+import { checkpointAttributes, isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
@@ -118,7 +118,7 @@ export class LeaseStore {
           ),
         deadline,
       );
-      for (const item of page.Items ?? []) leases.push(leaseFromItem(item));
+      for (const item of page.Items ?? []) if (isLeaseItem(item)) leases.push(leaseFromItem(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return leases;

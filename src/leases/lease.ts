@@ -18,6 +18,13 @@ export interface Lease {
    * and then removes this), while `leaseOwner` already names the next owner.
    */
   readonly checkpointOwner?: string | null;
+  /**
+   * A KCL multi-stream lease (config `streams:`): the stream as `account:stream:epoch`.
+   * Absent in a single-stream table, whose lease key is the bare shard id.
+   */
+  readonly streamIdentifier?: string | null;
+  /** A multi-stream lease's shard id (its key is `<streamIdentifier>:<shardId>`). */
+  readonly shardId?: string | null;
 }
 
 /** KCL's attribute names, spelled exactly as the Java KCL writes them. */
@@ -37,6 +44,12 @@ export const LEASE_ATTRIBUTES = {
   pendingCheckpointSubSequence: 'pendingCheckpointSubSequenceNumber',
   pendingCheckpointState: 'pendingCheckpointState',
   checkpointOwner: 'checkpointOwner',
+  // KCL multi-stream leases (DynamoDBMultiStreamLeaseSerializer): the serialized stream
+  // identifier is kept under `streamName` "for legacy reasons", and the bare shard id.
+  streamIdentifier: 'streamName',
+  shardId: 'shardId',
+  // KCL 3.5 keeps other entities (stream info, worker metrics) in the lease table too.
+  entityType: 'entityType',
   // Ours, not the KCL's: the time of an operator-set AT_TIMESTAMP checkpoint.
   checkpointTimestamp: 'checkpointTimestamp',
 } as const;

@@ -43,21 +43,37 @@ describe('HTTP endpoints', () => {
     expect(await readyz()).toEqual({ status: 200, body: 'ready\n' });
 
     state.owned = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
-    metrics.readTimes.set('shardId-000000000000', { stream: 's', at: state.now });
-    metrics.readTimes.set('shardId-000000000001', { stream: 's', at: state.now });
+    metrics.readTimes.set('shardId-000000000000', {
+      stream: 's',
+      shard: 'shardId-000000000000',
+      at: state.now,
+    });
+    metrics.readTimes.set('shardId-000000000001', {
+      stream: 's',
+      shard: 'shardId-000000000001',
+      at: state.now,
+    });
     // shard 2 waits for its parents: no read yet, not stalled.
     state.now += 60_000;
     expect((await readyz()).status).toBe(200);
 
     state.now += 1;
-    metrics.readTimes.set('shardId-000000000000', { stream: 's', at: state.now });
+    metrics.readTimes.set('shardId-000000000000', {
+      stream: 's',
+      shard: 'shardId-000000000000',
+      at: state.now,
+    });
     const stalled = await readyz();
     expect(stalled.status).toBe(503);
     expect(stalled.body).toBe(
       'not ready: shard(s) stalled longer than 60000 ms: shardId-000000000001\n',
     );
 
-    metrics.readTimes.set('shardId-000000000001', { stream: 's', at: state.now });
+    metrics.readTimes.set('shardId-000000000001', {
+      stream: 's',
+      shard: 'shardId-000000000001',
+      at: state.now,
+    });
     expect((await readyz()).status).toBe(200);
 
     // A stalled shard this worker no longer owns does not count.

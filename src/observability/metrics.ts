@@ -46,10 +46,13 @@ export function createMetrics(registry: Registry = new Registry()) {
   ])
     registry.removeSingleMetric(name);
   const registers = [registry];
-  /** When each owned shard's checkpoint last moved (ms since epoch); read at scrape time. */
-  const checkpointTimes = new Map<string, number>();
+  /**
+   * When each owned shard's checkpoint last moved (ms since epoch); read at scrape time.
+   * Keyed by lease key: two streams may both have a shardId-000000000000.
+   */
+  const checkpointTimes = new Map<string, ShardClock>();
   /** When each owned shard's loop last completed a GetRecords call (ms since epoch). */
-  const readTimes = new Map<string, { stream: string; at: number }>();
+  const readTimes = new Map<string, ShardClock>();
   /** Each sink's progress (its capacity gate), by sink name; read at scrape time. */
   const sinkProgress = new Map<string, SinkProgress>();
   return {
@@ -186,12 +189,13 @@ export function createMetrics(registry: Registry = new Registry()) {
     checkpointAge: new Gauge({
       name: 'kinesis_relay_checkpoint_age_seconds',
       help: 'Seconds since the shard checkpoint last moved (or since the shard started).',
-      labelNames: ['shard'] as const,
+      labelNames: ['stream', 'shard'] as const,
       registers,
       collect() {
         this.reset();
         const now = Date.now();
-        for (const [shard, at] of checkpointTimes) this.set({ shard }, (now - at) / 1000);
+        for (const { stream, shard, at } of checkpointTimes.values())
+          this.set({ stream, shard }, (now - at) / 1000);
       },
     }),
     shardReadAge: new Gauge({
@@ -202,7 +206,7 @@ export function createMetrics(registry: Registry = new Registry()) {
       collect() {
         this.reset();
         const now = Date.now();
-        for (const [shard, { stream, at }] of readTimes)
+        for (const { stream, shard, at } of readTimes.values())
           this.set({ stream, shard }, (now - at) / 1000);
       },
     }),
@@ -217,15 +221,27 @@ export function createMetrics(registry: Registry = new Registry()) {
 
 export type RelayMetrics = ReturnType<typeof createMetrics>;
 
+/** When something last happened on one shard of one stream (ms since epoch). */
+export interface ShardClock {
+  readonly stream: string;
+  readonly shard: string;
+  readonly at: number;
+}
+
 /**
  * Drops a shard's gauges once this worker no longer reads it (lost, released, finished),
  * so a dashboard never shows another worker's shard frozen at its last value here.
  */
-export function forgetShard(metrics: RelayMetrics, stream: string, shard: string): void {
+export function forgetShard(
+  metrics: RelayMetrics,
+  stream: string,
+  shard: string,
+  leaseKey: string = shard,
+): void {
   metrics.millisBehindLatest.remove({ stream, shard });
   metrics.iteratorAge.remove({ stream, shard });
-  metrics.checkpointTimes.delete(shard);
-  metrics.readTimes.delete(shard);
+  metrics.checkpointTimes.delete(leaseKey);
+  metrics.readTimes.delete(leaseKey);
 }
 
 /**

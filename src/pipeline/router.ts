@@ -7,6 +7,8 @@ export interface SinkRoute {
   readonly eventTypes: readonly string[];
   /** Empty: every source format. */
   readonly formats: readonly SourceFormat[];
+  /** Empty: every stream. Streams as configured (the events carry that name or ARN). */
+  readonly streams?: readonly string[];
 }
 
 /** Sends each event to every sink whose filter accepts it. */
@@ -15,6 +17,7 @@ export class Router {
     sink: Sink;
     types: ReadonlySet<string> | null;
     formats: ReadonlySet<string> | null;
+    streams: ReadonlySet<string> | null;
   }>;
 
   constructor(routes: readonly SinkRoute[]) {
@@ -22,6 +25,7 @@ export class Router {
       sink: route.sink,
       types: route.eventTypes.length > 0 ? new Set(route.eventTypes) : null,
       formats: route.formats.length > 0 ? new Set(route.formats) : null,
+      streams: route.streams?.length ? new Set(route.streams) : null,
     }));
   }
 
@@ -35,6 +39,7 @@ export class Router {
     for (const route of this.routes) {
       if (route.types && !route.types.has(event.type)) continue;
       if (route.formats && !route.formats.has(event.format)) continue;
+      if (route.streams && !route.streams.has(event.record.streamName)) continue;
       deliver(route.sink);
       accepted += 1;
     }

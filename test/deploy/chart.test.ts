@@ -170,7 +170,7 @@ describe('values.schema.json', () => {
 describe('values.config', () => {
   it('is a configuration the relay accepts (the same validation as check-config)', () => {
     const config = validateConfig(defaults.config, 'values.yaml', {});
-    expect(config.stream.name).toBe(get(defaults, 'config.stream.name'));
+    expect(config.stream?.name).toBe(get(defaults, 'config.stream.name'));
     expect(config.shutdown.timeoutMs).toBe(25_000);
     expect(config.metrics.port).toBe(get(defaults, 'service.port'));
   });

@@ -126,7 +126,7 @@ describe('deploy/localstack', () => {
       ]),
     );
     const config = parseConfig(relayText, 'deploy/localstack/relay.yaml', env);
-    expect(config.stream.name).toBe('engagement-events');
+    expect(config.stream?.name).toBe('engagement-events');
     expect(config.metrics.port).toBe(9464);
   });
 
@@ -156,7 +156,7 @@ describe('deploy/localstack', () => {
     expect(samples).toHaveLength(5);
     const formats = samples.map((json, index) => {
       const result = decoder.decode({
-        streamName: config.stream.name,
+        streamName: config.stream?.name ?? '',
         shardId: 'shardId-000000000000',
         sequenceNumber: String(1000 + index),
         subSequenceNumber: 0,

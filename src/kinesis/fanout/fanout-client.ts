@@ -1,4 +1,4 @@
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -16,6 +16,8 @@ export type FanoutProtocol = 'http2' | 'http1.1';
 export function createFanoutKinesisClient(options: {
   readonly region?: string;
   readonly protocol: FanoutProtocol;
+  /** A stream's own role (config `streams[].roleArn`); absent: the SDK's default chain. */
+  readonly credentials?: KinesisClientConfig['credentials'];
 }): KinesisClient {
   const idleMs = 60_000;
   const requestHandler =
@@ -33,6 +35,7 @@ export function createFanoutKinesisClient(options: {
     retryMode: 'standard',
     maxAttempts: 4,
     requestHandler,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   // As for the polling client: no SDK logger, no copy of every response for it.
   client.middlewareStack.remove('loggerMiddleware');

@@ -1,6 +1,7 @@
-import type { RelayConfig, S3SinkConfig } from '../../config/schema.js';
+import { configuredStreams, type RelayConfig, type S3SinkConfig } from '../../config/schema.js';
 import { SOURCE_FORMATS, type SourceFormat } from '../../core/event.js';
 import { UsageError } from '../../core/errors.js';
+import { plainStreamName } from '../../core/stream-name.js';
 import { AIRSHIP_SHAPES, GENERIC_HEADER } from '../../decode/csv-columns.js';
 import { compile, safeSegment, tableName, templateFor, type OutputKind } from './key-layout.js';
 import { typedColumns, type ColumnType } from './parquet/column-types.js';
@@ -135,13 +136,16 @@ function locate(
   airshipType: string | undefined,
 ): { location: string; partitions: Partitions } {
   const parts = compile(templateFor(sink.layout, kind));
+  const streams = configuredStreams(config);
+  const oneStream = streams.length === 1 ? streams[0] : undefined;
   const fixed: Record<string, string | undefined> = {
     appKey: sink.appKey,
     integrationId: sink.integrationId,
     sink: sink.name,
     table,
     eventType: airshipType === undefined ? undefined : safeSegment(airshipType),
-    stream: safeSegment(config.stream.name.replace(/^arn:.*:stream\//, '')),
+    // Fixed per table only with one stream; with several, {stream} varies.
+    stream: oneStream ? safeSegment(plainStreamName(oneStream.name)) : undefined,
   };
   let location = sink.prefix;
   let index = 0;

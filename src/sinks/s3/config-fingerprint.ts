@@ -9,8 +9,11 @@ const ENCODING_VERSION = 1;
 
 /** Everything besides the records that decides how records are cut into objects and encoded. */
 export interface DeterminismInputs {
-  readonly sink: Pick<S3SinkConfig, 'format' | 'compression' | 'layout' | 'buffer' | 'filter'> &
-    Partial<Pick<S3SinkConfig, 'parquet' | 'partitionBy'>>;
+  readonly sink: Pick<S3SinkConfig, 'format' | 'compression' | 'layout' | 'buffer'> &
+    Partial<Pick<S3SinkConfig, 'parquet' | 'partitionBy'>> & {
+      // Not `filter.streams`: an exactly-once sink reads one stream, so it selects nothing.
+      readonly filter: Pick<S3SinkConfig['filter'], 'eventTypes' | 'formats'>;
+    };
   /** `decode.format`: which events (types, fields) a record becomes. */
   readonly decodeFormat: string;
 }

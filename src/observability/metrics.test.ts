@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { createMetrics, forgetShard } from './metrics.js';
+
+describe('per-shard clocks with several streams', () => {
+  it('two streams with the same shard id keep a checkpoint age and a read age each', async () => {
+    const metrics = createMetrics();
+    const now = Date.now();
+    // Keyed by lease key, labelled by stream and shard.
+    for (const [key, stream] of [
+      ['111122223333:orders:1:shardId-000000000000', 'orders'],
+      ['111122223333:clicks:2:shardId-000000000000', 'clicks'],
+    ] as const) {
+      metrics.checkpointTimes.set(key, { stream, shard: 'shardId-000000000000', at: now });
+      metrics.readTimes.set(key, { stream, shard: 'shardId-000000000000', at: now });
+    }
+    const text = await metrics.registry.metrics();
+    for (const name of [
+      'kinesis_relay_checkpoint_age_seconds',
+      'kinesis_relay_shard_read_age_seconds',
+    ])
+      for (const stream of ['orders', 'clicks'])
+        expect(text).toMatch(
+          new RegExp(`${name}\\{stream="${stream}",shard="shardId-000000000000"\\}`),
+        );
+    forgetShard(
+      metrics,
+      'orders',
+      'shardId-000000000000',
+      '111122223333:orders:1:shardId-000000000000',
+    );
+    const after = await metrics.registry.metrics();
+    expect(after).not.toContain('stream="orders",shard="shardId-000000000000"');
+    expect(after).toContain('kinesis_relay_checkpoint_age_seconds{stream="clicks"');
+  });
+});

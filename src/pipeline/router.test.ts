@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { RelayEvent } from '../core/event.js';
+import { userRecord } from '../decode/fixtures/samples.js';
+import type { Sink } from '../sinks/sink.js';
+import { Router } from './router.js';
+
+const sink = (name: string) => ({ name }) as unknown as Sink;
+
+function eventOf(streamName: string): RelayEvent {
+  return {
+    id: 'e',
+    type: 'OPEN',
+    occurred: null,
+    format: 'json',
+    appId: null,
+    deviceId: null,
+    userId: null,
+    attributes: {},
+    metrics: {},
+    original: null,
+    record: userRecord('{}', { streamName }),
+  };
+}
+
+describe('Router: a sink filter by stream', () => {
+  it('sends each event to the sinks of its stream, as configured (name or ARN)', () => {
+    const clicksArn = 'arn:aws:kinesis:us-east-1:123456789012:stream/clicks';
+    const orders = sink('orders');
+    const clicks = sink('clicks');
+    const all = sink('all');
+    const router = new Router([
+      { sink: orders, eventTypes: [], formats: [], streams: ['orders'] },
+      { sink: clicks, eventTypes: [], formats: [], streams: [clicksArn] },
+      { sink: all, eventTypes: [], formats: [] },
+    ]);
+    const routed = (streamName: string) => {
+      const to: string[] = [];
+      router.route(eventOf(streamName), (s) => to.push(s.name));
+      return to;
+    };
+    expect(routed('orders')).toEqual(['orders', 'all']);
+    expect(routed(clicksArn)).toEqual(['clicks', 'all']);
+    // Another account's stream of the same name is another stream.
+    expect(routed('arn:aws:kinesis:us-east-1:444455556666:stream/clicks')).toEqual(['all']);
+    expect(routed('views')).toEqual(['all']);
+  });
+});
