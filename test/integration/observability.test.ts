@@ -200,6 +200,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
       'KinesisRelayShardStalled',
       'KinesisRelaySinkFailing',
       'KinesisRelaySinkGivingUp',
+      'KinesisRelaySinkNoProgress',
       'KinesisRelayTargetDown',
     ]);
     const missing: string[] = [];
