@@ -58,6 +58,8 @@ export interface RelayRunOptions {
   readonly nodeArgs?: readonly string[];
   /** The built relay to run, relative to the repository (default dist/, this checkout's). */
   readonly dist?: string;
+  /** Shared by several workers of one application (default: a new one per relay). */
+  readonly application?: string;
 }
 
 /** kinesis-relay as its own process, reading the endpoint's stream into CSV gzip on S3. */
@@ -66,7 +68,7 @@ export function startRelay(
   stack: RelayStack,
   options: RelayRunOptions = {},
 ): BenchChild {
-  const application = `bench-${randomBytes(4).toString('hex')}`;
+  const application = options.application ?? `bench-${randomBytes(4).toString('hex')}`;
   const config = {
     application,
     stream: { name: source.streamName, initialPosition: 'TRIM_HORIZON' },
