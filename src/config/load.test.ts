@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { configProblems as problemsOf } from '../../test/support/config-problems.js';
+import { parseConfig } from './load.js';
 import { redactConfig } from './redact.js';
 
 const minimal = `
@@ -8,16 +9,6 @@ stream: { name: events }
 sinks:
   - { name: archive, type: s3, bucket: my-bucket }
 `;
-
-function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): readonly string[] {
-  try {
-    parseConfig(text, 'test.yaml', env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('config loading', () => {
   it('fills the documented defaults', () => {

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { configProblems as problemsOf } from '../../test/support/config-problems.js';
+import { parseConfig } from './load.js';
 import { configuredStreams } from './schema.js';
 
 const sinks = `
 sinks:
   - { name: archive, type: s3, bucket: my-bucket }
 `;
-
-function problemsOf(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'test.yaml', {});
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('several streams in one application (streams:)', () => {
   it('reads a list of streams, each with its own position and optional role', () => {

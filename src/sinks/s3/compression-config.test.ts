@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../config/load.js';
+import { configProblems as problemsOf } from '../../../test/support/config-problems.js';
 import { runCli, writeConfig } from '../../../test/support/relay-process.js';
 import { zstdAvailable, zstdCompress } from './zstd.js';
 import { zstdDecompressForTest } from '../../../test/support/zstd.js';
@@ -10,16 +10,6 @@ stream: { name: events }
 sinks:
   - { name: archive, type: s3, bucket: my-bucket${sink} }
 `;
-
-function problemsOf(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'test.yaml', {});
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('zstd compression (where the runtime has it)', () => {
   it.runIf(zstdAvailable())(

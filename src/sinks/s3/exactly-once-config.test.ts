@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../config/load.js';
+import { configProblems as problemsOf } from '../../../test/support/config-problems.js';
+import { parseConfig } from '../../config/load.js';
 
 const config = (sink: string, leases = '') => `
 application: my-app
@@ -8,16 +9,6 @@ ${leases}
 sinks:
   - { name: archive, type: s3, bucket: my-bucket${sink} }
 `;
-
-function problemsOf(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'test.yaml', {});
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('exactlyOnce configuration', () => {
   it('is off by default, with a 30 s idle flush', () => {
