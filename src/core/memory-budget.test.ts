@@ -60,8 +60,8 @@ describe('the default memory budget', () => {
 describe('MemoryBudget', () => {
   it('makes every gate full once the gates together hold the budget, and wakes them when any releases', async () => {
     const budget = new MemoryBudget(1000);
-    const first = new CapacityGate(10_000, undefined, budget);
-    const second = new CapacityGate(10_000, undefined, budget);
+    const first = new CapacityGate(10_000, budget);
+    const second = new CapacityGate(10_000, budget);
     first.add(600);
     expect(second.full).toBe(false);
     second.add(400);
@@ -79,7 +79,7 @@ describe('MemoryBudget', () => {
 
   it('a gate under its own cap is still full when the budget is spent', () => {
     const budget = new MemoryBudget(100);
-    const gate = new CapacityGate(50, undefined, budget);
+    const gate = new CapacityGate(50, budget);
     gate.add(60);
     expect(gate.full).toBe(true);
     gate.remove(20);

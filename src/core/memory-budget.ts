@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
-import type { Gauge } from 'prom-client';
 
 const MIB = 1024 * 1024;
 
@@ -87,10 +86,7 @@ export class MemoryBudget {
   private waiters: Array<() => void> = [];
   private readonly pressureListeners = new Set<() => void>();
 
-  constructor(
-    readonly limitBytes: number,
-    private readonly report: (held: number, reserved: number) => void = () => undefined,
-  ) {}
+  constructor(readonly limitBytes: number) {}
 
   /** Bytes the sinks and the dead-letter writer hold. */
   get held(): number {
@@ -129,7 +125,6 @@ export class MemoryBudget {
   add(bytes: number): void {
     this.heldBytes += bytes;
     this.addedBytes += bytes;
-    this.reportNow();
   }
 
   remove(bytes: number): void {
@@ -141,7 +136,6 @@ export class MemoryBudget {
   reserve(bytes: number): number {
     const granted = Math.min(bytes, Math.max(this.available, this.idle ? bytes : 0));
     this.reservedBytes += granted;
-    this.reportNow();
     return granted;
   }
 
@@ -187,34 +181,23 @@ export class MemoryBudget {
   }
 
   private changed(): void {
-    this.reportNow();
     if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
-  }
-
-  private reportNow(): void {
-    this.report(this.heldBytes, this.reservedBytes);
   }
 }
 
 /** The process's budget from `memory.limitBytes` (or its default), exported as a gauge. */
 export function processMemoryBudget(
   limitBytes: number | null,
-  metrics: { readonly memoryBytes: Gauge<'state'> },
+  metrics: { scrapeTime: { memory?: Pick<MemoryBudget, 'limitBytes' | 'held' | 'reserved'> } },
 ): MemoryBudget {
   const limit =
     limitBytes ??
     defaultMemoryLimitBytes(containerMemoryLimit(), getHeapStatistics().heap_size_limit);
-  const gauge = metrics.memoryBytes;
-  gauge.set({ state: 'limit' }, limit);
-  const held = gauge.labels({ state: 'held' });
-  const reserved = gauge.labels({ state: 'reserved' });
-  held.set(0);
-  reserved.set(0);
-  return new MemoryBudget(limit, (heldBytes, reservedBytes) => {
-    held.set(heldBytes);
-    reserved.set(reservedBytes);
-  });
+  const budget = new MemoryBudget(limit);
+  // kinesis_relay_memory_bytes{state} reads the budget when scraped.
+  metrics.scrapeTime.memory = budget;
+  return budget;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { processMemoryBudget } from '../core/memory-budget.js';
+import { CapacityGate } from '../sinks/capacity-gate.js';
 import { createMetrics, forgetShard } from './metrics.js';
 
 describe('per-shard clocks with several streams', () => {
@@ -31,5 +33,26 @@ describe('per-shard clocks with several streams', () => {
     const after = await metrics.registry.metrics();
     expect(after).not.toContain('stream="orders",shard="shardId-000000000000"');
     expect(after).toContain('kinesis_relay_checkpoint_age_seconds{stream="clicks"');
+  });
+});
+
+describe('byte gauges read at scrape time', () => {
+  it('the memory budget, a sink gate and the dead-letter bytes are exported as they are when scraped', async () => {
+    const metrics = createMetrics();
+    const budget = processMemoryBudget(1_000_000, metrics);
+    const gate = CapacityGate.forSink('archive', 500_000, metrics, budget);
+    gate.add(1234);
+    budget.reserve(4000);
+    metrics.scrapeTime.deadLetterInflightBytes = () => 77;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('kinesis_relay_memory_bytes{state="limit"} 1000000');
+    expect(text).toContain('kinesis_relay_memory_bytes{state="held"} 1234');
+    expect(text).toContain('kinesis_relay_memory_bytes{state="reserved"} 4000');
+    expect(text).toContain('kinesis_relay_sink_inflight_bytes{sink="archive"} 1234');
+    expect(text).toContain('kinesis_relay_dead_letter_inflight_bytes 77');
+    gate.remove(1234);
+    const after = await metrics.registry.metrics();
+    expect(after).toContain('kinesis_relay_sink_inflight_bytes{sink="archive"} 0');
+    expect(after).toContain('kinesis_relay_memory_bytes{state="held"} 0');
   });
 });

@@ -19,7 +19,6 @@ export class CapacityGate implements SinkProgress {
 
   constructor(
     private readonly maxBytes: number,
-    private readonly report: (bytes: number) => void = () => undefined,
     private readonly memory?: MemoryBudget,
   ) {}
 
@@ -30,9 +29,8 @@ export class CapacityGate implements SinkProgress {
     metrics: RelayMetrics,
     memory?: MemoryBudget,
   ): CapacityGate {
-    // The gauge child is looked up once: the gate reports on every event written.
-    const inflight = metrics.sinkInflightBytes.labels({ sink });
-    const gate = new CapacityGate(maxBytes, (bytes) => inflight.set(bytes), memory);
+    // kinesis_relay_sink_inflight_bytes{sink} reads the gate's inFlight when scraped.
+    const gate = new CapacityGate(maxBytes, memory);
     metrics.sinkProgress.set(sink, gate);
     return gate;
   }
@@ -59,14 +57,12 @@ export class CapacityGate implements SinkProgress {
     if (this.bytes === 0 && bytes > 0) this.progressAt = Date.now();
     this.bytes += bytes;
     this.memory?.add(bytes);
-    this.report(this.bytes);
   }
 
   remove(bytes: number): void {
     this.progressAt = Date.now();
     const removed = Math.min(bytes, this.bytes);
     this.bytes -= removed;
-    this.report(this.bytes);
     this.memory?.remove(removed);
     if (this.bytes < this.maxBytes && this.waiters.length > 0) {
       const waiters = this.waiters;

@@ -50,9 +50,9 @@ export class DeadLetterWriter implements DeadLetterSink {
     /** The process's budget: what the writer holds counts there too. */
     memory?: MemoryBudget,
   ) {
-    const inflight = metrics.deadLetterInflightBytes;
-    inflight.set(0);
-    this.gate = new CapacityGate(maxInFlightBytes, (bytes) => inflight.set(bytes), memory);
+    this.gate = new CapacityGate(maxInFlightBytes, memory);
+    metrics.deadLetterInflightBytes.set(0);
+    metrics.scrapeTime.deadLetterInflightBytes = () => this.gate.inFlight;
     // Every reason exported from the start: a rate or increase() has data before the first.
     for (const reason of DEAD_LETTER_REASONS) metrics.deadLetterRecords.inc({ reason }, 0);
     this.timer = setInterval(() => {
