@@ -495,37 +495,64 @@ async function main(): Promise<void> {
         ['kinesis-local-fanout', 200],
         ['http2-fanout', 200],
         ['kinesis-local-polling', 50],
+        ['http2-fanout-polled', 50],
         ['http2-fanout', 50],
       ] as const;
+      const FRONTS = {
+        'kinesis-local-polling': 'kinesis-local',
+        'kinesis-local-fanout': 'kinesis-local',
+        'http2-fanout': 'HTTP/2 front, push on put',
+        'http2-fanout-polled': 'HTTP/2 front polling kinesis-local every 20 ms',
+      };
+      // With --baseline, each variant also runs the baseline relay right after this one.
+      const relays = baselineDist
+        ? [
+            { dist: undefined, tag: '' },
+            { dist: baselineDist, tag: ` @${baselineRef}` },
+          ]
+        : [{ dist: undefined, tag: '' }];
       for (const [source, windowMs] of variants) {
-        const sample = await runLatency(stack, {
-          recordsPerSecond: 200,
-          batchingWindowMs: windowMs,
-          shards: 4,
-          warmupMs: 8_000,
-          durationMs: 20_000,
-          source,
-        });
-        const key = {
-          'kinesis-local-polling': 'polling_kinesis_local',
-          'kinesis-local-fanout': 'fanout_kinesis_local',
-          'http2-fanout': 'fanout_http2',
-        }[source];
-        results[`webhook_${key}_${windowMs}ms_p50_ms`] = sample.p50Ms;
-        results[`webhook_${key}_${windowMs}ms_p99_ms`] = sample.p99Ms;
-        const what =
-          'reason' in sample
-            ? `not measured: ${sample.reason}`
-            : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (${sample.received}/${sample.sent} received)`;
-        log(`latency (${source}, ${windowMs} ms window): ${what}`);
-        rows.push({
-          scenario: `put → webhook, 200 rec/s, ${windowMs} ms window, ${source === 'kinesis-local-polling' ? 'polling' : 'fan-out'}`,
-          recordsPerSecond: null,
-          megabytesPerSecond: null,
-          cpuSecondsPerMillion: null,
-          peakRssMib: null,
-          note: `${what.split('(')[0]?.trim()} (${source === 'http2-fanout' ? 'HTTP/2 front, 20 ms push' : 'kinesis-local'})`,
-        });
+        for (const { dist, tag } of relays) {
+          const sample = await runLatency(stack, {
+            recordsPerSecond: 200,
+            batchingWindowMs: windowMs,
+            shards: 4,
+            warmupMs: 8_000,
+            durationMs: 20_000,
+            source,
+            dist,
+          });
+          const key = {
+            'kinesis-local-polling': 'polling_kinesis_local',
+            'kinesis-local-fanout': 'fanout_kinesis_local',
+            'http2-fanout': 'fanout_http2',
+            'http2-fanout-polled': 'fanout_http2_polled',
+          }[source];
+          const into = dist ? baseline : results;
+          into[`webhook_${key}_${windowMs}ms_p50_ms`] = sample.p50Ms;
+          into[`webhook_${key}_${windowMs}ms_p99_ms`] = sample.p99Ms;
+          const what =
+            'reason' in sample
+              ? `not measured: ${sample.reason}`
+              : `p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms (${sample.received}/${sample.sent} received)`;
+          log(`latency${tag} (${source}, ${windowMs} ms window): ${what}`);
+          if (!('reason' in sample)) {
+            into[`webhook_${key}_${windowMs}ms_legs`] = sample.legs;
+            for (const leg of sample.legs) {
+              log(
+                `  ${leg.leg}: p50 ${leg.p50Ms} ms, p99 ${leg.p99Ms} ms, mean in the slowest 1% ${leg.meanInSlowestMs} ms`,
+              );
+            }
+          }
+          rows.push({
+            scenario: `put → webhook, 200 rec/s, ${windowMs} ms window, ${source === 'kinesis-local-polling' ? 'polling' : 'fan-out'}${tag}`,
+            recordsPerSecond: null,
+            megabytesPerSecond: null,
+            cpuSecondsPerMillion: null,
+            peakRssMib: null,
+            note: `${what.split('(')[0]?.trim()} (${FRONTS[source]})`,
+          });
+        }
       }
     }
   } finally {

@@ -33,8 +33,27 @@ export interface LatencyOptions {
     | 'kinesalite'
     | 'kinesis-local-polling'
     | 'kinesis-local-fanout'
-    /** Fan-out over HTTP/2 (TLS, h2) from test/support/fanout-server.ts, pushing in ~20 ms. */
-    | 'http2-fanout';
+    /**
+     * Fan-out over HTTP/2 (TLS, h2) from test/support/fanout-server.ts: the producer puts
+     * through it, and it pushes a record as soon as kinesis-local acknowledged its put
+     * (one GetRecords later), as AWS pushes rather than polls.
+     */
+    | 'http2-fanout'
+    /**
+     * The same front as it was measured first: the producer puts straight to kinesis-local
+     * and the front finds the records by polling it every 20 ms (the "before" rows).
+     */
+    | 'http2-fanout-polled';
+  /** The built relay to run (default dist/; bench/run.ts --baseline gives another). */
+  readonly dist?: string;
+}
+
+/** p50 / p99 of one leg of put → webhook, and its mean over the slowest 1% of records. */
+export interface LatencyLeg {
+  readonly leg: string;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly meanInSlowestMs: number;
 }
 
 export type LatencySample =
@@ -43,6 +62,8 @@ export type LatencySample =
       readonly p99Ms: number;
       readonly received: number;
       readonly sent: number;
+      /** Where the time goes (the legs sum to put → webhook for each record). */
+      readonly legs: readonly LatencyLeg[];
     }
   | { readonly p50Ms: null; readonly p99Ms: null; readonly reason: string };
 
@@ -85,6 +106,10 @@ export async function runLatency(
   if (reason) return { p50Ms: null, p99Ms: null, reason };
 
   const received = new Map<string, number>();
+  /** When each record's put was acknowledged, its front pushed it, the webhook got it. */
+  const putAcked = new Map<string, number>();
+  const pushed = new Map<string, number>();
+  const arrived = new Map<string, number>();
   const receiver: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -92,7 +117,10 @@ export async function runLatency(
       const now = Date.now();
       for (const match of Buffer.concat(chunks).toString().matchAll(MARKER)) {
         const id = match[2] ?? '';
-        if (!received.has(id)) received.set(id, now - Number(match[1]));
+        if (!received.has(id)) {
+          received.set(id, now - Number(match[1]));
+          arrived.set(id, now);
+        }
       }
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -103,15 +131,28 @@ export async function runLatency(
   const source = options.source ?? 'kinesalite';
   const emulator = source === 'kinesalite' ? await startKinesalite() : await startKinesisLocal();
   const { endpoint, port } = emulator;
-  const front =
-    source === 'http2-fanout'
-      ? await startFanoutServer({ upstream: endpoint, pollIdleMs: 20 })
-      : undefined;
+  const viaFront = source === 'http2-fanout' || source === 'http2-fanout-polled';
+  const front = viaFront
+    ? await startFanoutServer({
+        upstream: endpoint,
+        // Pushing on puts, a caught-up subscription otherwise waits the default 200 ms: no
+        // 50 GetRecords/s per shard loading kinesis-local, which the polling rows lack.
+        ...(source === 'http2-fanout-polled' ? { pollIdleMs: 20 } : {}),
+        onPush: (records) => {
+          const now = Date.now();
+          for (const record of records) {
+            const id = markerId(record.Data);
+            if (id !== undefined && !pushed.has(id)) pushed.set(id, now);
+          }
+        },
+      })
+    : undefined;
   // The front's certificate is self-signed (kinesis-local's): the relay child inherits this.
   if (front) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  // Through the front when it pushes on puts (see startFanoutServer).
   const client = new KinesisClient({
     region: 'us-east-1',
-    endpoint,
+    endpoint: source === 'http2-fanout' ? front?.endpoint : endpoint,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
     requestHandler: new NodeHttpHandler(),
   });
@@ -129,13 +170,14 @@ export async function runLatency(
         throw new Error('not active yet');
     });
     relay = startRelay({ endpoint: front?.endpoint ?? endpoint, streamName }, stack, {
+      dist: options.dist,
       sinks: [webhookSink(hookUrl, options.batchingWindowMs)],
       // Caught up, the relay polls again after this long (its default is 1.5 s).
       consumer: {
         idleTimeBetweenReadsMs: options.batchingWindowMs,
         ...(source === 'kinesis-local-fanout'
           ? { mode: 'fanout', fanout: { protocol: 'http1.1' } }
-          : source === 'http2-fanout'
+          : viaFront
             ? { mode: 'fanout', fanout: { protocol: 'http2' } }
             : {}),
       },
@@ -160,6 +202,8 @@ export async function runLatency(
         };
       });
       await client.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+      const acked = Date.now();
+      for (let id = n - perTick + 1; id <= n; id += 1) putAcked.set(String(id), acked);
       await sleep(tickAt + tickMs - Date.now());
     }
     await sleep(Math.max(3_000, options.batchingWindowMs * 10));
@@ -178,6 +222,7 @@ export async function runLatency(
       p99Ms: percentile(latencies, 99) ?? 0,
       received: latencies.length,
       sent: counted.length,
+      legs: legsOf(counted, received, { putAcked, pushed, arrived }, front !== undefined),
     };
   } finally {
     await relay?.stop(0);
@@ -188,6 +233,66 @@ export async function runLatency(
     receiver.closeAllConnections();
     await new Promise((resolve) => receiver.close(resolve));
   }
+}
+
+/** The record number of a bench record's marker. */
+function markerId(data: Uint8Array | undefined): string | undefined {
+  if (!data) return undefined;
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString();
+  for (const match of text.matchAll(MARKER)) return match[2];
+  return undefined;
+}
+
+/**
+ * put → webhook in legs, per record: the PutRecords call (kinesis-local accepting it),
+ * then acknowledged put → the HTTP/2 front pushing it (its GetRecords on kinesis-local,
+ * made once the put is acknowledged), then → the webhook (the relay: event in, batching
+ * window, POST); without a front the last two are one leg (the relay reading the shard). Each leg's p50 / p99 over all records, and
+ * its mean over the slowest 1% by total: what the p99 is made of.
+ */
+function legsOf(
+  counted: readonly string[],
+  total: ReadonlyMap<string, number>,
+  at: {
+    putAcked: ReadonlyMap<string, number>;
+    pushed: ReadonlyMap<string, number>;
+    arrived: ReadonlyMap<string, number>;
+  },
+  withFront: boolean,
+): LatencyLeg[] {
+  const names = withFront
+    ? ['put call', 'put acked → front pushed', 'front pushed → webhook']
+    : ['put call', 'put acked → webhook'];
+  const rows: { total: number; legs: number[] }[] = [];
+  for (const id of counted) {
+    const latency = total.get(id);
+    const arrived = at.arrived.get(id);
+    const acked = at.putAcked.get(id);
+    if (latency === undefined || arrived === undefined || acked === undefined) continue;
+    const sent = arrived - latency;
+    if (withFront) {
+      const pushed = at.pushed.get(id);
+      if (pushed === undefined) continue;
+      rows.push({ total: latency, legs: [acked - sent, pushed - acked, arrived - pushed] });
+    } else {
+      rows.push({ total: latency, legs: [acked - sent, arrived - acked] });
+    }
+  }
+  const slowest = [...rows]
+    .sort((a, b) => b.total - a.total)
+    .slice(0, Math.max(1, Math.ceil(rows.length / 100)));
+  return names.map((leg, index) => {
+    const values = rows.map((row) => row.legs[index] ?? 0);
+    const inSlowest = slowest.map((row) => row.legs[index] ?? 0);
+    return {
+      leg,
+      p50Ms: percentile(values, 50) ?? 0,
+      p99Ms: percentile(values, 99) ?? 0,
+      meanInSlowestMs: Math.round(
+        inSlowest.reduce((sum, value) => sum + value, 0) / (inSlowest.length || 1),
+      ),
+    };
+  });
 }
 
 async function startKinesalite(): Promise<{

@@ -30,6 +30,9 @@ export interface BatcherOptions {
   readonly now?: () => number;
 }
 
+/** The longest delay setTimeout takes as given. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /**
  * The buffering half of every sink: open batches by key, cut at maxRecords / maxBytes /
  * maxAgeMs, hand cut batches to `deliver` with bounded concurrency, and count bytes from
@@ -43,7 +46,10 @@ export class Batcher<B extends PendingBatch<unknown>> {
   private readonly deliveries = new Set<Promise<void>>();
   private readonly queue: PQueue;
   private readonly gate: CapacityGate;
-  private readonly timer: NodeJS.Timeout;
+  /** One timer, armed for the next open batch to reach maxAgeMs (`timerAt`). */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private closed = false;
   private readonly unsubscribe: () => void;
   readonly now: () => number;
 
@@ -61,9 +67,6 @@ export class Batcher<B extends PendingBatch<unknown>> {
     );
     // Shard loops waiting for room in the budget: what is open must go for it to come back.
     this.unsubscribe = options.memory?.onPressure(() => this.cutAll()) ?? (() => undefined);
-    const tick = Math.min(1000, Math.max(50, Math.floor(options.buffer.maxAgeMs / 4)));
-    this.timer = setInterval(() => this.cutAged(), tick);
-    this.timer.unref();
   }
 
   /** The open batch under `key`, opened with `create` when there is none. */
@@ -72,6 +75,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
     if (!batch) {
       batch = create(this.now());
       this.open.set(key, batch);
+      this.wakeAt(batch.openedAt + this.options.buffer.maxAgeMs);
     }
     return batch;
   }
@@ -98,9 +102,44 @@ export class Batcher<B extends PendingBatch<unknown>> {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.unsubscribe();
     await this.flush();
+  }
+
+  /**
+   * Arms the timer for `at` unless it fires by then already. A batch goes out when it is
+   * maxAgeMs old, not at the next tick of a periodic check: a tick of a quarter of the
+   * window (at least 50 ms) added up to 50 ms to put → webhook with a 50 ms window.
+   */
+  private wakeAt(at: number): void {
+    if (this.closed || (this.timer && this.timerAt <= at)) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    // setTimeout fires at once for more than 2^31 - 1 ms; an early wake-up only re-arms.
+    const delay = Math.min(MAX_TIMEOUT_MS, Math.max(0, at - this.now()));
+    this.timer = setTimeout(() => this.onTimer(), delay);
+    this.timer.unref();
+  }
+
+  /**
+   * Cuts what is aged, then re-arms for the next batch still younger than maxAgeMs. An aged
+   * batch held open because its lane is busy needs no timer: it goes when that lane's
+   * write ends (see `cut`).
+   */
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.cutAged();
+    const now = this.now();
+    let next = Infinity;
+    for (const batch of this.open.values()) {
+      const due = batch.openedAt + this.options.buffer.maxAgeMs;
+      if (due > now && due < next) next = due;
+    }
+    if (next !== Infinity) this.wakeAt(next);
   }
 
   private cutAged(): void {
@@ -130,7 +169,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
     void delivery.finally(() => {
       this.deliveries.delete(delivery);
       if (this.lanes.get(key) === delivery) this.lanes.delete(key);
-      // A batch held open while this write was in flight goes now, not at the next tick.
+      // A batch held open while this write was in flight goes now, if it is aged.
       if (this.options.growWhileBusy) this.cutAged();
     });
   }

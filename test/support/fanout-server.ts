@@ -28,6 +28,13 @@ import type { AddressInfo } from 'node:net';
  * kinesis-local, and the events are read from kinesis-local with GetRecords: real
  * records, real resharding, real ChildShards. A subscription ends after 5 minutes as on
  * AWS, or after `expireAfterEvents` events with records (a forced expiry).
+ *
+ * When to read kinesis-local: at once after an event with records; when caught up, after
+ * `pollIdleMs`, or as soon as a PutRecord(s) of the stream that went through this server
+ * was acknowledged by kinesis-local (then one GetRecords picks the records up and they
+ * are pushed). AWS pushes what was put, it does not poll; a producer putting through
+ * this server gets that (put → push = kinesis-local's put and one GetRecords), one
+ * putting straight to kinesis-local waits for the next poll.
  */
 
 export interface FanoutServerOptions {
@@ -39,9 +46,11 @@ export interface FanoutServerOptions {
   rejectNext?: string[];
   /**
    * How long a caught-up subscription waits before asking kinesis-local again (default
-   * 200 ms). AWS pushes a record ~70 ms after the put; the latency bench sets 20 ms.
+   * 200 ms), unless a put through this server wakes it first.
    */
   readonly pollIdleMs?: number;
+  /** Called as an event with records is written to a subscriber (the latency bench's breakdown). */
+  readonly onPush?: (records: readonly _Record[]) => void;
 }
 
 export interface FanoutServer {
@@ -118,6 +127,8 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
   };
   /** Open subscriptions, by the ConsumerARN they subscribed with. */
   const open = new Map<ServerHttp2Stream, string>();
+  /** Open subscriptions' wake-ups, by stream ARN: a put of the stream was acknowledged. */
+  const wakers = new Map<string, Set<() => void>>();
 
   async function subscribe(request: Http2ServerRequest, response: Http2ServerResponse) {
     const body = JSON.parse(await readBody(request)) as {
@@ -192,7 +203,20 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     let withRecords = 0;
     let continuation = position.SequenceNumber;
     let lastEventAt = 0;
+    // A put acknowledged while a GetRecords is in flight (which may have missed it) makes
+    // the next idle wait return at once.
+    let putSeen = false;
+    let wakeUp = (): void => undefined;
+    const onPut = (): void => {
+      putSeen = true;
+      wakeUp();
+    };
+    const wakersOfStream = wakers.get(streamArn) ?? new Set<() => void>();
+    wakers.set(streamArn, wakersOfStream);
+    wakersOfStream.add(onPut);
+    stream.once('close', () => wakersOfStream.delete(onPut));
     while (iterator && !stream.closed && Date.now() < endsAt) {
+      putSeen = false;
       const page = await upstream.send(
         new GetRecordsCommand({ ShardIterator: iterator, Limit: 500, StreamARN: streamArn }),
       );
@@ -213,7 +237,16 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
           );
           lastEventAt = Date.now();
         }
-        await new Promise((resolve) => setTimeout(resolve, options.pollIdleMs ?? 200));
+        if (!putSeen) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, options.pollIdleMs ?? 200);
+            wakeUp = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wakeUp = () => undefined;
+        }
         continue;
       }
       await write(
@@ -225,6 +258,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
         }),
       );
       lastEventAt = Date.now();
+      if (records.length > 0) options.onPush?.(records);
       counters.events += 1;
       counters.records += records.length;
       if (records.length > 0) withRecords += 1;
@@ -234,7 +268,24 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
         break;
       }
     }
+    wakersOfStream.delete(onPut);
     if (!stream.closed) stream.end();
+  }
+
+  /** A put of `body`'s stream was acknowledged: its subscriptions read kinesis-local now. */
+  function putAcknowledged(body: string) {
+    let named: { StreamName?: string; StreamARN?: string };
+    try {
+      named = JSON.parse(body) as typeof named;
+    } catch {
+      return; // not JSON: kinesis-local answered it anyway; the poll picks the records up
+    }
+    const { StreamName, StreamARN } = named;
+    for (const [streamArn, wakeAll] of wakers) {
+      if (streamArn === StreamARN || (StreamName && streamArn.endsWith(`:stream/${StreamName}`))) {
+        for (const wake of wakeAll) wake();
+      }
+    }
   }
 
   /** As AWS: deregistering a consumer ends its subscriptions. */
@@ -246,7 +297,10 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
 
   async function proxy(request: Http2ServerRequest, response: Http2ServerResponse) {
     const body = await readBody(request);
-    if (request.headers['x-amz-target'] === 'Kinesis_20131202.DeregisterStreamConsumer') {
+    const target = request.headers['x-amz-target'];
+    const isPut =
+      target === 'Kinesis_20131202.PutRecords' || target === 'Kinesis_20131202.PutRecord';
+    if (target === 'Kinesis_20131202.DeregisterStreamConsumer') {
       const { ConsumerName } = JSON.parse(body) as { ConsumerName?: string };
       if (ConsumerName) endSubscriptionsOf(ConsumerName);
     }
@@ -264,6 +318,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
         }
         response.writeHead(answer.statusCode ?? 502, out);
         answer.pipe(response);
+        if (isPut && answer.statusCode === 200) answer.once('end', () => putAcknowledged(body));
       },
     );
     upstreamRequest.on('error', () => response.destroy());

@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { UserRecord } from '../core/record.js';
+import { createMetrics } from '../observability/metrics.js';
+import { Batcher } from './batcher.js';
+import { PendingBatch } from './pending-batch.js';
+
+const RECORD: UserRecord = {
+  sequenceNumber: '1',
+  subSequenceNumber: 0,
+  streamName: 's',
+  shardId: 'shardId-000000000000',
+  partitionKey: 'k',
+  aggregated: false,
+  approximateArrivalTimestamp: new Date(0),
+  data: new Uint8Array(10),
+};
+const noAck = { ack: () => undefined, fail: () => undefined } as never;
+
+/** A batcher whose batches are cut by age only; `deliver` decides how long a write takes. */
+function batcherOf(maxAgeMs: number, deliver: (batch: PendingBatch<string>) => Promise<void>) {
+  return new Batcher<PendingBatch<string>>(
+    {
+      sink: 'aged',
+      buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs },
+      maxInFlightBytes: 1024 * 1024 * 1024,
+      concurrency: 4,
+      orderedKeys: true,
+      growWhileBusy: true,
+      metrics: createMetrics(),
+    },
+    deliver,
+  );
+}
+
+function add(batcher: Batcher<PendingBatch<string>>, key: string, item: string): void {
+  const batch = batcher.batchFor(key, (openedAt) => new PendingBatch<string>(openedAt));
+  batcher.added(key, batch, batch.add(item, item.length, RECORD, noAck));
+}
+
+describe('batches cut by age', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({
+      toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+    });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a batch goes out when it is maxAgeMs old, not at a later timer tick', async () => {
+    const delivered: string[][] = [];
+    const batcher = batcherOf(200, async (batch) => {
+      delivered.push([...batch.items]);
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    add(batcher, 'a', 'first');
+    await vi.advanceTimersByTimeAsync(199);
+    expect(delivered).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(delivered).toEqual([['first']]);
+    await batcher.close();
+  });
+
+  it('each open batch goes out at its own age, the younger one after the older', async () => {
+    const delivered: string[][] = [];
+    const batcher = batcherOf(200, async (batch) => {
+      delivered.push([...batch.items]);
+    });
+    add(batcher, 'a', 'a1');
+    await vi.advanceTimersByTimeAsync(130);
+    add(batcher, 'b', 'b1');
+    add(batcher, 'a', 'a2');
+    await vi.advanceTimersByTimeAsync(70);
+    expect(delivered).toEqual([['a1', 'a2']]);
+    await vi.advanceTimersByTimeAsync(129);
+    expect(delivered).toEqual([['a1', 'a2']]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(delivered).toEqual([['a1', 'a2'], ['b1']]);
+    await batcher.close();
+  });
+
+  it('an aged batch whose lane is busy keeps growing and goes out when the lane frees', async () => {
+    const delivered: string[][] = [];
+    let finishFirst = (): void => undefined;
+    const batcher = batcherOf(100, async (batch) => {
+      delivered.push([...batch.items]);
+      if (delivered.length === 1) await new Promise<void>((resolve) => (finishFirst = resolve));
+    });
+    add(batcher, 'a', 'a1');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(delivered).toEqual([['a1']]);
+    add(batcher, 'a', 'a2');
+    await vi.advanceTimersByTimeAsync(500);
+    add(batcher, 'a', 'a3');
+    // Held while the first write is in flight, however old.
+    expect(delivered).toEqual([['a1']]);
+    finishFirst();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(delivered).toEqual([['a1'], ['a2', 'a3']]);
+    await batcher.close();
+  });
+});
