@@ -341,6 +341,11 @@ export const configSchema = z
         minCallIntervalMs: nonNegativeInt().default(200),
         /** Shard loops holding a GetRecords page at once, process-wide: bounds memory. */
         maxConcurrentReads: positiveInt().default(4),
+        /**
+         * Threads that decode and encode pages off the main thread; auto: the cores this
+         * process may use, less one (the main thread's); 0: all on the main thread.
+         */
+        workerThreads: z.union([z.literal('auto'), nonNegativeInt()]).default('auto'),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
@@ -350,6 +355,7 @@ export const configSchema = z
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
+        workerThreads: 'auto',
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),
