@@ -43,7 +43,7 @@ function page(from: number): UserRecord[] {
     partitionKey: `pk-${(from + i) % 1000}`,
     aggregated: false,
     approximateArrivalTimestamp: new Date(1_733_000_000_000 + from + i),
-    data: pinpointEventBytes(from + i),
+    data: new Uint8Array(pinpointEventBytes(from + i, 1_733_000_000_000 + from + i - 300)),
   }));
 }
 
@@ -58,7 +58,12 @@ const worker = new PageDecoder({
   sinks: [
     {
       filter: { eventTypes: [], formats: [] },
-      s3: { format: 'csv', verbatimJson: false, layout },
+      encoding: {
+        type: 's3',
+        format: 'csv',
+        verbatimJson: false,
+        layout,
+      },
     },
   ],
 });
@@ -92,9 +97,13 @@ for (let round = 0; round < 3; round += 1) {
   const inWorker = cpuMicros(() => {
     for (const message of packed) answers.push(worker.decodePage(message));
   });
+  let decoded = 0;
   const unpack = cpuMicros(() => {
-    for (const answer of answers) sink += unpackResults(answer).length;
+    for (const answer of answers) {
+      for (const result of unpackResults(answer)) if (result.ok) decoded += result.events.length;
+    }
   });
+  if (decoded !== total) throw new Error(`${decoded} of ${total} records decoded`);
   const per = (micros: number) => (micros / total).toFixed(2);
   console.log(
     `round ${round + 1}: main thread alone ${per(mainThread)} µs/record; with workers: main ${per(pack + unpack)} (pack ${per(pack)}, unpack ${per(unpack)}), worker ${per(inWorker)}`,

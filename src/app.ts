@@ -205,7 +205,7 @@ export class Relay {
     if (!spec) {
       options.log.info(
         { workerThreads: threads },
-        'no sink encodes on worker threads (only S3 CSV and JSON Lines do): decoding on the main thread',
+        'no sink encodes on worker threads (S3 CSV and JSON Lines and webhooks do): decoding on the main thread',
       );
       return null;
     }

@@ -13,7 +13,8 @@ const spec: DecodeWorkerSpec = {
   sinks: [
     {
       filter: { eventTypes: [], formats: [] },
-      s3: {
+      encoding: {
+        type: 's3',
         format: 'csv',
         verbatimJson: false,
         layout: { layout: 'hourly', sinkName: 'events', prefix: 'p/', compression: 'gzip' },

@@ -2,14 +2,17 @@ import type { RelayEvent } from '../../core/event.js';
 import { createDecoder, csvShapeFor, type Decoder } from '../../decode/index.js';
 import { EventEncoder } from '../../sinks/s3/event-encoder.js';
 import { KeyLayout } from '../../sinks/s3/key-layout.js';
+import { webhookDocument } from '../../sinks/webhook/webhook-document.js';
 import { RouteFilter } from '../router.js';
 import { ResultWriter, unpackPage, type WorkerEncoded } from './page-codec.js';
-import { encodesInWorker, type DecodeWorkerSpec } from './worker-spec.js';
+import type { DecodeWorkerSpec, WorkerEncoding } from './worker-spec.js';
+
+/** One sink's encoding in the worker: what its own `write` would make of an event. */
+type SinkEncoder = (event: RelayEvent) => WorkerEncoded;
 
 interface SinkEncoding {
   readonly filter: RouteFilter;
-  readonly encoder: EventEncoder;
-  readonly layout: KeyLayout;
+  readonly encode: SinkEncoder;
 }
 
 /**
@@ -25,12 +28,8 @@ export class PageDecoder {
   constructor(spec: DecodeWorkerSpec) {
     this.decoder = createDecoder(spec.decodeFormat);
     this.sinks = spec.sinks.map((sink) =>
-      sink.s3 && encodesInWorker(sink.s3)
-        ? {
-            filter: new RouteFilter(sink.filter),
-            encoder: new EventEncoder(sink.s3.format, sink.s3.verbatimJson, csvShapeFor),
-            layout: new KeyLayout({ ...sink.s3.layout, resolveShape: csvShapeFor }),
-          }
+      sink.encoding
+        ? { filter: new RouteFilter(sink.filter), encode: encoderFor(sink.encoding) }
         : null,
     );
   }
@@ -60,12 +59,27 @@ export class PageDecoder {
 
 function encodeFor(sink: SinkEncoding, event: RelayEvent): WorkerEncoded | null {
   if (!sink.filter.accepts(event.type, event.format, event.record.streamName)) return null;
-  const encoded = sink.encoder.encode(event);
-  return {
-    kind: encoded.kind,
-    shapeId: encoded.shape?.id ?? null,
-    directory: sink.layout.directory(event, encoded.kind),
-    line: encoded.line,
-    bytes: encoded.bytes,
+  return sink.encode(event);
+}
+
+function encoderFor(encoding: WorkerEncoding): SinkEncoder {
+  if (encoding.type === 'webhook') {
+    return (event) => {
+      const line = webhookDocument(event);
+      return { kind: 'json', shapeId: null, directory: '', line, bytes: Buffer.byteLength(line) };
+    };
+  }
+  if (encoding.format === 'parquet') throw new Error('Parquet rows are encoded on the main thread');
+  const encoder = new EventEncoder(encoding.format, encoding.verbatimJson, csvShapeFor);
+  const layout = new KeyLayout({ ...encoding.layout, resolveShape: csvShapeFor });
+  return (event) => {
+    const encoded = encoder.encode(event);
+    return {
+      kind: encoded.kind,
+      shapeId: encoded.shape?.id ?? null,
+      directory: layout.directory(event, encoded.kind),
+      line: encoded.line,
+      bytes: encoded.bytes,
+    };
   };
 }

@@ -80,7 +80,8 @@ describe('a decode worker that crashes', () => {
         sinks: [
           {
             filter: { eventTypes: [], formats: [] },
-            s3: {
+            encoding: {
+              type: 's3',
               format: 'jsonl',
               verbatimJson: true,
               layout: { layout: 'hourly', sinkName: 's', prefix: '', compression: 'none' },

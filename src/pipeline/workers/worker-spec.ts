@@ -15,17 +15,25 @@ export interface DecodeWorkerSpec {
 
 export interface WorkerSinkSpec {
   readonly filter: RouteFilterConfig;
-  /** null: this sink encodes on the main thread (webhook, Redshift, Parquet). */
-  readonly s3: S3EncodingSettings | null;
+  /** How the sink's events are encoded in a worker; null: on the main thread. */
+  readonly encoding: WorkerEncoding | null;
 }
 
+/** S3 CSV / JSON Lines (line + directory), or a webhook's JSON document. */
+export type WorkerEncoding =
+  ({ readonly type: 's3' } & S3EncodingSettings) | { readonly type: 'webhook' };
+
 /**
- * Whether a sink's encoding can run in a worker: S3 text objects (CSV, JSON Lines). A
- * Parquet row stays on the main thread (its cells are an array per event, not one line);
- * webhook and Redshift sinks encode there too (left for later: each has its own format).
+ * How a configured sink encodes in a worker: S3 text objects (CSV, JSON Lines) and webhook
+ * documents. Parquet rows stay on the main thread (an array of cells per event, written
+ * column by column), and so do Redshift rows (typed per configured column).
  */
-export function encodesInWorker(settings: S3EncodingSettings): boolean {
-  return settings.format !== 'parquet';
+export function workerEncoding(sink: SinkConfig): WorkerEncoding | null {
+  if (sink.type === 'webhook') return { type: 'webhook' };
+  if (isS3Sink(sink) && sink.format !== 'parquet') {
+    return { type: 's3', ...s3EncodingSettings(sink) };
+  }
+  return null;
 }
 
 /**
@@ -36,10 +44,7 @@ export function decodeWorkerSpec(
   decodeFormat: SourceFormat | 'auto',
   sinks: readonly SinkConfig[],
 ): DecodeWorkerSpec | null {
-  const specs = sinks.map((sink) => ({
-    filter: sink.filter,
-    s3: isS3Sink(sink) ? s3EncodingSettings(sink) : null,
-  }));
-  if (!specs.some((sink) => sink.s3 && encodesInWorker(sink.s3))) return null;
+  const specs = sinks.map((sink) => ({ filter: sink.filter, encoding: workerEncoding(sink) }));
+  if (!specs.some((sink) => sink.encoding)) return null;
   return { decodeFormat, sinks: specs };
 }
