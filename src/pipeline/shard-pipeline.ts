@@ -59,11 +59,14 @@ export class ShardPipeline implements RecordProcessor {
 
   /**
    * As routeHere, with the workers' verdicts: the same routing, acknowledgement handles and
-   * dead-letter entries, in the same order. A sink the workers did not encode for (webhook,
-   * Redshift, Parquet) gets the event decoded here again: decoders are pure functions of
-   * the record, so it is the event the worker saw.
+   * dead-letter entries, in the same order. A sink the workers did not encode for (Redshift,
+   * Parquet) gets the event decoded here again: decoders are pure functions of the record,
+   * so it is the event the worker saw.
    */
-  private routeDecoded(records: readonly UserRecord[], results: readonly WorkerRecordResult[]) {
+  private routeDecoded(
+    records: readonly UserRecord[],
+    results: readonly WorkerRecordResult[],
+  ): void {
     for (let index = 0; index < records.length; index += 1) {
       const record = records[index];
       const result = results[index];
