@@ -343,9 +343,11 @@ export const configSchema = z
         maxConcurrentReads: positiveInt().default(4),
         /**
          * Threads that decode and encode pages off the main thread; auto: the cores this
-         * process may use, less one (the main thread's); 0: all on the main thread.
+         * process may use, less one (the main thread's); 0: all on the main thread. 0 by
+         * default: on the 2-core bench the threads cost more CPU per record than they
+         * moved off the main thread (docs/performance.md).
          */
-        workerThreads: z.union([z.literal('auto'), nonNegativeInt()]).default('auto'),
+        workerThreads: z.union([z.literal('auto'), nonNegativeInt()]).default(0),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
@@ -355,7 +357,7 @@ export const configSchema = z
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
-        workerThreads: 'auto',
+        workerThreads: 0,
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),
