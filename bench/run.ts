@@ -7,7 +7,7 @@
  *   npm run bench -- --profile         # also one relay run under --cpu-prof (16 shards)
  */
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchKinesisEndpoint } from './kinesis-endpoint/server.js';
@@ -30,6 +30,7 @@ import { runRelay, startRelayStack } from './scenarios/relay.js';
 const SCENARIOS = [
   'ceiling',
   'relay',
+  'relay-threads',
   'decode',
   'lifion',
   'backlog',
@@ -118,7 +119,9 @@ async function main(): Promise<void> {
       const wantCeiling = only.has('ceiling');
       const wantRelay = only.has('relay');
       const wantLifion = only.has('lifion') && shards === headlineShards;
-      if (!wantCeiling && !wantRelay && !wantLifion) continue;
+      // consumer.workerThreads 0 (all on the main thread) against auto, in the same run.
+      const wantThreads = only.has('relay-threads');
+      if (!wantCeiling && !wantRelay && !wantLifion && !wantThreads) continue;
       const endpoint = new BenchKinesisEndpoint({
         streamName: `bench-${shards}`,
         shardCount: shards,
@@ -132,6 +135,8 @@ async function main(): Promise<void> {
         baseline: [] as ThroughputSample[],
         lifion: [] as ThroughputSample[],
         lifionPipeline: [] as ThroughputSample[],
+        mainThread: [] as ThroughputSample[],
+        threads: [] as ThroughputSample[],
       };
       // Interleaved, so a neighbour's load on the shared CPU hits every consumer alike.
       for (let run = 1; run <= runs; run += 1) {
@@ -144,6 +149,15 @@ async function main(): Promise<void> {
           const sample = await runRelay(endpoint, stack);
           samples.relay.push(sample);
           log(`relay ${shards} shards, run ${run}: ${describe(sample)}`);
+        }
+        if (wantThreads) {
+          for (const workerThreads of [0, 'auto'] as const) {
+            const sample = await runRelay(endpoint, stack, { consumer: { workerThreads } });
+            (workerThreads === 0 ? samples.mainThread : samples.threads).push(sample);
+            log(
+              `relay workerThreads ${workerThreads} ${shards} shards, run ${run}: ${describe(sample)}`,
+            );
+          }
         }
         if (wantRelay && baselineDist) {
           const sample = await runRelay(endpoint, stack, { dist: baselineDist });
@@ -194,6 +208,33 @@ async function main(): Promise<void> {
         results[`relay_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
         results[`relay_peak_rss_mib_${shards}`] = round(m.rss);
         results[`relay_vs_ceiling_${shards}`] = round(ratio, 3);
+      }
+      if (wantThreads) {
+        const main = medians(samples.mainThread);
+        const threaded = medians(samples.threads);
+        const threads = Math.max(0, Math.min(availableParallelism() - 1, 4));
+        rows.push(
+          row(
+            `relay, workerThreads 0, ${shards} shards`,
+            main,
+            'decode and encode on the main thread',
+          ),
+        );
+        rows.push(
+          row(
+            `relay, workerThreads auto, ${shards} shards`,
+            threaded,
+            `${threads} worker thread(s); ${((threaded.rps ?? 0) / (main.rps ?? 1)).toFixed(2)} × workerThreads 0`,
+          ),
+        );
+        for (const [name, m] of [
+          ['threads_0', main],
+          ['threads_auto', threaded],
+        ] as const) {
+          results[`relay_${name}_rps_${shards}`] = round(m.rps);
+          results[`relay_${name}_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+          results[`relay_${name}_peak_rss_mib_${shards}`] = round(m.rss);
+        }
       }
       if (wantRelay && baselineDist) {
         const m = medians(samples.baseline);

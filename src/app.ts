@@ -36,6 +36,8 @@ import { createMetrics, forgetShard, type RelayMetrics } from './observability/m
 import { evaluateReadiness } from './observability/readiness.js';
 import { Router } from './pipeline/router.js';
 import { ShardPipeline } from './pipeline/shard-pipeline.js';
+import { DecodePool, workerThreadCount } from './pipeline/workers/decode-pool.js';
+import { decodeWorkerSpec } from './pipeline/workers/worker-spec.js';
 import { createSinks, type SinkSet } from './sinks/create-sinks.js';
 
 export interface RelayOptions {
@@ -90,6 +92,8 @@ export class Relay {
   private readonly coordinator: LeaseCoordinator;
   private readonly sinkSet: SinkSet;
   private readonly router: Router;
+  /** Null: pages are decoded and encoded on the main thread (consumer.workerThreads). */
+  private readonly decodePool: DecodePool | null;
   /** By lease key: the shard id, or `<streamIdentifier>:<shardId>` with several streams. */
   private readonly shards = new Map<string, RunningShard>();
   private readonly readPermits: ReadPermits;
@@ -180,6 +184,33 @@ export class Relay {
         streams: sinkConfig.filter.streams,
       })),
     );
+    this.decodePool = this.startDecodePool();
+  }
+
+  /**
+   * The worker threads, when configured and some sink's encoding can move there. Their
+   * spec lists the sinks in the router's order: the workers answer per sink by index.
+   */
+  private startDecodePool(): DecodePool | null {
+    const { config, options } = this;
+    const threads = workerThreadCount(
+      config.consumer.workerThreads,
+      config.consumer.maxConcurrentReads,
+    );
+    if (threads === 0) return null;
+    const spec = decodeWorkerSpec(
+      config.decode.format,
+      this.sinkSet.sinks.map((sink) => sink.config),
+    );
+    if (!spec) {
+      options.log.info(
+        { workerThreads: threads },
+        'no sink encodes on worker threads (S3 CSV and JSON Lines and webhooks do): decoding on the main thread',
+      );
+      return null;
+    }
+    options.log.info({ workerThreads: threads }, 'decoding and encoding on worker threads');
+    return new DecodePool({ threads, spec, log: options.log.child({ component: 'decode-pool' }) });
   }
 
   async start(): Promise<void> {
@@ -333,6 +364,7 @@ export class Relay {
       stream.ownClient?.destroy();
     }
     await this.sinkSet.deadLetter.close().catch(() => undefined);
+    await this.decodePool?.close().catch(() => undefined);
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
     if (!this.options.clients) destroyAwsClients(this.clients);
   }
@@ -399,6 +431,7 @@ export class Relay {
       createDecoder(config.decode.format),
       this.router,
       this.sinkSet.deadLetter,
+      this.decodePool,
     );
     const consumer = new ShardConsumer({
       api: stream.api,

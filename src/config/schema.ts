@@ -341,6 +341,13 @@ export const configSchema = z
         minCallIntervalMs: nonNegativeInt().default(200),
         /** Shard loops holding a GetRecords page at once, process-wide: bounds memory. */
         maxConcurrentReads: positiveInt().default(4),
+        /**
+         * Threads that decode and encode pages off the main thread; auto: the cores this
+         * process may use, less one (the main thread's); 0: all on the main thread. 0 by
+         * default: on the 2-core bench the threads cost more CPU per record than they
+         * moved off the main thread (docs/performance.md).
+         */
+        workerThreads: z.union([z.literal('auto'), nonNegativeInt()]).default(0),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
@@ -350,6 +357,7 @@ export const configSchema = z
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
+        workerThreads: 0,
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),

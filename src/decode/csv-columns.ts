@@ -86,3 +86,14 @@ export const csvShapeFor: CsvShapeResolver = (event) => {
       return genericShape;
   }
 };
+
+/**
+ * The shape with this id: how the main thread finds the shape of an event a decode worker
+ * encoded (the worker sends the id; a shape holds functions, which do not cross threads).
+ */
+export function csvShapeById(id: string): CsvShape | null {
+  if (id === genericShape.id) return genericShape;
+  return id.startsWith('airship:')
+    ? (AIRSHIP_SHAPES.get(id.slice('airship:'.length)) ?? null)
+    : null;
+}

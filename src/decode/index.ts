@@ -10,7 +10,7 @@ import { pinpointDecoder } from './pinpoint.js';
 import { rawDecoder } from './raw.js';
 
 export type { Decoder, DecodeResult } from './decoder.js';
-export { csvShapeFor } from './csv-columns.js';
+export { csvShapeById, csvShapeFor } from './csv-columns.js';
 
 const DECODERS: Readonly<Record<SourceFormat | 'auto', Decoder>> = {
   auto: autoDecoder,

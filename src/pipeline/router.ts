@@ -1,8 +1,8 @@
 import type { RelayEvent, SourceFormat } from '../core/event.js';
 import type { Sink } from '../sinks/sink.js';
 
-export interface SinkRoute {
-  readonly sink: Sink;
+/** Which events a sink takes. Empty lists: all. */
+export interface RouteFilterConfig {
   /** Empty: every event type. */
   readonly eventTypes: readonly string[];
   /** Empty: every source format. */
@@ -11,22 +11,39 @@ export interface SinkRoute {
   readonly streams?: readonly string[];
 }
 
+export interface SinkRoute extends RouteFilterConfig {
+  readonly sink: Sink;
+}
+
+/**
+ * A sink's filter, compiled once. Shared by the router and the decode workers, which
+ * encode an event only for the sinks that take it: both must answer alike.
+ */
+export class RouteFilter {
+  private readonly types: ReadonlySet<string> | null;
+  private readonly formats: ReadonlySet<string> | null;
+  private readonly streams: ReadonlySet<string> | null;
+
+  constructor(config: RouteFilterConfig) {
+    this.types = config.eventTypes.length > 0 ? new Set(config.eventTypes) : null;
+    this.formats = config.formats.length > 0 ? new Set(config.formats) : null;
+    this.streams = config.streams?.length ? new Set(config.streams) : null;
+  }
+
+  accepts(type: string, format: SourceFormat, streamName: string): boolean {
+    if (this.types && !this.types.has(type)) return false;
+    if (this.formats && !this.formats.has(format)) return false;
+    if (this.streams && !this.streams.has(streamName)) return false;
+    return true;
+  }
+}
+
 /** Sends each event to every sink whose filter accepts it. */
 export class Router {
-  private readonly routes: ReadonlyArray<{
-    sink: Sink;
-    types: ReadonlySet<string> | null;
-    formats: ReadonlySet<string> | null;
-    streams: ReadonlySet<string> | null;
-  }>;
+  private readonly routes: ReadonlyArray<{ sink: Sink; filter: RouteFilter }>;
 
   constructor(routes: readonly SinkRoute[]) {
-    this.routes = routes.map((route) => ({
-      sink: route.sink,
-      types: route.eventTypes.length > 0 ? new Set(route.eventTypes) : null,
-      formats: route.formats.length > 0 ? new Set(route.formats) : null,
-      streams: route.streams?.length ? new Set(route.streams) : null,
-    }));
+    this.routes = routes.map((route) => ({ sink: route.sink, filter: new RouteFilter(route) }));
   }
 
   get sinks(): Sink[] {
@@ -35,12 +52,24 @@ export class Router {
 
   /** Calls `deliver` for every sink that accepts the event; returns how many did. */
   route(event: RelayEvent, deliver: (sink: Sink) => void): number {
+    return this.routeFields(event.type, event.format, event.record.streamName, deliver);
+  }
+
+  /**
+   * As `route`, from the fields routing reads (an event decoded in a worker is not
+   * rebuilt on the main thread); `index` is the sink's place in the routes.
+   */
+  routeFields(
+    type: string,
+    format: SourceFormat,
+    streamName: string,
+    deliver: (sink: Sink, index: number) => void,
+  ): number {
     let accepted = 0;
-    for (const route of this.routes) {
-      if (route.types && !route.types.has(event.type)) continue;
-      if (route.formats && !route.formats.has(event.format)) continue;
-      if (route.streams && !route.streams.has(event.record.streamName)) continue;
-      deliver(route.sink);
+    for (let index = 0; index < this.routes.length; index += 1) {
+      const route = this.routes[index];
+      if (!route || !route.filter.accepts(type, format, streamName)) continue;
+      deliver(route.sink, index);
       accepted += 1;
     }
     return accepted;

@@ -1,10 +1,12 @@
 import type { RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
-import type { Decoder } from '../decode/decoder.js';
+import type { Decoder, DecodeResult } from '../decode/decoder.js';
 import { deadLetterEntry } from '../sinks/dead-letter-entry.js';
 import type { DeadLetterSink, Sink } from '../sinks/sink.js';
 import type { Router } from './router.js';
 import { ShardProgress } from './shard-progress.js';
+import type { DecodePool } from './workers/decode-pool.js';
+import type { WorkerRecordResult } from './workers/page-codec.js';
 
 /**
  * One shard's path from records to sinks: decode, route, hand each event to its sinks
@@ -20,10 +22,24 @@ export class ShardPipeline implements RecordProcessor {
     private readonly decoder: Decoder,
     private readonly router: Router,
     private readonly deadLetter: DeadLetterSink,
+    /** Absent: decode and encode here, on the main thread (consumer.workerThreads 0). */
+    private readonly pool: Pick<DecodePool, 'decode'> | null = null,
   ) {}
 
   async process(records: readonly UserRecord[]): Promise<void> {
     this.shardId ??= records[0]?.shardId ?? null;
+    if (this.pool) {
+      // Nothing of the page is begun before the workers answer: a failed page (a crashed
+      // worker) leaves no trace, and the shard loop reads it again like any failed read.
+      const results = await this.pool.decode(records);
+      this.routeDecoded(records, results);
+    } else {
+      this.routeHere(records);
+    }
+    await this.backpressure();
+  }
+
+  private routeHere(records: readonly UserRecord[]): void {
     for (const record of records) {
       const pending = this.progress.begin(record);
       const result = this.decoder.decode(record);
@@ -39,7 +55,51 @@ export class ShardPipeline implements RecordProcessor {
       }
       pending.settle();
     }
-    await this.backpressure();
+  }
+
+  /**
+   * As routeHere, with the workers' verdicts: the same routing, acknowledgement handles and
+   * dead-letter entries, in the same order. A sink the workers did not encode for (Redshift,
+   * Parquet) gets the event decoded here again: decoders are pure functions of the record,
+   * so it is the event the worker saw.
+   */
+  private routeDecoded(
+    records: readonly UserRecord[],
+    results: readonly WorkerRecordResult[],
+  ): void {
+    for (let index = 0; index < records.length; index += 1) {
+      const record = records[index];
+      const result = results[index];
+      if (!record || !result) throw new Error('a decode result per record');
+      const pending = this.progress.begin(record);
+      if (!result.ok) {
+        this.deadLetter.write(
+          deadLetterEntry(record, 'decode_failed', result.error),
+          pending.expect(),
+        );
+        pending.settle();
+        continue;
+      }
+      let here: DecodeResult | null = null;
+      for (let eventIndex = 0; eventIndex < result.events.length; eventIndex += 1) {
+        const event = result.events[eventIndex];
+        if (!event) continue;
+        this.router.routeFields(event.type, event.format, record.streamName, (sink, sinkIndex) => {
+          const encoded = event.encoded[sinkIndex];
+          if (encoded && sink.writeEncoded) {
+            sink.writeEncoded(encoded, record, pending.expect());
+            return;
+          }
+          here ??= this.decoder.decode(record);
+          const full = here.ok ? here.events[eventIndex] : undefined;
+          if (full?.type !== event.type) {
+            throw new Error('the decoder answered differently on the main thread and in a worker');
+          }
+          sink.write(full, pending.expect());
+        });
+      }
+      pending.settle();
+    }
   }
 
   checkpointable(): RecordPosition | null {

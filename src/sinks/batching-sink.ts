@@ -1,5 +1,6 @@
 import type { AckHandle } from '../core/ack.js';
 import type { RelayEvent } from '../core/event.js';
+import type { UserRecord } from '../core/record.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
 import type { Sink } from './sink.js';
@@ -20,10 +21,14 @@ export abstract class SingleBatchSink implements Sink {
   }
 
   write(event: RelayEvent, ack: AckHandle): void {
-    const item = this.encode(event);
-    const lane = this.laneOf(event);
+    this.add(this.encode(event), event.record, ack);
+  }
+
+  /** An encoded item into its lane's batch (`write`, or a sink taking pre-encoded events). */
+  protected add(item: Buffer, record: UserRecord, ack: AckHandle): void {
+    const lane = this.laneOf(record);
     const batch = this.batcher.batchFor(lane, (openedAt) => new PendingBatch<Buffer>(openedAt));
-    const held = batch.add(item, item.byteLength, event.record, ack, this.keepsRecordData());
+    const held = batch.add(item, item.byteLength, record, ack, this.keepsRecordData());
     this.batcher.added(lane, batch, held);
   }
 
@@ -32,8 +37,8 @@ export abstract class SingleBatchSink implements Sink {
     return true;
   }
 
-  /** The batch an event joins: one for all unless a sink keeps lanes. */
-  protected laneOf(_event: RelayEvent): string {
+  /** The batch an event of this record joins: one for all unless a sink keeps lanes. */
+  protected laneOf(_record: UserRecord): string {
     return '';
   }
 

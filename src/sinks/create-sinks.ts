@@ -16,6 +16,7 @@ import {
 } from './dead-letter/stores.js';
 import { EventEncoder } from './s3/event-encoder.js';
 import { KeyLayout } from './s3/key-layout.js';
+import { s3EncodingSettings } from './s3/encoding-settings.js';
 import { createRedshiftSink } from './redshift/create-redshift-sink.js';
 import { createS3Sink } from './s3/create-s3-sink.js';
 import type { DeadLetterSink, Sink } from './sink.js';
@@ -70,23 +71,11 @@ export function createSinks(
     if (sinkConfig.type === 'webhook') {
       return { sink: createWebhookSink(sinkConfig, sinkDeps), config: sinkConfig };
     }
+    const encoding = s3EncodingSettings(sinkConfig);
     const sink = createS3Sink(sinkConfig, config.decode.format, {
       s3,
-      layout: new KeyLayout({
-        layout: sinkConfig.layout,
-        sinkName: sinkConfig.name,
-        prefix: sinkConfig.prefix,
-        appKey: sinkConfig.appKey,
-        integrationId: sinkConfig.integrationId,
-        compression: sinkConfig.compression,
-        partitionBy: sinkConfig.partitionBy,
-        resolveShape: deps.csvShapeFor,
-      }),
-      encoder: new EventEncoder(
-        sinkConfig.format,
-        sinkConfig.layout === 'airship',
-        deps.csvShapeFor,
-      ),
+      layout: new KeyLayout({ ...encoding.layout, resolveShape: deps.csvShapeFor }),
+      encoder: new EventEncoder(encoding.format, encoding.verbatimJson, deps.csvShapeFor),
       // Only a real destination may take batches the sink gives up on; otherwise retry on.
       deadLetter: configured ? deadLetter : null,
       metrics,

@@ -1,6 +1,21 @@
 import type { AckHandle } from '../core/ack.js';
 import type { RelayEvent } from '../core/event.js';
-import type { RecordPosition } from '../core/record.js';
+import type { RecordPosition, UserRecord } from '../core/record.js';
+
+/**
+ * One event's line for one sink, made off the main thread by a decode worker with the
+ * sink's own encoder and key layout (src/pipeline/workers): what `write` would have made.
+ */
+export interface PreEncodedEvent {
+  readonly kind: 'csv' | 'json' | 'parquet';
+  /** The CSV shape's id (`generic`, `airship:OPEN` ...); null for JSON lines. */
+  readonly shapeId: string | null;
+  /** The directory of the event's object (the sink's key layout rendered for it). */
+  readonly directory: string;
+  readonly line: string;
+  /** The line's UTF-8 length. */
+  readonly bytes: number;
+}
 
 /**
  * A destination. `write` only buffers; the sink acknowledges each event through its
@@ -10,6 +25,11 @@ import type { RecordPosition } from '../core/record.js';
 export interface Sink {
   readonly name: string;
   write(event: RelayEvent, ack: AckHandle): void;
+  /**
+   * As `write`, for an event a decode worker already encoded for this sink. Only sinks
+   * whose encoding runs in the workers have it (S3 CSV and JSON Lines).
+   */
+  writeEncoded?(encoded: PreEncodedEvent, record: UserRecord, ack: AckHandle): void;
   /** A promise while the sink is over its in-flight bound: the shard loops wait on it. */
   waitForCapacity(): Promise<void> | undefined;
   /**

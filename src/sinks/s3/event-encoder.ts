@@ -1,5 +1,6 @@
 import type { CsvShape, CsvShapeResolver } from '../../core/csv-shape.js';
 import type { RelayEvent } from '../../core/event.js';
+import { csvShapeById } from '../../decode/csv-columns.js';
 import type { ObjectItem } from './batch.js';
 import type { OutputKind } from './key-layout.js';
 
@@ -27,6 +28,13 @@ export interface EncodedEvent {
  */
 const CELL_OVERHEAD_BYTES = 32;
 const ROW_OVERHEAD_BYTES = 96;
+
+/** The CSV shape a decode worker named by its id (see PreEncodedEvent). */
+export function shapeOf(id: string): CsvShape {
+  const shape = csvShapeById(id);
+  if (!shape) throw new Error(`a decode worker named an unknown CSV shape: ${id}`);
+  return shape;
+}
 
 /** What an object batch keeps of an encoded event: its text line, or its Parquet row. */
 export function itemOf(encoded: EncodedEvent): ObjectItem {

@@ -3,12 +3,12 @@ import type { S3SinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { MemoryBudget } from '../../core/memory-budget.js';
-import type { RecordPosition } from '../../core/record.js';
+import type { RecordPosition, UserRecord } from '../../core/record.js';
 import { CapacityGate } from '../capacity-gate.js';
-import type { Sink } from '../sink.js';
+import type { PreEncodedEvent, Sink } from '../sink.js';
 import type { ObjectBatch } from './batch.js';
 import { objectConfigHash } from './config-fingerprint.js';
-import type { EventEncoder } from './event-encoder.js';
+import { shapeOf, type EventEncoder } from './event-encoder.js';
 import type { KeyLayout } from './key-layout.js';
 import type { ObjectWriterDeps } from './object-writer.js';
 import { S3ObjectWriter } from './object-writer.js';
@@ -66,7 +66,21 @@ export class ExactlyOnceS3Sink implements Sink {
   }
 
   write(event: RelayEvent, ack: AckHandle): void {
-    const record = event.record;
+    const segment = this.segmentFor(event.record);
+    const encoded = this.deps.encoder.encode(event);
+    segment.add(this.deps.layout.directory(event, encoded.kind), encoded, event.record, ack);
+    segment.lastWriteMs = this.now();
+  }
+
+  writeEncoded(encoded: PreEncodedEvent, record: UserRecord, ack: AckHandle): void {
+    const segment = this.segmentFor(record);
+    const shape = encoded.shapeId === null ? null : shapeOf(encoded.shapeId);
+    segment.add(encoded.directory, { ...encoded, shape }, record, ack);
+    segment.lastWriteMs = this.now();
+  }
+
+  /** The shard's open segment for this record, cut first if the record starts a new one. */
+  private segmentFor(record: UserRecord): ShardSegment {
     let segment = this.open.get(record.shardId);
     if (
       segment &&
@@ -81,9 +95,7 @@ export class ExactlyOnceS3Sink implements Sink {
       segment = new ShardSegment(record, range, this.now());
       this.open.set(record.shardId, segment);
     }
-    const encoded = this.deps.encoder.encode(event);
-    segment.add(this.deps.layout.directory(event, encoded.kind), encoded, record, ack);
-    segment.lastWriteMs = this.now();
+    return segment;
   }
 
   waitForCapacity(): Promise<void> | undefined {

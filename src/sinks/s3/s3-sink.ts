@@ -4,12 +4,13 @@ import type { S3SinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { MemoryBudget } from '../../core/memory-budget.js';
+import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { Batcher } from '../batcher.js';
-import type { DeadLetterSink, Sink } from '../sink.js';
+import type { DeadLetterSink, PreEncodedEvent, Sink } from '../sink.js';
 import { ObjectBatch } from './batch.js';
-import { itemOf, type EventEncoder } from './event-encoder.js';
+import { itemOf, shapeOf, type EncodedEvent, type EventEncoder } from './event-encoder.js';
 import { S3ObjectWriter } from './object-writer.js';
 import type { KeyLayout } from './key-layout.js';
 
@@ -58,8 +59,20 @@ export class S3Sink implements Sink {
 
   write(event: RelayEvent, ack: AckHandle): void {
     const encoded = this.deps.encoder.encode(event);
-    const directory = this.deps.layout.directory(event, encoded.kind);
-    const arrival = event.record.approximateArrivalTimestamp;
+    this.add(encoded, this.deps.layout.directory(event, encoded.kind), event.record, ack);
+  }
+
+  writeEncoded(encoded: PreEncodedEvent, record: UserRecord, ack: AckHandle): void {
+    this.add(
+      { ...encoded, shape: encoded.shapeId === null ? null : shapeOf(encoded.shapeId) },
+      encoded.directory,
+      record,
+      ack,
+    );
+  }
+
+  private add(encoded: EncodedEvent, directory: string, record: UserRecord, ack: AckHandle): void {
+    const arrival = record.approximateArrivalTimestamp;
     // One object never spans an hour of record time, whatever the directory template.
     const hour = Math.floor(arrival.getTime() / 3_600_000);
     const key = `${encoded.kind}|${encoded.shape?.id ?? ''}|${hour}|${directory}`;
@@ -69,7 +82,7 @@ export class S3Sink implements Sink {
     );
     // Without a dead-letter destination no entry can need the record's bytes.
     const keepData = this.deps.deadLetter !== null;
-    const held = batch.add(itemOf(encoded), encoded.bytes, event.record, ack, keepData);
+    const held = batch.add(itemOf(encoded), encoded.bytes, record, ack, keepData);
     this.batcher.added(key, batch, held);
   }
 

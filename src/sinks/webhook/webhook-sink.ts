@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookSinkConfig } from '../../config/schema.js';
+import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
+import type { UserRecord } from '../../core/record.js';
 import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
 import { SingleBatchSink } from '../batching-sink.js';
 import type { PendingBatch } from '../pending-batch.js';
-import { normalizedDocument } from '../s3/event-encoder.js';
-import type { DeadLetterSink } from '../sink.js';
+import type { DeadLetterSink, PreEncodedEvent } from '../sink.js';
+import { webhookDocument } from './webhook-document.js';
 import { payloadBody } from './request-body.js';
 import type { WebhookClient } from './webhook-client.js';
 
@@ -58,13 +60,18 @@ export class WebhookSink extends SingleBatchSink {
     return this.deps.deadLetter !== null;
   }
 
-  protected override laneOf(event: RelayEvent): string {
+  protected override laneOf(record: UserRecord): string {
     if (this.config.ordering !== 'partitionKey') return '';
-    return LANE_NAMES[laneIndex(event.record.partitionKey, this.config.maxConcurrency)] ?? '';
+    return LANE_NAMES[laneIndex(record.partitionKey, this.config.maxConcurrency)] ?? '';
   }
 
   protected encode(event: RelayEvent): Buffer {
-    return Buffer.from(JSON.stringify(normalizedDocument(event)));
+    return Buffer.from(webhookDocument(event));
+  }
+
+  /** An event a decode worker encoded with `webhookDocument` (src/pipeline/workers). */
+  writeEncoded(encoded: PreEncodedEvent, record: UserRecord, ack: AckHandle): void {
+    this.add(Buffer.from(encoded.line), record, ack);
   }
 
   protected async deliver(batch: PendingBatch<Buffer>): Promise<void> {
