@@ -319,7 +319,7 @@ export class Relay {
       Promise.all([...this.shards.values()].map(({ consumer }) => consumer.checkpointProgress())),
     );
     await step(log, 'release leases', () =>
-      Promise.all(this.renewer.heldShardIds().map((shardId) => this.renewer.release(shardId))),
+      Promise.all(this.renewer.heldShardIds().map((shardId) => this.coordinator.release(shardId))),
     );
     this.renewer.stop();
     this.coordinator.updateOwnedGauge();
@@ -441,7 +441,7 @@ export class Relay {
       .catch(async (error: unknown) => {
         log.error({ err: errorMessage(error) }, 'shard consumer failed; releasing its lease');
         forgetShard(this.metrics, stream.api.stream, shardId, leaseKey);
-        await this.renewer.release(leaseKey).catch(() => undefined);
+        await this.coordinator.release(leaseKey).catch(() => undefined);
       })
       .finally(() => {
         if (!this.stopping) this.shards.delete(leaseKey);

@@ -157,15 +157,19 @@ export class LeaseRenewer {
   }
 
   /**
-   * Gives the lease back (SIGTERM, or a finished shard) so another worker takes it at once;
-   * during a handoff, to the worker that asked for it.
+   * Gives the lease back (SIGTERM, a failed shard loop) so another worker takes it at once:
+   * during a handoff to the worker that asked for it; else to `receiver` (a live worker
+   * that finds it through the owner index), or to nobody when no receiver is known.
    */
-  async release(shardId: string): Promise<void> {
+  async release(shardId: string, receiver: string | null = null): Promise<void> {
     await this.write(shardId, async (lease) => {
       const { workerId } = this.options;
       if (lease.handoffTo !== null) {
         await this.store.completeHandoff(shardId, workerId, lease.counter);
         this.log.info({ shardId, nextOwner: lease.handoffTo }, 'lease handed over');
+      } else if (receiver !== null && receiver !== workerId) {
+        await this.store.assign(shardId, workerId, lease.counter, receiver);
+        this.log.info({ shardId, nextOwner: receiver }, 'lease released');
       } else {
         await this.store.release(shardId, workerId, lease.counter);
         this.log.info({ shardId }, 'lease released');

@@ -7,7 +7,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
+  GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -18,6 +20,19 @@ import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { checkpointAttributes, isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+/**
+ * KCL 3's global secondary index on the lease table: lease keys by owner, so a worker
+ * finds the leases assigned to it without scanning the table. Same name and shape as the
+ * KCL's (HASH leaseOwner, RANGE leaseKey, KEYS_ONLY), so a KCL 3 application sees its own.
+ */
+export const OWNER_INDEX = 'LeaseOwnerToLeaseKeyIndex';
+
+/** What the relay learnt about the lease table at start. */
+export interface LeaseTableInfo {
+  /** The owner index exists and is ACTIVE: the claim pass queries it instead of scanning. */
+  readonly ownerIndexActive: boolean;
+}
 
 /** What a renewal learnt: the new counter, and the next owner if a handoff was asked. */
 export interface LeaseRenewal {
@@ -65,38 +80,117 @@ export class LeaseStore {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 
-  /** Creates the table (PAY_PER_REQUEST, hash key leaseKey) if missing; waits until ACTIVE. */
-  async ensureTable(timeoutMs = 60_000): Promise<void> {
+  /**
+   * Creates the table (PAY_PER_REQUEST, hash key leaseKey, KCL 3's owner index) if missing
+   * and waits until it is ACTIVE. A table that exists is used as it is: whether it has the
+   * owner index is reported, not changed.
+   */
+  async ensureTable(timeoutMs = 60_000): Promise<LeaseTableInfo> {
     const deadline = Date.now() + timeoutMs;
+    let created = false;
     try {
       await this.call('CreateTable', (abortSignal) =>
         this.dynamo.send(
           new CreateTableCommand({
             TableName: this.tableName,
-            AttributeDefinitions: [{ AttributeName: A.key, AttributeType: 'S' }],
+            AttributeDefinitions: [
+              { AttributeName: A.key, AttributeType: 'S' },
+              { AttributeName: A.owner, AttributeType: 'S' },
+            ],
             KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
+            GlobalSecondaryIndexes: [
+              {
+                IndexName: OWNER_INDEX,
+                KeySchema: [
+                  { AttributeName: A.owner, KeyType: 'HASH' },
+                  { AttributeName: A.key, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
+            ],
             BillingMode: 'PAY_PER_REQUEST',
           }),
           { abortSignal },
         ),
       );
+      created = true;
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
     while (Date.now() < deadline) {
-      try {
-        const { Table } = await this.call('DescribeTable', (abortSignal) =>
-          this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }), {
-            abortSignal,
-          }),
-        );
-        if (Table?.TableStatus === 'ACTIVE') return;
-      } catch (error) {
-        if (!(error instanceof ResourceNotFoundException)) throw error;
-      }
+      const status = await this.describe();
+      // A table we created waits for its index too (DynamoDB builds both together).
+      if (status?.table === 'ACTIVE' && (!created || status.ownerIndex === 'ACTIVE'))
+        return { ownerIndexActive: status.ownerIndex === 'ACTIVE' };
       await sleep(250);
     }
     throw new Error(`lease table ${this.tableName} did not become ACTIVE in ${timeoutMs} ms`);
+  }
+
+  /** Whether the owner index is there and ACTIVE now (an operator may add it later). */
+  async ownerIndexActive(): Promise<boolean> {
+    return (await this.describe())?.ownerIndex === 'ACTIVE';
+  }
+
+  private async describe(): Promise<{ table?: string; ownerIndex?: string } | undefined> {
+    try {
+      const { Table } = await this.call('DescribeTable', (abortSignal) =>
+        this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }), {
+          abortSignal,
+        }),
+      );
+      const index = Table?.GlobalSecondaryIndexes?.find((gsi) => gsi.IndexName === OWNER_INDEX);
+      return { table: Table?.TableStatus, ownerIndex: index?.IndexStatus };
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The keys of the leases in `owner`'s name, from the owner index: eventually consistent
+   * (the only read a global secondary index offers), keys only, every page.
+   */
+  async listLeaseKeysOwnedBy(owner: string): Promise<string[]> {
+    const keys: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    const deadline = AbortSignal.timeout(this.callTimeoutMs);
+    do {
+      const page = await this.call(
+        'Query',
+        (abortSignal) =>
+          this.dynamo.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: OWNER_INDEX,
+              KeyConditionExpression: '#owner = :owner',
+              ExpressionAttributeNames: { '#owner': A.owner },
+              ExpressionAttributeValues: { ':owner': owner },
+              ExclusiveStartKey: startKey,
+            }),
+            { abortSignal },
+          ),
+        deadline,
+      );
+      for (const item of page.Items ?? []) keys.push(String(item[A.key]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return keys;
+  }
+
+  /** One lease, read consistently; null when there is none (or the row is not a lease). */
+  async getLease(leaseKey: string): Promise<Lease | null> {
+    const { Item } = await this.call('Get', (abortSignal) =>
+      this.dynamo.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: leaseKey },
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
+    );
+    return Item && isLeaseItem(Item) ? leaseFromItem(Item) : null;
   }
 
   async listLeases(): Promise<Lease[]> {
@@ -265,6 +359,33 @@ export class LeaseStore {
       condition: '#counter = :expected AND #owner = :owner',
       values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
       names: { '#checkpointOwner': A.checkpointOwner },
+    });
+  }
+
+  /**
+   * Gives a lease up to a named live worker (KCL 3's lease assignment): it finds the lease
+   * in its name through the owner index and takes it (a counter bump) at its next claim
+   * pass. Counted as an owner switch, as a take is.
+   */
+  async assign(
+    shardId: string,
+    owner: string,
+    expectedCounter: number,
+    nextOwner: string,
+  ): Promise<void> {
+    await this.update(shardId, {
+      update:
+        'SET #owner = :nextOwner, #counter = :next, #switches = if_not_exists(#switches, :zero) + :one REMOVE #checkpointOwner',
+      condition: '#counter = :expected AND #owner = :owner',
+      values: {
+        ':next': expectedCounter + 1,
+        ':expected': expectedCounter,
+        ':owner': owner,
+        ':nextOwner': nextOwner,
+        ':zero': 0,
+        ':one': 1,
+      },
+      names: { '#checkpointOwner': A.checkpointOwner, '#switches': A.ownerSwitches },
     });
   }
 
