@@ -87,6 +87,8 @@ export class LeaseCoordinator {
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
   /** Leases seen expired by the latest take pass that watched the whole table. */
   private latestExpired: ReadonlySet<string> = new Set();
+  /** Leases given to a live worker on shutdown, until it is seen to take them. */
+  private readonly given = new Map<string, { receiver: string; counter: number }>();
   /** Live workers' loads for release receivers: from the latest scan, plus what we gave. */
   private receiverLoads: { scan: readonly Lease[]; loads: Map<string, number> } | undefined;
   /** Each stream with the leases that are its own; known once `start` identified them. */
@@ -297,10 +299,54 @@ export class LeaseCoordinator {
   async release(leaseKey: string): Promise<void> {
     const receiver =
       this.renewer.handoffTarget(leaseKey) === null ? this.chooseReleaseReceiver() : null;
-    await this.renewer.release(leaseKey, receiver);
+    const counter = await this.renewer.release(leaseKey, receiver);
+    // On shutdown (taking stopped), `confirmReleases` watches the receiver take it.
+    if (receiver !== null && this.stopped) this.given.set(leaseKey, { receiver, counter });
   }
 
-  private chooseReleaseReceiver(): string | null {
+  /**
+   * Waits (until `deadline`, monotonic) for the workers given leases on shutdown to take
+   * them. A receiver that has not taken its lease within two claim intervals is stopping
+   * too (several replicas stopping at once) or gone: the lease goes to another live
+   * worker, or to nobody when none is left, instead of waiting in its name for the
+   * failover time. Every write is conditional on the receiver and the counter we wrote.
+   */
+  async confirmReleases(deadline: number): Promise<void> {
+    const patienceMs = 2 * this.options.claimIntervalMs;
+    const passedOver = new Set<string>();
+    const since = new Map([...this.given.keys()].map((key) => [key, this.now()]));
+    while (this.given.size > 0 && this.now() < deadline) {
+      await sleep(Math.min(this.options.claimIntervalMs / 2, Math.max(0, deadline - this.now())));
+      for (const [key, { receiver, counter }] of [...this.given]) {
+        const lease = await this.store.getLease(key);
+        if (lease?.leaseOwner !== receiver || lease.leaseCounter !== counter) {
+          this.given.delete(key); // taken (or moved on): done
+          continue;
+        }
+        if (this.now() - (since.get(key) ?? 0) < patienceMs) continue;
+        passedOver.add(receiver);
+        const next = this.chooseReleaseReceiver(passedOver);
+        this.given.delete(key);
+        try {
+          if (next === null) await this.store.release(key, receiver, counter);
+          else await this.store.assign(key, receiver, counter, next);
+        } catch (error) {
+          if (isConditionFailure(error)) continue; // taken meanwhile
+          throw error;
+        }
+        this.log.info(
+          { shardId: key, receiver, nextOwner: next },
+          'a released lease was not taken by its receiver; passed on',
+        );
+        if (next !== null) {
+          this.given.set(key, { receiver: next, counter: counter + 1 });
+          since.set(key, this.now());
+        }
+      }
+    }
+  }
+
+  private chooseReleaseReceiver(passedOver: ReadonlySet<string> = new Set()): string | null {
     const scan = this.latestScan?.leases;
     if (!scan) return null;
     if (this.receiverLoads?.scan !== scan) {
@@ -309,7 +355,9 @@ export class LeaseCoordinator {
       this.receiverLoads = { scan, loads };
     }
     const { loads } = this.receiverLoads;
-    const receiver = chooseReceiver(loads, this.options.maxLeasesPerWorker, this.options.random);
+    const candidates = new Map([...loads].filter(([worker]) => !passedOver.has(worker)));
+    const { maxLeasesPerWorker, random } = this.options;
+    const receiver = chooseReceiver(candidates, maxLeasesPerWorker, random);
     if (receiver !== null) loads.set(receiver, (loads.get(receiver) ?? 0) + 1);
     return receiver;
   }

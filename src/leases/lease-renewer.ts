@@ -160,8 +160,10 @@ export class LeaseRenewer {
    * Gives the lease back (SIGTERM, a failed shard loop) so another worker takes it at once:
    * during a handoff to the worker that asked for it; else to `receiver` (a live worker
    * that finds it through the owner index), or to nobody when no receiver is known.
+   * Returns the counter written.
    */
-  async release(shardId: string, receiver: string | null = null): Promise<void> {
+  async release(shardId: string, receiver: string | null = null): Promise<number> {
+    let written = 0;
     await this.write(shardId, async (lease) => {
       const { workerId } = this.options;
       if (lease.handoffTo !== null) {
@@ -175,8 +177,10 @@ export class LeaseRenewer {
         this.log.info({ shardId }, 'lease released');
       }
       this.held.delete(shardId);
-      return lease.counter + 1;
+      written = lease.counter + 1;
+      return written;
     });
+    return written;
   }
 
   /** The worker a graceful handoff of this lease goes to, if one was asked. */

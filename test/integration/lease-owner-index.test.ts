@@ -113,22 +113,29 @@ describe("KCL 3's owner index on the lease table", () => {
     return worker;
   }
 
-  /** Two workers holding two leases each, as left by a previous run of each. */
-  async function twoWorkers(table: string): Promise<[Worker, Worker]> {
+  /**
+   * Workers holding the leases `owners` gives them (shardId-<n> to owners[n]), as left by a
+   * previous run of each; started in the order given, each taking its own at start.
+   */
+  async function workersWith(table: string, owners: readonly string[]): Promise<Worker[]> {
     const seed = new LeaseStore(test.clients.dynamo, table);
     await seed.ensureTable(); // created with the index, or found as it is
-    for (const [key, owner] of [
-      ['shardId-0', 'worker-a'],
-      ['shardId-1', 'worker-a'],
-      ['shardId-2', 'worker-b'],
-      ['shardId-3', 'worker-b'],
-    ] as const)
-      await seed.createLeaseIfAbsent(lease(key, owner));
-    const b = await startWorker(table, 'worker-b');
-    const a = await startWorker(table, 'worker-a');
-    expect(a.renewer.heldShardIds().sort()).toEqual(['shardId-0', 'shardId-1']);
-    expect(b.renewer.heldShardIds().sort()).toEqual(['shardId-2', 'shardId-3']);
-    return [a, b];
+    for (const [n, owner] of owners.entries())
+      await seed.createLeaseIfAbsent(lease(`shardId-${n}`, owner));
+    const workers: Worker[] = [];
+    for (const id of new Set(owners)) workers.push(await startWorker(table, id));
+    for (const worker of workers)
+      expect(worker.renewer.heldShardIds().sort()).toEqual(
+        owners.flatMap((owner, n) => (owner === worker.id ? [`shardId-${n}`] : [])),
+      );
+    return workers;
+  }
+
+  /** Two workers holding two leases each. */
+  async function twoWorkers(table: string): Promise<[Worker, Worker]> {
+    const [b, a] = await workersWith(table, ['worker-a', 'worker-a', 'worker-b', 'worker-b']);
+    if (!a || !b) throw new Error('two workers expected');
+    return [b, a];
   }
 
   it('a table we create has the index in KCL 3’s shape (leaseOwner HASH, leaseKey RANGE, KEYS_ONLY)', async () => {
@@ -181,6 +188,32 @@ describe("KCL 3's owner index on the lease table", () => {
     expect(counter.callCount('Scan') - before.scans).toBe(0);
     expect(counter.callCount('Query') - before.queries).toBeGreaterThan(0);
     expect(counter.callCount('GetItem') - before.gets).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a lease given to a worker that is stopping too is passed on to a live one', async () => {
+    const table = uniqueName('owner-index');
+    // worker-b holds fewer leases than worker-c: the first choice of worker-a's release.
+    // (Nobody is below the target of 3 leases, so nobody steals at start.)
+    const [a, b, c] = await workersWith(table, [
+      'worker-a',
+      'worker-a',
+      'worker-b',
+      'worker-b',
+      'worker-c',
+      'worker-c',
+      'worker-c',
+    ]);
+    if (!a || !b || !c) throw new Error('three workers expected');
+    // worker-b is shutting down: it takes nothing more, but still renews what it holds.
+    await b.coordinator.stop();
+    await a.coordinator.stop();
+    await a.coordinator.release('shardId-0');
+    const store = new LeaseStore(test.clients.dynamo, table);
+    expect(await store.getLease('shardId-0')).toMatchObject({ leaseOwner: 'worker-b' });
+    await a.coordinator.confirmReleases(performance.now() + 20_000);
+    expect(c.renewer.holds('shardId-0')).toBe(true);
+    expect(await store.getLease('shardId-0')).toMatchObject({ leaseOwner: 'worker-c' });
+    expect(b.renewer.holds('shardId-0')).toBe(false);
   });
 
   it('a table found without the index still works: the claim pass scans, and a release is taken', async () => {
