@@ -1,10 +1,4 @@
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ResourceNotFoundException,
-  ConditionalCheckFailedException,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
@@ -15,24 +9,13 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Checkpoint } from '../core/checkpoint.js';
-import { sleep } from '../core/backoff.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { checkpointAttributes, isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
+import { LeaseTableSetup, OWNER_INDEX, type LeaseTableInfo } from './lease-table-setup.js';
+
+export { OWNER_INDEX, type LeaseTableInfo } from './lease-table-setup.js';
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
-
-/**
- * KCL 3's global secondary index on the lease table: lease keys by owner, so a worker
- * finds the leases assigned to it without scanning the table. Same name and shape as the
- * KCL's (HASH leaseOwner, RANGE leaseKey, KEYS_ONLY), so a KCL 3 application sees its own.
- */
-export const OWNER_INDEX = 'LeaseOwnerToLeaseKeyIndex';
-
-/** What the relay learnt about the lease table at start. */
-export interface LeaseTableInfo {
-  /** The owner index exists and is ACTIVE: the claim pass queries it instead of scanning. */
-  readonly ownerIndexActive: boolean;
-}
 
 /** What a renewal learnt: the new counter, and the next owner if a handoff was asked. */
 export interface LeaseRenewal {
@@ -71,6 +54,7 @@ export class LeaseStore {
    * time (the renew interval), so a hung connection costs one renewal, never the lease.
    */
   readonly callTimeoutMs: number;
+  private readonly setup: LeaseTableSetup;
 
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
@@ -78,73 +62,22 @@ export class LeaseStore {
     options: { callTimeoutMs?: number } = {},
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.setup = new LeaseTableSetup(dynamo, tableName, (operation, send) =>
+      this.call(operation, send),
+    );
   }
 
   /**
    * Creates the table (PAY_PER_REQUEST, hash key leaseKey, KCL 3's owner index) if missing
-   * and waits until it is ACTIVE. A table that exists is used as it is: whether it has the
-   * owner index is reported, not changed.
+   * and waits until it is ACTIVE; a table that exists is used as it is.
    */
-  async ensureTable(timeoutMs = 60_000): Promise<LeaseTableInfo> {
-    const deadline = Date.now() + timeoutMs;
-    let created = false;
-    try {
-      await this.call('CreateTable', (abortSignal) =>
-        this.dynamo.send(
-          new CreateTableCommand({
-            TableName: this.tableName,
-            AttributeDefinitions: [
-              { AttributeName: A.key, AttributeType: 'S' },
-              { AttributeName: A.owner, AttributeType: 'S' },
-            ],
-            KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
-            GlobalSecondaryIndexes: [
-              {
-                IndexName: OWNER_INDEX,
-                KeySchema: [
-                  { AttributeName: A.owner, KeyType: 'HASH' },
-                  { AttributeName: A.key, KeyType: 'RANGE' },
-                ],
-                Projection: { ProjectionType: 'KEYS_ONLY' },
-              },
-            ],
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
-          { abortSignal },
-        ),
-      );
-      created = true;
-    } catch (error) {
-      if (!(error instanceof ResourceInUseException)) throw error;
-    }
-    while (Date.now() < deadline) {
-      const status = await this.describe();
-      // A table we created waits for its index too (DynamoDB builds both together).
-      if (status?.table === 'ACTIVE' && (!created || status.ownerIndex === 'ACTIVE'))
-        return { ownerIndexActive: status.ownerIndex === 'ACTIVE' };
-      await sleep(250);
-    }
-    throw new Error(`lease table ${this.tableName} did not become ACTIVE in ${timeoutMs} ms`);
+  ensureTable(timeoutMs = 60_000): Promise<LeaseTableInfo> {
+    return this.setup.ensure(timeoutMs);
   }
 
   /** Whether the owner index is there and ACTIVE now (an operator may add it later). */
-  async ownerIndexActive(): Promise<boolean> {
-    return (await this.describe())?.ownerIndex === 'ACTIVE';
-  }
-
-  private async describe(): Promise<{ table?: string; ownerIndex?: string } | undefined> {
-    try {
-      const { Table } = await this.call('DescribeTable', (abortSignal) =>
-        this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }), {
-          abortSignal,
-        }),
-      );
-      const index = Table?.GlobalSecondaryIndexes?.find((gsi) => gsi.IndexName === OWNER_INDEX);
-      return { table: Table?.TableStatus, ownerIndex: index?.IndexStatus };
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) return undefined;
-      throw error;
-    }
+  ownerIndexActive(): Promise<boolean> {
+    return this.setup.ownerIndexActive();
   }
 
   /**
