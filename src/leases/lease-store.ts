@@ -193,17 +193,15 @@ export class LeaseStore {
    * `leaseOwner` becomes the next owner and `checkpointOwner` the current one, counter
    * unchanged so the owner's renewals go on. The owner notices at its next renewal,
    * stops reading, checkpoints and completes the handoff; the next owner starts there.
+   * Conditional on the owner and on no handoff in progress.
    */
   async requestHandoff(lease: Lease, nextOwner: string): Promise<void> {
     await this.update(lease.leaseKey, {
       update: 'SET #owner = :next, #checkpointOwner = :current',
-      condition:
-        '#counter = :expected AND #owner = :current AND attribute_not_exists(#checkpointOwner)',
-      values: {
-        ':next': nextOwner,
-        ':current': lease.leaseOwner,
-        ':expected': lease.leaseCounter,
-      },
+      // Not on the counter (KCL 3 neither): the owner renews every renew interval, and a
+      // scan of a large table is often older than that by the time the request is sent.
+      condition: '#owner = :current AND attribute_not_exists(#checkpointOwner)',
+      values: { ':next': nextOwner, ':current': lease.leaseOwner },
       names: { '#checkpointOwner': A.checkpointOwner },
     });
   }
@@ -397,10 +395,14 @@ export class LeaseStore {
       returnNew?: boolean;
     },
   ): Promise<Record<string, unknown> | undefined> {
-    const names: Record<string, string> = { '#counter': A.counter, ...request.names };
-    if (request.update.includes('#owner') || request.condition.includes('#owner')) {
-      names['#owner'] = A.owner;
-    }
+    const names: Record<string, string> = { ...request.names };
+    // DynamoDB refuses a name placeholder that no expression uses.
+    for (const [placeholder, name] of [
+      ['#counter', A.counter],
+      ['#owner', A.owner],
+    ] as const)
+      if (request.update.includes(placeholder) || request.condition.includes(placeholder))
+        names[placeholder] = name;
     const output = await this.call('Update', (abortSignal) =>
       this.dynamo.send(
         new UpdateCommand({
