@@ -326,9 +326,7 @@ export class Relay {
     await step(log, 'checkpoint', () =>
       Promise.all([...this.shards.values()].map(({ consumer }) => consumer.checkpointProgress())),
     );
-    await step(log, 'release leases', () =>
-      Promise.all(this.renewer.heldShardIds().map((shardId) => this.coordinator.release(shardId))),
-    );
+    await step(log, 'release leases', () => this.coordinator.releaseAll());
     // A lease given to a replica that is stopping too is passed on: a few claim intervals,
     // within the shutdown budget.
     const claimIntervalMs = this.renewIntervalMs;

@@ -305,6 +305,25 @@ export class LeaseCoordinator {
   }
 
   /**
+   * Shutdown: gives up every held lease (see `release`), choosing the receivers from a
+   * fresh scan: a replica started since the last full pass (a rolling deploy's new pod)
+   * owns no lease yet but has asked for one, so it is known and gets its share.
+   */
+  async releaseAll(): Promise<void> {
+    await this.scan().catch((error: unknown) =>
+      this.log.warn(
+        { err: errorMessage(error) },
+        'reading the lease table before releasing failed; receivers from the latest scan',
+      ),
+    );
+    const results = await Promise.allSettled(
+      this.renewer.heldShardIds().map((key) => this.release(key)),
+    );
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
    * Waits (until `deadline`, monotonic) for the workers given leases on shutdown to take
    * them. A receiver that has not taken its lease within two claim intervals is stopping
    * too (several replicas stopping at once) or gone: the lease goes to another live

@@ -169,12 +169,21 @@ export class LeaseRenewer {
       if (lease.handoffTo !== null) {
         await this.store.completeHandoff(shardId, workerId, lease.counter);
         this.log.info({ shardId, nextOwner: lease.handoffTo }, 'lease handed over');
-      } else if (receiver !== null && receiver !== workerId) {
-        await this.store.assign(shardId, workerId, lease.counter, receiver);
-        this.log.info({ shardId, nextOwner: receiver }, 'lease released');
       } else {
-        await this.store.release(shardId, workerId, lease.counter);
-        this.log.info({ shardId }, 'lease released');
+        try {
+          if (receiver !== null && receiver !== workerId)
+            await this.store.assign(shardId, workerId, lease.counter, receiver);
+          else await this.store.release(shardId, workerId, lease.counter);
+          this.log.info({ shardId, nextOwner: receiver ?? undefined }, 'lease released');
+        } catch (error) {
+          // A handoff asked since our last renewal (leaseOwner is already the asker): the
+          // release completes it instead, so the asker starts now, not after failover.
+          if (!isConditionFailure(error)) throw error;
+          await this.store.completeHandoff(shardId, workerId, lease.counter).catch(() => {
+            throw error;
+          });
+          this.log.info({ shardId }, 'lease handed over (asked since the last renewal)');
+        }
       }
       this.held.delete(shardId);
       written = lease.counter + 1;

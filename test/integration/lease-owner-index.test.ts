@@ -216,6 +216,29 @@ describe("KCL 3's owner index on the lease table", () => {
     expect(b.renewer.holds('shardId-0')).toBe(false);
   });
 
+  it('a replica that started after the last full pass gets the leases of one stopping', async () => {
+    const table = uniqueName('owner-index');
+    // worker-a holds every lease; its start pass was its last full pass.
+    const [a] = await workersWith(table, ['worker-a', 'worker-a', 'worker-a', 'worker-a']);
+    if (!a) throw new Error('one worker expected');
+    // worker-b starts with none and asks for one (a balancing handoff) at its start pass.
+    const b = await startWorker(table, 'worker-b');
+    const store = new LeaseStore(test.clients.dynamo, table);
+    const rows = await store.listLeases();
+    expect(rows.filter((row) => row.leaseOwner === 'worker-b')).toHaveLength(1);
+    await a.coordinator.stop();
+    await a.coordinator.releaseAll();
+    await eventually(
+      'worker-b to take every lease',
+      () => Promise.resolve(b.renewer.heldShardIds().length === 4 ? true : undefined),
+      20_000,
+      50,
+    );
+    expect((await store.listLeases()).map((row) => row.leaseOwner)).toEqual(
+      Array(4).fill('worker-b'),
+    );
+  });
+
   it('a table found without the index still works: the claim pass scans, and a release is taken', async () => {
     const table = uniqueName('no-index');
     await test.clients.dynamo.send(
