@@ -8,7 +8,7 @@ import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
 import { OwnLeases, handoffTimeoutMs } from './own-leases.js';
-import { chooseReceiver, liveWorkerLoads } from './release-receiver.js';
+import { LeaseReleaser } from './lease-releaser.js';
 import { SINGLE_STREAM_SCOPE, fromShardView, toShardView, type LeaseScope } from './lease-scope.js';
 import { leaseTableRepairs, leasesToCreate } from './shard-sync.js';
 import {
@@ -87,10 +87,7 @@ export class LeaseCoordinator {
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
   /** Leases seen expired by the latest take pass that watched the whole table. */
   private latestExpired: ReadonlySet<string> = new Set();
-  /** Leases given to a live worker on shutdown, until it is seen to take them. */
-  private readonly given = new Map<string, { receiver: string; counter: number }>();
-  /** Live workers' loads for release receivers: from the latest scan, plus what we gave. */
-  private receiverLoads: { scan: readonly Lease[]; loads: Map<string, number> } | undefined;
+  private readonly releaser: LeaseReleaser;
   /** Each stream with the leases that are its own; known once `start` identified them. */
   private scopes: readonly StreamScope[] = [];
 
@@ -108,6 +105,20 @@ export class LeaseCoordinator {
       this.scopes = [{ stream: only, scope: SINGLE_STREAM_SCOPE }];
     this.expiry = new ExpiryTracker(options.failoverMs, this.now);
     this.own = new OwnLeases(options.workerId, options.failoverMs, log, this.now);
+    this.releaser = new LeaseReleaser(
+      store,
+      renewer,
+      {
+        workerId: options.workerId,
+        claimIntervalMs: options.claimIntervalMs,
+        maxLeasesPerWorker: options.maxLeasesPerWorker,
+        random: options.random,
+        now: this.now,
+      },
+      () => ({ leases: this.latestScan?.leases, expired: this.latestExpired }),
+      (lease) => this.scopeOf(lease) !== undefined,
+      log,
+    );
     for (const change of ['taken', 'stolen', 'lost'] as const)
       metrics.leaseChanges.inc({ change }, 0);
     metrics.leasesOwned.set(0);
@@ -292,23 +303,14 @@ export class LeaseCoordinator {
   }
 
   /**
-   * Gives a held lease up (shutdown, a failed shard loop): to the worker that asked for it
-   * during a handoff; else to the least loaded live worker of the latest scan, which finds
-   * it through the owner index (or its scan) at its next claim pass; else to nobody.
+   * Gives a held lease up (a failed shard loop): to the worker that asked for it during a
+   * handoff; else to the least loaded live worker; else to nobody (see LeaseReleaser).
    */
   async release(leaseKey: string): Promise<void> {
-    const receiver =
-      this.renewer.handoffTarget(leaseKey) === null ? this.chooseReleaseReceiver() : null;
-    const counter = await this.renewer.release(leaseKey, receiver);
-    // On shutdown (taking stopped), `confirmReleases` watches the receiver take it.
-    if (receiver !== null && this.stopped) this.given.set(leaseKey, { receiver, counter });
+    await this.releaser.release(leaseKey, this.stopped);
   }
 
-  /**
-   * Shutdown: gives up every held lease (see `release`), choosing the receivers from a
-   * fresh scan: a replica started since the last full pass (a rolling deploy's new pod)
-   * owns no lease yet but has asked for one, so it is known and gets its share.
-   */
+  /** Shutdown: gives up every held lease, to receivers chosen from a fresh scan. */
   async releaseAll(): Promise<void> {
     await this.scan().catch((error: unknown) =>
       this.log.warn(
@@ -316,69 +318,12 @@ export class LeaseCoordinator {
         'reading the lease table before releasing failed; receivers from the latest scan',
       ),
     );
-    const results = await Promise.allSettled(
-      this.renewer.heldShardIds().map((key) => this.release(key)),
-    );
-    const failed = results.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    await this.releaser.releaseAll(this.stopped);
   }
 
-  /**
-   * Waits (until `deadline`, monotonic) for the workers given leases on shutdown to take
-   * them. A receiver that has not taken its lease within two claim intervals is stopping
-   * too (several replicas stopping at once) or gone: the lease goes to another live
-   * worker, or to nobody when none is left, instead of waiting in its name for the
-   * failover time. Every write is conditional on the receiver and the counter we wrote.
-   */
-  async confirmReleases(deadline: number): Promise<void> {
-    const patienceMs = 2 * this.options.claimIntervalMs;
-    const passedOver = new Set<string>();
-    const since = new Map([...this.given.keys()].map((key) => [key, this.now()]));
-    while (this.given.size > 0 && this.now() < deadline) {
-      await sleep(Math.min(this.options.claimIntervalMs / 2, Math.max(0, deadline - this.now())));
-      for (const [key, { receiver, counter }] of [...this.given]) {
-        const lease = await this.store.getLease(key);
-        if (lease?.leaseOwner !== receiver || lease.leaseCounter !== counter) {
-          this.given.delete(key); // taken (or moved on): done
-          continue;
-        }
-        if (this.now() - (since.get(key) ?? 0) < patienceMs) continue;
-        passedOver.add(receiver);
-        const next = this.chooseReleaseReceiver(passedOver);
-        this.given.delete(key);
-        try {
-          if (next === null) await this.store.release(key, receiver, counter);
-          else await this.store.assign(key, receiver, counter, next);
-        } catch (error) {
-          if (isConditionFailure(error)) continue; // taken meanwhile
-          throw error;
-        }
-        this.log.info(
-          { shardId: key, receiver, nextOwner: next },
-          'a released lease was not taken by its receiver; passed on',
-        );
-        if (next !== null) {
-          this.given.set(key, { receiver: next, counter: counter + 1 });
-          since.set(key, this.now());
-        }
-      }
-    }
-  }
-
-  private chooseReleaseReceiver(passedOver: ReadonlySet<string> = new Set()): string | null {
-    const scan = this.latestScan?.leases;
-    if (!scan) return null;
-    if (this.receiverLoads?.scan !== scan) {
-      const leases = scan.filter((lease) => this.scopeOf(lease));
-      const loads = liveWorkerLoads(leases, this.latestExpired, this.options.workerId);
-      this.receiverLoads = { scan, loads };
-    }
-    const { loads } = this.receiverLoads;
-    const candidates = new Map([...loads].filter(([worker]) => !passedOver.has(worker)));
-    const { maxLeasesPerWorker, random } = this.options;
-    const receiver = chooseReceiver(candidates, maxLeasesPerWorker, random);
-    if (receiver !== null) loads.set(receiver, (loads.get(receiver) ?? 0) + 1);
-    return receiver;
+  /** Shutdown: watches the receivers take what we released (see LeaseReleaser). */
+  confirmReleases(deadline: number): Promise<void> {
+    return this.releaser.confirmReleases(deadline);
   }
 
   private reportOwnerIndex(): void {
