@@ -190,6 +190,31 @@ describe('LeaseCoordinator passes', () => {
     await coordinator.stop();
   });
 
+  it("with the owner index a dead owner's lease still expires at the default take interval (2 x failover), though only full passes scan", async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const rows = [lease('a', 'gone-worker', 7), lease('b', 'me', 1)];
+    const { store, taken } = fakeTable(rows);
+    Object.assign(store as unknown as Record<string, unknown>, {
+      tableName: 't',
+      ensureTable: () => Promise.resolve({ ownerIndexActive: true }),
+      createLeaseIfAbsent: () => Promise.resolve(false),
+      listLeaseKeysOwnedBy: (owner: string) =>
+        Promise.resolve(rows.filter((r) => r.leaseOwner === owner).map((r) => r.leaseKey)),
+      getLease: (key: string) => Promise.resolve(rows.find((r) => r.leaseKey === key) ?? null),
+    });
+    const { coordinator } = coordinatorFor(store); // failover 3 s, take interval 6 s
+    await coordinator.start(); // a full pass: 'a' first seen
+    expect(taken).toEqual(['b']);
+    for (let second = 1; second <= 6; second += 1) {
+      vi.advanceTimersByTime(1000);
+      await coordinator.takePass('unowned'); // the index: no scan, no expiry
+    }
+    expect(taken).toEqual(['b']);
+    await coordinator.takePass('full'); // 6 s of an unchanged counter, watched
+    expect(taken).toEqual(['b', 'a']);
+    await coordinator.stop();
+  });
+
   it("children waiting for their parents share the take pass's scan, and a failed scan is retried, not fatal", async () => {
     const parent: Lease = { ...lease('p', null, 3), checkpoint: 'SHARD_END' };
     const children = ['c1', 'c2', 'c3'].map((key) => ({

@@ -236,7 +236,10 @@ export class LeaseCoordinator {
     // Leases of streams this application does not consume (dropped from `streams:`, or
     // left by another application sharing the table) are never taken.
     const leases = (await this.scan()).filter((lease) => this.scopeOf(lease));
-    const observedExpired = this.expiry.observe(leases, { sentAt });
+    // With the owner index only the full passes scan: blind only when one failed too.
+    const { failoverMs, takeIntervalMs } = this.options;
+    const maxGapMs = this.ownerIndex ? takeIntervalMs + failoverMs : failoverMs;
+    const observedExpired = this.expiry.observe(leases, { sentAt, maxGapMs });
     this.latestExpired = observedExpired;
     const expired = kind === 'full' ? observedExpired : new Set<string>();
     const { workerId } = this.options;
