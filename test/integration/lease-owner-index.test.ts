@@ -74,7 +74,12 @@ describe("KCL 3's owner index on the lease table", () => {
   }
 
   /** A worker of one application, as the relay wires it, on a stream with no new shards. */
-  async function startWorker(table: string, id: string): Promise<Worker> {
+  async function startWorker(
+    table: string,
+    id: string,
+    // No full pass during most tests: only the start's, and the claim passes.
+    takeIntervalMs = 600_000,
+  ): Promise<Worker> {
     const store = await countedStore(table);
     const renewer = new LeaseRenewer(
       store,
@@ -91,8 +96,7 @@ describe("KCL 3's owner index on the lease table", () => {
           { name: 's', initialPosition: 'TRIM_HORIZON', listShards: () => Promise.resolve([]) },
         ],
         failoverMs: FAILOVER_MS,
-        // No full pass during the test: only the start's, and the claim passes.
-        takeIntervalMs: 600_000,
+        takeIntervalMs,
         claimIntervalMs: 200,
         shardSyncIntervalMs: 600_000,
         maxLeasesPerWorker: null,
@@ -237,6 +241,27 @@ describe("KCL 3's owner index on the lease table", () => {
     expect((await store.listLeases()).map((row) => row.leaseOwner)).toEqual(
       Array(4).fill('worker-b'),
     );
+  });
+
+  it('a crashed worker’s leases are taken once expired, at the default take interval (2 x failover)', async () => {
+    const table = uniqueName('owner-index');
+    const seed = new LeaseStore(test.clients.dynamo, table);
+    await seed.ensureTable();
+    for (const [n, owner] of ['worker-a', 'worker-b'].entries())
+      await seed.createLeaseIfAbsent(lease(`shardId-${n}`, owner));
+    const a = await startWorker(table, 'worker-a', 2 * FAILOVER_MS);
+    const b = await startWorker(table, 'worker-b', 2 * FAILOVER_MS);
+    expect(b.renewer.holds('shardId-1')).toBe(true);
+    // kill -9 of worker-b: it stops renewing and releases nothing.
+    await b.coordinator.stop();
+    b.renewer.stop();
+    await eventually(
+      'worker-a to take the expired lease',
+      () => Promise.resolve(a.renewer.holds('shardId-1') ? true : undefined),
+      60_000,
+      100,
+    );
+    expect(await seed.getLease('shardId-1')).toMatchObject({ leaseOwner: 'worker-a' });
   });
 
   it('a table found without the index still works: the claim pass scans, and a release is taken', async () => {
