@@ -211,7 +211,8 @@ async function ownersOf(proxyStack: RelayStack, table: string): Promise<Map<stri
         new ScanCommand({ TableName: table, ExclusiveStartKey: start as never }),
       );
       for (const item of page.Items ?? []) {
-        const owner = item.leaseOwner?.S ?? '';
+        // A lease being handed over counts apart: the spread is of settled leases.
+        const owner = item.checkpointOwner?.S ? '(handoff)' : (item.leaseOwner?.S ?? '');
         owners.set(owner, (owners.get(owner) ?? 0) + 1);
       }
       start = page.LastEvaluatedKey as Record<string, AttributeValue> | undefined;
@@ -263,7 +264,10 @@ async function measure(shards: number, workers: number, seconds: number): Promis
         stableSince = Date.now();
       } else if (Date.now() - stableSince >= 30_000) break;
     }
-    const spread = [...(await ownersOf(stack, application)).values()].sort((a, b) => a - b);
+    const settled = await ownersOf(stack, application);
+    const handoffs = settled.get('(handoff)') ?? 0;
+    settled.delete('(handoff)');
+    const spread = [...settled.values()].sort((a, b) => a - b);
     proxy.reset();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const { calls, readUnits, writeUnits, scanPages, largestItem } = proxy.counts;
@@ -274,6 +278,7 @@ async function measure(shards: number, workers: number, seconds: number): Promis
       shards,
       workers,
       leasesPerWorker: spread.join('/'),
+      handoffsInProgress: handoffs,
       callsPerMinute: Object.fromEntries(
         [...calls].map(([operation, n]) => [operation, Math.round(perMinute(n))]),
       ),
