@@ -2,7 +2,8 @@
  * What the lease table costs in steady state: N workers of one application on an idle
  * stream of S shards, their DynamoDB calls counted by a proxy in front of dynalite, and
  * turned into DynamoDB request units by DynamoDB's own sizing rules (dynalite does not
- * report consumed capacity for scans).
+ * report consumed capacity for scans): consistent scans and GetItems, eventually
+ * consistent Queries of the owner index, writes, and the owner index's own writes.
  *
  *   npx tsx bench/lease-table-cost.ts --shards 4,256 --workers 4 --seconds 60
  *
@@ -60,15 +61,39 @@ function itemSize(item: Record<string, AttributeValue>): number {
 
 interface CallCounts {
   calls: Map<string, number>;
-  /** Strongly consistent read units (the lease store's scans are ConsistentRead). */
+  /** Read units of all reads (the three below). */
   readUnits: number;
+  /** Consistent scans: each page its items' bytes in 4 KB units. */
+  scanReadUnits: number;
+  /** Queries of the owner index (eventually consistent): half a unit per 4 KB, 0.5 at least. */
+  queryReadUnits: number;
+  /** Consistent GetItems: a unit per 4 KB, 1 at least. */
+  getReadUnits: number;
   writeUnits: number;
+  /**
+   * Writes to the owner index: an update that sets or removes `leaseOwner` rewrites the
+   * item's index entry (counted as 2: the old entry out, the new one in; an upper bound).
+   * Renewals and checkpoints leave the index alone (KEYS_ONLY: no projected attribute moves).
+   */
+  indexWriteUnits: number;
   /** Bytes each Scan page read, to say what one full scan costs. */
   scanPages: number;
   largestItem: number;
 }
 
 const WRITES = new Set(['UpdateItem', 'PutItem', 'DeleteItem']);
+
+/** Whether an UpdateItem request sets or removes `leaseOwner` (not just tests it). */
+function changesOwner(request: Buffer): boolean {
+  const { UpdateExpression, ExpressionAttributeNames } = JSON.parse(request.toString('utf8')) as {
+    UpdateExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+  };
+  const names = Object.entries(ExpressionAttributeNames ?? {})
+    .filter(([, name]) => name === 'leaseOwner')
+    .map(([placeholder]) => placeholder);
+  return names.some((name) => (UpdateExpression ?? '').split(/[\s,=]+/).includes(name));
+}
 
 /** A counting proxy in front of dynalite: every call by operation, and its units. */
 async function countingProxy(target: string): Promise<{
@@ -81,7 +106,11 @@ async function countingProxy(target: string): Promise<{
   const fresh = (): CallCounts => ({
     calls: new Map(),
     readUnits: 0,
+    scanReadUnits: 0,
+    queryReadUnits: 0,
+    getReadUnits: 0,
     writeUnits: 0,
+    indexWriteUnits: 0,
     scanPages: 0,
     largestItem: 0,
   });
@@ -104,7 +133,7 @@ async function countingProxy(target: string): Promise<{
           answer.on('data', (chunk: Buffer) => chunks.push(chunk));
           answer.on('end', () => {
             const text = Buffer.concat(chunks);
-            account(operation, answer.statusCode ?? 500, text);
+            account(operation, answer.statusCode ?? 500, text, Buffer.concat(body));
             res.writeHead(answer.statusCode ?? 500, answer.headers);
             res.end(text);
           });
@@ -114,21 +143,39 @@ async function countingProxy(target: string): Promise<{
       forward.end(Buffer.concat(body));
     });
   });
-  function account(operation: string, status: number, text: Buffer): void {
+  function account(operation: string, status: number, text: Buffer, sent: Buffer): void {
     counts.calls.set(operation, (counts.calls.get(operation) ?? 0) + 1);
+    const answer = () => JSON.parse(text.toString('utf8')) as Record<string, unknown>;
+    const sizesOf = (items: unknown) =>
+      ((items ?? []) as AttributeValue[]).map((item) =>
+        itemSize(item as Record<string, AttributeValue>),
+      );
     if (operation === 'Scan' && status === 200) {
-      const items = (JSON.parse(text.toString('utf8')) as { Items?: AttributeValue[] }).Items;
-      const sizes = (items ?? []).map((item) => itemSize(item as Record<string, AttributeValue>));
+      const sizes = sizesOf(answer().Items);
       counts.largestItem = Math.max(counts.largestItem, ...sizes);
       // A scan page costs its items' total size in 4 KB units, rounded up once per page.
-      counts.readUnits += Math.max(1, Math.ceil(sizes.reduce((a, b) => a + b, 0) / 4096));
+      const units = Math.max(1, Math.ceil(sizes.reduce((a, b) => a + b, 0) / 4096));
+      counts.scanReadUnits += units;
+      counts.readUnits += units;
       counts.scanPages += 1;
+    } else if (operation === 'Query' && status === 200) {
+      // A query of a global secondary index is eventually consistent: half a unit per 4 KB
+      // of the items returned (their projected attributes: here the keys), half at least.
+      const bytes = sizesOf(answer().Items).reduce((a, b) => a + b, 0);
+      const units = 0.5 * Math.max(1, Math.ceil(bytes / 4096));
+      counts.queryReadUnits += units;
+      counts.readUnits += units;
+    } else if (operation === 'GetItem' && status === 200) {
+      const item = answer().Item as Record<string, AttributeValue> | undefined;
+      const units = Math.max(1, Math.ceil((item ? itemSize(item) : 0) / 4096));
+      counts.getReadUnits += units;
+      counts.readUnits += units;
     } else if (WRITES.has(operation)) {
       // Lease items stay under 1 KB (largestItem says so): one write unit each, refused
       // conditional writes included (DynamoDB charges those too).
       counts.writeUnits += Math.max(1, Math.ceil(counts.largestItem / 1024));
-    } else if (operation === 'GetItem' || operation === 'DescribeTable') {
-      if (operation === 'GetItem') counts.readUnits += 1;
+      if (status === 200 && operation === 'UpdateItem' && changesOwner(sent))
+        counts.indexWriteUnits += 2;
     }
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -164,7 +211,8 @@ async function ownersOf(proxyStack: RelayStack, table: string): Promise<Map<stri
         new ScanCommand({ TableName: table, ExclusiveStartKey: start as never }),
       );
       for (const item of page.Items ?? []) {
-        const owner = item.leaseOwner?.S ?? '';
+        // A lease being handed over counts apart: the spread is of settled leases.
+        const owner = item.checkpointOwner?.S ? '(handoff)' : (item.leaseOwner?.S ?? '');
         owners.set(owner, (owners.get(owner) ?? 0) + 1);
       }
       start = page.LastEvaluatedKey as Record<string, AttributeValue> | undefined;
@@ -216,25 +264,36 @@ async function measure(shards: number, workers: number, seconds: number): Promis
         stableSince = Date.now();
       } else if (Date.now() - stableSince >= 30_000) break;
     }
-    const spread = [...(await ownersOf(stack, application)).values()].sort((a, b) => a - b);
+    const settled = await ownersOf(stack, application);
+    const handoffs = settled.get('(handoff)') ?? 0;
+    settled.delete('(handoff)');
+    const spread = [...settled.values()].sort((a, b) => a - b);
     proxy.reset();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const { calls, readUnits, writeUnits, scanPages, largestItem } = proxy.counts;
+    const { scanReadUnits, queryReadUnits, getReadUnits, indexWriteUnits } = proxy.counts;
     const perMinute = (n: number) => (n * 60) / seconds;
     const scans = calls.get('Scan') ?? 0;
     const row = {
       shards,
       workers,
       leasesPerWorker: spread.join('/'),
+      handoffsInProgress: handoffs,
       callsPerMinute: Object.fromEntries(
         [...calls].map(([operation, n]) => [operation, Math.round(perMinute(n))]),
       ),
       scansPerWorkerPerMinute: +(perMinute(scans) / workers).toFixed(1),
       scanPagesPerScan: +(scanPages / Math.max(1, scans)).toFixed(2),
       readUnitsPerMinute: Math.round(perMinute(readUnits)),
+      readUnitsPerMinuteBy: {
+        scan: Math.round(perMinute(scanReadUnits)),
+        query: +perMinute(queryReadUnits).toFixed(1),
+        getItem: Math.round(perMinute(getReadUnits)),
+      },
       writeUnitsPerMinute: Math.round(perMinute(writeUnits)),
+      indexWriteUnitsPerMinute: Math.round(perMinute(indexWriteUnits)),
       readUnitsPerShardPerMinute: +(perMinute(readUnits) / shards).toFixed(2),
-      writeUnitsPerShardPerMinute: +(perMinute(writeUnits) / shards).toFixed(2),
+      writeUnitsPerShardPerMinute: +(perMinute(writeUnits + indexWriteUnits) / shards).toFixed(2),
       largestLeaseItemBytes: largestItem,
     };
     console.log(JSON.stringify(row));

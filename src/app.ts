@@ -8,6 +8,7 @@ import {
   type RelayConfig,
   type StreamConfig,
 } from './config/schema.js';
+import { monotonicNow } from './core/clock.js';
 import { errorMessage } from './core/errors.js';
 import { processMemoryBudget } from './core/memory-budget.js';
 import { ReadPermits } from './core/read-permits.js';
@@ -66,6 +67,8 @@ interface RunningShard {
 }
 
 const CLOSE_GRACE_MS = 2000;
+/** How long a stopping replica watches the workers it gave leases take them. */
+const RELEASE_CONFIRM_INTERVALS = 4;
 
 function withinMs(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -97,6 +100,8 @@ export class Relay {
   /** By lease key: the shard id, or `<streamIdentifier>:<shardId>` with several streams. */
   private readonly shards = new Map<string, RunningShard>();
   private readonly readPermits: ReadPermits;
+  /** Also the claim interval. */
+  private readonly renewIntervalMs: number;
   private server: Server | undefined;
   private stopping = false;
   httpPort = 0;
@@ -126,6 +131,7 @@ export class Relay {
       this.streams.set(stream.name, this.streamRuntime(stream));
     const failoverMs = config.leases.failoverMs;
     const renewIntervalMs = config.leases.renewIntervalMs ?? Math.floor(failoverMs / 3);
+    this.renewIntervalMs = renewIntervalMs;
     // Every lease call, retries included, ends within a renew interval: a hung DynamoDB
     // connection costs one renewal, and a failed renewal is retried well before failover.
     this.store = new LeaseStore(this.clients.dynamo, config.leases.table ?? config.application, {
@@ -309,7 +315,9 @@ export class Relay {
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const clean = await Promise.race([this.shutdownSteps().then(() => true), timedOut]);
+    // Room at the end of the budget for the steps after the lease releases.
+    const stopDeadline = monotonicNow() + timeoutMs - CLOSE_GRACE_MS;
+    const clean = await Promise.race([this.shutdownSteps(stopDeadline).then(() => true), timedOut]);
     clearTimeout(timer);
     this.renewer.stop();
     if (!clean)
@@ -330,7 +338,7 @@ export class Relay {
     return clean;
   }
 
-  private async shutdownSteps(): Promise<void> {
+  private async shutdownSteps(stopDeadline: number): Promise<void> {
     const { log } = this.options;
     // Stop taking and syncing, but keep renewing the held leases until each one's final
     // checkpoint and release are written: a flush longer than the failover time must
@@ -349,9 +357,15 @@ export class Relay {
     await step(log, 'checkpoint', () =>
       Promise.all([...this.shards.values()].map(({ consumer }) => consumer.checkpointProgress())),
     );
-    await step(log, 'release leases', () =>
-      Promise.all(this.renewer.heldShardIds().map((shardId) => this.renewer.release(shardId))),
+    await step(log, 'release leases', () => this.coordinator.releaseAll());
+    // A lease given to a replica that is stopping too is passed on: a few claim intervals,
+    // within the shutdown budget.
+    const claimIntervalMs = this.renewIntervalMs;
+    const deadline = Math.min(
+      stopDeadline,
+      monotonicNow() + RELEASE_CONFIRM_INTERVALS * claimIntervalMs,
     );
+    await step(log, 'see released leases taken', () => this.coordinator.confirmReleases(deadline));
     this.renewer.stop();
     this.coordinator.updateOwnedGauge();
     log.info({ shards: this.shards.size }, 'kinesis-relay stopped cleanly');
@@ -474,7 +488,7 @@ export class Relay {
       .catch(async (error: unknown) => {
         log.error({ err: errorMessage(error) }, 'shard consumer failed; releasing its lease');
         forgetShard(this.metrics, stream.api.stream, shardId, leaseKey);
-        await this.renewer.release(leaseKey).catch(() => undefined);
+        await this.coordinator.release(leaseKey).catch(() => undefined);
       })
       .finally(() => {
         if (!this.stopping) this.shards.delete(leaseKey);

@@ -22,14 +22,16 @@ fi
 awslocal kinesis wait stream-exists --stream-name "$STREAM"
 
 # The relay creates its lease table itself when it is missing (dynamodb:CreateTable);
-# creating it here shows the KCL-compatible shape: one hash key, leaseKey (the shard id).
+# creating it here shows the KCL-compatible shape: one hash key, leaseKey (the shard id),
+# and KCL 3's owner index, which the relay's claim pass queries instead of scanning.
 if awslocal dynamodb describe-table --table-name "$LEASE_TABLE" >/dev/null 2>&1; then
   echo "table $LEASE_TABLE exists"
 else
   awslocal dynamodb create-table \
     --table-name "$LEASE_TABLE" \
-    --attribute-definitions AttributeName=leaseKey,AttributeType=S \
+    --attribute-definitions AttributeName=leaseKey,AttributeType=S AttributeName=leaseOwner,AttributeType=S \
     --key-schema AttributeName=leaseKey,KeyType=HASH \
+    --global-secondary-indexes '[{"IndexName":"LeaseOwnerToLeaseKeyIndex","KeySchema":[{"AttributeName":"leaseOwner","KeyType":"HASH"},{"AttributeName":"leaseKey","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]' \
     --billing-mode PAY_PER_REQUEST
 fi
 awslocal dynamodb wait table-exists --table-name "$LEASE_TABLE"

@@ -4,6 +4,12 @@ import type { Lease } from './lease.js';
 /** When the scan behind an observation was sent (monotonic ms); by default, now. */
 export interface ScanTiming {
   readonly sentAt: number;
+  /**
+   * How long scans may be apart before this worker counts itself blind; by default the
+   * tracker's own (failoverMs). Scans every takeIntervalMs only (the owner index spares
+   * the claim passes theirs) need room for that interval.
+   */
+  readonly maxGapMs?: number;
 }
 
 /**
@@ -16,7 +22,9 @@ export interface ScanTiming {
  * item was read) and ends when the latest scan was sent. If no scan succeeded for a whole
  * failover time (a throttled or unreachable DynamoDB, a frozen process), this worker has
  * not watched anything: every observation restarts, instead of everything expiring at
- * once when the scans come back. (Scans run every renew interval, a third of it.)
+ * once when the scans come back. (Without the owner index scans run every renew interval,
+ * a third of it; with it, every take interval, and the gap allowed is that interval plus
+ * the failover time.)
  */
 export class ExpiryTracker {
   private readonly seen = new Map<string, { counter: number; since: number }>();
@@ -32,7 +40,8 @@ export class ExpiryTracker {
   observe(leases: readonly Lease[], timing?: ScanTiming): Set<string> {
     const answeredAt = this.now();
     const sentAt = timing?.sentAt ?? answeredAt;
-    const blind = this.lastScanAt !== undefined && sentAt - this.lastScanAt > this.maxScanGapMs;
+    const maxGapMs = timing?.maxGapMs ?? this.maxScanGapMs;
+    const blind = this.lastScanAt !== undefined && sentAt - this.lastScanAt > maxGapMs;
     this.lastScanAt = sentAt;
     const expired = new Set<string>();
     const present = new Set<string>();

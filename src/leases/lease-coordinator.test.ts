@@ -123,6 +123,98 @@ describe('LeaseCoordinator passes', () => {
     expect(lines.join('')).toContain('another process renews leases under this worker id');
   });
 
+  it('a lease this process lost, then saw with another owner, is taken at once when given back to it', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const rows = [lease('a', 'me', 1)];
+    const { store, taken } = fakeTable(rows);
+    const { coordinator, renewer } = coordinatorFor(store);
+    await coordinator.takePass('unowned');
+    expect(taken).toEqual(['a']);
+    // Paused too long: another worker took it, and our renewal fails its condition.
+    rows[0] = lease('a', 'other', 5);
+    await renewer.renewAll();
+    expect(renewer.holds('a')).toBe(false);
+    vi.advanceTimersByTime(1000);
+    await coordinator.takePass('full'); // sees it with its new owner
+    // That worker shuts down and gives it to us (the least loaded live worker).
+    rows[0] = lease('a', 'me', 9);
+    vi.advanceTimersByTime(1000);
+    await coordinator.takePass('unowned');
+    expect(taken).toEqual(['a', 'a']);
+    expect(renewer.holds('a')).toBe(true);
+  });
+
+  it('with the owner index the claim pass never scans: it reads only the leases in our name it does not hold, finished ones once', async () => {
+    const rows = [
+      lease('held', null, 0),
+      lease('given', 'me', 4),
+      { ...lease('done', 'me', 9), checkpoint: 'SHARD_END' as const },
+      lease('theirs', 'other', 2),
+    ];
+    const { store, taken } = fakeTable(rows);
+    let scans = 0;
+    const gets: string[] = [];
+    const fake = store as unknown as Record<string, unknown>;
+    const list = store.listLeases.bind(store);
+    Object.assign(fake, {
+      tableName: 't',
+      ensureTable: () => Promise.resolve({ ownerIndexActive: true }),
+      createLeaseIfAbsent: () => Promise.resolve(false),
+      deleteLease: () => Promise.resolve(), // the finished lease stays for the test
+      listLeases: () => {
+        scans += 1;
+        return list();
+      },
+      listLeaseKeysOwnedBy: (owner: string) =>
+        Promise.resolve(rows.filter((r) => r.leaseOwner === owner).map((r) => r.leaseKey)),
+      getLease: (key: string) => {
+        gets.push(key);
+        return Promise.resolve(rows.find((r) => r.leaseKey === key) ?? null);
+      },
+    });
+    // The passes below are run by hand: the timers never fire.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { coordinator } = coordinatorFor(store);
+    await coordinator.start(); // its scans: the format check, the shard sync, a full pass
+    expect(taken.sort()).toEqual(['given', 'held']);
+    const startScans = scans;
+
+    rows.push(lease('new', null, 0)); // new leases wait for the full pass
+    rows[3] = lease('theirs', 'me', 3); // given to us since
+    await coordinator.takePass('unowned');
+    await coordinator.takePass('unowned');
+    expect(scans).toBe(startScans);
+    expect(taken.sort()).toEqual(['given', 'held', 'theirs']);
+    // 'done' read once and remembered; 'theirs' once, then held.
+    expect(gets.sort()).toEqual(['done', 'theirs']);
+    await coordinator.stop();
+  });
+
+  it("with the owner index a dead owner's lease still expires at the default take interval (2 x failover), though only full passes scan", async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const rows = [lease('a', 'gone-worker', 7), lease('b', 'me', 1)];
+    const { store, taken } = fakeTable(rows);
+    Object.assign(store as unknown as Record<string, unknown>, {
+      tableName: 't',
+      ensureTable: () => Promise.resolve({ ownerIndexActive: true }),
+      createLeaseIfAbsent: () => Promise.resolve(false),
+      listLeaseKeysOwnedBy: (owner: string) =>
+        Promise.resolve(rows.filter((r) => r.leaseOwner === owner).map((r) => r.leaseKey)),
+      getLease: (key: string) => Promise.resolve(rows.find((r) => r.leaseKey === key) ?? null),
+    });
+    const { coordinator } = coordinatorFor(store); // failover 3 s, take interval 6 s
+    await coordinator.start(); // a full pass: 'a' first seen
+    expect(taken).toEqual(['b']);
+    for (let second = 1; second <= 6; second += 1) {
+      vi.advanceTimersByTime(1000);
+      await coordinator.takePass('unowned'); // the index: no scan, no expiry
+    }
+    expect(taken).toEqual(['b']);
+    await coordinator.takePass('full'); // 6 s of an unchanged counter, watched
+    expect(taken).toEqual(['b', 'a']);
+    await coordinator.stop();
+  });
+
   it("children waiting for their parents share the take pass's scan, and a failed scan is retried, not fatal", async () => {
     const parent: Lease = { ...lease('p', null, 3), checkpoint: 'SHARD_END' };
     const children = ['c1', 'c2', 'c3'].map((key) => ({

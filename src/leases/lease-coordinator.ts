@@ -7,6 +7,8 @@ import { ExpiryTracker } from './expiry-tracker.js';
 import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
+import { OwnLeases, handoffTimeoutMs } from './own-leases.js';
+import { LeaseReleaser } from './lease-releaser.js';
 import { SINGLE_STREAM_SCOPE, fromShardView, toShardView, type LeaseScope } from './lease-scope.js';
 import { leaseTableRepairs, leasesToCreate } from './shard-sync.js';
 import {
@@ -33,17 +35,8 @@ export interface LeaseCoordinatorOptions {
   readonly maxLeasesPerWorker: number | null;
   /** Monotonic milliseconds; a test passes its own. */
   readonly now?: MonotonicClock;
-}
-
-/**
- * How long a worker that asked for a lease waits for its owner to hand it over before
- * taking it outright: 30 s (KCL 3's default), at least 3 x failoverMs. The owner renews
- * meanwhile, so waiting is safe and costs nothing but balancing speed; an owner that
- * stopped renewing (crashed, or a version that does not hand over) is taken as soon as
- * its lease expires.
- */
-export function handoffTimeoutMs(failoverMs: number): number {
-  return Math.max(30_000, 3 * failoverMs);
+  /** Breaks ties between release receivers; a test passes its own. */
+  readonly random?: () => number;
 }
 
 /**
@@ -82,15 +75,19 @@ export class LeaseCoordinator {
   private stopped = false;
   private passRunning: Promise<void> = Promise.resolve();
   private readonly now: MonotonicClock;
-  /** Leases this process held and lost (not released): not ours to re-take at once. */
-  private readonly lostHere = new Set<string>();
-  /** Counters last seen on leases in our name that this process does not hold. */
-  private readonly unheldOwnCounters = new Map<string, number>();
-  private duplicateIdReported = false;
-  /** Handoffs this worker asked for and waits on: lease key -> when first seen pending. */
-  private readonly handoffsAsked = new Map<string, number>();
+  private readonly own: OwnLeases;
+  /**
+   * KCL 3's owner index is there: the claim pass queries the leases in our name instead
+   * of scanning the table. Known at start; re-checked at each shard sync while missing.
+   */
+  private ownerIndex = false;
+  /** Leases in our name known finished (SHARD_END is final): the claim pass skips them. */
+  private readonly finishedOwn = new Set<string>();
   /** The latest successful scan, shared with the children waiting for their parents. */
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
+  /** Leases seen expired by the latest take pass that watched the whole table. */
+  private latestExpired: ReadonlySet<string> = new Set();
+  private readonly releaser: LeaseReleaser;
   /** Each stream with the leases that are its own; known once `start` identified them. */
   private scopes: readonly StreamScope[] = [];
 
@@ -107,11 +104,26 @@ export class LeaseCoordinator {
     if (options.streams.length === 1 && only && !only.identify)
       this.scopes = [{ stream: only, scope: SINGLE_STREAM_SCOPE }];
     this.expiry = new ExpiryTracker(options.failoverMs, this.now);
+    this.own = new OwnLeases(options.workerId, options.failoverMs, log, this.now);
+    this.releaser = new LeaseReleaser(
+      store,
+      renewer,
+      {
+        workerId: options.workerId,
+        claimIntervalMs: options.claimIntervalMs,
+        maxLeasesPerWorker: options.maxLeasesPerWorker,
+        random: options.random,
+        now: this.now,
+      },
+      () => ({ leases: this.latestScan?.leases, expired: this.latestExpired }),
+      (lease) => this.scopeOf(lease) !== undefined,
+      log,
+    );
     for (const change of ['taken', 'stolen', 'lost'] as const)
       metrics.leaseChanges.inc({ change }, 0);
     metrics.leasesOwned.set(0);
     renewer.onLost((shardId) => {
-      this.lostHere.add(shardId);
+      this.own.lost(shardId);
       metrics.leaseChanges.inc({ change: 'lost' });
       this.updateOwnedGauge();
       listener.lost(shardId);
@@ -127,7 +139,9 @@ export class LeaseCoordinator {
   }
 
   async start(): Promise<void> {
-    await this.store.ensureTable();
+    const { ownerIndexActive } = await this.store.ensureTable();
+    this.ownerIndex = ownerIndexActive;
+    this.reportOwnerIndex();
     const table = await this.scan();
     const multiStream = this.scopes.length === 0;
     checkTableFormat(table, multiStream, this.store.tableName);
@@ -136,8 +150,8 @@ export class LeaseCoordinator {
     await this.takePass();
     this.renewer.start();
     this.every(this.options.takeIntervalMs, () => this.serialized(() => this.takePass('full')));
-    // Leases released on SIGTERM are free at once; waiting for the next full pass (2 x
-    // failover by default) would leave their shards unread that long.
+    // Leases released on SIGTERM are given to a live worker (or freed): waiting for the
+    // next full pass (2 x failover by default) would leave their shards unread that long.
     this.every(this.options.claimIntervalMs, () => this.serialized(() => this.takePass('unowned')));
     this.every(this.options.shardSyncIntervalMs, () => this.serialized(() => this.syncShards()));
   }
@@ -158,6 +172,10 @@ export class LeaseCoordinator {
    * stream: one stream that cannot be listed does not hold the others back.
    */
   async syncShards(): Promise<void> {
+    if (this.syncedOnce && !this.ownerIndex && (await this.store.ownerIndexActive())) {
+      this.ownerIndex = true;
+      this.reportOwnerIndex();
+    }
     const leases = await this.scan();
     const results = await Promise.allSettled(
       this.scopes.map(({ stream, scope }) => this.syncStream(stream, scope, leases)),
@@ -205,48 +223,38 @@ export class LeaseCoordinator {
 
   /**
    * One take pass: leases left with this worker's id, unowned, expired, or one to steal.
-   * An 'unowned' pass (the claim pass) takes only leases nobody holds (released or new):
-   * expired leases and steals stay with the full pass, as in the KCL. Both passes feed
-   * the expiry tracker.
+   * An 'unowned' pass (the claim pass) takes only the leases in our name and those nobody
+   * holds (released or new): expired leases and steals stay with the full pass, as in the
+   * KCL. With the owner index the claim pass reads only the leases in our name (new and
+   * freed leases then wait for the full pass); without it, it scans and feeds the expiry
+   * tracker as the full pass does.
    */
   async takePass(kind: 'full' | 'unowned' = 'full'): Promise<void> {
     if (this.stopped) return;
+    if (kind === 'unowned' && this.ownerIndex) return this.claimPass();
     const sentAt = this.now();
     // Leases of streams this application does not consume (dropped from `streams:`, or
     // left by another application sharing the table) are never taken.
     const leases = (await this.scan()).filter((lease) => this.scopeOf(lease));
-    const observedExpired = this.expiry.observe(leases, { sentAt });
+    // With the owner index only the full passes scan: blind only when one failed too.
+    const { failoverMs, takeIntervalMs } = this.options;
+    const maxGapMs = this.ownerIndex ? takeIntervalMs + failoverMs : failoverMs;
+    const observedExpired = this.expiry.observe(leases, { sentAt, maxGapMs });
+    this.latestExpired = observedExpired;
     const expired = kind === 'full' ? observedExpired : new Set<string>();
     const { workerId } = this.options;
-    const handedToUs = new Set(this.handoffsAsked.keys());
-    const handoffOverdue = this.handoffsOverdue(leases, observedExpired);
-    this.watchOwnId(leases);
-    // Leases in this worker id that this process does not hold are ours at once when
-    // left from before a restart (as in the KCL), handed over to us (checkpointOwner gone)
-    // or a handoff that timed out. One this process lost to a conditional write but still
-    // in our id is someone else's (another process using the same id, or an operator's
-    // `checkpoint set --force`): it is taken only once expired, like any other.
-    const ours = (lease: Lease) =>
-      lease.leaseOwner === workerId &&
-      !this.renewer.holds(lease.leaseKey) &&
-      lease.checkpoint !== 'SHARD_END';
-    const stale = leases.filter(
-      (lease) =>
-        ours(lease) &&
-        (lease.checkpointOwner
-          ? handoffOverdue.has(lease.leaseKey)
-          : !this.lostHere.has(lease.leaseKey) || handedToUs.has(lease.leaseKey)),
-    );
-    const foreign = leases.filter(
-      (lease) => ours(lease) && !lease.checkpointOwner && !stale.includes(lease),
-    );
+    const holds = (key: string) => this.renewer.holds(key);
+    const { claim, foreign } = this.own.review(leases, holds, observedExpired);
+    const claimed = await this.claim(claim);
     const plan = planTakes({
       leases: leases.map((lease) =>
-        stale.includes(lease)
-          ? { ...lease, leaseOwner: null }
+        claimed.has(lease.leaseKey)
+          ? { ...lease, leaseOwner: workerId }
           : foreign.includes(lease)
             ? { ...lease, leaseOwner: `${workerId} (another process)` }
-            : lease,
+            : claim.includes(lease)
+              ? { ...lease, leaseOwner: null } // not claimed (max reached): as unowned
+              : lease,
       ),
       workerId,
       expired,
@@ -259,55 +267,80 @@ export class LeaseCoordinator {
   }
 
   /**
-   * A lease in our worker id that this process does not hold, whose counter moves between
-   * our scans, is renewed by another process using the same id: say so, loudly, once.
+   * The claim pass with the owner index: the keys in our name from the index (eventually
+   * consistent, keys only), then a consistent read of each lease we do not hold, judged
+   * by the same rules as in a scan. No scan: a released lease given to us costs one
+   * GetItem and one take.
    */
-  private watchOwnId(leases: readonly Lease[]): void {
-    const seen = new Set<string>();
-    for (const lease of leases) {
-      const { leaseKey, leaseCounter } = lease;
-      if (lease.leaseOwner !== this.options.workerId || this.renewer.holds(leaseKey)) continue;
-      if (lease.checkpointOwner) continue;
-      seen.add(leaseKey);
-      const before = this.unheldOwnCounters.get(leaseKey);
-      this.unheldOwnCounters.set(leaseKey, leaseCounter);
-      if (before === undefined || before === leaseCounter || this.duplicateIdReported) continue;
-      this.duplicateIdReported = true;
-      this.log.error(
-        { shardId: leaseKey, workerId: this.options.workerId },
-        'another process renews leases under this worker id: leases.workerId must be unique per process (leave it unset for hostname + random suffix)',
-      );
+  private async claimPass(): Promise<void> {
+    const keys = await this.store.listLeaseKeysOwnedBy(this.options.workerId);
+    const present = new Set(keys);
+    for (const key of this.finishedOwn) if (!present.has(key)) this.finishedOwn.delete(key);
+    const unheld = keys.filter((key) => !this.renewer.holds(key) && !this.finishedOwn.has(key));
+    const leases: Lease[] = [];
+    for (const key of unheld) {
+      if (this.stopped) return;
+      const lease = await this.store.getLease(key);
+      if (!lease || !this.scopeOf(lease)) continue;
+      if (lease.checkpoint === 'SHARD_END' && lease.leaseOwner === this.options.workerId)
+        this.finishedOwn.add(key);
+      leases.push(lease);
     }
-    for (const key of this.unheldOwnCounters.keys())
-      if (!seen.has(key)) this.unheldOwnCounters.delete(key);
+    const holds = (key: string) => this.renewer.holds(key);
+    // No expiry here: the index does not show the whole table; the full pass watches it.
+    const { claim } = this.own.review(leases, holds, new Set());
+    await this.claim(claim);
   }
 
   /**
-   * Tracks the handoffs asked of other workers (leaseOwner = us, checkpointOwner = them)
-   * and returns those not completed in time: they are taken outright.
+   * Takes the leases that are ours at once (given to us, handed over, left from a
+   * restart), within maxLeasesPerWorker; returns the keys taken.
    */
-  private handoffsOverdue(leases: readonly Lease[], expired: ReadonlySet<string>): Set<string> {
-    const now = this.now();
-    const pending = new Set<string>();
-    const overdue = new Set<string>();
-    for (const lease of leases) {
-      const { leaseKey, leaseOwner, checkpointOwner } = lease;
-      if (leaseOwner !== this.options.workerId || !checkpointOwner) continue;
-      if (checkpointOwner === leaseOwner || this.renewer.holds(leaseKey)) continue;
-      pending.add(leaseKey);
-      const askedAt = this.handoffsAsked.get(leaseKey) ?? now;
-      this.handoffsAsked.set(leaseKey, askedAt);
-      if (expired.has(leaseKey) || now - askedAt > handoffTimeoutMs(this.options.failoverMs)) {
-        this.log.warn(
-          { shardId: leaseKey, owner: checkpointOwner },
-          'the owner did not hand the lease over in time; taking it',
-        );
-        overdue.add(leaseKey);
-      }
+  private async claim(leases: readonly Lease[]): Promise<Set<string>> {
+    const max = this.options.maxLeasesPerWorker;
+    const room = max === null ? leases.length : max - this.renewer.heldShardIds().length;
+    const claimed = new Set<string>();
+    for (const lease of leases.slice(0, Math.max(0, room)))
+      if (await this.take(lease, 'taken')) claimed.add(lease.leaseKey);
+    return claimed;
+  }
+
+  /**
+   * Gives a held lease up (a failed shard loop): to the worker that asked for it during a
+   * handoff; else to the least loaded live worker; else to nobody (see LeaseReleaser).
+   */
+  async release(leaseKey: string): Promise<void> {
+    await this.releaser.release(leaseKey, this.stopped);
+  }
+
+  /** Shutdown: gives up every held lease, to receivers chosen from a fresh scan. */
+  async releaseAll(): Promise<void> {
+    await this.scan().catch((error: unknown) =>
+      this.log.warn(
+        { err: errorMessage(error) },
+        'reading the lease table before releasing failed; receivers from the latest scan',
+      ),
+    );
+    await this.releaser.releaseAll(this.stopped);
+  }
+
+  /** Shutdown: watches the receivers take what we released (see LeaseReleaser). */
+  confirmReleases(deadline: number): Promise<void> {
+    return this.releaser.confirmReleases(deadline);
+  }
+
+  private reportOwnerIndex(): void {
+    if (this.ownerIndex) {
+      this.log.info(
+        { table: this.store.tableName },
+        'lease table has the owner index (LeaseOwnerToLeaseKeyIndex): the claim pass queries it instead of scanning',
+      );
+    } else {
+      this.log.info(
+        { table: this.store.tableName },
+        'lease table has no ACTIVE owner index (LeaseOwnerToLeaseKeyIndex): the claim pass scans the table; docs/operations.md "Lease table cost" shows how to add it',
+      );
     }
-    for (const key of this.handoffsAsked.keys())
-      if (!pending.has(key)) this.handoffsAsked.delete(key);
-    return overdue;
   }
 
   /**
@@ -318,7 +351,7 @@ export class LeaseCoordinator {
     if (this.stopped) return;
     try {
       await this.store.requestHandoff(lease, this.options.workerId);
-      this.handoffsAsked.set(lease.leaseKey, this.now());
+      this.own.asked(lease.leaseKey);
       this.metrics.leaseChanges.inc({ change: 'stolen' });
       this.log.info(
         { shardId: lease.leaseKey, owner: lease.leaseOwner },
@@ -381,14 +414,15 @@ export class LeaseCoordinator {
     return leases;
   }
 
-  private async take(lease: Lease, change: 'taken' | 'stolen'): Promise<void> {
-    if (this.stopped) return;
+  /** Takes a lease; false when it changed first or the call failed (the next pass retries). */
+  private async take(lease: Lease, change: 'taken' | 'stolen'): Promise<boolean> {
+    if (this.stopped) return false;
     try {
       const sentAt = this.now();
       const counter = await this.store.take(lease, this.options.workerId);
       // Held from when the take was sent: others see its counter no earlier than that.
       this.renewer.add(lease.leaseKey, counter, sentAt);
-      this.lostHere.delete(lease.leaseKey);
+      this.own.taken(lease.leaseKey);
       this.metrics.leaseChanges.inc({ change });
       this.updateOwnedGauge();
       this.log.info(
@@ -403,6 +437,7 @@ export class LeaseCoordinator {
           shardId: (owner?.scope ?? SINGLE_STREAM_SCOPE).shardIdOf(lease),
         },
       );
+      return true;
     } catch (error) {
       if (isConditionFailure(error)) {
         this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could take it');
@@ -412,6 +447,7 @@ export class LeaseCoordinator {
           'taking a lease failed',
         );
       }
+      return false;
     }
   }
 

@@ -157,22 +157,39 @@ export class LeaseRenewer {
   }
 
   /**
-   * Gives the lease back (SIGTERM, or a finished shard) so another worker takes it at once;
-   * during a handoff, to the worker that asked for it.
+   * Gives the lease back (SIGTERM, a failed shard loop) so another worker takes it at once:
+   * during a handoff to the worker that asked for it; else to `receiver` (a live worker
+   * that finds it through the owner index), or to nobody when no receiver is known.
+   * Returns the counter written.
    */
-  async release(shardId: string): Promise<void> {
+  async release(shardId: string, receiver: string | null = null): Promise<number> {
+    let written = 0;
     await this.write(shardId, async (lease) => {
       const { workerId } = this.options;
       if (lease.handoffTo !== null) {
         await this.store.completeHandoff(shardId, workerId, lease.counter);
         this.log.info({ shardId, nextOwner: lease.handoffTo }, 'lease handed over');
       } else {
-        await this.store.release(shardId, workerId, lease.counter);
-        this.log.info({ shardId }, 'lease released');
+        try {
+          if (receiver !== null && receiver !== workerId)
+            await this.store.assign(shardId, workerId, lease.counter, receiver);
+          else await this.store.release(shardId, workerId, lease.counter);
+          this.log.info({ shardId, nextOwner: receiver ?? undefined }, 'lease released');
+        } catch (error) {
+          // A handoff asked since our last renewal (leaseOwner is already the asker): the
+          // release completes it instead, so the asker starts now, not after failover.
+          if (!isConditionFailure(error)) throw error;
+          await this.store.completeHandoff(shardId, workerId, lease.counter).catch(() => {
+            throw error;
+          });
+          this.log.info({ shardId }, 'lease handed over (asked since the last renewal)');
+        }
       }
       this.held.delete(shardId);
-      return lease.counter + 1;
+      written = lease.counter + 1;
+      return written;
     });
+    return written;
   }
 
   /** The worker a graceful handoff of this lease goes to, if one was asked. */

@@ -1,21 +1,19 @@
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ResourceNotFoundException,
-  ConditionalCheckFailedException,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
+  GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Checkpoint } from '../core/checkpoint.js';
-import { sleep } from '../core/backoff.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { checkpointAttributes, isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
+import { LeaseTableSetup, OWNER_INDEX, type LeaseTableInfo } from './lease-table-setup.js';
+
+export { OWNER_INDEX, type LeaseTableInfo } from './lease-table-setup.js';
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
@@ -56,6 +54,7 @@ export class LeaseStore {
    * time (the renew interval), so a hung connection costs one renewal, never the lease.
    */
   readonly callTimeoutMs: number;
+  private readonly setup: LeaseTableSetup;
 
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
@@ -63,40 +62,68 @@ export class LeaseStore {
     options: { callTimeoutMs?: number } = {},
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.setup = new LeaseTableSetup(dynamo, tableName, (operation, send) =>
+      this.call(operation, send),
+    );
   }
 
-  /** Creates the table (PAY_PER_REQUEST, hash key leaseKey) if missing; waits until ACTIVE. */
-  async ensureTable(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    try {
-      await this.call('CreateTable', (abortSignal) =>
-        this.dynamo.send(
-          new CreateTableCommand({
-            TableName: this.tableName,
-            AttributeDefinitions: [{ AttributeName: A.key, AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: A.key, KeyType: 'HASH' }],
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
-          { abortSignal },
-        ),
+  /**
+   * Creates the table (PAY_PER_REQUEST, hash key leaseKey, KCL 3's owner index) if missing
+   * and waits until it is ACTIVE; a table that exists is used as it is.
+   */
+  ensureTable(timeoutMs = 60_000): Promise<LeaseTableInfo> {
+    return this.setup.ensure(timeoutMs);
+  }
+
+  /** Whether the owner index is there and ACTIVE now (an operator may add it later). */
+  ownerIndexActive(): Promise<boolean> {
+    return this.setup.ownerIndexActive();
+  }
+
+  /**
+   * The keys of the leases in `owner`'s name, from the owner index: eventually consistent
+   * (the only read a global secondary index offers), keys only, every page.
+   */
+  async listLeaseKeysOwnedBy(owner: string): Promise<string[]> {
+    const keys: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    const deadline = AbortSignal.timeout(this.callTimeoutMs);
+    do {
+      const page = await this.call(
+        'Query',
+        (abortSignal) =>
+          this.dynamo.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: OWNER_INDEX,
+              KeyConditionExpression: '#owner = :owner',
+              ExpressionAttributeNames: { '#owner': A.owner },
+              ExpressionAttributeValues: { ':owner': owner },
+              ExclusiveStartKey: startKey,
+            }),
+            { abortSignal },
+          ),
+        deadline,
       );
-    } catch (error) {
-      if (!(error instanceof ResourceInUseException)) throw error;
-    }
-    while (Date.now() < deadline) {
-      try {
-        const { Table } = await this.call('DescribeTable', (abortSignal) =>
-          this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }), {
-            abortSignal,
-          }),
-        );
-        if (Table?.TableStatus === 'ACTIVE') return;
-      } catch (error) {
-        if (!(error instanceof ResourceNotFoundException)) throw error;
-      }
-      await sleep(250);
-    }
-    throw new Error(`lease table ${this.tableName} did not become ACTIVE in ${timeoutMs} ms`);
+      for (const item of page.Items ?? []) keys.push(String(item[A.key]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return keys;
+  }
+
+  /** One lease, read consistently; null when there is none (or the row is not a lease). */
+  async getLease(leaseKey: string): Promise<Lease | null> {
+    const { Item } = await this.call('Get', (abortSignal) =>
+      this.dynamo.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: leaseKey },
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
+    );
+    return Item && isLeaseItem(Item) ? leaseFromItem(Item) : null;
   }
 
   async listLeases(): Promise<Lease[]> {
@@ -166,17 +193,15 @@ export class LeaseStore {
    * `leaseOwner` becomes the next owner and `checkpointOwner` the current one, counter
    * unchanged so the owner's renewals go on. The owner notices at its next renewal,
    * stops reading, checkpoints and completes the handoff; the next owner starts there.
+   * Conditional on the owner and on no handoff in progress.
    */
   async requestHandoff(lease: Lease, nextOwner: string): Promise<void> {
     await this.update(lease.leaseKey, {
       update: 'SET #owner = :next, #checkpointOwner = :current',
-      condition:
-        '#counter = :expected AND #owner = :current AND attribute_not_exists(#checkpointOwner)',
-      values: {
-        ':next': nextOwner,
-        ':current': lease.leaseOwner,
-        ':expected': lease.leaseCounter,
-      },
+      // Not on the counter (KCL 3 neither): the owner renews every renew interval, and a
+      // scan of a large table is often older than that by the time the request is sent.
+      condition: '#owner = :current AND attribute_not_exists(#checkpointOwner)',
+      values: { ':next': nextOwner, ':current': lease.leaseOwner },
       names: { '#checkpointOwner': A.checkpointOwner },
     });
   }
@@ -269,6 +294,33 @@ export class LeaseStore {
   }
 
   /**
+   * Gives a lease up to a named live worker (KCL 3's lease assignment): it finds the lease
+   * in its name through the owner index and takes it (a counter bump) at its next claim
+   * pass. Counted as an owner switch, as a take is.
+   */
+  async assign(
+    shardId: string,
+    owner: string,
+    expectedCounter: number,
+    nextOwner: string,
+  ): Promise<void> {
+    await this.update(shardId, {
+      update:
+        'SET #owner = :nextOwner, #counter = :next, #switches = if_not_exists(#switches, :zero) + :one REMOVE #checkpointOwner',
+      condition: '#counter = :expected AND #owner = :owner',
+      values: {
+        ':next': expectedCounter + 1,
+        ':expected': expectedCounter,
+        ':owner': owner,
+        ':nextOwner': nextOwner,
+        ':zero': 0,
+        ':one': 1,
+      },
+      names: { '#checkpointOwner': A.checkpointOwner, '#switches': A.ownerSwitches },
+    });
+  }
+
+  /**
    * Sets a checkpoint regardless of owner (the operator command), bumping the counter so a
    * worker still holding the lease fails its next conditional write and stops. An
    * AT_TIMESTAMP checkpoint keeps its time in `checkpointTimestamp` (ours: the KCL takes
@@ -343,10 +395,14 @@ export class LeaseStore {
       returnNew?: boolean;
     },
   ): Promise<Record<string, unknown> | undefined> {
-    const names: Record<string, string> = { '#counter': A.counter, ...request.names };
-    if (request.update.includes('#owner') || request.condition.includes('#owner')) {
-      names['#owner'] = A.owner;
-    }
+    const names: Record<string, string> = { ...request.names };
+    // DynamoDB refuses a name placeholder that no expression uses.
+    for (const [placeholder, name] of [
+      ['#counter', A.counter],
+      ['#owner', A.owner],
+    ] as const)
+      if (request.update.includes(placeholder) || request.condition.includes(placeholder))
+        names[placeholder] = name;
     const output = await this.call('Update', (abortSignal) =>
       this.dynamo.send(
         new UpdateCommand({

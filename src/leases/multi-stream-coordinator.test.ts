@@ -37,7 +37,7 @@ function multiLease(identifier: string, shardId: string, fields: Partial<Lease> 
 function memoryTable(rows: Lease[]) {
   const store = {
     tableName: 't',
-    ensureTable: () => Promise.resolve(),
+    ensureTable: () => Promise.resolve({ ownerIndexActive: false }),
     listLeases: () => Promise.resolve([...rows]),
     createLeaseIfAbsent: (lease: Lease) => {
       if (rows.some((row) => row.leaseKey === lease.leaseKey)) return Promise.resolve(false);

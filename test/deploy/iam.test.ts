@@ -43,7 +43,6 @@ for (const statement of statements) {
 const GRANTED_FOR_OTHER_REASONS: Record<string, string> = {
   'kinesis:DescribeStream': 'KCL-compatible tooling and operators inspecting the stream',
   'kinesis:DescribeStreamSummary': "KEDA's aws-kinesis-stream scaler with identityOwner: workload",
-  'dynamodb:GetItem': 'reading one lease by shard id (KCL-compatible tooling sharing the role)',
   's3:ListBucket': 'listing dead letters for replay',
   's3:GetObject': 'reading dead letters for replay',
 };
@@ -152,6 +151,7 @@ describe('deploy/iam-policy.json', () => {
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
         'dynamodb:Scan',
+        'dynamodb:Query',
         's3:PutObject',
         's3:AbortMultipartUpload',
         's3:ListBucket',
@@ -175,7 +175,12 @@ describe('deploy/iam-policy.json', () => {
           expect(resource).toMatch(
             /^arn:aws:kinesis:[a-z0-9-]+:\d{12}:stream\/[^*/]+(\/consumer\/[^*/:]+:\*)?$/,
           );
-        if (service === 'dynamodb')
+        // Query reads only KCL 3's owner index of the lease table, never the table.
+        if (action === 'dynamodb:Query')
+          expect(resource).toMatch(
+            /^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table\/[^/*]+\/index\/LeaseOwnerToLeaseKeyIndex$/,
+          );
+        else if (service === 'dynamodb')
           expect(resource).toMatch(/^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table\/[^/*]+$/);
         if (service === 's3') expect(resource).toMatch(/^arn:aws:s3:::[a-z0-9.-]+(\/.*)?$/);
         if (action === 's3:ListBucket') expect(resource).not.toContain('/');

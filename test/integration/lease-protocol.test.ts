@@ -137,6 +137,27 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
     expect(handed.leaseCounter).toBe(seen.leaseCounter + 3);
   });
 
+  it('a handoff request lands though the owner renewed after the asker read the lease (conditional on the owner, as KCL 3, not the counter)', async () => {
+    const store = await newTable();
+    const shardId = 'shardId-000000000000';
+    await store.createLeaseIfAbsent(freshLease(shardId));
+    const counter = await store.take(await leaseOf(store, shardId), 'worker-a');
+    // The asker's scan read the lease; the owner renews before the request is sent (a scan
+    // of a large table takes long enough for most leases of a busy owner to move).
+    const seen = await leaseOf(store, shardId);
+    await store.renew(shardId, 'worker-a', counter);
+    await store.requestHandoff(seen, 'worker-b');
+    const requested = await leaseOf(store, shardId);
+    expect(requested).toMatchObject({
+      leaseOwner: 'worker-b',
+      checkpointOwner: 'worker-a',
+      leaseCounter: counter + 1,
+    });
+    // Still refused when the owner changed meanwhile, or a handoff is in progress.
+    await expect(store.requestHandoff(seen, 'worker-c')).rejects.toSatisfy(isConditionFailure);
+    await expect(store.requestHandoff(requested, 'worker-c')).rejects.toSatisfy(isConditionFailure);
+  });
+
   it('a checkpoint racing a steal: exactly one of the two writes lands, every time', async () => {
     const store = await newTable();
     for (let round = 0; round < 20; round += 1) {
