@@ -99,4 +99,33 @@ describe('batches cut by age', () => {
     expect(delivered).toEqual([['a1'], ['a2', 'a3']]);
     await batcher.close();
   });
+  it('a batch that comes of age while older ones are being cut still goes out', async () => {
+    const delivered: string[][] = [];
+    // As the S3 sink's batcher: no lanes, no growing while busy (a write that ends does
+    // not look for aged batches, so only the timer can cut them).
+    const batcher = new Batcher<PendingBatch<string>>(
+      {
+        sink: 'objects',
+        buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 1000 },
+        maxInFlightBytes: 1024 * 1024 * 1024,
+        concurrency: 4,
+        metrics: createMetrics(),
+      },
+      async (batch) => {
+        delivered.push([...batch.items]);
+        // Starting a write can take time before its first await (a Parquet body is
+        // encoded synchronously): the clock moves past the next batch's age meanwhile.
+        vi.setSystemTime(Date.now() + 5);
+      },
+    );
+    add(batcher, 'a', 'a1');
+    await vi.advanceTimersByTimeAsync(2);
+    add(batcher, 'b', 'b1');
+    await vi.advanceTimersByTimeAsync(998);
+    expect(delivered).toEqual([['a1']]);
+    // Before: 'b' was due while 'a' was being cut, so it was neither cut nor re-armed for.
+    await vi.advanceTimersByTimeAsync(10);
+    expect(delivered).toEqual([['a1'], ['b1']]);
+    await batcher.close();
+  });
 });

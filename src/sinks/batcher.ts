@@ -125,9 +125,13 @@ export class Batcher<B extends PendingBatch<unknown>> {
   }
 
   /**
-   * Cuts what is aged, then re-arms for the next batch still younger than maxAgeMs. An aged
-   * batch held open because its lane is busy needs no timer: it goes when that lane's
-   * write ends (see `cut`).
+   * Cuts what is aged, then re-arms for the next open batch. An aged batch held open
+   * because its lane is busy needs no timer: it goes when that lane's write ends (see
+   * `cut`). Every other open batch gets one, even one already due: cutting can take time
+   * (a Parquet body is encoded synchronously when its write starts), so a batch that came
+   * of age while `cutAged` ran was neither cut nor, when only younger ones were re-armed
+   * for, ever woken again (found by the Athena kill -9 test: 20 events stuck in an open
+   * batch at the end of the stream).
    */
   private onTimer(): void {
     this.timer = undefined;
@@ -135,9 +139,10 @@ export class Batcher<B extends PendingBatch<unknown>> {
     this.cutAged();
     const now = this.now();
     let next = Infinity;
-    for (const batch of this.open.values()) {
+    for (const [key, batch] of this.open) {
       const due = batch.openedAt + this.options.buffer.maxAgeMs;
-      if (due > now && due < next) next = due;
+      if (due <= now && this.busy(key)) continue;
+      if (due < next) next = due;
     }
     if (next !== Infinity) this.wakeAt(next);
   }
