@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Lease } from './lease.js';
 import { chooseReceiver, liveWorkerLoads } from './release-receiver.js';
+import { leaseFixture } from '../../test/support/lease-fixture.js';
 
-function lease(key: string, owner: string | null, extra: Partial<Lease> = {}): Lease {
-  return {
-    leaseKey: key,
-    leaseOwner: owner,
-    leaseCounter: 1,
-    checkpoint: 'TRIM_HORIZON',
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-    startingHashKey: null,
-    endingHashKey: null,
-    ...extra,
-  };
-}
+const lease = leaseFixture;
 
 describe('the worker a released lease goes to', () => {
   it('is the least loaded live worker, never the releasing one, nor one whose lease expired', () => {

@@ -1,7 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Lease } from '../../src/leases/lease.js';
 import { LeaseCoordinator } from '../../src/leases/lease-coordinator.js';
 import { LeaseRenewer } from '../../src/leases/lease-renewer.js';
 import { LeaseStore, OWNER_INDEX } from '../../src/leases/lease-store.js';
@@ -9,6 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { eventually, uniqueName, useTestStack } from '../support/stack.js';
+import { leaseFixture } from '../support/lease-fixture.js';
 
 /*
  * KCL 3's owner index (LeaseOwnerToLeaseKeyIndex) on a real DynamoDB (dynalite): tables we
@@ -20,19 +20,7 @@ import { eventually, uniqueName, useTestStack } from '../support/stack.js';
 const silent = createLogger('silent');
 const FAILOVER_MS = 3000;
 
-function lease(leaseKey: string, owner: string | null): Lease {
-  return {
-    leaseKey,
-    leaseOwner: owner,
-    leaseCounter: 1,
-    checkpoint: 'TRIM_HORIZON',
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-    startingHashKey: null,
-    endingHashKey: null,
-  };
-}
+const lease = leaseFixture;
 
 interface Worker {
   readonly id: string;
