@@ -7,21 +7,12 @@ import type { Lease } from './lease.js';
 import { LeaseCoordinator } from './lease-coordinator.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import type { LeaseStore } from './lease-store.js';
+import { leaseFixture } from '../../test/support/lease-fixture.js';
 
 const silent = createLogger('silent');
 
 function lease(key: string, owner: string | null, counter: number): Lease {
-  return {
-    leaseKey: key,
-    leaseOwner: owner,
-    leaseCounter: counter,
-    checkpoint: 'TRIM_HORIZON',
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-    startingHashKey: null,
-    endingHashKey: null,
-  };
+  return leaseFixture(key, owner, { leaseCounter: counter });
 }
 
 /** A table a test fills, recording the takes made against it. */

@@ -7,6 +7,7 @@ import { LeaseRenewer } from './lease-renewer.js';
 import type { LeaseStore } from './lease-store.js';
 import type { ShardInfo } from './shard-sync.js';
 import type { LeaseStream, LeasedShard } from './stream-scopes.js';
+import { leaseFixture } from '../../test/support/lease-fixture.js';
 
 const silent = createLogger('silent');
 const ORDERS = '123456789012:orders:1000';
@@ -17,20 +18,13 @@ function shard(shardId: string, parentShardIds: string[] = []): ShardInfo {
 }
 
 function multiLease(identifier: string, shardId: string, fields: Partial<Lease> = {}): Lease {
-  return {
-    leaseKey: `${identifier}:${shardId}`,
-    leaseOwner: null,
-    leaseCounter: 1,
-    checkpoint: 'TRIM_HORIZON',
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
+  return leaseFixture(`${identifier}:${shardId}`, null, {
     startingHashKey: '0',
     endingHashKey: '1',
     streamIdentifier: identifier,
     shardId,
     ...fields,
-  };
+  });
 }
 
 /** An in-memory table: creates, takes and deletes by lease key. */

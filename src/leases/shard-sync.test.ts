@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Checkpoint } from '../core/checkpoint.js';
 import type { Lease } from './lease.js';
 import { leaseTableRepairs, leasesToCreate, type ShardInfo } from './shard-sync.js';
+import { leaseFixture } from '../../test/support/lease-fixture.js';
 
 function shard(shardId: string, parentShardIds: string[] = []): ShardInfo {
   return { shardId, parentShardIds, startingHashKey: '0', endingHashKey: '1' };
@@ -12,17 +13,14 @@ function lease(
   checkpoint: Checkpoint,
   family: { parents?: string[]; children?: string[] } = {},
 ): Lease {
-  return {
-    leaseKey,
-    leaseOwner: null,
+  return leaseFixture(leaseKey, null, {
     leaseCounter: 3,
     checkpoint,
-    ownerSwitchesSinceCheckpoint: 0,
     parentShardIds: family.parents ?? [],
     childShardIds: family.children ?? [],
     startingHashKey: '0',
     endingHashKey: '1',
-  };
+  });
 }
 
 const at = (sequenceNumber: string): Checkpoint => ({ sequenceNumber, subSequenceNumber: 0 });

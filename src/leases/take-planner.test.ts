@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Lease } from './lease.js';
 import { planTakes } from './take-planner.js';
+import { leaseFixture } from '../../test/support/lease-fixture.js';
 
 function lease(
   key: string,
   owner: string | null,
   checkpoint: Lease['checkpoint'] = 'TRIM_HORIZON',
 ): Lease {
-  return {
-    leaseKey: key,
-    leaseOwner: owner,
-    leaseCounter: 1,
-    checkpoint,
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-    startingHashKey: null,
-    endingHashKey: null,
-  };
+  return leaseFixture(key, owner, { checkpoint });
 }
 
 const noneExpired = new Set<string>();

@@ -11,22 +11,12 @@ import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { runCli, startRelayProcess, writeConfig } from '../support/relay-process.js';
 import { readJsonLines } from '../support/s3-reader.js';
 import { createBucket, eventually, useTestStack, uniqueName } from '../support/stack.js';
+import { leaseFixture } from '../support/lease-fixture.js';
 
 const silent = createLogger('silent');
 
 function freshLease(leaseKey: string, overrides: Partial<Lease> = {}): Lease {
-  return {
-    leaseKey,
-    leaseOwner: null,
-    leaseCounter: 0,
-    checkpoint: 'TRIM_HORIZON',
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardIds: [],
-    childShardIds: [],
-    startingHashKey: null,
-    endingHashKey: null,
-    ...overrides,
-  };
+  return leaseFixture(leaseKey, null, { leaseCounter: 0, ...overrides });
 }
 
 describe('the lease protocol on a real DynamoDB (dynalite)', () => {
