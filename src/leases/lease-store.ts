@@ -10,34 +10,29 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Checkpoint } from '../core/checkpoint.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
-import { checkpointAttributes, isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
+import { LeaseCallTimeoutError, callWithDeadline } from './lease-call.js';
+import { isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
 import { LeaseTableSetup, OWNER_INDEX, type LeaseTableInfo } from './lease-table-setup.js';
+import {
+  assignUpdate,
+  checkpointUpdate,
+  completeHandoffUpdate,
+  forceCheckpointUpdate,
+  releaseUpdate,
+  renewUpdate,
+  requestHandoffUpdate,
+  takeUpdate,
+  updateNames,
+  renewal,
+  type LeaseRenewal,
+  type LeaseUpdate,
+} from './lease-updates.js';
 
 export { OWNER_INDEX, type LeaseTableInfo } from './lease-table-setup.js';
+export { LeaseCallTimeoutError } from './lease-call.js';
+export type { LeaseRenewal } from './lease-updates.js';
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
-
-/** What a renewal learnt: the new counter, and the next owner if a handoff was asked. */
-export interface LeaseRenewal {
-  readonly counter: number;
-  readonly handoffTo: string | null;
-}
-
-/** A lease call did not finish within its deadline (it may still have been applied). */
-export class LeaseCallTimeoutError extends Error {
-  override readonly name = 'LeaseCallTimeoutError';
-}
-
-/** The handoff state of a lease as a write by `owner` left it. */
-function renewal(
-  item: Record<string, unknown> | undefined,
-  owner: string,
-  counter: number,
-): LeaseRenewal {
-  const next = item?.[A.owner];
-  const handing = item?.[A.checkpointOwner] === owner && typeof next === 'string' && next !== owner;
-  return { counter, handoffTo: handing ? next : null };
-}
 
 /** A conditional write lost its race: the lease changed under us. */
 export function isConditionFailure(error: unknown): boolean {
@@ -172,183 +167,57 @@ export class LeaseStore {
     }
   }
 
-  /**
-   * Bumps the counter of a lease we hold; fails if it moved or changed owner. During a
-   * graceful handoff (KCL 3) the owner handing over is `checkpointOwner` and renews as
-   * such; `handoffTo` then names the next owner, waiting for us to finish.
-   */
+  /** Bumps the counter of a lease we hold (lease-updates.ts: renewUpdate). */
   async renew(shardId: string, owner: string, expectedCounter: number): Promise<LeaseRenewal> {
-    const item = await this.update(shardId, {
-      update: 'SET #counter = :next',
-      condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
-      values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
-      names: { '#checkpointOwner': A.checkpointOwner },
-      returnNew: true,
-    });
+    const item = await this.update(shardId, renewUpdate(owner, expectedCounter));
     return renewal(item, owner, expectedCounter + 1);
   }
 
-  /**
-   * Asks the owner of a lease to hand it over (a balancing steal, as KCL 3 does it):
-   * `leaseOwner` becomes the next owner and `checkpointOwner` the current one, counter
-   * unchanged so the owner's renewals go on. The owner notices at its next renewal,
-   * stops reading, checkpoints and completes the handoff; the next owner starts there.
-   * Conditional on the owner and on no handoff in progress.
-   */
+  /** Asks the owner of a lease to hand it over (lease-updates.ts: requestHandoffUpdate). */
   async requestHandoff(lease: Lease, nextOwner: string): Promise<void> {
-    await this.update(lease.leaseKey, {
-      update: 'SET #owner = :next, #checkpointOwner = :current',
-      // Not on the counter (KCL 3 neither): the owner renews every renew interval, and a
-      // scan of a large table is often older than that by the time the request is sent.
-      condition: '#owner = :current AND attribute_not_exists(#checkpointOwner)',
-      values: { ':next': nextOwner, ':current': lease.leaseOwner },
-      names: { '#checkpointOwner': A.checkpointOwner },
-    });
+    await this.update(lease.leaseKey, requestHandoffUpdate(lease.leaseOwner, nextOwner));
   }
 
-  /**
-   * The owner handing a lease over is done (its last checkpoint is written): removing
-   * `checkpointOwner` and bumping the counter lets the next owner start.
-   */
+  /** The owner handing a lease over is done (lease-updates.ts: completeHandoffUpdate). */
   async completeHandoff(shardId: string, owner: string, expectedCounter: number): Promise<void> {
-    await this.update(shardId, {
-      update: 'REMOVE #checkpointOwner SET #counter = :next',
-      condition: '#counter = :expected AND #checkpointOwner = :owner',
-      values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
-      names: { '#checkpointOwner': A.checkpointOwner },
-    });
+    await this.update(shardId, completeHandoffUpdate(owner, expectedCounter));
   }
 
-  /** Takes a lease whose counter we last saw at `expectedCounter` (expired, unowned or stolen). */
+  /** Takes a lease whose counter we last saw at `lease.leaseCounter`; returns the new one. */
   async take(lease: Lease, newOwner: string): Promise<number> {
-    const switched = lease.leaseOwner !== newOwner ? 1 : 0;
-    await this.update(lease.leaseKey, {
-      // checkpointOwner is KCL 3's handoff marker: a fresh assignment clears it, as in the KCL.
-      update:
-        'SET #owner = :owner, #counter = :next, #switches = if_not_exists(#switches, :zero) + :switched REMOVE #checkpointOwner',
-      condition: '#counter = :expected',
-      values: {
-        ':owner': newOwner,
-        ':next': lease.leaseCounter + 1,
-        ':expected': lease.leaseCounter,
-        ':switched': switched,
-        ':zero': 0,
-      },
-      names: { '#switches': A.ownerSwitches, '#checkpointOwner': A.checkpointOwner },
-    });
+    await this.update(lease.leaseKey, takeUpdate(lease, newOwner));
     return lease.leaseCounter + 1;
   }
 
-  /**
-   * Writes a checkpoint, conditional on owner and counter, as the KCL does. It renews the
-   * lease too, and reports a handoff request as a renewal does.
-   */
+  /** Writes a checkpoint as owner; renews too (lease-updates.ts: checkpointUpdate). */
   async checkpoint(
     shardId: string,
     owner: string,
     expectedCounter: number,
     checkpoint: Checkpoint,
   ): Promise<LeaseRenewal> {
-    const attributes = checkpointAttributes(checkpoint);
-    const item = await this.update(shardId, {
-      // A KCL prepareCheckpoint leaves pendingCheckpoint*: a real checkpoint clears it, as
-      // the KCL's own checkpoint update does.
-      update:
-        'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero REMOVE #pending, #pendingSub, #pendingState, #atTimestamp',
-      // The owner handing the lease over (checkpointOwner) writes its last checkpoints too.
-      condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
-      values: {
-        ':next': expectedCounter + 1,
-        ':expected': expectedCounter,
-        ':owner': owner,
-        ':checkpoint': attributes[A.checkpoint],
-        ':sub': attributes[A.checkpointSubSequence],
-        ':zero': 0,
-      },
-      names: {
-        '#checkpoint': A.checkpoint,
-        '#sub': A.checkpointSubSequence,
-        '#switches': A.ownerSwitches,
-        '#pending': A.pendingCheckpoint,
-        '#pendingSub': A.pendingCheckpointSubSequence,
-        '#pendingState': A.pendingCheckpointState,
-        '#atTimestamp': A.checkpointTimestamp,
-        '#checkpointOwner': A.checkpointOwner,
-      },
-      returnNew: true,
-    });
+    const item = await this.update(shardId, checkpointUpdate(owner, expectedCounter, checkpoint));
     return renewal(item, owner, expectedCounter + 1);
   }
 
-  /**
-   * Gives a lease up so another worker takes it at once: the owner is removed (the KCL's
-   * evictLease), and the counter bumped so no stale writer can slip in behind us.
-   */
+  /** Gives a lease up to nobody (lease-updates.ts: releaseUpdate). */
   async release(shardId: string, owner: string, expectedCounter: number): Promise<void> {
-    await this.update(shardId, {
-      update: 'REMOVE #owner, #checkpointOwner SET #counter = :next',
-      condition: '#counter = :expected AND #owner = :owner',
-      values: { ':next': expectedCounter + 1, ':expected': expectedCounter, ':owner': owner },
-      names: { '#checkpointOwner': A.checkpointOwner },
-    });
+    await this.update(shardId, releaseUpdate(owner, expectedCounter));
   }
 
-  /**
-   * Gives a lease up to a named live worker (KCL 3's lease assignment): it finds the lease
-   * in its name through the owner index and takes it (a counter bump) at its next claim
-   * pass. Counted as an owner switch, as a take is.
-   */
+  /** Gives a lease up to a named live worker (lease-updates.ts: assignUpdate). */
   async assign(
     shardId: string,
     owner: string,
     expectedCounter: number,
     nextOwner: string,
   ): Promise<void> {
-    await this.update(shardId, {
-      update:
-        'SET #owner = :nextOwner, #counter = :next, #switches = if_not_exists(#switches, :zero) + :one REMOVE #checkpointOwner',
-      condition: '#counter = :expected AND #owner = :owner',
-      values: {
-        ':next': expectedCounter + 1,
-        ':expected': expectedCounter,
-        ':owner': owner,
-        ':nextOwner': nextOwner,
-        ':zero': 0,
-        ':one': 1,
-      },
-      names: { '#checkpointOwner': A.checkpointOwner, '#switches': A.ownerSwitches },
-    });
+    await this.update(shardId, assignUpdate(owner, expectedCounter, nextOwner));
   }
 
-  /**
-   * Sets a checkpoint regardless of owner (the operator command), bumping the counter so a
-   * worker still holding the lease fails its next conditional write and stops. An
-   * AT_TIMESTAMP checkpoint keeps its time in `checkpointTimestamp` (ours: the KCL takes
-   * the time from its own configuration).
-   */
+  /** Sets a checkpoint regardless of owner (lease-updates.ts: forceCheckpointUpdate). */
   async forceCheckpoint(lease: Lease, checkpoint: Checkpoint, timestamp?: Date): Promise<void> {
-    const attributes = checkpointAttributes(checkpoint);
-    const withTime = checkpoint === 'AT_TIMESTAMP' && timestamp !== undefined;
-    await this.update(lease.leaseKey, {
-      update: `SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub${
-        withTime ? ', #atTimestamp = :at' : ''
-      } REMOVE #pending, #pendingSub${withTime ? '' : ', #atTimestamp'}`,
-      condition: '#counter = :expected',
-      values: {
-        ':next': lease.leaseCounter + 1,
-        ':expected': lease.leaseCounter,
-        ':checkpoint': attributes[A.checkpoint],
-        ':sub': attributes[A.checkpointSubSequence],
-        ...(withTime ? { ':at': timestamp.toISOString() } : {}),
-      },
-      names: {
-        '#checkpoint': A.checkpoint,
-        '#sub': A.checkpointSubSequence,
-        '#pending': A.pendingCheckpoint,
-        '#pendingSub': A.pendingCheckpointSubSequence,
-        '#atTimestamp': A.checkpointTimestamp,
-      },
-    });
+    await this.update(lease.leaseKey, forceCheckpointUpdate(lease, checkpoint, timestamp));
   }
 
   /** Records a finished shard's children, as the KCL does when a shard ends. */
@@ -386,23 +255,8 @@ export class LeaseStore {
 
   private async update(
     shardId: string,
-    request: {
-      update: string;
-      condition: string;
-      values: Record<string, unknown>;
-      names?: Record<string, string>;
-      /** Return the item as written. */
-      returnNew?: boolean;
-    },
+    request: LeaseUpdate,
   ): Promise<Record<string, unknown> | undefined> {
-    const names: Record<string, string> = { ...request.names };
-    // DynamoDB refuses a name placeholder that no expression uses.
-    for (const [placeholder, name] of [
-      ['#counter', A.counter],
-      ['#owner', A.owner],
-    ] as const)
-      if (request.update.includes(placeholder) || request.condition.includes(placeholder))
-        names[placeholder] = name;
     const output = await this.call('Update', (abortSignal) =>
       this.dynamo.send(
         new UpdateCommand({
@@ -410,7 +264,7 @@ export class LeaseStore {
           Key: { [A.key]: shardId },
           UpdateExpression: request.update,
           ConditionExpression: `attribute_exists(${A.key}) AND ${request.condition}`,
-          ExpressionAttributeNames: names,
+          ExpressionAttributeNames: updateNames(request),
           ExpressionAttributeValues: request.values,
           ...(request.returnNew ? { ReturnValues: 'ALL_NEW' as const } : {}),
         }),
@@ -420,28 +274,19 @@ export class LeaseStore {
     return output.Attributes;
   }
 
-  /**
-   * Runs one SDK call with a deadline: the SDK aborts the attempt in flight and makes no
-   * further retry, and the race settles the call at the deadline even if the SDK is
-   * sleeping between attempts.
-   */
+  /** One SDK call within the store's deadline (lease-call.ts). */
   private call<Output>(
     operation: string,
     send: (abortSignal: AbortSignal) => Promise<Output>,
     deadline: AbortSignal = AbortSignal.timeout(this.callTimeoutMs),
   ): Promise<Output> {
-    const timeout = () =>
-      new LeaseCallTimeoutError(
-        `DynamoDB ${operation} on ${this.tableName} did not finish within ${this.callTimeoutMs} ms`,
-      );
-    if (deadline.aborted) return Promise.reject(timeout());
-    let onAbort: () => void = () => undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      onAbort = () => reject(timeout());
-      deadline.addEventListener('abort', onAbort, { once: true });
-    });
-    return Promise.race([send(deadline), timedOut]).finally(() =>
-      deadline.removeEventListener('abort', onAbort),
+    return callWithDeadline(
+      send,
+      deadline,
+      () =>
+        new LeaseCallTimeoutError(
+          `DynamoDB ${operation} on ${this.tableName} did not finish within ${this.callTimeoutMs} ms`,
+        ),
     );
   }
 }
