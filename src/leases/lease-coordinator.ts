@@ -1,16 +1,16 @@
-import { sleep } from '../core/backoff.js';
 import { monotonicNow, type MonotonicClock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { ExpiryTracker } from './expiry-tracker.js';
+import { waitForParentLeases } from './parent-wait.js';
 import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import { isConditionFailure, type LeaseStore } from './lease-store.js';
 import { OwnLeases, handoffTimeoutMs } from './own-leases.js';
 import { LeaseReleaser } from './lease-releaser.js';
-import { SINGLE_STREAM_SCOPE, fromShardView, toShardView, type LeaseScope } from './lease-scope.js';
-import { leaseTableRepairs, leasesToCreate } from './shard-sync.js';
+import { SINGLE_STREAM_SCOPE } from './lease-scope.js';
+import { syncStreamLeases } from './stream-lease-sync.js';
 import {
   checkTableFormat,
   identifyStreams,
@@ -178,42 +178,13 @@ export class LeaseCoordinator {
     }
     const leases = await this.scan();
     const results = await Promise.allSettled(
-      this.scopes.map(({ stream, scope }) => this.syncStream(stream, scope, leases)),
+      this.scopes.map(({ stream, scope }) =>
+        syncStreamLeases(this.store, stream, scope, leases, this.log),
+      ),
     );
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     this.syncedOnce = true;
-  }
-
-  private async syncStream(stream: LeaseStream, scope: LeaseScope, table: readonly Lease[]) {
-    const shards = await stream.listShards();
-    // The shard sync works on shard ids; the stream's own leases are seen that way.
-    const own = table.filter((lease) => scope.holds(lease));
-    const leases = own.map((lease) => toShardView(lease, scope));
-    const log =
-      scope.streamIdentifier === null ? this.log : this.log.child({ stream: stream.name });
-    for (const lease of leasesToCreate(shards, leases, stream.initialPosition)) {
-      if (await this.store.createLeaseIfAbsent(fromShardView(lease, scope))) {
-        log.info(
-          { shardId: lease.leaseKey, checkpoint: lease.checkpoint, parents: lease.parentShardIds },
-          'lease created',
-        );
-      }
-    }
-    const repairs = leaseTableRepairs(shards, leases);
-    for (const { shardId, children } of repairs.childShardIds) {
-      await this.store.setChildShardIds(scope.leaseKey(shardId), children);
-    }
-    for (const removable of repairs.removable) {
-      const lease = own.find((candidate) => scope.shardIdOf(candidate) === removable.leaseKey);
-      if (!lease) continue;
-      try {
-        await this.store.deleteLease(lease);
-        log.info({ shardId: removable.leaseKey }, 'lease of a finished, trimmed shard deleted');
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    }
   }
 
   /** The stream a lease of the table belongs to, if it is one of ours. */
@@ -370,41 +341,25 @@ export class LeaseCoordinator {
   }
 
   /**
-   * Resolves true when every parent of the shard has reached SHARD_END (or is gone).
-   * Reads the take passes' latest scan (they run every claim interval) rather than
-   * scanning per waiting child; scans only when that is older than the failover time,
-   * and a failed scan is retried, never fatal.
+   * Resolves true when every parent of the shard has reached SHARD_END (or is gone);
+   * false when `signal` aborts first. Reads the take passes' latest scan (see parent-wait.ts).
    */
-  async waitForParents(lease: Lease, signal: AbortSignal): Promise<boolean> {
-    if (lease.parentShardIds.length === 0) return true;
+  waitForParents(lease: Lease, signal: AbortSignal): Promise<boolean> {
     // Parent ids are bare shard ids; their leases are keyed in the child's stream.
     const scope = this.scopeOf(lease)?.scope ?? SINGLE_STREAM_SCOPE;
-    const parentKeys = lease.parentShardIds.map((id) => scope.leaseKey(id));
-    while (!signal.aborted) {
-      let scanned: readonly Lease[] | undefined = this.latestScan?.leases;
-      if (!this.latestScan || this.now() - this.latestScan.at > this.options.failoverMs) {
-        scanned = await this.scan().catch((error: unknown) => {
-          this.log.warn(
-            { shardId: lease.leaseKey, err: errorMessage(error) },
-            'reading the parent leases failed; will retry',
-          );
-          return undefined;
-        });
-      }
-      if (scanned === undefined) {
-        await sleep(Math.min(this.options.claimIntervalMs, 5_000), signal);
-        continue;
-      }
-      const leases = new Map(scanned.map((l) => [l.leaseKey, l]));
-      const waiting = parentKeys.filter((id) => {
-        const parent = leases.get(id);
-        return parent !== undefined && parent.checkpoint !== 'SHARD_END';
-      });
-      if (waiting.length === 0) return true;
-      this.log.debug({ shardId: lease.leaseKey, waiting }, 'waiting for parent shards to finish');
-      await sleep(Math.min(this.options.claimIntervalMs, 5_000), signal);
-    }
-    return false;
+    return waitForParentLeases(
+      lease,
+      lease.parentShardIds.map((id) => scope.leaseKey(id)),
+      {
+        latestScan: () => this.latestScan,
+        scan: () => this.scan(),
+        failoverMs: this.options.failoverMs,
+        retryMs: Math.min(this.options.claimIntervalMs, 5_000),
+        now: this.now,
+      },
+      signal,
+      this.log,
+    );
   }
 
   private async scan(): Promise<Lease[]> {
