@@ -16,7 +16,7 @@ import {
   writeConfig,
   type RelayProcess,
 } from '../support/relay-process.js';
-import { numberedRecord } from '../support/records.js';
+import { NUMBERED_PARTITION_KEYS, numberedRecord } from '../support/records.js';
 import { readJsonLines } from '../support/s3-reader.js';
 import { createBucket, eventually, useTestStack, uniqueName } from '../support/stack.js';
 
@@ -131,6 +131,15 @@ describe('several streams in one application (streams:)', () => {
       );
       for (const producer of producers) producer.start();
       await new Promise((resolve) => setTimeout(resolve, 6000));
+      // The order check needs keys with several records: numbered records cycle through
+      // NUMBERED_PARTITION_KEYS partition keys, which a loaded machine may not have put twice in 6 s.
+      await eventually(
+        'each stream to have put every partition key at least twice',
+        async () =>
+          producers.every((p) => p.put.length >= 2 * NUMBERED_PARTITION_KEYS) ? true : undefined,
+        60_000,
+        200,
+      );
       const [ordersPut, clicksPut] = (await Promise.all(producers.map((p) => p.stop()))) as [
         PutRecordInfo[],
         PutRecordInfo[],

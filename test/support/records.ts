@@ -7,9 +7,15 @@ export interface NumberedBody {
   readonly payload: string;
 }
 
+/** How many partition keys numbered records cycle through (key-0 ... key-1012). */
+export const NUMBERED_PARTITION_KEYS = 1013;
+
 export function numberedRecord(n: number): OutgoingRecord {
   const body: NumberedBody = { n, payload: `record ${n} ${'x'.repeat(n % 50)}` };
-  return { partitionKey: `key-${n % 1013}`, data: Buffer.from(JSON.stringify(body)) };
+  return {
+    partitionKey: `key-${n % NUMBERED_PARTITION_KEYS}`,
+    data: Buffer.from(JSON.stringify(body)),
+  };
 }
 
 export interface PlannedRecords {
