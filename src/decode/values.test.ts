@@ -16,4 +16,16 @@ describe('millisToIso', () => {
     expect(millisToIso(Number.NaN)).toBeNull();
     expect(dateToIso(new Date(1_732_320_000_007))).toBe('2024-11-23T00:00:00.007Z');
   });
+
+  it('writes the right text when calls alternate between seconds (an event time and its arrival)', () => {
+    // The cache keeps two seconds: alternating, a third one, and back must all stay exact.
+    const samples = [
+      1_732_320_000_700, 1_732_320_001_000, 1_732_320_000_701, 1_732_320_001_001, 1_732_320_002_500,
+      1_732_320_000_702, 1_732_320_001_002, 1_732_320_002_501, -1, 999, 1_732_320_000_703,
+    ];
+    for (const millis of samples) {
+      expect(millisToIso(millis), String(millis)).toBe(new Date(millis).toISOString());
+      expect(dateToIso(new Date(millis)), String(millis)).toBe(new Date(millis).toISOString());
+    }
+  });
 });
