@@ -15,10 +15,16 @@ export function stringOrNull(value: JsonValue | undefined): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
-/** The members of an object as strings; nested values become JSON text, nulls are left out. */
+/**
+ * The members of an object as strings; nested values become JSON text, nulls are left out.
+ * An object that is already that (every member a string: the usual attributes) is
+ * returned as it is, not copied: a copy per event was garbage on the per-record path.
+ * Events are read-only, so sharing it with `original` is safe.
+ */
 export function stringMap(value: JsonValue | undefined): Record<string, string> {
+  if (!isJsonObject(value)) return {};
+  if (everyMember(value, isString)) return value as Record<string, string>;
   const out: Record<string, string> = {};
-  if (!isJsonObject(value)) return out;
   for (const key in value) {
     const member = value[key];
     if (member === null || member === undefined) continue;
@@ -30,15 +36,33 @@ export function stringMap(value: JsonValue | undefined): Record<string, string> 
 /**
  * The finite numeric members of an object. Numeric strings do not count: in the formats
  * we read, a quoted number is an identifier (a transaction id, an offset), not a measure.
+ * An object of finite numbers only is returned as it is (see stringMap).
  */
 export function numberMap(value: JsonValue | undefined): Record<string, number> {
+  if (!isJsonObject(value)) return {};
+  if (everyMember(value, isFiniteNumber)) return value as Record<string, number>;
   const out: Record<string, number> = {};
-  if (!isJsonObject(value)) return out;
   for (const key in value) {
     const member = value[key];
     if (typeof member === 'number' && Number.isFinite(member)) out[key] = member;
   }
   return out;
+}
+
+const isString = (member: JsonValue | undefined): boolean => typeof member === 'string';
+const isFiniteNumber = (member: JsonValue | undefined): boolean =>
+  typeof member === 'number' && Number.isFinite(member);
+
+/**
+ * Whether the object is what the copying loop would build: every member passes, and no
+ * key is `__proto__` (JSON.parse makes it an own member; the loop's assignment to a new
+ * object would set the prototype instead, so a copy would not have it).
+ */
+function everyMember(value: JsonObject, passes: (member: JsonValue | undefined) => boolean) {
+  for (const key in value) {
+    if (key === '__proto__' || !passes(value[key])) return false;
+  }
+  return true;
 }
 
 /** ISO-8601 UTC text for epoch milliseconds, or null when out of the Date range. */
