@@ -45,3 +45,28 @@ describe('Router: a sink filter by stream', () => {
     expect(routed('views')).toEqual(['all']);
   });
 });
+
+describe('Router.write', () => {
+  it('writes the event to the sinks route() selects, each with a handle of its own', () => {
+    const written: Array<{ sink: string; handle: number }> = [];
+    const writer = (name: string) =>
+      ({
+        name,
+        write: (_event: RelayEvent, ack: { ack(): void; id?: number }) =>
+          written.push({ sink: name, handle: ack.id ?? -1 }),
+      }) as unknown as Sink;
+    const router = new Router([
+      { sink: writer('orders'), eventTypes: [], formats: [], streams: ['orders'] },
+      { sink: writer('opens'), eventTypes: ['OPEN'], formats: [] },
+      { sink: writer('closes'), eventTypes: ['CLOSE'], formats: [] },
+      { sink: writer('json'), eventTypes: [], formats: ['json'] },
+    ]);
+    let next = 0;
+    const acks = { expect: () => ({ id: (next += 1), ack: () => undefined }) };
+    const event = eventOf('orders');
+    const selected: string[] = [];
+    router.route(event, (s) => selected.push(s.name));
+    expect(router.write(event, acks)).toBe(3);
+    expect(written).toEqual(selected.map((name, index) => ({ sink: name, handle: index + 1 })));
+  });
+});

@@ -1,3 +1,4 @@
+import type { AckHandle } from '../core/ack.js';
 import type { RelayEvent, SourceFormat } from '../core/event.js';
 import type { Sink } from '../sinks/sink.js';
 
@@ -53,6 +54,24 @@ export class Router {
   /** Calls `deliver` for every sink that accepts the event; returns how many did. */
   route(event: RelayEvent, deliver: (sink: Sink) => void): number {
     return this.routeFields(event.type, event.format, event.record.streamName, deliver);
+  }
+
+  /**
+   * Writes the event to every sink that accepts it, each with a handle from `acks`;
+   * returns how many did. `route` with the shard pipeline's callback, without a closure
+   * per event on the per-record path.
+   */
+  write(event: RelayEvent, acks: { expect(): AckHandle }): number {
+    const { type, format } = event;
+    const streamName = event.record.streamName;
+    let accepted = 0;
+    for (let index = 0; index < this.routes.length; index += 1) {
+      const route = this.routes[index];
+      if (!route || !route.filter.accepts(type, format, streamName)) continue;
+      route.sink.write(event, acks.expect());
+      accepted += 1;
+    }
+    return accepted;
   }
 
   /**

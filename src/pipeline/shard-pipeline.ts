@@ -49,9 +49,7 @@ export class ShardPipeline implements RecordProcessor {
           pending.expect(),
         );
       } else {
-        for (const event of result.events) {
-          this.router.route(event, (sink) => sink.write(event, pending.expect()));
-        }
+        for (const event of result.events) this.router.write(event, pending);
       }
       pending.settle();
     }

@@ -71,4 +71,19 @@ describe('ShardProgress', () => {
     expect(progress.inFlight).toBe(0);
     expect(progress.checkpointable()).toEqual(at('10000'));
   });
+
+  it('gives every delivery its own handle, each acknowledged once', () => {
+    const progress = new ShardProgress();
+    const record = progress.begin(at('7'));
+    const handles = [record.expect(), record.expect(), record.expect()];
+    record.settle();
+    expect(new Set(handles).size).toBe(3);
+    handles[0]?.ack();
+    handles[0]?.ack();
+    handles[1]?.ack();
+    handles[1]?.ack();
+    expect(progress.checkpointable()).toBeNull();
+    handles[2]?.ack();
+    expect(progress.checkpointable()).toEqual(at('7'));
+  });
 });

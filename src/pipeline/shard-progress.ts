@@ -5,11 +5,19 @@ import type { RecordPosition } from '../core/record.js';
  * One record in flight: how many deliveries it still waits for. It keeps the record's
  * position, not the record: an acknowledged record waits here behind any earlier one that
  * is not, and holding its bytes there too was most of the relay's memory under a slow sink.
+ *
+ * It is also the acknowledgement handle of its first delivery (a record usually has one:
+ * one event, one sink); further deliveries get a `Delivery` each. A handle per delivery
+ * built from closures (a context, an object and a function) was three allocations per
+ * event, held in the sink's batch until the batch was written.
  */
-class PendingRecord implements RecordPosition {
+class PendingRecord implements RecordPosition, AckHandle {
   pending = 1; // the dispatcher's own hold, released once every delivery is registered
   readonly sequenceNumber: string;
   readonly subSequenceNumber: number;
+  /** Whether the first delivery's handle (this record itself) was handed out, and acknowledged. */
+  private firstHandedOut = false;
+  private firstAcked = false;
 
   constructor(
     position: RecordPosition,
@@ -22,19 +30,34 @@ class PendingRecord implements RecordPosition {
   /** One more delivery (an event routed to a sink) that must be acknowledged. */
   expect(): AckHandle {
     this.pending += 1;
-    let acked = false;
-    return {
-      ack: () => {
-        if (acked) return;
-        acked = true;
-        this.settle();
-      },
-    };
+    if (this.firstHandedOut) return new Delivery(this);
+    this.firstHandedOut = true;
+    return this;
+  }
+
+  /** The first delivery's acknowledgement; a second call is ignored, as for any handle. */
+  ack(): void {
+    if (this.firstAcked) return;
+    this.firstAcked = true;
+    this.settle();
   }
 
   settle(): void {
     this.pending -= 1;
     if (this.pending === 0) this.progress.advance();
+  }
+}
+
+/** The acknowledgement handle of a record's second and later deliveries. */
+class Delivery implements AckHandle {
+  private acked = false;
+
+  constructor(private readonly record: PendingRecord) {}
+
+  ack(): void {
+    if (this.acked) return;
+    this.acked = true;
+    this.record.settle();
   }
 }
 

@@ -161,4 +161,53 @@ describe('Athena layout and event-time partitions', () => {
       'K/I/S3_PARQUET/OPEN/2015_11_18/',
     );
   });
+
+  it('renders the directory of each event when events of several seconds, hours and kinds interleave', () => {
+    const at = (iso: string, format: RelayEvent['format'] = 'pinpoint'): RelayEvent => {
+      const base = event('_session.start');
+      return {
+        ...base,
+        format,
+        record: { ...base.record, approximateArrivalTimestamp: new Date(iso) },
+      };
+    };
+    const times = [
+      '2015-11-18T01:21:33.180Z',
+      '2015-11-18T01:21:33.990Z',
+      '2015-11-18T01:21:34.000Z',
+      '2015-11-18T01:21:33.500Z',
+      '2015-11-18T02:00:00.000Z',
+      '2015-11-18T01:59:59.999Z',
+      '2016-01-01T00:00:00.000Z',
+    ];
+    for (const template of [
+      'hourly',
+      '{sink}/{yyyy}{mm}{dd}/{HH}{MM}{SS}/',
+      'athena',
+      '{format}/{HH}/',
+    ]) {
+      const layout = new KeyLayout({
+        layout: template,
+        sinkName: 'archive',
+        prefix: 'p/',
+        compression: 'gzip',
+      });
+      // A layout that never reuses anything: a new one per event.
+      const fresh = (e: RelayEvent, kind: 'csv' | 'json') =>
+        new KeyLayout({
+          layout: template,
+          sinkName: 'archive',
+          prefix: 'p/',
+          compression: 'gzip',
+        }).directory(e, kind);
+      for (const time of [...times, ...[...times].reverse()]) {
+        for (const kind of ['csv', 'json'] as const) {
+          for (const format of ['pinpoint', 'json'] as const) {
+            const e = at(time, format);
+            expect(layout.directory(e, kind), `${template} ${time} ${kind}`).toBe(fresh(e, kind));
+          }
+        }
+      }
+    }
+  });
 });

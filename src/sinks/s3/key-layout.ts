@@ -84,6 +84,18 @@ export class KeyLayout {
   private readonly resolveShape: CsvShapeResolver;
   private lastSecond = Number.NaN;
   private lastTime = timeParts(new Date(0));
+  /**
+   * Per kind, whether its directory depends on nothing but the arrival second (`hourly`,
+   * `athena` and most templates); such a directory is rendered once per second, not per
+   * event, and the same string comes back while the second lasts.
+   */
+  private readonly bySecond: Readonly<Record<OutputKind, boolean>>;
+  private readonly renderedFor: Record<OutputKind, ReturnType<typeof timeParts> | null> = {
+    csv: null,
+    json: null,
+    parquet: null,
+  };
+  private readonly rendered: Record<OutputKind, string> = { csv: '', json: '', parquet: '' };
 
   constructor(private readonly settings: LayoutSettings) {
     this.airship = settings.layout === 'airship';
@@ -92,9 +104,26 @@ export class KeyLayout {
     this.parquetTemplate = compile(templateFor(settings.layout, 'parquet'));
     this.byEventTime = settings.partitionBy === 'event';
     this.resolveShape = settings.resolveShape ?? csvShapeFor;
+    const arrivalOnly = (parts: readonly string[]) =>
+      !this.byEventTime && parts.every((part, index) => index % 2 === 0 || ARRIVAL_ONLY.has(part));
+    this.bySecond = {
+      csv: arrivalOnly(this.csvTemplate),
+      json: arrivalOnly(this.jsonTemplate),
+      parquet: arrivalOnly(this.parquetTemplate),
+    };
   }
 
   directory(event: RelayEvent, kind: OutputKind): string {
+    if (!this.bySecond[kind]) return this.render(event, kind);
+    const time = this.time(event.record.approximateArrivalTimestamp);
+    if (this.renderedFor[kind] !== time) {
+      this.rendered[kind] = this.render(event, kind);
+      this.renderedFor[kind] = time;
+    }
+    return this.rendered[kind];
+  }
+
+  private render(event: RelayEvent, kind: OutputKind): string {
     const parts =
       kind === 'csv'
         ? this.csvTemplate
@@ -192,6 +221,19 @@ export class KeyLayout {
     return `${this.settings.sinkName}${shape}-${time}-${position.join('-')}.${extension}${compressed}`;
   }
 }
+
+/** Placeholders that render the same for every event arriving in the same second. */
+const ARRIVAL_ONLY: ReadonlySet<string> = new Set([
+  'yyyy',
+  'mm',
+  'dd',
+  'HH',
+  'MM',
+  'SS',
+  'appKey',
+  'integrationId',
+  'sink',
+]);
 
 /** The directory template of a layout (a name or a template itself) for one kind of object. */
 export function templateFor(layout: string, kind: OutputKind): string {
