@@ -4,6 +4,7 @@ import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { PendingBatch } from './pending-batch.js';
+import { queueWrite } from './queued-write.js';
 
 export interface BatcherOptions {
   readonly sink: string;
@@ -185,7 +186,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
       // promise's rejection goes unhandled and ends the process, as before lanes. The
       // lane does not wait on it twice.
       if (after) await after.catch(() => undefined);
-      await this.queue.add(() => this.deliver(batch));
+      await queueWrite(this.queue, batch, (cut) => this.deliver(cut));
     } finally {
       this.gate.remove(batch.held);
     }
