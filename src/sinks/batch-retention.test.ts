@@ -95,3 +95,31 @@ describe('what delivered batches hold', () => {
     await batcher.close();
   });
 });
+
+describe('what an open batch holds per event', () => {
+  const at = (ms: number): UserRecord => ({ ...RECORD, approximateArrivalTimestamp: new Date(ms) });
+
+  it('without a dead-letter destination a batch keeps no record per event, only the oldest arrival', () => {
+    const batch = new PendingBatch<string>(0);
+    let held = 0;
+    for (const ms of [5_000, 2_000, 9_000])
+      held += batch.add(LINE, LINE.length, at(ms), noAck, false);
+    expect(batch.size).toBe(3);
+    expect(batch.records).toHaveLength(0);
+    expect(batch.oldestArrivalMs).toBe(2_000);
+    // Counted as before: the item and the objects around it, no record bytes.
+    expect(held).toBe(3 * (LINE.length + 1024));
+    // A part of it (a bisected request) keeps the whole batch's oldest arrival.
+    expect(batch.slice(2, 3).oldestArrivalMs).toBe(2_000);
+  });
+
+  it('with one the records stay (a dead-letter entry needs them), and a part has its own oldest', () => {
+    const batch = new PendingBatch<string>(0);
+    for (const ms of [5_000, 2_000, 9_000]) batch.add(LINE, LINE.length, at(ms), noAck, true);
+    expect(batch.records.map((record) => record.approximateArrivalTimestamp.getTime())).toEqual([
+      5_000, 2_000, 9_000,
+    ]);
+    expect(batch.oldestArrivalMs).toBe(2_000);
+    expect(batch.slice(2, 3).oldestArrivalMs).toBe(9_000);
+  });
+});
