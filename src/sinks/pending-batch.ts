@@ -38,7 +38,7 @@ export class PendingBatch<T> {
    * because none can be written) and the objects around them.
    */
   add(item: T, bytes: number, record: UserRecord, ack: AckHandle, keepData = true): number {
-    this.items.push(item);
+    this.keep(item, bytes);
     if (keepData) this.records.push(record);
     this.acks.push(ack);
     const arrival = record.approximateArrivalTimestamp.getTime();
@@ -49,8 +49,14 @@ export class PendingBatch<T> {
     return held;
   }
 
+  /** Events in the batch (one acknowledgement handle each). */
   get size(): number {
-    return this.items.length;
+    return this.acks.length;
+  }
+
+  /** Keeps an event's encoded item until the batch is written. */
+  protected keep(item: T, _bytes: number): void {
+    this.items.push(item);
   }
 
   /**
