@@ -5,8 +5,15 @@ import type { RecordPosition, UserRecord } from './record.js';
  * every sink they were routed to); the processor tracks that per shard, in order.
  */
 export interface RecordProcessor {
-  /** Accepts records in shard order; resolves once they are routed (waits on backpressure). */
-  process(records: readonly UserRecord[]): Promise<void>;
+  /**
+   * Accepts records in shard order; resolves once they are routed (waits on backpressure).
+   * `handOver`: the caller never reads `records` again, so the processor clears each entry
+   * once that record is routed. A routed record is then garbage at once instead of living
+   * until the whole page is routed: V8's young-generation collections during the routing
+   * of a page promoted its records, bytes and all, to the old generation, where they
+   * waited for a full collection (docs/performance.md).
+   */
+  process(records: readonly UserRecord[], handOver?: PageHandOver): Promise<void>;
   /** The last position below which every record has been acknowledged, if any. */
   checkpointable(): RecordPosition | null;
   /** The checkpoint was written at `position`: state below it may be forgotten. */
@@ -17,4 +24,9 @@ export interface RecordProcessor {
   endOfShard?(): void;
   /** The loop stopped before the shard's end (lease lost, shutdown, failure). */
   release?(): void;
+}
+
+/** The caller's array, given up to the processor (see RecordProcessor.process). */
+export interface PageHandOver {
+  readonly records: Array<UserRecord | undefined>;
 }

@@ -23,10 +23,7 @@ export function iteratorStartFor(
 }
 
 /** Drops the records at or before `after` (the already-processed part of a restart). */
-export function recordsAfter(
-  records: readonly UserRecord[],
-  after: RecordPosition | null,
-): readonly UserRecord[] {
+export function recordsAfter(records: UserRecord[], after: RecordPosition | null): UserRecord[] {
   if (!after) return records;
   const first = records.findIndex((record) => comparePositions(record, after) > 0);
   return first === -1 ? [] : first === 0 ? records : records.slice(first);

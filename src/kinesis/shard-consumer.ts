@@ -369,15 +369,21 @@ export class ShardConsumer {
 
   /** The records after `skipThrough` into the processor, waiting on the sinks. */
   private async route(
-    userRecords: readonly UserRecord[],
+    userRecords: UserRecord[],
     skipThrough: RecordPosition | null,
     millisBehindLatest: number | null,
   ): Promise<void> {
     const records = recordsAfter(userRecords, skipThrough);
     this.observe(records, millisBehindLatest);
-    if (records.length > 0) {
-      await this.deps.processor.process(records);
-      this.lastDispatched = records[records.length - 1] ?? this.lastDispatched;
+    const last = records[records.length - 1];
+    if (last) {
+      // Handed over: the pipeline clears each entry once routed, so the page does not keep
+      // routed records alive (nor get them promoted) while the rest of it is routed.
+      await this.deps.processor.process(records, { records });
+      this.lastDispatched = {
+        sequenceNumber: last.sequenceNumber,
+        subSequenceNumber: last.subSequenceNumber,
+      };
     }
   }
 

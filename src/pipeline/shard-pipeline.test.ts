@@ -1,6 +1,8 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { AckHandle } from '../core/ack.js';
-import type { RecordPosition } from '../core/record.js';
+import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { RelayEvent } from '../core/event.js';
 import { createDecoder } from '../decode/index.js';
 import {
@@ -156,5 +158,63 @@ describe('ShardPipeline: checkpoints with two exactly-once sinks', () => {
     if (position) pipeline.checkpointed(position);
     expect(e1.ranges.tracked(SHARD)).toBe(0);
     expect(e2.ranges.tracked(SHARD)).toBe(0);
+  });
+});
+
+describe('ShardPipeline: what a page holds while it is routed', () => {
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc') as () => void;
+
+  /** A sink that acknowledges at once and, at the page's last event, counts what is gone. */
+  class CountingSink extends HeldSink {
+    routed = 0;
+    goneAtLast = -1;
+    constructor(
+      private readonly page: ReadonlyArray<WeakRef<UserRecord>>,
+      private readonly size: number,
+    ) {
+      super('counting');
+    }
+    override write(_item: RelayEvent | DeadLetterEntry, ack: AckHandle): void {
+      this.routed += 1;
+      if (this.routed === this.size) {
+        collectGarbage();
+        this.goneAtLast = this.page.filter((ref) => ref.deref() === undefined).length;
+      }
+      ack.ack();
+    }
+  }
+
+  async function routePage(handOver: boolean) {
+    const size = 200;
+    let records: UserRecord[] | null = Array.from({ length: size }, (_, i) =>
+      record(PINPOINT_APP_EVENT, i + 1),
+    );
+    const refs = records.map((one) => new WeakRef(one));
+    const sink = new CountingSink(refs, size);
+    const pipeline = new ShardPipeline(
+      createDecoder('auto'),
+      new Router([{ sink, eventTypes: [], formats: [] }]),
+      new HeldSink('dead-letter'),
+    );
+    // WeakRefs keep their targets for the turn they were made in.
+    await new Promise((resolve) => setImmediate(resolve));
+    const page = records;
+    records = null;
+    await pipeline.process(page, handOver ? { records: page } : undefined);
+    return { gone: sink.goneAtLast, size, page };
+  }
+
+  it('a handed-over page does not keep its routed records alive while the rest of it is routed', async () => {
+    const { gone, size, page } = await routePage(true);
+    // Every record before the last one is garbage once routed (positions are kept apart).
+    expect(gone).toBe(size - 1);
+    expect(page.every((entry) => entry === undefined)).toBe(true);
+  });
+
+  it('a page not handed over is left as it was', async () => {
+    const { gone, page } = await routePage(false);
+    expect(gone).toBe(0);
+    expect(page.every((entry) => entry !== undefined)).toBe(true);
   });
 });

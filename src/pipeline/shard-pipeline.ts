@@ -1,4 +1,4 @@
-import type { RecordProcessor } from '../core/processor.js';
+import type { PageHandOver, RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Decoder, DecodeResult } from '../decode/decoder.js';
 import { deadLetterEntry } from '../sinks/dead-letter-entry.js';
@@ -26,21 +26,35 @@ export class ShardPipeline implements RecordProcessor {
     private readonly pool: Pick<DecodePool, 'decode'> | null = null,
   ) {}
 
-  async process(records: readonly UserRecord[]): Promise<void> {
-    this.shardId ??= records[0]?.shardId ?? null;
+  async process(records: readonly UserRecord[], handOver?: PageHandOver): Promise<void> {
+    // In a method of its own: a temporary holding records[0] in this frame kept a
+    // handed-over page's first record alive until the page was routed.
+    this.learnShard(records);
+    // A handed-over page's entries are cleared as they are routed (see RecordProcessor).
+    const slots = handOver?.records === records ? handOver.records : null;
     if (this.pool) {
       // Nothing of the page is begun before the workers answer: a failed page (a crashed
       // worker) leaves no trace, and the shard loop reads it again like any failed read.
       const results = await this.pool.decode(records);
-      this.routeDecoded(records, results);
+      this.routeDecoded(records, results, slots);
     } else {
-      this.routeHere(records);
+      this.routeHere(records, slots);
     }
     await this.backpressure();
   }
 
-  private routeHere(records: readonly UserRecord[]): void {
-    for (const record of records) {
+  private learnShard(records: readonly UserRecord[]): void {
+    if (this.shardId === null && records.length > 0) this.shardId = records[0]?.shardId ?? null;
+  }
+
+  private routeHere(
+    records: readonly UserRecord[],
+    slots: Array<UserRecord | undefined> | null,
+  ): void {
+    for (let index = 0; index < records.length; index += 1) {
+      const record = records[index];
+      if (!record) throw new Error('unreachable: a page routed twice');
+      if (slots) slots[index] = undefined;
       const pending = this.progress.begin(record);
       const result = this.decoder.decode(record);
       if (!result.ok) {
@@ -64,11 +78,13 @@ export class ShardPipeline implements RecordProcessor {
   private routeDecoded(
     records: readonly UserRecord[],
     results: readonly WorkerRecordResult[],
+    slots: Array<UserRecord | undefined> | null,
   ): void {
     for (let index = 0; index < records.length; index += 1) {
       const record = records[index];
       const result = results[index];
       if (!record || !result) throw new Error('a decode result per record');
+      if (slots) slots[index] = undefined;
       const pending = this.progress.begin(record);
       if (!result.ok) {
         this.deadLetter.write(

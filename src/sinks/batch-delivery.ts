@@ -102,12 +102,7 @@ export async function deliverBatch(
 
 /** When the batch's oldest record reached Kinesis, for `retry.maxRecordAgeMs`. */
 function oldestArrival(batch: SettleableBatch): number | undefined {
-  let oldest: number | undefined;
-  for (const record of batch.records) {
-    const arrival = record.approximateArrivalTimestamp.getTime();
-    if (oldest === undefined || arrival < oldest) oldest = arrival;
-  }
-  return oldest;
+  return Number.isFinite(batch.oldestArrivalMs) ? batch.oldestArrivalMs : undefined;
 }
 
 function deadLetterBatch(
@@ -118,6 +113,9 @@ function deadLetterBatch(
 ): void {
   const { sink, metrics, deadLetter } = context;
   if (!deadLetter) throw new Error('unreachable: gave up without a dead-letter sink');
+  if (batch.records.length !== batch.size) {
+    throw new Error('unreachable: a batch without its records cannot be dead-lettered');
+  }
   metrics.sinkRecords.inc({ sink, outcome: 'dead_lettered' }, batch.size);
   metrics.sinkBatches.inc({ sink, outcome: 'dead_lettered' });
   batch.records.forEach((record, index) => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBudget } from '../core/memory-budget.js';
 import type { UserRecord } from '../core/record.js';
 import { createMetrics } from '../observability/metrics.js';
 import { Batcher } from './batcher.js';
@@ -127,5 +128,64 @@ describe('batches cut by age', () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(delivered).toEqual([['a1'], ['b1']]);
     await batcher.close();
+  });
+});
+
+describe('batches cut for room', () => {
+  it('open batches are not cut for room while cut ones wait for a write lane, and are cut when a write ends with room still wanted', async () => {
+    const eventBytes = 4 + RECORD.data.byteLength + 1024;
+    const memory = new MemoryBudget(25 * eventBytes);
+    const writes: Array<() => void> = [];
+    const sizes: number[] = [];
+    // One lane, batches cut by room only (no size or age cut within the test).
+    const batcher = new Batcher<PendingBatch<string>>(
+      {
+        sink: 'room',
+        buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 600_000 },
+        maxInFlightBytes: 1024 * 1024 * 1024,
+        concurrency: 1,
+        metrics: createMetrics(),
+        memory,
+      },
+      async (batch) => {
+        sizes.push(batch.size);
+        await new Promise<void>((resolve) => writes.push(resolve));
+      },
+    );
+    let opened = 0;
+    const page = (events: number) => {
+      for (let n = 0; n < events; n += 1) {
+        const batch = batcher.batchFor('k', (openedAt) => {
+          opened += 1;
+          return new PendingBatch<string>(openedAt);
+        });
+        batcher.added('k', batch, batch.add('item', 4, RECORD, noAck));
+      }
+      // A shard loop after routing its page: waits while the budget is spent.
+      void batcher.waitForCapacity();
+    };
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    page(30); // over the budget: cut, and written at once
+    await settle();
+    expect({ opened, sizes }).toEqual({ opened: 1, sizes: [30] });
+    page(25); // still over: cut, and waits behind the write in flight
+    await settle();
+    expect(opened).toBe(2);
+    page(25); // still over, but a cut batch waits for the lane: this one stays open
+    await settle();
+    expect(opened).toBe(3);
+    page(1);
+    expect(opened).toBe(3); // the same open batch took the next page's event
+    // The first write ends; 51 events are still held, more than the budget: the open
+    // batch goes behind the one that now starts.
+    writes.shift()?.();
+    await settle();
+    expect(sizes).toEqual([30, 25]);
+    writes.shift()?.();
+    await settle();
+    expect(sizes).toEqual([30, 25, 26]);
+    writes.shift()?.();
+    await batcher.close();
+    expect(memory.held).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { PendingBatch } from './pending-batch.js';
+import { queueWrite } from './queued-write.js';
 
 export interface BatcherOptions {
   readonly sink: string;
@@ -66,7 +67,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
       options.memory,
     );
     // Shard loops waiting for room in the budget: what is open must go for it to come back.
-    this.unsubscribe = options.memory?.onPressure(() => this.cutAll()) ?? (() => undefined);
+    this.unsubscribe = options.memory?.onPressure(() => this.relieve()) ?? (() => undefined);
   }
 
   /** The open batch under `key`, opened with `create` when there is none. */
@@ -89,8 +90,8 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   waitForCapacity(): Promise<void> | undefined {
     if (!this.gate.full) return undefined;
-    // Over the bound: everything buffered must go out for the bound to come back down.
-    this.cutAll();
+    // Over the bound: what is buffered must go out for the bound to come back down.
+    this.relieve();
     return this.gate.waitForRoom();
   }
 
@@ -161,6 +162,19 @@ export class Batcher<B extends PendingBatch<unknown>> {
     return this.queue.pending + this.queue.size >= this.options.concurrency;
   }
 
+  /**
+   * Room is wanted (this sink's bound or the budget is spent): the open batches are cut,
+   * unless cut ones are already waiting for a write lane. Then cutting more frees nothing
+   * sooner (bytes leave when a write ends) and only makes objects smaller: at full speed,
+   * with the budget spent, every page cut every open batch (S3 objects of ~400 events at
+   * 64 shards, too small ever to start compressing as they grow: docs/performance.md).
+   * A write that ends while room is still wanted cuts them (see `cut`). Lanes by key
+   * (`orderedKeys`) keep cutting at once: their batches wait behind their own lane.
+   */
+  private relieve(): void {
+    if (this.options.orderedKeys || this.queue.size === 0) this.cutAll();
+  }
+
   private cutAll(): void {
     for (const [key, batch] of this.open) this.cut(key, batch);
   }
@@ -176,6 +190,8 @@ export class Batcher<B extends PendingBatch<unknown>> {
       if (this.lanes.get(key) === delivery) this.lanes.delete(key);
       // A batch held open while this write was in flight goes now, if it is aged.
       if (this.options.growWhileBusy) this.cutAged();
+      // Still over the bound: the open batches go now that a lane is free (see relieve).
+      if (this.gate.full) this.relieve();
     });
   }
 
@@ -185,7 +201,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
       // promise's rejection goes unhandled and ends the process, as before lanes. The
       // lane does not wait on it twice.
       if (after) await after.catch(() => undefined);
-      await this.queue.add(() => this.deliver(batch));
+      await queueWrite(this.queue, batch, (cut) => this.deliver(cut));
     } finally {
       this.gate.remove(batch.held);
     }

@@ -8,25 +8,23 @@ import type { UserRecord } from '../core/record.js';
  */
 export const EVENT_OVERHEAD_BYTES = 1024;
 
-const NO_DATA = new Uint8Array();
-
 /**
- * The record without its bytes, for a sink that can never dead-letter it (no dead-letter
- * destination: it retries for ever). Its bytes were needed only to decode and encode it;
- * kept, they were a third of what an in-flight event held (docs/performance.md).
- */
-function withoutData(record: UserRecord): UserRecord {
-  return { ...record, data: NO_DATA };
-}
-
-/**
- * The events of one batch, until it is written: one encoded item per event, plus the
- * record (for a dead-letter entry) and the acknowledgement handle of each.
+ * The events of one batch, until it is written: one encoded item and the acknowledgement
+ * handle of each, and their records while a dead-letter entry could need them.
  */
 export class PendingBatch<T> {
   readonly items: T[] = [];
   readonly acks: AckHandle[] = [];
+  /**
+   * The events' records (with their bytes), only where a dead-letter entry could need
+   * them: empty for a sink without a dead-letter destination, which retries for ever.
+   * Such a batch used to keep a copy of each record without its bytes (a third of what an
+   * in-flight event held besides its item, and one object more per event to allocate and
+   * collect); what delivery needs of them is the oldest arrival, kept below.
+   */
   readonly records: UserRecord[] = [];
+  /** When the batch's oldest record reached Kinesis (ms since epoch), for retry.maxRecordAgeMs. */
+  oldestArrivalMs = Number.POSITIVE_INFINITY;
   /** The encoded items' bytes: the size of what the batch is written as. */
   bytes = 0;
   /** The memory the batch holds, as the sink's in-flight bound counts it (see `add`). */
@@ -40,17 +38,25 @@ export class PendingBatch<T> {
    * because none can be written) and the objects around them.
    */
   add(item: T, bytes: number, record: UserRecord, ack: AckHandle, keepData = true): number {
-    this.items.push(item);
-    this.records.push(keepData ? record : withoutData(record));
+    this.keep(item, bytes);
+    if (keepData) this.records.push(record);
     this.acks.push(ack);
+    const arrival = record.approximateArrivalTimestamp.getTime();
+    if (arrival < this.oldestArrivalMs) this.oldestArrivalMs = arrival;
     this.bytes += bytes;
     const held = bytes + (keepData ? record.data.byteLength : 0) + EVENT_OVERHEAD_BYTES;
     this.held += held;
     return held;
   }
 
+  /** Events in the batch (one acknowledgement handle each). */
   get size(): number {
-    return this.items.length;
+    return this.acks.length;
+  }
+
+  /** Keeps an event's encoded item until the batch is written. */
+  protected keep(item: T, _bytes: number): void {
+    this.items.push(item);
   }
 
   /**
@@ -63,13 +69,23 @@ export class PendingBatch<T> {
     part.items.push(...this.items.slice(start, end));
     part.records.push(...this.records.slice(start, end));
     part.acks.push(...this.acks.slice(start, end));
+    // The part's own oldest record where it keeps them; else the whole batch's (such a
+    // batch never gives up, so its record age decides nothing).
+    part.oldestArrivalMs = part.records.reduce(
+      (oldest, record) => Math.min(oldest, record.approximateArrivalTimestamp.getTime()),
+      part.records.length > 0 ? Number.POSITIVE_INFINITY : this.oldestArrivalMs,
+    );
     return part;
   }
 }
 
-/** What acknowledging or dead-lettering a batch needs: its records and their handles. */
+/**
+ * What acknowledging or dead-lettering a batch needs: the events' handles, their records
+ * where it may dead-letter them (one per handle), and when the oldest reached Kinesis.
+ */
 export interface SettleableBatch {
   readonly records: readonly UserRecord[];
+  readonly oldestArrivalMs: number;
   readonly acks: readonly AckHandle[];
   readonly size: number;
 }

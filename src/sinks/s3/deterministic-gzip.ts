@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants, gzip } from 'node:zlib';
+import { constants, gzip, type ZlibOptions } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
 
@@ -7,20 +7,28 @@ const gzipAsync = promisify(gzip);
 const OS_BYTE = 9;
 const OS_UNIX = 3;
 
+/** The gzip settings of every text object (fixed, so the bytes depend on the input only). */
+export const GZIP_OPTIONS: ZlibOptions = {
+  level: constants.Z_DEFAULT_COMPRESSION,
+  strategy: constants.Z_DEFAULT_STRATEGY,
+  memLevel: 8,
+  windowBits: 15,
+};
+
 /**
- * gzip whose bytes depend only on the input. Node's zlib already writes MTIME 0 and no
- * file name; the OS byte is zlib's build platform, so it is pinned to Unix (3) to keep
- * objects written from a Mac or Windows build identical. Level and strategy are fixed.
+ * Node's zlib writes MTIME 0 and no file name; the OS byte is zlib's build platform, so it
+ * is pinned to Unix (3) to keep objects written from a Mac or Windows build identical.
+ */
+export function pinGzipOsByte(member: Buffer): Buffer {
+  member[OS_BYTE] = OS_UNIX;
+  return member;
+}
+
+/**
+ * gzip whose bytes depend only on the input. Level and strategy are fixed (GZIP_OPTIONS).
  * The deflate stream itself is stable for one zlib build; another zlib version may
  * compress differently (same decompressed bytes), see docs/s3-sink.md.
  */
 export async function deterministicGzip(input: Buffer): Promise<Buffer> {
-  const output = await gzipAsync(input, {
-    level: constants.Z_DEFAULT_COMPRESSION,
-    strategy: constants.Z_DEFAULT_STRATEGY,
-    memLevel: 8,
-    windowBits: 15,
-  });
-  output[OS_BYTE] = OS_UNIX;
-  return output;
+  return pinGzipOsByte(await gzipAsync(input, GZIP_OPTIONS));
 }

@@ -15,6 +15,7 @@ import { S3ObjectWriter } from './object-writer.js';
 import { SegmentRanges } from './segment-ranges.js';
 import { idleCutDue, isFull, startsNewSegment, type SegmentLimits } from './segment-rules.js';
 import { ShardSegment } from './shard-segment.js';
+import { queueWrite } from '../queued-write.js';
 
 export interface ExactlyOnceS3SinkDeps extends ObjectWriterDeps {
   readonly layout: KeyLayout;
@@ -166,7 +167,7 @@ export class ExactlyOnceS3Sink implements Sink {
     this.ranges.close(shardId, segment.range);
     for (const batch of segment.objects.values()) {
       this.gate.add(batch.held);
-      void this.uploads.add(() => this.deliver(batch));
+      void queueWrite(this.uploads, batch, (cut) => this.deliver(cut));
     }
   }
 

@@ -73,6 +73,9 @@ export class S3ObjectWriter {
       if (!batch.shape) throw new Error('unreachable: a Parquet object without columns');
       return parquetBody(batch.shape, parquetRows(batch), this.settings.parquet);
     }
+    // Gzipped as its lines arrived (the batching sink's gzip objects), or built now.
+    const streamed = await batch.streamedBody();
+    if (streamed) return streamed;
     const plain = plainBody(batch);
     switch (this.settings.compression) {
       case 'gzip':

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import type { S3SinkConfig } from '../../config/schema.js';
+import type { CsvShape } from '../../core/csv-shape.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { MemoryBudget } from '../../core/memory-budget.js';
@@ -10,7 +11,7 @@ import type { RelayMetrics } from '../../observability/metrics.js';
 import { Batcher } from '../batcher.js';
 import type { DeadLetterSink, PreEncodedEvent, Sink } from '../sink.js';
 import { ObjectBatch } from './batch.js';
-import { itemOf, shapeOf, type EncodedEvent, type EventEncoder } from './event-encoder.js';
+import { csvLine, itemOf, shapeOf, type EncodedEvent, type EventEncoder } from './event-encoder.js';
 import { S3ObjectWriter } from './object-writer.js';
 import type { KeyLayout } from './key-layout.js';
 
@@ -36,6 +37,8 @@ export class S3Sink implements Sink {
   readonly name: string;
   private readonly batcher: Batcher<ObjectBatch>;
   private readonly writer: S3ObjectWriter;
+  /** Gzip objects are compressed as their lines arrive (see ObjectBatch). */
+  private readonly compressAsItGoes: boolean;
 
   constructor(
     config: S3SinkConfig,
@@ -43,6 +46,7 @@ export class S3Sink implements Sink {
   ) {
     this.name = config.name;
     this.writer = S3ObjectWriter.forSink(config, deps);
+    this.compressAsItGoes = config.compression === 'gzip';
     this.batcher = new Batcher(
       {
         sink: config.name,
@@ -78,7 +82,15 @@ export class S3Sink implements Sink {
     const key = `${encoded.kind}|${encoded.shape?.id ?? ''}|${hour}|${directory}`;
     const batch = this.batcher.batchFor(
       key,
-      (openedAt) => new ObjectBatch(directory, encoded.kind, encoded.shape, arrival, openedAt),
+      (openedAt) =>
+        new ObjectBatch(
+          directory,
+          encoded.kind,
+          encoded.shape,
+          arrival,
+          openedAt,
+          this.compressAsItGoes ? headerLine(encoded.shape) : null,
+        ),
     );
     // Without a dead-letter destination no entry can need the record's bytes.
     const keepData = this.deps.deadLetter !== null;
@@ -107,4 +119,9 @@ export class S3Sink implements Sink {
     )}`;
     await this.writer.write(batch, key);
   }
+}
+
+/** The first line of a text object: the CSV header, none for JSON Lines. */
+function headerLine(shape: CsvShape | null): string {
+  return shape ? csvLine(shape.header) : '';
 }

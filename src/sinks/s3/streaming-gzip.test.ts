@@ -1,0 +1,69 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { UserRecord } from '../../core/record.js';
+import { ObjectBatch } from './batch.js';
+import { deterministicGzip } from './deterministic-gzip.js';
+import { plainBody } from './object-writer.js';
+import { DEFLATE_STATE_BYTES } from './streaming-gzip.js';
+
+const RECORD: UserRecord = {
+  sequenceNumber: '1',
+  subSequenceNumber: 0,
+  streamName: 's',
+  shardId: 'shardId-000000000000',
+  partitionKey: 'k',
+  aggregated: false,
+  approximateArrivalTimestamp: new Date(0),
+  data: new Uint8Array(10),
+};
+const noAck = { ack: () => undefined };
+const HEADER = 'id,type,note\n';
+
+/** CSV-ish lines of varied lengths, some non-ASCII, one longer than a 64 KiB chunk. */
+function lines(count: number): string[] {
+  return Array.from({ length: count }, (_, n) =>
+    n === 700
+      ? `${n},huge,${'y'.repeat(100_000)}\n`
+      : `${n},évènement-${n},${'x'.repeat(n % 900)}\n`,
+  );
+}
+
+function fill(batch: ObjectBatch, items: readonly string[]): void {
+  for (const line of items) batch.add(line, Buffer.byteLength(line), RECORD, noAck, false);
+}
+
+describe('an S3 object gzipped as its lines arrive', () => {
+  it('is the object built at the end, byte for byte, and holds no line once it compresses', async () => {
+    const items = lines(3000);
+    const streamed = new ObjectBatch('d/', 'csv', null, new Date(0), 0, HEADER);
+    fill(streamed, items);
+    // Past the threshold nothing is kept per event but its acknowledgement handle.
+    expect(streamed.items).toHaveLength(0);
+    expect(streamed.size).toBe(3000);
+    const body = await streamed.streamedBody();
+    if (!body) throw new Error('the batch did not compress as it went');
+    const expected = HEADER + items.join('');
+    expect(gunzipSync(body).toString()).toBe(expected);
+    // Byte for byte the object built at the end: deflate does not depend on how its
+    // input was split, and the settings and the pinned OS byte are the same.
+    const built = await deterministicGzip(Buffer.from(expected));
+    expect(body.equals(built)).toBe(true);
+  });
+
+  it('a batch whose lines weigh less than a deflate stream keeps them and is built at the end', async () => {
+    const items = ['a,1\n', 'b,2\n'];
+    const batch = new ObjectBatch('d/', 'json', null, new Date(0), 0, '');
+    fill(batch, items);
+    expect(batch.bytes).toBeLessThan(DEFLATE_STATE_BYTES);
+    expect(batch.items).toEqual(items);
+    expect(await batch.streamedBody()).toBeNull();
+    expect(plainBody(batch).toString()).toBe('a,1\nb,2\n');
+  });
+
+  it('without a header (no gzip) the lines are kept whatever their size', async () => {
+    const batch = new ObjectBatch('d/', 'json', null, new Date(0), 0);
+    fill(batch, lines(1000));
+    expect(batch.items).toHaveLength(1000);
+    expect(await batch.streamedBody()).toBeNull();
+  });
+});
