@@ -8,6 +8,7 @@ import {
 } from './memory-budget.js';
 import { PageSize, ReadPermits } from './read-permits.js';
 import type { UserRecord } from './record.js';
+import { userRecord } from '../../test/support/user-record.js';
 
 const MIB = 1024 * 1024;
 
@@ -20,16 +21,9 @@ function files(contents: Record<string, string>) {
 }
 
 function records(count: number, bytes: number): UserRecord[] {
-  return Array.from({ length: count }, (_, n) => ({
-    sequenceNumber: String(n + 1),
-    subSequenceNumber: 0,
-    streamName: 's',
-    shardId: 'shardId-000000000000',
-    partitionKey: 'k',
-    aggregated: false,
-    approximateArrivalTimestamp: new Date(0),
-    data: new Uint8Array(bytes),
-  }));
+  return Array.from({ length: count }, (_, n) =>
+    userRecord({ sequenceNumber: String(n + 1), data: new Uint8Array(bytes) }),
+  );
 }
 
 describe('the default memory budget', () => {

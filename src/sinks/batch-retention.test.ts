@@ -6,21 +6,12 @@ import type { UserRecord } from '../core/record.js';
 import { createMetrics } from '../observability/metrics.js';
 import { Batcher } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
+import { noAck, userRecord } from '../../test/support/user-record.js';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
-const RECORD: UserRecord = {
-  sequenceNumber: '1',
-  subSequenceNumber: 0,
-  streamName: 's',
-  shardId: 'shardId-000000000000',
-  partitionKey: 'k',
-  aggregated: false,
-  approximateArrivalTimestamp: new Date(0),
-  data: new Uint8Array(10),
-};
-const noAck = { ack: () => undefined };
+const RECORD = userRecord();
 const EVENTS_PER_BATCH = 100;
 const LINE = 'x'.repeat(400);
 

@@ -1,21 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBudget } from '../core/memory-budget.js';
-import type { UserRecord } from '../core/record.js';
 import { createMetrics } from '../observability/metrics.js';
 import { Batcher } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
+import { noAck, userRecord } from '../../test/support/user-record.js';
 
-const RECORD: UserRecord = {
-  sequenceNumber: '1',
-  subSequenceNumber: 0,
-  streamName: 's',
-  shardId: 'shardId-000000000000',
-  partitionKey: 'k',
-  aggregated: false,
-  approximateArrivalTimestamp: new Date(0),
-  data: new Uint8Array(10),
-};
-const noAck = { ack: () => undefined, fail: () => undefined } as never;
+const RECORD = userRecord();
 
 /** A batcher whose batches are cut by age only; `deliver` decides how long a write takes. */
 function batcherOf(maxAgeMs: number, deliver: (batch: PendingBatch<string>) => Promise<void>) {

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget } from '../core/memory-budget.js';
 import { PageSize, ReadPermits } from '../core/read-permits.js';
-import type { UserRecord } from '../core/record.js';
 import { createMetrics } from '../observability/metrics.js';
 import { Batcher } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
+import { noAck, userRecord } from '../../test/support/user-record.js';
 
-const RECORD: UserRecord = {
-  sequenceNumber: '1',
-  subSequenceNumber: 0,
-  streamName: 's',
-  shardId: 'shardId-000000000000',
-  partitionKey: 'k',
-  aggregated: false,
-  approximateArrivalTimestamp: new Date(0),
-  data: new Uint8Array(1000),
-};
-const noAck = { ack: () => undefined, fail: () => undefined } as never;
+const RECORD = userRecord({ data: new Uint8Array(1000) });
 
 describe('a spent memory budget', () => {
   it('a shard loop waiting for room makes the sinks cut their open batches instead of waiting for maxAgeMs', async () => {

@@ -1,22 +1,12 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { UserRecord } from '../../core/record.js';
 import { ObjectBatch } from './batch.js';
 import { deterministicGzip } from './deterministic-gzip.js';
 import { plainBody } from './object-writer.js';
 import { DEFLATE_STATE_BYTES } from './streaming-gzip.js';
+import { noAck, userRecord } from '../../../test/support/user-record.js';
 
-const RECORD: UserRecord = {
-  sequenceNumber: '1',
-  subSequenceNumber: 0,
-  streamName: 's',
-  shardId: 'shardId-000000000000',
-  partitionKey: 'k',
-  aggregated: false,
-  approximateArrivalTimestamp: new Date(0),
-  data: new Uint8Array(10),
-};
-const noAck = { ack: () => undefined };
+const RECORD = userRecord();
 const HEADER = 'id,type,note\n';
 
 /** CSV-ish lines of varied lengths, some non-ASCII, one longer than a 64 KiB chunk. */
