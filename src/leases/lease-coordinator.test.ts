@@ -7,7 +7,7 @@ import type { Lease } from './lease.js';
 import { LeaseCoordinator } from './lease-coordinator.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import type { LeaseStore } from './lease-store.js';
-import { leaseFixture } from '../../test/support/lease-fixture.js';
+import { acquiringListener, leaseFixture } from '../../test/support/lease-fixture.js';
 
 const silent = createLogger('silent');
 
@@ -48,13 +48,7 @@ function coordinatorFor(store: LeaseStore, log: Logger = silent) {
       shardSyncIntervalMs: 60_000,
       maxLeasesPerWorker: null,
     },
-    {
-      acquired: () => undefined,
-      lost: () => undefined,
-      paused: () => undefined,
-      resumed: () => undefined,
-      handoff: () => undefined,
-    },
+    acquiringListener(),
     log,
     createMetrics(),
   );

@@ -7,7 +7,7 @@ import { LeaseRenewer } from './lease-renewer.js';
 import type { LeaseStore } from './lease-store.js';
 import type { ShardInfo } from './shard-sync.js';
 import type { LeaseStream, LeasedShard } from './stream-scopes.js';
-import { leaseFixture } from '../../test/support/lease-fixture.js';
+import { acquiringListener, leaseFixture } from '../../test/support/lease-fixture.js';
 
 const silent = createLogger('silent');
 const ORDERS = '123456789012:orders:1000';
@@ -79,13 +79,7 @@ function coordinatorFor(store: LeaseStore, streams: LeaseStream[]) {
       shardSyncIntervalMs: 60_000,
       maxLeasesPerWorker: null,
     },
-    {
-      acquired: (_lease, leased) => acquired.push(leased),
-      lost: () => undefined,
-      paused: () => undefined,
-      resumed: () => undefined,
-      handoff: () => undefined,
-    },
+    acquiringListener((_lease, leased) => acquired.push(leased)),
     silent,
     createMetrics(),
   );

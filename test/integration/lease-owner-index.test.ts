@@ -8,7 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { eventually, uniqueName, useTestStack } from '../support/stack.js';
-import { leaseFixture } from '../support/lease-fixture.js';
+import { acquiringListener, leaseFixture } from '../support/lease-fixture.js';
 
 /*
  * KCL 3's owner index (LeaseOwnerToLeaseKeyIndex) on a real DynamoDB (dynalite): tables we
@@ -89,13 +89,7 @@ describe("KCL 3's owner index on the lease table", () => {
         shardSyncIntervalMs: 600_000,
         maxLeasesPerWorker: null,
       },
-      {
-        acquired: (taken) => acquired.push(taken.leaseKey),
-        lost: () => undefined,
-        paused: () => undefined,
-        resumed: () => undefined,
-        handoff: () => undefined,
-      },
+      acquiringListener((taken) => acquired.push(taken.leaseKey)),
       silent,
       createMetrics(),
     );

@@ -1,4 +1,5 @@
 import type { Lease } from '../../src/leases/lease.js';
+import type { LeaseListener } from '../../src/leases/lease-coordinator.js';
 
 /** A lease row as a fresh shard has it (counter 1, at TRIM_HORIZON), with `extra` on top. */
 export function leaseFixture(
@@ -17,5 +18,18 @@ export function leaseFixture(
     startingHashKey: null,
     endingHashKey: null,
     ...extra,
+  };
+}
+
+/** A coordinator listener that only reports acquisitions (to `acquired`), if anything. */
+export function acquiringListener(
+  acquired: LeaseListener['acquired'] = () => undefined,
+): LeaseListener {
+  return {
+    acquired,
+    lost: () => undefined,
+    paused: () => undefined,
+    resumed: () => undefined,
+    handoff: () => undefined,
   };
 }
