@@ -6,8 +6,9 @@ import type { RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
-import { ShardConsumer, type ShardConsumerOptions } from './shard-consumer.js';
+import { ShardConsumer } from './shard-consumer.js';
 import type { IteratorStart, RecordsPage, ShardReadApi } from './stream-api.js';
+import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
 
 const SHARD = 'shardId-000000000001';
 const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
@@ -66,13 +67,7 @@ class SerialWriter implements CheckpointWriter {
   }
 }
 
-const options: ShardConsumerOptions = {
-  maxRecordsPerCall: 100,
-  idleTimeBetweenReadsMs: 10,
-  minCallIntervalMs: 0,
-  checkpointIntervalMs: 5,
-  initialTimestamp: null,
-};
+const options = FAST_SHARD_OPTIONS;
 
 function consumer(api: ShardReadApi, processor: RecordProcessor, checkpoints: CheckpointWriter) {
   return new ShardConsumer({

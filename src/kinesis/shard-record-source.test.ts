@@ -8,6 +8,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ShardConsumer, type ShardRecordSource } from './shard-consumer.js';
 import type { IteratorStart, ShardReadApi } from './stream-api.js';
+import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
 
 const SHARD = 'shardId-000000000007';
 const AGGREGATE = '49000000000000000000000000000000000000000000000000000001';
@@ -69,13 +70,7 @@ describe('ShardConsumer with a record source (fan-out)', () => {
       processor,
       checkpoints: { write: async (_shard, checkpoint) => void written.push(checkpoint) },
       waitForParents: async () => true,
-      options: {
-        maxRecordsPerCall: 100,
-        idleTimeBetweenReadsMs: 10,
-        minCallIntervalMs: 0,
-        checkpointIntervalMs: 5,
-        initialTimestamp: null,
-      },
+      options: FAST_SHARD_OPTIONS,
       log: createLogger('silent'),
       metrics,
       source,

@@ -17,6 +17,7 @@ import type { DeadLetterEntry, DeadLetterSink, PreEncodedEvent, Sink } from '../
 import { Router } from '../router.js';
 import { ShardPipeline } from '../shard-pipeline.js';
 import { DecodePool } from './decode-pool.js';
+import { FAST_SHARD_OPTIONS } from '../../../test/support/shard-consumer-options.js';
 
 const SHARD = 'shardId-000000000001';
 const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
@@ -105,13 +106,7 @@ describe('a decode worker that crashes', () => {
       processor: pipeline,
       checkpoints: { write: async (_shard, checkpoint) => void written.push(checkpoint) },
       waitForParents: async () => true,
-      options: {
-        maxRecordsPerCall: 100,
-        idleTimeBetweenReadsMs: 10,
-        minCallIntervalMs: 0,
-        checkpointIntervalMs: 5,
-        initialTimestamp: null,
-      },
+      options: FAST_SHARD_OPTIONS,
       log,
       metrics: createMetrics(),
     });
