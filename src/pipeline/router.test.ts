@@ -35,7 +35,8 @@ describe('Router: a sink filter by stream', () => {
     ]);
     const routed = (streamName: string) => {
       const to: string[] = [];
-      router.route(eventOf(streamName), (s) => to.push(s.name));
+      const event = eventOf(streamName);
+      router.routeFields(event.type, event.format, event.record.streamName, (s) => to.push(s.name));
       return to;
     };
     expect(routed('orders')).toEqual(['orders', 'all']);
@@ -47,7 +48,7 @@ describe('Router: a sink filter by stream', () => {
 });
 
 describe('Router.write', () => {
-  it('writes the event to the sinks route() selects, each with a handle of its own', () => {
+  it('writes the event to the sinks routeFields() selects, each with a handle of its own', () => {
     const written: Array<{ sink: string; handle: number }> = [];
     const writer = (name: string) =>
       ({
@@ -65,7 +66,9 @@ describe('Router.write', () => {
     const acks = { expect: () => ({ id: (next += 1), ack: () => undefined }) };
     const event = eventOf('orders');
     const selected: string[] = [];
-    router.route(event, (s) => selected.push(s.name));
+    router.routeFields(event.type, event.format, event.record.streamName, (s) =>
+      selected.push(s.name),
+    );
     expect(router.write(event, acks)).toBe(3);
     expect(written).toEqual(selected.map((name, index) => ({ sink: name, handle: index + 1 })));
   });

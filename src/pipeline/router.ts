@@ -51,15 +51,10 @@ export class Router {
     return this.routes.map((route) => route.sink);
   }
 
-  /** Calls `deliver` for every sink that accepts the event; returns how many did. */
-  route(event: RelayEvent, deliver: (sink: Sink) => void): number {
-    return this.routeFields(event.type, event.format, event.record.streamName, deliver);
-  }
-
   /**
    * Writes the event to every sink that accepts it, each with a handle from `acks`;
-   * returns how many did. `route` with the shard pipeline's callback, without a closure
-   * per event on the per-record path.
+   * returns how many did. The same selection as `routeFields`, without a callback: the
+   * per-record path makes no closure per event.
    */
   write(event: RelayEvent, acks: { expect(): AckHandle }): number {
     const { type, format } = event;
@@ -75,8 +70,9 @@ export class Router {
   }
 
   /**
-   * As `route`, from the fields routing reads (an event decoded in a worker is not
-   * rebuilt on the main thread); `index` is the sink's place in the routes.
+   * Calls `deliver` for every sink that accepts an event of these fields (an event decoded
+   * in a worker is not rebuilt on the main thread); `index` is the sink's place in the
+   * routes. Returns how many did.
    */
   routeFields(
     type: string,
