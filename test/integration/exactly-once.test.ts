@@ -156,14 +156,19 @@ describe('exactly-once S3 objects', () => {
     const chunkSize = Math.ceil(planned.records.length / (RUNS + 1));
     const results: PutResult[] = [];
     let producing: Promise<void> = Promise.resolve();
-    const putChunk = (chunk: number) => {
-      const records = planned.records.slice(chunk * chunkSize, (chunk + 1) * chunkSize);
+    let next = 0;
+    let putsPending = 0;
+    const putNext = (count: number) => {
+      const records = planned.records.slice(next, next + count);
+      next += records.length;
+      putsPending += 1;
       producing = producing.then(async () => {
         for (let start = 0; start < records.length; start += 250) {
           results.push(
             ...(await putAll(test.clients.kinesis, stream, records.slice(start, start + 250))),
           );
         }
+        putsPending -= 1;
       });
     };
 
@@ -180,23 +185,41 @@ describe('exactly-once S3 objects', () => {
       // Kill at a random point once this worker holds the shards (after the dead one's
       // leases expired), so every kill lands while records are being read and written.
       previousOwners = await waitForNewOwners(test, crashed.table, previousOwners);
-      putChunk(run);
+      putNext(chunkSize);
       const lifetimeMs = Math.floor(Math.random() * 3000);
       await new Promise((resolve) => setTimeout(resolve, lifetimeMs));
       // ...at the next moment an uploaded object is not yet covered by a checkpoint: the
-      // case a kill must survive without duplicates (however slow this machine is).
+      // case a kill must survive without duplicates (however slow this machine is). A relay
+      // that drained its chunk before the first look leaves no such moment until more
+      // records arrive (the checkpoint follows an upload within 2 s), so while there is
+      // none and the producer is idle, a few more of the planned records are put (100 every
+      // 2 s at most, so the planned records last through the slowest run).
+      const live = relay;
+      let lastTopUp = Date.now();
       await eventually(
         'an upload the checkpoint has not passed yet',
-        async () => ((await objectsPastCheckpoints(test, crashed)) > 0 ? true : undefined),
+        async () => {
+          if ((await objectsPastCheckpoints(test, crashed)) > 0) return true;
+          if (live.child.exitCode !== null) throw new Error('the relay exited');
+          if (putsPending === 0 && next < planned.records.length && Date.now() - lastTopUp > 2000) {
+            lastTopUp = Date.now();
+            putNext(100);
+          }
+          return undefined;
+        },
         120_000,
         100,
-      );
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${String(error)}; put ${results.length} of ${planned.records.length}; the relay's last output: ${live.output().slice(-3000)}`,
+        );
+      });
       relay.child.kill('SIGKILL');
       expect(await relay.exited).toBe('SIGKILL');
       kills.push(lifetimeMs);
       rewritten += await objectsPastCheckpoints(test, crashed);
     }
-    putChunk(RUNS);
+    putNext(planned.records.length - next);
     await producing;
     expect(results.length).toBe(planned.records.length);
     const last = lastPositionPerShard(results, planned.userCounts);
