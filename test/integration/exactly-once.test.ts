@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Relay } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createStream, putAll, type PutResult } from '../../src/demo/producer.js';
-import { isSentinel } from '../../src/core/checkpoint.js';
+import { describeCheckpoint, isSentinel } from '../../src/core/checkpoint.js';
 import { comparePositions } from '../../src/core/record.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -174,7 +174,7 @@ describe('exactly-once S3 objects', () => {
 
     // A slow checkpoint, so kills land between uploads and the checkpoints that pass them.
     const configPath = writeConfig(
-      exactlyOnceConfig(crashed, { checkpoint: { intervalMs: 2000 } }),
+      exactlyOnceConfig(crashed, { checkpoint: { intervalMs: 2000 }, log: { level: 'info' } }),
     );
     const kills: number[] = [];
     let rewritten = 0;
@@ -209,9 +209,13 @@ describe('exactly-once S3 objects', () => {
         },
         120_000,
         100,
-      ).catch((error: unknown) => {
+      ).catch(async (error: unknown) => {
+        const leases = await new LeaseStore(test.clients.dynamo, crashed.table).listLeases();
+        const positions = leases.map(
+          (lease) => `${lease.leaseKey} ${describeCheckpoint(lease.checkpoint)}`,
+        );
         throw new Error(
-          `${String(error)}; put ${results.length} of ${planned.records.length}; the relay's last output: ${live.output().slice(-3000)}`,
+          `${String(error)}; put ${results.length} of ${planned.records.length}; checkpoints ${positions.join(', ')}; the relay's last output: ${live.output().slice(-4000)}`,
         );
       });
       relay.child.kill('SIGKILL');
