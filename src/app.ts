@@ -24,7 +24,8 @@ import { createFanoutSource, type FanoutSource } from './kinesis/fanout/fanout-s
 import { KinesisStreamApi } from './kinesis/stream-api.js';
 import { streamCredentials } from './kinesis/stream-credentials.js';
 import type { Lease } from './leases/lease.js';
-import { LeaseCoordinator, handoffDrainMs } from './leases/lease-coordinator.js';
+import { LeaseCoordinator } from './leases/lease-coordinator.js';
+import { handoffDrainMs } from './leases/own-leases.js';
 import { LeaseRenewer } from './leases/lease-renewer.js';
 import { LeaseStore } from './leases/lease-store.js';
 import { ReadPause } from './leases/read-pause.js';

@@ -6,16 +6,19 @@ import { ExpiryTracker } from './expiry-tracker.js';
 import { waitForParentLeases } from './parent-wait.js';
 import type { Lease } from './lease.js';
 import type { LeaseRenewer } from './lease-renewer.js';
-import { isConditionFailure, type LeaseStore } from './lease-store.js';
-import { OwnLeases, handoffTimeoutMs } from './own-leases.js';
+import type { LeaseStore } from './lease-store.js';
+import { LeaseTaker } from './lease-taker.js';
+import { OwnerIndexClaim, logOwnerIndex } from './owner-index-claim.js';
+import { OwnLeases } from './own-leases.js';
+import type { LeaseListener } from './lease-listener.js';
 import { LeaseReleaser } from './lease-releaser.js';
 import { SINGLE_STREAM_SCOPE } from './lease-scope.js';
 import { syncStreamLeases } from './stream-lease-sync.js';
 import {
   checkTableFormat,
   identifyStreams,
+  leasedShardOf,
   type LeaseStream,
-  type LeasedShard,
   type StreamScope,
 } from './stream-scopes.js';
 import { planTakes } from './take-planner.js';
@@ -40,31 +43,6 @@ export interface LeaseCoordinatorOptions {
 }
 
 /**
- * How long the owner lets in-flight records be delivered before it checkpoints and hands
- * over: the handoff timeout less the time to notice the request (a renew interval and a
- * call) and to write the checkpoint and the handoff (two calls), with room to spare.
- */
-export function handoffDrainMs(failoverMs: number): number {
-  return handoffTimeoutMs(failoverMs) - 1.5 * failoverMs;
-}
-
-export interface LeaseListener {
-  /** A lease was taken: start a consumer for it. */
-  acquired(lease: Lease, shard: LeasedShard): void;
-  /** A held lease was lost: stop its consumer without checkpointing. */
-  lost(shardId: string): void;
-  /** A held lease was not renewed in time: stop reading (in-flight records go on). */
-  paused(shardId: string): void;
-  /** A paused lease was renewed again: read on from where it stopped. */
-  resumed(shardId: string): void;
-  /**
-   * Another worker asked for this lease (a balancing steal): stop reading, finish what is
-   * in flight, checkpoint, then release it (the renewer hands it to that worker).
-   */
-  handoff(shardId: string, nextOwner: string): void;
-}
-
-/**
  * Keeps the lease table in step with the stream's shards and takes this worker's share
  * of the leases (KCL's take and steal rules), on timers of their own.
  */
@@ -81,13 +59,13 @@ export class LeaseCoordinator {
    * of scanning the table. Known at start; re-checked at each shard sync while missing.
    */
   private ownerIndex = false;
-  /** Leases in our name known finished (SHARD_END is final): the claim pass skips them. */
-  private readonly finishedOwn = new Set<string>();
   /** The latest successful scan, shared with the children waiting for their parents. */
   private latestScan: { leases: readonly Lease[]; at: number } | undefined;
   /** Leases seen expired by the latest take pass that watched the whole table. */
   private latestExpired: ReadonlySet<string> = new Set();
   private readonly releaser: LeaseReleaser;
+  private readonly taker: LeaseTaker;
+  private readonly ownerIndexClaim: OwnerIndexClaim;
   /** Each stream with the leases that are its own; known once `start` identified them. */
   private scopes: readonly StreamScope[] = [];
 
@@ -95,9 +73,9 @@ export class LeaseCoordinator {
     private readonly store: LeaseStore,
     private readonly renewer: LeaseRenewer,
     private readonly options: LeaseCoordinatorOptions,
-    private readonly listener: LeaseListener,
+    listener: LeaseListener,
     private readonly log: Logger,
-    private readonly metrics: RelayMetrics,
+    metrics: RelayMetrics,
   ) {
     this.now = options.now ?? monotonicNow;
     const [only] = options.streams;
@@ -119,6 +97,26 @@ export class LeaseCoordinator {
       (lease) => this.scopeOf(lease) !== undefined,
       log,
     );
+    this.taker = new LeaseTaker(
+      store,
+      renewer,
+      this.own,
+      {
+        workerId: options.workerId,
+        maxLeasesPerWorker: options.maxLeasesPerWorker,
+        now: this.now,
+        shardOf: (lease) => leasedShardOf(this.scopes, lease),
+        stopped: () => this.stopped,
+        acquired: (lease, shard) => listener.acquired(lease, shard),
+      },
+      log,
+      metrics,
+    );
+    this.ownerIndexClaim = new OwnerIndexClaim(store, renewer, this.own, this.taker, {
+      workerId: options.workerId,
+      consumes: (lease) => this.scopeOf(lease) !== undefined,
+      stopped: () => this.stopped,
+    });
     for (const change of ['taken', 'stolen', 'lost'] as const)
       metrics.leaseChanges.inc({ change }, 0);
     metrics.leasesOwned.set(0);
@@ -141,7 +139,7 @@ export class LeaseCoordinator {
   async start(): Promise<void> {
     const { ownerIndexActive } = await this.store.ensureTable();
     this.ownerIndex = ownerIndexActive;
-    this.reportOwnerIndex();
+    logOwnerIndex(this.log, this.store.tableName, this.ownerIndex);
     const table = await this.scan();
     const multiStream = this.scopes.length === 0;
     checkTableFormat(table, multiStream, this.store.tableName);
@@ -174,7 +172,7 @@ export class LeaseCoordinator {
   async syncShards(): Promise<void> {
     if (this.syncedOnce && !this.ownerIndex && (await this.store.ownerIndexActive())) {
       this.ownerIndex = true;
-      this.reportOwnerIndex();
+      logOwnerIndex(this.log, this.store.tableName, this.ownerIndex);
     }
     const leases = await this.scan();
     const results = await Promise.allSettled(
@@ -202,7 +200,7 @@ export class LeaseCoordinator {
    */
   async takePass(kind: 'full' | 'unowned' = 'full'): Promise<void> {
     if (this.stopped) return;
-    if (kind === 'unowned' && this.ownerIndex) return this.claimPass();
+    if (kind === 'unowned' && this.ownerIndex) return this.ownerIndexClaim.pass();
     const sentAt = this.now();
     // Leases of streams this application does not consume (dropped from `streams:`, or
     // left by another application sharing the table) are never taken.
@@ -216,7 +214,7 @@ export class LeaseCoordinator {
     const { workerId } = this.options;
     const holds = (key: string) => this.renewer.holds(key);
     const { claim, foreign } = this.own.review(leases, holds, observedExpired);
-    const claimed = await this.claim(claim);
+    const claimed = await this.taker.claim(claim);
     const plan = planTakes({
       leases: leases.map((lease) =>
         claimed.has(lease.leaseKey)
@@ -233,47 +231,8 @@ export class LeaseCoordinator {
     });
     const byKey = new Map(leases.map((lease) => [lease.leaseKey, lease]));
     for (const candidate of plan.take)
-      await this.take(byKey.get(candidate.leaseKey) ?? candidate, 'taken');
-    if (plan.steal && kind === 'full') await this.askHandoff(plan.steal);
-  }
-
-  /**
-   * The claim pass with the owner index: the keys in our name from the index (eventually
-   * consistent, keys only), then a consistent read of each lease we do not hold, judged
-   * by the same rules as in a scan. No scan: a released lease given to us costs one
-   * GetItem and one take.
-   */
-  private async claimPass(): Promise<void> {
-    const keys = await this.store.listLeaseKeysOwnedBy(this.options.workerId);
-    const present = new Set(keys);
-    for (const key of this.finishedOwn) if (!present.has(key)) this.finishedOwn.delete(key);
-    const unheld = keys.filter((key) => !this.renewer.holds(key) && !this.finishedOwn.has(key));
-    const leases: Lease[] = [];
-    for (const key of unheld) {
-      if (this.stopped) return;
-      const lease = await this.store.getLease(key);
-      if (!lease || !this.scopeOf(lease)) continue;
-      if (lease.checkpoint === 'SHARD_END' && lease.leaseOwner === this.options.workerId)
-        this.finishedOwn.add(key);
-      leases.push(lease);
-    }
-    const holds = (key: string) => this.renewer.holds(key);
-    // No expiry here: the index does not show the whole table; the full pass watches it.
-    const { claim } = this.own.review(leases, holds, new Set());
-    await this.claim(claim);
-  }
-
-  /**
-   * Takes the leases that are ours at once (given to us, handed over, left from a
-   * restart), within maxLeasesPerWorker; returns the keys taken.
-   */
-  private async claim(leases: readonly Lease[]): Promise<Set<string>> {
-    const max = this.options.maxLeasesPerWorker;
-    const room = max === null ? leases.length : max - this.renewer.heldShardIds().length;
-    const claimed = new Set<string>();
-    for (const lease of leases.slice(0, Math.max(0, room)))
-      if (await this.take(lease, 'taken')) claimed.add(lease.leaseKey);
-    return claimed;
+      await this.taker.take(byKey.get(candidate.leaseKey) ?? candidate, 'taken');
+    if (plan.steal && kind === 'full') await this.taker.askHandoff(plan.steal);
   }
 
   /**
@@ -298,46 +257,6 @@ export class LeaseCoordinator {
   /** Shutdown: watches the receivers take what we released (see LeaseReleaser). */
   confirmReleases(deadline: number): Promise<void> {
     return this.releaser.confirmReleases(deadline);
-  }
-
-  private reportOwnerIndex(): void {
-    if (this.ownerIndex) {
-      this.log.info(
-        { table: this.store.tableName },
-        'lease table has the owner index (LeaseOwnerToLeaseKeyIndex): the claim pass queries it instead of scanning',
-      );
-    } else {
-      this.log.info(
-        { table: this.store.tableName },
-        'lease table has no ACTIVE owner index (LeaseOwnerToLeaseKeyIndex): the claim pass scans the table; docs/operations.md "Lease table cost" shows how to add it',
-      );
-    }
-  }
-
-  /**
-   * A balancing steal, done as KCL 3 does it: the owner is asked to hand the lease over
-   * and keeps it until it has checkpointed what it delivered, so nothing is read twice.
-   */
-  private async askHandoff(lease: Lease): Promise<void> {
-    if (this.stopped) return;
-    try {
-      await this.store.requestHandoff(lease, this.options.workerId);
-      this.own.asked(lease.leaseKey);
-      this.metrics.leaseChanges.inc({ change: 'stolen' });
-      this.log.info(
-        { shardId: lease.leaseKey, owner: lease.leaseOwner },
-        'lease handoff asked (balancing)',
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could ask for it');
-      } else {
-        this.log.warn(
-          { shardId: lease.leaseKey, err: errorMessage(error) },
-          'asking for a lease failed',
-        );
-      }
-    }
   }
 
   /**
@@ -369,45 +288,8 @@ export class LeaseCoordinator {
     return leases;
   }
 
-  /** Takes a lease; false when it changed first or the call failed (the next pass retries). */
-  private async take(lease: Lease, change: 'taken' | 'stolen'): Promise<boolean> {
-    if (this.stopped) return false;
-    try {
-      const sentAt = this.now();
-      const counter = await this.store.take(lease, this.options.workerId);
-      // Held from when the take was sent: others see its counter no earlier than that.
-      this.renewer.add(lease.leaseKey, counter, sentAt);
-      this.own.taken(lease.leaseKey);
-      this.metrics.leaseChanges.inc({ change });
-      this.updateOwnedGauge();
-      this.log.info(
-        { shardId: lease.leaseKey, previousOwner: lease.leaseOwner, change },
-        'lease acquired',
-      );
-      const owner = this.scopeOf(lease) ?? this.scopes[0];
-      this.listener.acquired(
-        { ...lease, leaseOwner: this.options.workerId, leaseCounter: counter },
-        {
-          stream: owner?.stream.name ?? '',
-          shardId: (owner?.scope ?? SINGLE_STREAM_SCOPE).shardIdOf(lease),
-        },
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could take it');
-      } else {
-        this.log.warn(
-          { shardId: lease.leaseKey, err: errorMessage(error) },
-          'taking a lease failed',
-        );
-      }
-      return false;
-    }
-  }
-
   updateOwnedGauge(): void {
-    this.metrics.leasesOwned.set(this.renewer.heldShardIds().length);
+    this.taker.updateOwnedGauge();
   }
 
   private every(intervalMs: number, task: () => Promise<void>): void {

@@ -13,6 +13,15 @@ export function handoffTimeoutMs(failoverMs: number): number {
   return Math.max(30_000, 3 * failoverMs);
 }
 
+/**
+ * How long the owner lets in-flight records be delivered before it checkpoints and hands
+ * over: the handoff timeout less the time to notice the request (a renew interval and a
+ * call) and to write the checkpoint and the handoff (two calls), with room to spare.
+ */
+export function handoffDrainMs(failoverMs: number): number {
+  return handoffTimeoutMs(failoverMs) - 1.5 * failoverMs;
+}
+
 /** What to do with the leases in this worker's id that this process does not hold. */
 export interface OwnLeaseReview {
   /** Ours to take at once: left from a restart, given to us, handed over, or overdue. */

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import type { Lease } from './lease.js';
-import { multiStreamScope, type LeaseScope } from './lease-scope.js';
+import { SINGLE_STREAM_SCOPE, multiStreamScope, type LeaseScope } from './lease-scope.js';
 import type { ShardInfo } from './shard-sync.js';
 import { parseMultiStreamLeaseKey, parseStreamIdentifier } from './stream-identifier.js';
 
@@ -66,6 +66,15 @@ export async function identifyStreams(
  * from its initial position (the old leases belong to no stream), and the other way
  * round read multi-stream keys as shard ids. Refused, with what to do.
  */
+/** The stream and shard a lease stands for (a lease of no scope: the first stream's). */
+export function leasedShardOf(scopes: readonly StreamScope[], lease: Lease): LeasedShard {
+  const owner = scopes.find(({ scope }) => scope.holds(lease)) ?? scopes[0];
+  return {
+    stream: owner?.stream.name ?? '',
+    shardId: (owner?.scope ?? SINGLE_STREAM_SCOPE).shardIdOf(lease),
+  };
+}
+
 export function checkTableFormat(
   table: readonly Lease[],
   multiStream: boolean,

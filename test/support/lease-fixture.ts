@@ -1,5 +1,5 @@
 import type { Lease } from '../../src/leases/lease.js';
-import type { LeaseListener } from '../../src/leases/lease-coordinator.js';
+import type { LeaseListener } from '../../src/leases/lease-listener.js';
 
 /** A lease row as a fresh shard has it (counter 1, at TRIM_HORIZON), with `extra` on top. */
 export function leaseFixture(
