@@ -70,14 +70,31 @@ async function waitForPortOrStop(port: number, timeoutMs: number, child: ChildPr
   }
 }
 
-/** kinesis-local in a child process, with the fast timings the tests want. */
+/**
+ * kinesis-local in a child process, with the fast timings the tests want. Its ports are
+ * picked free but bound only seconds later, when the emulator is up; on a busy machine
+ * another process's outgoing connection can take one of them meanwhile, and kinesis-local
+ * then exits (EADDRINUSE). Both its ports must answer before it counts as started, and a
+ * start that lost that race is tried again on other ports.
+ */
 export async function startKinesisLocal(options: { port?: number } = {}): Promise<RunningEmulator> {
-  const port = options.port ?? (await freePort());
+  const attempts = options.port === undefined ? 3 : 1;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startKinesisLocalOnce(options.port ?? (await freePort()));
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+  }
+}
+
+async function startKinesisLocalOnce(port: number): Promise<RunningEmulator> {
+  const tlsPort = await freePort();
   const child = spawn(process.execPath, [require.resolve('kinesis-local/main.js')], {
     env: {
       ...process.env,
       KINESIS_MOCK_PLAIN_PORT: String(port),
-      KINESIS_MOCK_TLS_PORT: String(await freePort()),
+      KINESIS_MOCK_TLS_PORT: String(tlsPort),
       KINESIS_MOCK_CERT_PATH: require.resolve('kinesis-local/server.json'),
       CREATE_STREAM_DURATION: '1ms',
       DELETE_STREAM_DURATION: '1ms',
@@ -91,6 +108,7 @@ export async function startKinesisLocal(options: { port?: number } = {}): Promis
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPortOrStop(port, 30_000, child);
+  await waitForPortOrStop(tlsPort, 30_000, child);
   return { endpoint: `http://127.0.0.1:${port}`, port, stop: () => stopChild(child) };
 }
 
