@@ -59,6 +59,9 @@ export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
       const record = readRecord(records[index] ?? null);
       if (record === null) return null;
       list[index] = record;
+      // The parsed record (its base64 text is most of the page) is read: let it go, so a
+      // scavenge during the rest of the page does not copy it (the array is our own).
+      records[index] = null;
     }
     out.Records = list;
   }
