@@ -39,6 +39,13 @@ export class S3Sink implements Sink {
   private readonly writer: S3ObjectWriter;
   /** Gzip objects are compressed as their lines arrive (see ObjectBatch). */
   private readonly compressAsItGoes: boolean;
+  private lastKey: {
+    readonly kind: string;
+    readonly shapeId: string;
+    readonly hour: number;
+    readonly directory: string;
+    readonly key: string;
+  } | null = null;
 
   constructor(
     config: S3SinkConfig,
@@ -79,7 +86,7 @@ export class S3Sink implements Sink {
     const arrival = record.approximateArrivalTimestamp;
     // One object never spans an hour of record time, whatever the directory template.
     const hour = Math.floor(arrival.getTime() / 3_600_000);
-    const key = `${encoded.kind}|${encoded.shape?.id ?? ''}|${hour}|${directory}`;
+    const key = this.batchKey(encoded.kind, encoded.shape?.id ?? '', hour, directory);
     const batch = this.batcher.batchFor(
       key,
       (openedAt) =>
@@ -96,6 +103,27 @@ export class S3Sink implements Sink {
     const keepData = this.deps.deadLetter !== null;
     const held = batch.add(itemOf(encoded), encoded.bytes, record, ack, keepData);
     this.batcher.added(key, batch, held);
+  }
+
+  /**
+   * The open batch's key: consecutive events almost always share it (one shard's page,
+   * one directory string per second), so the last one is reused instead of building and
+   * hashing a new string per event.
+   */
+  private batchKey(kind: string, shapeId: string, hour: number, directory: string): string {
+    const last = this.lastKey;
+    if (
+      last !== null &&
+      last.kind === kind &&
+      last.shapeId === shapeId &&
+      last.hour === hour &&
+      last.directory === directory
+    ) {
+      return last.key;
+    }
+    const key = `${kind}|${shapeId}|${hour}|${directory}`;
+    this.lastKey = { kind, shapeId, hour, directory, key };
+    return key;
   }
 
   waitForCapacity(): Promise<void> | undefined {
