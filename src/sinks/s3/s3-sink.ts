@@ -39,6 +39,7 @@ export class S3Sink implements Sink {
   private readonly writer: S3ObjectWriter;
   /** Gzip objects are compressed as their lines arrive (see ObjectBatch). */
   private readonly compressAsItGoes: boolean;
+  private readonly gzipLevel: number;
   private lastKey: {
     readonly kind: string;
     readonly shapeId: string;
@@ -54,6 +55,7 @@ export class S3Sink implements Sink {
     this.name = config.name;
     this.writer = S3ObjectWriter.forSink(config, deps);
     this.compressAsItGoes = config.compression === 'gzip';
+    this.gzipLevel = config.gzipLevel;
     this.batcher = new Batcher(
       {
         sink: config.name,
@@ -97,6 +99,7 @@ export class S3Sink implements Sink {
           arrival,
           openedAt,
           this.compressAsItGoes ? headerLine(encoded.shape) : null,
+          this.gzipLevel,
         ),
     );
     // Without a dead-letter destination no entry can need the record's bytes.
