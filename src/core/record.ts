@@ -21,6 +21,25 @@ export interface UserRecord extends RecordPosition {
   readonly data: Uint8Array;
 }
 
+/**
+ * Whether bytes span their whole ArrayBuffer, so holding them holds nothing else. A page's
+ * records are views of one buffer (get-records-body.ts), and the SDK's decoders write into
+ * Node's shared 8 KB pool: such bytes pin their neighbours for as long as they are held.
+ */
+export function ownsItsBuffer(data: Uint8Array): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}
+
+/**
+ * The record as it may be held after its page is routed: with bytes of its own. Only
+ * where a record outlives routing (a batch keeping it for a dead-letter entry) is the
+ * copy made; records that are only routed share their page's buffer, one allocation per
+ * page instead of one per record.
+ */
+export function withOwnBytes(record: UserRecord): UserRecord {
+  return ownsItsBuffer(record.data) ? record : { ...record, data: new Uint8Array(record.data) };
+}
+
 /** Orders two positions; sequence numbers are compared as integers, not as strings. */
 export function comparePositions(a: RecordPosition, b: RecordPosition): number {
   if (a.sequenceNumber !== b.sequenceNumber) {

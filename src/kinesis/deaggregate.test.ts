@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withOwnBytes } from '../core/record.js';
 import { kplAggregate } from '../demo/producer.js';
 import { deaggregate, isKplAggregate } from './deaggregate.js';
 import { recordsAfter } from './iterator-start.js';
@@ -32,13 +33,15 @@ describe('KPL de-aggregation', () => {
     expect(out[0]).toMatchObject({ subSequenceNumber: 0, aggregated: false, partitionKey: 'pk' });
   });
 
-  it('gives every user record its own bytes, never a view of a shared buffer', () => {
+  it('leaves a plain record the view it was read as (a batch that keeps it copies it), and gives KPL sub-records bytes of their own', () => {
     // As the SDK decodes base64: small Buffers are slices of Node's shared 8 KB pool.
     const pooled = Buffer.from(Buffer.from('{"x":1}').toString('base64'), 'base64');
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
     const [plain] = deaggregate(record(pooled), 'stream', 'shardId-0');
-    expect(Buffer.from(plain!.data).toString()).toBe('{"x":1}');
-    expect(plain!.data.buffer.byteLength).toBe(plain!.data.byteLength);
+    expect(plain!.data).toBe(pooled);
+    // What a batch keeping it for a dead-letter entry holds: bytes of its own.
+    expect(withOwnBytes(plain!).data.buffer.byteLength).toBe(plain!.data.byteLength);
+    expect(Buffer.from(withOwnBytes(plain!).data).toString()).toBe('{"x":1}');
 
     const aggregate = kplAggregate(
       ['a', 'b'].map((t) => ({ partitionKey: 'k', data: Buffer.from(t) })),

@@ -21,24 +21,15 @@ interface AggUserRecord {
 }
 
 /**
- * A view that spans its whole ArrayBuffer pins nothing else: our GetRecords reader
- * decodes each record into a buffer of its own (get-records-body.ts), so the copy below
- * is only for bytes the SDK decoded into its shared pool.
- */
-export function ownsItsBuffer(data: Uint8Array): boolean {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-}
-
-/**
  * Splits one Kinesis record into its user records. KPL aggregates go through
  * aws-kinesis-agg (checksum verified). As the KCL does, an aggregate whose checksum or
  * protobuf does not verify is delivered as one plain record.
  *
- * Every user record gets its own copy of its bytes. The SDK (and aws-kinesis-agg) decode
- * base64 into Node's shared 8 KB Buffer pool, so a record's bytes are a view of a slab
- * shared with its neighbours; records are held until their sink batches are acknowledged
- * (for dead-lettering), and neighbours go to different batches, so one held record pinned
- * its whole slab: with a slow sink, 230 MB of slabs for 130k records in flight.
+ * A plain record's bytes are the view it was read as: of its page's buffer (our reader) or
+ * of Node's shared 8 KB pool (the SDK's). A record held past routing would pin that whole
+ * buffer (with a slow sink once 230 MB of pool slabs for 130k records in flight), so the
+ * one place that holds records, a batch keeping them for dead-lettering, copies their
+ * bytes (withOwnBytes in PendingBatch.add). A KPL sub-record gets a copy of its own here.
  */
 export function deaggregate(record: _Record, streamName: string, shardId: string): UserRecord[] {
   const out: UserRecord[] = [];
@@ -64,7 +55,9 @@ export function appendUserRecords(
     partitionKey: record.PartitionKey ?? '',
     subSequenceNumber: 0,
     aggregated: false,
-    data: aggregate || ownsItsBuffer(received) ? received : new Uint8Array(received),
+    // A view of its page's buffer (or of the SDK's pool): nothing is copied for a record
+    // that is only routed; whatever keeps a record longer copies it (withOwnBytes).
+    data: received,
   };
   if (!aggregate) {
     out.push(plain);

@@ -182,13 +182,19 @@ describe('GetRecords reader', () => {
 });
 
 describe('parseGetRecordsBody', () => {
-  it('reads a plain page itself, its data in buffers of their own', () => {
-    const parsed = parseGetRecordsBody(Buffer.from(page([record(), record({ Data: '' })])));
-    expect(parsed?.Records).toHaveLength(2);
-    const data = parsed?.Records?.[0]?.Data;
-    expect(Buffer.from(data ?? []).toString()).toBe('{"event_type":"x"}');
-    expect(data?.byteOffset).toBe(0);
-    expect(data?.buffer.byteLength).toBe(data?.byteLength);
+  it('reads a plain page itself, its data views of one buffer of the page, nothing else', () => {
+    const second = Buffer.from('{"event_type":"y"}').toString('base64');
+    const parsed = parseGetRecordsBody(
+      Buffer.from(page([record(), record({ Data: '' }), record({ Data: second })])),
+    );
+    expect(parsed?.Records).toHaveLength(3);
+    const [first, empty, last] = (parsed?.Records ?? []).map((r) => r.Data ?? new Uint8Array());
+    expect(Buffer.from(first ?? []).toString()).toBe('{"event_type":"x"}');
+    expect(empty?.byteLength).toBe(0);
+    expect(Buffer.from(last ?? []).toString()).toBe('{"event_type":"y"}');
+    // One buffer, exactly the page's data: views pin nothing but their own page.
+    expect(last?.buffer).toBe(first?.buffer);
+    expect(first?.buffer.byteLength).toBe((first?.byteLength ?? 0) + (last?.byteLength ?? 0));
   });
 
   it('leaves every unusual body to the SDK', () => {

@@ -14,8 +14,11 @@ import { isAscii } from 'node:buffer';
  * reject — and the caller hands those bytes to the SDK, so every unusual response, and
  * every error the SDK would raise, still comes from the SDK.
  *
- * Each record's data is decoded into a buffer of its own (not a view of Node's shared
- * 8 KB pool, as the SDK's is), so the shard loop need not copy it again (deaggregate.ts).
+ * The records' data is decoded into one buffer per page, each record's bytes a view of
+ * it: one allocation per page instead of one per record (an own ArrayBuffer per record
+ * cost ~0.4 µs, and one more object per waiting record for the garbage collector). A
+ * record held past routing gets a copy of its own (withOwnBytes in PendingBatch.add), so
+ * it does not keep its page alive.
  */
 
 export type GetRecordsBody = Omit<GetRecordsCommandOutput, '$metadata'>;
@@ -55,10 +58,14 @@ export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
   const out: { -readonly [K in keyof GetRecordsBody]?: GetRecordsBody[K] } = {};
   if (records != null) {
     const list: _Record[] = new Array<_Record>(records.length);
+    const data = new PageData(records);
     for (let index = 0; index < records.length; index += 1) {
-      const record = readRecord(records[index] ?? null);
+      const record = readRecord(records[index] ?? null, data);
       if (record === null) return null;
       list[index] = record;
+      // The parsed record (its base64 text is most of the page) is read: let it go, so a
+      // scavenge during the rest of the page does not copy it (the array is our own).
+      records[index] = null;
     }
     out.Records = list;
   }
@@ -68,7 +75,7 @@ export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
   return out as GetRecordsBody;
 }
 
-function readRecord(value: Json): _Record | null {
+function readRecord(value: Json, page: PageData): _Record | null {
   if (!isPlainObject(value)) return null;
   const sequenceNumber = value['SequenceNumber'];
   const data = value['Data'];
@@ -88,7 +95,7 @@ function readRecord(value: Json): _Record | null {
   const record: { -readonly [K in keyof _Record]?: _Record[K] } = {};
   if (sequenceNumber != null) record.SequenceNumber = sequenceNumber;
   if (data != null) {
-    const bytes = base64Bytes(data);
+    const bytes = page.decode(data);
     if (bytes === null) return null;
     record.Data = bytes;
   }
@@ -99,19 +106,37 @@ function readRecord(value: Json): _Record | null {
   return record as _Record;
 }
 
-/**
- * Standard base64 with up to two '=' at the end, as the SDK's check accepts it, decoded
- * into a buffer of its own; null for anything else. Node's decoder skips characters it
- * does not know, so a shorter result than the length promises means there was one; it
- * also reads the URL alphabet's '-' and '_', which are looked for separately.
- */
-function base64Bytes(text: string): Uint8Array | null {
-  if (text.length % 4 !== 0) return null;
-  const expected = Buffer.byteLength(text, 'base64');
-  const bytes = new Uint8Array(expected);
-  const written = Buffer.from(bytes.buffer, 0, expected).write(text, 'base64');
-  if (written !== expected || hasUrlAlphabet(text) || misplacedPadding(text)) return null;
-  return bytes;
+/** One page's record data: one buffer, sized for every record's base64, handed out in views. */
+class PageData {
+  private readonly buffer: Buffer;
+  private used = 0;
+
+  constructor(records: readonly Json[]) {
+    let total = 0;
+    for (const record of records) {
+      const data = isPlainObject(record) ? record['Data'] : undefined;
+      if (typeof data === 'string') total += Buffer.byteLength(data, 'base64');
+    }
+    // Every byte handed out is written first (the decode must fill what it promises).
+    this.buffer = Buffer.allocUnsafeSlow(total);
+  }
+
+  /**
+   * Standard base64 with up to two '=' at the end, as the SDK's check accepts it, decoded
+   * into the next part of the page's buffer; null for anything else. Node's decoder skips
+   * characters it does not know, so a shorter result than the length promises means there
+   * was one; it also reads the URL alphabet's '-' and '_', which are looked for separately.
+   */
+  decode(text: string): Uint8Array | null {
+    if (text.length % 4 !== 0) return null;
+    const expected = Buffer.byteLength(text, 'base64');
+    if (this.used + expected > this.buffer.byteLength) return null;
+    const written = this.buffer.write(text, this.used, expected, 'base64');
+    if (written !== expected || hasUrlAlphabet(text) || misplacedPadding(text)) return null;
+    const bytes = new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + this.used, expected);
+    this.used += expected;
+    return bytes;
+  }
 }
 
 function hasUrlAlphabet(text: string): boolean {

@@ -1,5 +1,5 @@
 import type { AckHandle } from '../core/ack.js';
-import type { UserRecord } from '../core/record.js';
+import { withOwnBytes, type UserRecord } from '../core/record.js';
 
 /**
  * What an event in a batch holds besides its encoded item and its record's bytes: the
@@ -39,7 +39,8 @@ export class PendingBatch<T> {
    */
   add(item: T, bytes: number, record: UserRecord, ack: AckHandle, keepData = true): number {
     this.keep(item, bytes);
-    if (keepData) this.records.push(record);
+    // A kept record gets bytes of its own: a view would keep its whole page alive.
+    if (keepData) this.records.push(withOwnBytes(record));
     this.acks.push(ack);
     const arrival = record.approximateArrivalTimestamp.getTime();
     if (arrival < this.oldestArrivalMs) this.oldestArrivalMs = arrival;

@@ -72,9 +72,12 @@ describe('GetRecords reader on kinesis-local responses', () => {
           expect(typeof actual.NextShardIterator).toBe(typeof expected.NextShardIterator);
           expect(comparable(actual)).toEqual(comparable(expected));
           total += expected.Records?.length ?? 0;
-          // Our reader's data owns its buffer; the SDK's is a view of Node's pool.
-          const data = actual.Records?.map((r) => r.Data) ?? [];
-          if (data.length > 0 && data.every((d) => d?.buffer.byteLength === d?.byteLength)) {
+          // Our reader's data are views of one buffer holding exactly the page's data; the
+          // SDK's are views of Node's shared pool.
+          const data = actual.Records?.map((r) => r.Data ?? new Uint8Array()) ?? [];
+          const buffers = new Set(data.map((d) => d.buffer));
+          const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
+          if (buffers.size === 1 && [...buffers][0]?.byteLength === bytes && bytes > 0) {
             ownPages += 1;
           }
           if ((expected.Records?.length ?? 0) === 0) break;

@@ -1,6 +1,7 @@
 import type { CsvShape } from '../../core/csv-shape.js';
 import { PendingBatch } from '../pending-batch.js';
 import type { OutputKind } from './key-layout.js';
+import { DEFAULT_GZIP_LEVEL } from './deterministic-gzip.js';
 import { DEFLATE_STATE_BYTES, StreamingGzip } from './streaming-gzip.js';
 
 /** A text line (CSV, JSON Lines) or the cells of a Parquet row. */
@@ -26,6 +27,8 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
      * events).
      */
     private readonly gzipHeader: string | null = null,
+    /** The sink's `gzipLevel`, for the lines gzipped as they arrive. */
+    private readonly gzipLevel: number = DEFAULT_GZIP_LEVEL,
   ) {
     super(openedAt);
   }
@@ -58,7 +61,7 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
   }
 
   private startGzip(): void {
-    const gzip = new StreamingGzip();
+    const gzip = new StreamingGzip(this.gzipLevel);
     const header = this.gzipHeader ?? '';
     gzip.write(header, Buffer.byteLength(header));
     for (const line of this.items) {

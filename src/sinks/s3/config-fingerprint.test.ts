@@ -22,6 +22,12 @@ describe('exactly-once config hash', () => {
     expect(hashOf({ filter: { eventTypes: ['CLOSE', 'OPEN'], formats: [] } })).toBe(hashOf({}));
   });
 
+  it('is what it was before gzipLevel existed at the default level, or without gzip', () => {
+    expect(hashOf({ gzipLevel: 6 } as Partial<typeof sink>)).toBe(hashOf({}));
+    const none = { compression: 'none' as unknown as 'gzip' };
+    expect(hashOf({ ...none, gzipLevel: 1 } as Partial<typeof sink>)).toBe(hashOf(none));
+  });
+
   it('changes with every setting that changes what an object holds', () => {
     const base = hashOf({});
     const changed = [
@@ -34,6 +40,7 @@ describe('exactly-once config hash', () => {
       hashOf({ filter: { eventTypes: ['OPEN'], formats: [] } }),
       hashOf({}, 'pinpoint'),
       hashOf({}, 'auto', ['a', 'b', 'c']),
+      hashOf({ gzipLevel: 1 } as Partial<typeof sink>),
     ];
     expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
   });

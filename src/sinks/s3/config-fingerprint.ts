@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { S3SinkConfig } from '../../config/schema.js';
+import { DEFAULT_GZIP_LEVEL } from './deterministic-gzip.js';
 
 /**
  * Bump when the bytes written for the same events change (encoding, CSV quoting, gzip
@@ -10,7 +11,7 @@ const ENCODING_VERSION = 1;
 /** Everything besides the records that decides how records are cut into objects and encoded. */
 export interface DeterminismInputs {
   readonly sink: Pick<S3SinkConfig, 'format' | 'compression' | 'layout' | 'buffer'> &
-    Partial<Pick<S3SinkConfig, 'parquet' | 'partitionBy'>> & {
+    Partial<Pick<S3SinkConfig, 'parquet' | 'partitionBy' | 'gzipLevel'>> & {
       // Not `filter.streams`: an exactly-once sink reads one stream, so it selects nothing.
       readonly filter: Pick<S3SinkConfig['filter'], 'eventTypes' | 'formats'>;
     };
@@ -31,6 +32,14 @@ export function determinismFingerprint(inputs: DeterminismInputs): string {
       ? { parquet: [sink.parquet.compression, sink.parquet.rowGroupBytes] }
       : {};
   const partitionBy = sink.partitionBy === 'event' ? { partitionBy: 'event' } : {};
+  // Another level writes other bytes for the same lines (gzip text objects only).
+  const gzipLevel =
+    sink.format !== 'parquet' &&
+    sink.compression === 'gzip' &&
+    sink.gzipLevel !== undefined &&
+    sink.gzipLevel !== DEFAULT_GZIP_LEVEL
+      ? { gzipLevel: sink.gzipLevel }
+      : {};
   return JSON.stringify({
     v: ENCODING_VERSION,
     format: sink.format,
@@ -42,6 +51,7 @@ export function determinismFingerprint(inputs: DeterminismInputs): string {
     decode: inputs.decodeFormat,
     ...parquet,
     ...partitionBy,
+    ...gzipLevel,
   });
 }
 

@@ -7,13 +7,21 @@ const gzipAsync = promisify(gzip);
 const OS_BYTE = 9;
 const OS_UNIX = 3;
 
-/** The gzip settings of every text object (fixed, so the bytes depend on the input only). */
-export const GZIP_OPTIONS: ZlibOptions = {
-  level: constants.Z_DEFAULT_COMPRESSION,
-  strategy: constants.Z_DEFAULT_STRATEGY,
-  memLevel: 8,
-  windowBits: 15,
-};
+/** zlib's default level (what Z_DEFAULT_COMPRESSION means), and the sink's `gzipLevel` default. */
+export const DEFAULT_GZIP_LEVEL = 6;
+
+/**
+ * The gzip settings of every text object: fixed but for the level (the sink's
+ * `gzipLevel`), so the bytes depend on the input and that setting only.
+ */
+export function gzipOptions(level: number = DEFAULT_GZIP_LEVEL): ZlibOptions {
+  return {
+    level,
+    strategy: constants.Z_DEFAULT_STRATEGY,
+    memLevel: 8,
+    windowBits: 15,
+  };
+}
 
 /**
  * Node's zlib writes MTIME 0 and no file name; the OS byte is zlib's build platform, so it
@@ -25,10 +33,13 @@ export function pinGzipOsByte(member: Buffer): Buffer {
 }
 
 /**
- * gzip whose bytes depend only on the input. Level and strategy are fixed (GZIP_OPTIONS).
- * The deflate stream itself is stable for one zlib build; another zlib version may
- * compress differently (same decompressed bytes), see docs/s3-sink.md.
+ * gzip whose bytes depend only on the input and the level (gzipOptions). The deflate
+ * stream itself is stable for one zlib build; another zlib version may compress
+ * differently (same decompressed bytes), see docs/s3-sink.md.
  */
-export async function deterministicGzip(input: Buffer): Promise<Buffer> {
-  return pinGzipOsByte(await gzipAsync(input, GZIP_OPTIONS));
+export async function deterministicGzip(
+  input: Buffer,
+  level: number = DEFAULT_GZIP_LEVEL,
+): Promise<Buffer> {
+  return pinGzipOsByte(await gzipAsync(input, gzipOptions(level)));
 }

@@ -16,6 +16,8 @@ export interface ObjectWriterSettings {
   readonly bucket: string;
   /** Of text objects; Parquet objects use `parquet.compression` inside the file. */
   readonly compression: 'gzip' | 'zstd' | 'none';
+  /** zlib level of gzip text objects (the sink's `gzipLevel`; 6 when absent). */
+  readonly gzipLevel?: number;
   readonly parquet: ParquetSettings;
   readonly retry: RetryConfig;
 }
@@ -52,8 +54,8 @@ export class S3ObjectWriter {
 
   /** The writer for an S3 sink's config (both the batching and the exactly-once sink). */
   static forSink(config: S3SinkConfig, deps: ObjectWriterDeps): S3ObjectWriter {
-    const { name: sinkName, bucket, compression, parquet, retry } = config;
-    return new S3ObjectWriter({ sinkName, bucket, compression, parquet, retry }, deps);
+    const { name: sinkName, bucket, compression, gzipLevel, parquet, retry } = config;
+    return new S3ObjectWriter({ sinkName, bucket, compression, gzipLevel, parquet, retry }, deps);
   }
 
   async write(batch: ObjectBatch, key: string): Promise<void> {
@@ -79,7 +81,7 @@ export class S3ObjectWriter {
     const plain = plainBody(batch);
     switch (this.settings.compression) {
       case 'gzip':
-        return deterministicGzip(plain);
+        return deterministicGzip(plain, this.settings.gzipLevel);
       case 'zstd':
         return zstdCompress(plain);
       case 'none':

@@ -39,6 +39,14 @@ export class S3Sink implements Sink {
   private readonly writer: S3ObjectWriter;
   /** Gzip objects are compressed as their lines arrive (see ObjectBatch). */
   private readonly compressAsItGoes: boolean;
+  private readonly gzipLevel: number;
+  private lastKey: {
+    readonly kind: string;
+    readonly shapeId: string;
+    readonly hour: number;
+    readonly directory: string;
+    readonly key: string;
+  } | null = null;
 
   constructor(
     config: S3SinkConfig,
@@ -47,6 +55,7 @@ export class S3Sink implements Sink {
     this.name = config.name;
     this.writer = S3ObjectWriter.forSink(config, deps);
     this.compressAsItGoes = config.compression === 'gzip';
+    this.gzipLevel = config.gzipLevel;
     this.batcher = new Batcher(
       {
         sink: config.name,
@@ -79,7 +88,7 @@ export class S3Sink implements Sink {
     const arrival = record.approximateArrivalTimestamp;
     // One object never spans an hour of record time, whatever the directory template.
     const hour = Math.floor(arrival.getTime() / 3_600_000);
-    const key = `${encoded.kind}|${encoded.shape?.id ?? ''}|${hour}|${directory}`;
+    const key = this.batchKey(encoded.kind, encoded.shape?.id ?? '', hour, directory);
     const batch = this.batcher.batchFor(
       key,
       (openedAt) =>
@@ -90,12 +99,34 @@ export class S3Sink implements Sink {
           arrival,
           openedAt,
           this.compressAsItGoes ? headerLine(encoded.shape) : null,
+          this.gzipLevel,
         ),
     );
     // Without a dead-letter destination no entry can need the record's bytes.
     const keepData = this.deps.deadLetter !== null;
     const held = batch.add(itemOf(encoded), encoded.bytes, record, ack, keepData);
     this.batcher.added(key, batch, held);
+  }
+
+  /**
+   * The open batch's key: consecutive events almost always share it (one shard's page,
+   * one directory string per second), so the last one is reused instead of building and
+   * hashing a new string per event.
+   */
+  private batchKey(kind: string, shapeId: string, hour: number, directory: string): string {
+    const last = this.lastKey;
+    if (
+      last !== null &&
+      last.kind === kind &&
+      last.shapeId === shapeId &&
+      last.hour === hour &&
+      last.directory === directory
+    ) {
+      return last.key;
+    }
+    const key = `${kind}|${shapeId}|${hour}|${directory}`;
+    this.lastKey = { kind, shapeId, hour, directory, key };
+    return key;
   }
 
   waitForCapacity(): Promise<void> | undefined {

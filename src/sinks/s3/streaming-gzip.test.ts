@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ObjectBatch } from './batch.js';
 import { deterministicGzip } from './deterministic-gzip.js';
@@ -38,6 +38,34 @@ describe('an S3 object gzipped as its lines arrive', () => {
     // input was split, and the settings and the pinned OS byte are the same.
     const built = await deterministicGzip(Buffer.from(expected));
     expect(body.equals(built)).toBe(true);
+  });
+
+  it('gzipLevel 6 writes the bytes of the zlib default level, as every release did; another level its own', async () => {
+    const items = lines(3000);
+    const expected = HEADER + items.join('');
+    // The settings before gzipLevel existed: Z_DEFAULT_COMPRESSION, OS byte pinned to Unix.
+    const before = gzipSync(Buffer.from(expected), {
+      level: constants.Z_DEFAULT_COMPRESSION,
+      strategy: constants.Z_DEFAULT_STRATEGY,
+      memLevel: 8,
+      windowBits: 15,
+    });
+    before[9] = 3;
+    for (const level of [undefined, 6]) {
+      const streamed = new ObjectBatch('d/', 'csv', null, new Date(0), 0, HEADER, level);
+      fill(streamed, items);
+      const body = await streamed.streamedBody();
+      expect(body?.equals(before), `level ${String(level)}`).toBe(true);
+      expect((await deterministicGzip(Buffer.from(expected), level)).equals(before)).toBe(true);
+    }
+    const fast = new ObjectBatch('d/', 'csv', null, new Date(0), 0, HEADER, 1);
+    fill(fast, items);
+    const body = await fast.streamedBody();
+    if (!body) throw new Error('the batch did not compress as it went');
+    expect(gunzipSync(body).toString()).toBe(expected);
+    expect(body.equals(before)).toBe(false);
+    // The object built at the end at the same level: the same bytes.
+    expect(body.equals(await deterministicGzip(Buffer.from(expected), 1))).toBe(true);
   });
 
   it('a batch whose lines weigh less than a deflate stream keeps them and is built at the end', async () => {

@@ -1,6 +1,6 @@
 import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
-import { GZIP_OPTIONS, pinGzipOsByte } from './deterministic-gzip.js';
+import { DEFAULT_GZIP_LEVEL, gzipOptions, pinGzipOsByte } from './deterministic-gzip.js';
 
 /** Lines are copied into chunks of this size before they go to the compressor. */
 const CHUNK_BYTES = 64 * 1024;
@@ -19,14 +19,15 @@ export const DEFLATE_STATE_BYTES = 256 * 1024 + 16 * 1024;
  * threads; the same gzip settings as `deterministicGzip`.
  */
 export class StreamingGzip {
-  private readonly gzip: Gzip = createGzip(GZIP_OPTIONS);
+  private readonly gzip: Gzip;
   private readonly output: Buffer[] = [];
   private outputBytes = 0;
   private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private used = 0;
   private readonly done: Promise<void>;
 
-  constructor() {
+  constructor(level: number = DEFAULT_GZIP_LEVEL) {
+    this.gzip = createGzip(gzipOptions(level));
     this.gzip.on('data', (data: Buffer) => {
       this.output.push(data);
       this.outputBytes += data.byteLength;
