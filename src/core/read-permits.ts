@@ -10,9 +10,9 @@ const ASSUMED_RECORD_BYTES = 1024;
  * over the permits). A page weighs more than it is counted while it is read and routed:
  * the response body, its text and the parsed document exist beside the records, and what
  * V8 promoted while the page was routed stays until a full collection. Smaller pages
- * leave less of that behind (measured with a 32 MiB budget: peak RSS 240 -> 222 MiB at
- * 16 shards, 238 -> 225 MiB in the 64-shard backlog, CPU per record and records/s within
- * noise; docs/performance.md, "Memory margin"). A quarter still lets one loop read a
+ * leave less of that behind (measured with a 32 MiB budget: peak RSS 254 -> 225 MiB at
+ * 16 shards, 238 -> 234 at 64; CPU per record and records/s within noise;
+ * docs/performance.md, "Memory margin"). A quarter still lets one loop read a
  * shard's 2 MB/s at 5 calls a second from a 32 MiB budget with the default 4 permits.
  */
 export const PAGES_BUDGET_SHARE = 0.25;
