@@ -12,8 +12,9 @@ const ASSUMED_RECORD_BYTES = 1024;
  * V8 promoted while the page was routed stays until a full collection. Smaller pages
  * leave less of that behind (measured with a 32 MiB budget: peak RSS 254 -> 225 MiB at
  * 16 shards, 238 -> 234 at 64; CPU per record and records/s within noise;
- * docs/performance.md, "Memory margin"). A quarter still lets one loop read a
- * shard's 2 MB/s at 5 calls a second from a 32 MiB budget with the default 4 permits.
+ * docs/performance.md, "Memory margin"). From a 32 MiB budget with the default 4 permits
+ * one loop still reads a shard's 2 MB/s at 5 calls a second with records of 1 KB or more,
+ * and ~8,500 records a second of 100 bytes (a shard takes 1,000 writes a second).
  */
 export const PAGES_BUDGET_SHARE = 0.25;
 
