@@ -84,11 +84,11 @@ describe('MemoryBudget', () => {
 
 describe('ReadPermits with a memory budget', () => {
   it('asks for no more records than the budget left can hold, at the average record size seen', async () => {
-    const budget = new MemoryBudget(4 * MIB);
+    const budget = new MemoryBudget(16 * MIB);
     const permits = new ReadPermits(4, budget, 2);
     const page = new PageSize(10_000);
     page.observe(100, records(100, 1000));
-    budget.add(3 * MIB); // the sinks hold most of it
+    budget.add(15 * MIB); // the sinks hold most of it
     const release = await permits.acquire(undefined, page);
     // 2 sinks x (2 x 1000 + 1024) bytes per record, in the 1 MiB left.
     expect(page.limit).toBe(Math.floor(MIB / (2 * (2 * 1000 + 1024))));
@@ -98,11 +98,11 @@ describe('ReadPermits with a memory budget', () => {
   });
 
   it('waits before reading while the budget is spent, and reads when room comes back', async () => {
-    const budget = new MemoryBudget(4 * MIB);
+    const budget = new MemoryBudget(16 * MIB);
     const permits = new ReadPermits(4, budget, 1);
     const page = new PageSize(10_000);
     page.observe(10, records(10, 1000));
-    budget.add(4 * MIB);
+    budget.add(16 * MIB);
     let granted = false;
     const acquiring = permits.acquire(undefined, page).then((release) => {
       granted = true;
@@ -110,11 +110,29 @@ describe('ReadPermits with a memory budget', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(granted).toBe(false);
-    budget.remove(2 * MIB);
+    budget.remove(8 * MIB);
     (await acquiring)();
     expect(granted).toBe(true);
-    // At most a quarter of the budget per page (4 permits): 1 MiB at 3,024 bytes a record.
+    // Pages take at most a quarter of the budget, each a quarter of that (4 permits): 1 MiB
+    // at 3,024 bytes a record.
     expect(page.limit).toBe(Math.floor(MIB / (2 * 1000 + 1024)));
+  });
+
+  it('pages in hand together reserve at most a quarter of the budget, however many loops read', async () => {
+    const budget = new MemoryBudget(32 * MIB);
+    const permits = new ReadPermits(4, budget, 1);
+    const pages = Array.from({ length: 4 }, () => {
+      const page = new PageSize(10_000);
+      page.observe(100, records(100, 500));
+      return page;
+    });
+    // Nothing held: every loop may read at once, the budget is all left.
+    const releases = await Promise.all(pages.map((page) => permits.acquire(undefined, page)));
+    expect(budget.reserved).toBeLessThanOrEqual(8 * MIB);
+    const perRecord = 2 * 500 + 1024;
+    for (const page of pages) expect(page.limit).toBe(Math.floor((2 * MIB) / perRecord));
+    for (const release of releases) release();
+    expect(budget.reserved).toBe(0);
   });
 
   it('learns what routed pages really cost from the budget', async () => {
@@ -128,6 +146,7 @@ describe('ReadPermits with a memory budget', () => {
     release();
     budget.remove(routed); // delivered
     (await permits.acquire(undefined, page))();
-    expect(page.limit).toBe(Math.floor((8 * MIB) / (2 * (2 * 1000 + 1024))));
+    // One permit: the whole quarter of the budget for its page.
+    expect(page.limit).toBe(Math.floor((2 * MIB) / (2 * (2 * 1000 + 1024))));
   });
 });

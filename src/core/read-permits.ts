@@ -5,6 +5,19 @@ import type { UserRecord } from './record.js';
 /** Data bytes per record assumed before a shard (or any shard) has returned one. */
 const ASSUMED_RECORD_BYTES = 1024;
 
+/**
+ * Share of the budget the pages in hand may reserve together (a page at most this share
+ * over the permits). A page weighs more than it is counted while it is read and routed:
+ * the response body, its text and the parsed document exist beside the records, and what
+ * V8 promoted while the page was routed stays until a full collection. Smaller pages
+ * leave less of that behind (measured with a 32 MiB budget: peak RSS 254 -> 225 MiB at
+ * 16 shards, 238 -> 234 at 64; CPU per record and records/s within noise;
+ * docs/performance.md, "Memory margin"). From a 32 MiB budget with the default 4 permits
+ * one loop still reads a shard's 2 MB/s at 5 calls a second with records of 1 KB or more,
+ * and ~8,500 records a second of 100 bytes (a shard takes 1,000 writes a second).
+ */
+export const PAGES_BUDGET_SHARE = 0.25;
+
 /** A page smaller than this many records is not worth a call: wait for room instead. */
 const MIN_PAGE_RECORDS = 100;
 
@@ -59,8 +72,8 @@ export class PageSize {
  * and each page is up to 10,000 records (10 MB) before a sink can push back.
  *
  * With the process's memory budget a permit also reserves room for the page before it
- * is read: its `limit` is what the budget left (at most a `limit`-th of the budget per
- * page) can hold at the shard's average record size, as every sink it is routed to will
+ * is read: its `limit` is what the budget left (at most a `limit`-th of a quarter of the
+ * budget per page: PAGES_BUDGET_SHARE) can hold at the shard's average record size, as every sink it is routed to will
  * count it, so the pages in hand cannot take the process past its budget. With many
  * shards in hand pages get smaller instead of the process bigger.
  */
@@ -89,7 +102,8 @@ export class ReadPermits {
     const memory = this.memory;
     page.lastPage = null;
     const perRecord = this.bytesPerRecord(page);
-    const want = Math.min(page.maxRecords * perRecord, Math.floor(memory.limitBytes / this.limit));
+    const share = Math.floor((memory.limitBytes * PAGES_BUDGET_SHARE) / this.limit);
+    const want = Math.min(page.maxRecords * perRecord, share);
     await memory.waitForAvailable(Math.min(want, MIN_PAGE_RECORDS * perRecord), signal);
     const reserved = memory.reserve(want);
     page.limit = Math.max(1, Math.min(page.maxRecords, Math.floor(reserved / perRecord)));

@@ -10,7 +10,7 @@ const RECORD = userRecord({ data: new Uint8Array(1000) });
 
 describe('a spent memory budget', () => {
   it('a shard loop waiting for room makes the sinks cut their open batches instead of waiting for maxAgeMs', async () => {
-    const budget = new MemoryBudget(1024 * 1024);
+    const budget = new MemoryBudget(4 * 1024 * 1024);
     const delivered: number[] = [];
     const batcher = new Batcher<PendingBatch<string>>(
       {
