@@ -30,14 +30,24 @@ export function ownsItsBuffer(data: Uint8Array): boolean {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
 }
 
+/** The copy made for each record that was kept; it lives as long as the record does. */
+const ownCopies = new WeakMap<UserRecord, UserRecord>();
+
 /**
  * The record as it may be held after its page is routed: with bytes of its own. Only
  * where a record outlives routing (a batch keeping it for a dead-letter entry) is the
  * copy made; records that are only routed share their page's buffer, one allocation per
- * page instead of one per record.
+ * page instead of one per record. One copy per record, however many of its events and
+ * sinks keep it: a record of 100 events kept by two sinks is not copied 200 times.
  */
 export function withOwnBytes(record: UserRecord): UserRecord {
-  return ownsItsBuffer(record.data) ? record : { ...record, data: new Uint8Array(record.data) };
+  if (ownsItsBuffer(record.data)) return record;
+  let copy = ownCopies.get(record);
+  if (!copy) {
+    copy = { ...record, data: new Uint8Array(record.data) };
+    ownCopies.set(record, copy);
+  }
+  return copy;
 }
 
 /** Orders two positions; sequence numbers are compared as integers, not as strings. */

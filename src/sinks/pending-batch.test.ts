@@ -35,4 +35,17 @@ describe('PendingBatch', () => {
     notKeeping.add('x\n', 2, record, noAck, false);
     expect(notKeeping.records).toHaveLength(0);
   });
+  it('copies a record once, however many of its events and sinks keep it', () => {
+    const page = Buffer.from('aaaa|bbbb|cccc');
+    const record = userRecord({ data: new Uint8Array(page.buffer, page.byteOffset + 5, 4) });
+    const first = new PendingBatch<string>(0);
+    const second = new PendingBatch<string>(0);
+    first.add('one\n', 4, record, noAck, true);
+    first.add('two\n', 4, record, noAck, true);
+    second.add('three\n', 6, record, noAck, true);
+    const kept = [...first.records, ...second.records];
+    expect(kept).toHaveLength(3);
+    expect(new Set(kept.map((held) => held.data.buffer)).size).toBe(1);
+    expect(kept[0]?.data.buffer).not.toBe(page.buffer);
+  });
 });
