@@ -50,6 +50,14 @@ export function withOwnBytes(record: UserRecord): UserRecord {
   return copy;
 }
 
+/**
+ * Just the position of a record, for what remembers where a record was after it was
+ * routed: a record's bytes are a view of its whole page, which holding the record keeps.
+ */
+export function positionOf(position: RecordPosition): RecordPosition {
+  return { sequenceNumber: position.sequenceNumber, subSequenceNumber: position.subSequenceNumber };
+}
+
 /** Orders two positions; sequence numbers are compared as integers, not as strings. */
 export function comparePositions(a: RecordPosition, b: RecordPosition): number {
   if (a.sequenceNumber !== b.sequenceNumber) {

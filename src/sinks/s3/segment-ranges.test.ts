@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { noAck, userRecord } from '../../../test/support/user-record.js';
 import { SegmentRanges } from './segment-ranges.js';
+import { ShardSegment } from './shard-segment.js';
 
 const at = (sequenceNumber: number, subSequenceNumber = 0) => ({
   sequenceNumber: String(sequenceNumber),
@@ -76,5 +78,26 @@ describe('checkpoints that keep replays deterministic', () => {
     const ranges = new SegmentRanges();
     segment(ranges, 10, 20);
     expect(ranges.safeCheckpoint('shard-2', at(15))).toEqual(at(15));
+  });
+  it('holds positions, never a record (its bytes are a view of its whole page)', () => {
+    const ranges = new SegmentRanges();
+    const first = userRecord({ sequenceNumber: '10', data: new Uint8Array(8) });
+    const range = ranges.open('shard-1', first);
+    const segment = new ShardSegment(first, range, 0);
+    const encoded = { kind: 'csv', shape: null, line: 'a\n', bytes: 2 } as const;
+    segment.add('dir/', encoded, first, noAck);
+    segment.add(
+      'dir/',
+      encoded,
+      userRecord({ sequenceNumber: '11', data: new Uint8Array(8) }),
+      noAck,
+    );
+    ranges.close('shard-1', range);
+    const next = ranges.open('shard-1', userRecord({ sequenceNumber: '12' }));
+    for (const position of [range.first, range.last, next.first, next.before]) {
+      expect(position).not.toHaveProperty('data');
+    }
+    expect(range.last).toEqual(at(11));
+    expect(next.before).toEqual(at(11));
   });
 });

@@ -1,4 +1,4 @@
-import { comparePositions, type RecordPosition } from '../../core/record.js';
+import { comparePositions, positionOf, type RecordPosition } from '../../core/record.js';
 
 /** The first and last record of one segment, and the last record of the one before it. */
 export interface SegmentRange {
@@ -21,7 +21,10 @@ export class SegmentRanges {
 
   /** Registers a segment that starts at `first`; its `last` is updated as it grows. */
   open(shardId: string, first: RecordPosition): SegmentRange {
-    const range: SegmentRange = { first, last: first, before: this.lastEnd.get(shardId) ?? null };
+    // Positions only: a record here would keep its whole page alive (positionOf).
+    const start = positionOf(first);
+    const before = this.lastEnd.get(shardId) ?? null;
+    const range: SegmentRange = { first: start, last: start, before };
     const ranges = this.byShard.get(shardId) ?? [];
     ranges.push(range);
     this.byShard.set(shardId, ranges);

@@ -1,5 +1,5 @@
 import type { AckHandle } from '../../core/ack.js';
-import type { UserRecord } from '../../core/record.js';
+import { positionOf, type UserRecord } from '../../core/record.js';
 import { ObjectBatch } from './batch.js';
 import { itemOf, type EncodedEvent } from './event-encoder.js';
 import type { SegmentRange } from './segment-ranges.js';
@@ -49,8 +49,11 @@ export class ShardSegment implements SegmentStats {
     batch.add(itemOf(encoded), encoded.bytes, record, ack);
     this.events += 1;
     this.bytes += encoded.bytes;
-    this.lastSequence = record.sequenceNumber;
-    this.lastSub = record.subSequenceNumber;
-    this.range.last = record;
+    if (!this.holdsLast(record)) {
+      this.lastSequence = record.sequenceNumber;
+      this.lastSub = record.subSequenceNumber;
+      // A position, not the record: the record's bytes are a view of its whole page.
+      this.range.last = positionOf(record);
+    }
   }
 }
