@@ -114,8 +114,10 @@ describe('ReadPermits with a memory budget', () => {
     (await acquiring)();
     expect(granted).toBe(true);
     // Pages take at most a quarter of the budget, each a quarter of that (4 permits): 1 MiB
-    // at 3,024 bytes a record.
-    expect(page.limit).toBe(Math.floor(MIB / (2 * 1000 + 1024)));
+    // at 3,024 bytes a record would be 346 records, 338 KiB of data; a page holds at least
+    // the 400 KiB a loop needs to keep up with a shard (within the quarter): 410 records.
+    expect(MIB / (2 * 1000 + 1024)).toBeLessThan(346.8);
+    expect(page.limit).toBe(Math.ceil((400 * 1024) / 1000));
   });
 
   it('pages in hand together reserve at most a quarter of the budget, however many loops read', async () => {
@@ -148,5 +150,19 @@ describe('ReadPermits with a memory budget', () => {
     (await permits.acquire(undefined, page))();
     // One permit: the whole quarter of the budget for its page.
     expect(page.limit).toBe(Math.floor((2 * MIB) / (2 * (2 * 1000 + 1024))));
+  });
+  it('a page still holds a shard read at its 2 MB/s limit, with KPL aggregates and three sinks', async () => {
+    const budget = new MemoryBudget(32 * MIB);
+    const permits = new ReadPermits(4, budget, 3);
+    const page = new PageSize(10_000);
+    // Kinesis records of 150 KPL user records of 300 bytes each: 45,000 data bytes apiece.
+    page.observe(2, records(300, 300));
+    const release = await permits.acquire(undefined, page);
+    // 5 calls a second must bring 2 MB: at least 400 KiB of data per page. Each such record
+    // counts 3 x (2 x 45,000 + 150 x 1,024) bytes, more than an eighth of the budget's quarter.
+    expect(page.limit * 45_000).toBeGreaterThanOrEqual(400 * 1024);
+    // Still within what a page could take before the pages shared their quarter.
+    expect(budget.reserved).toBeLessThanOrEqual(8 * MIB);
+    release();
   });
 });

@@ -12,11 +12,18 @@ const ASSUMED_RECORD_BYTES = 1024;
  * V8 promoted while the page was routed stays until a full collection. Smaller pages
  * leave less of that behind (measured with a 32 MiB budget: peak RSS 254 -> 225 MiB at
  * 16 shards, 238 -> 234 at 64; CPU per record and records/s within noise;
- * docs/performance.md, "Memory margin"). From a 32 MiB budget with the default 4 permits
- * one loop still reads a shard's 2 MB/s at 5 calls a second with records of 1 KB or more,
- * and ~8,500 records a second of 100 bytes (a shard takes 1,000 writes a second).
+ * docs/performance.md, "Memory margin"). A page may take more than its part of the share,
+ * up to the whole share, when that part could not hold PAGE_DATA_TO_KEEP_UP: with KPL
+ * aggregates of small events and several sinks an event counts many times its bytes.
  */
 export const PAGES_BUDGET_SHARE = 0.25;
+
+/**
+ * Record data one page must be able to hold so that one loop reads a shard as fast as
+ * Kinesis lets it: 2 MB a second in 5 GetRecords calls. A loop that reads less than a
+ * shard takes in (1 MB/s of KPL user records) falls behind and never catches up.
+ */
+export const PAGE_DATA_TO_KEEP_UP = 400 * 1024;
 
 /** A page smaller than this many records is not worth a call: wait for room instead. */
 const MIN_PAGE_RECORDS = 100;
@@ -72,9 +79,10 @@ export class PageSize {
  * and each page is up to 10,000 records (10 MB) before a sink can push back.
  *
  * With the process's memory budget a permit also reserves room for the page before it
- * is read: its `limit` is what the budget left (at most a `limit`-th of a quarter of the
- * budget per page: PAGES_BUDGET_SHARE) can hold at the shard's average record size, as every sink it is routed to will
- * count it, so the pages in hand cannot take the process past its budget. With many
+ * is read: its `limit` is what the budget left can hold at the shard's average record
+ * size, as every sink it is routed to will count it (at most a `limit`-th of a quarter of
+ * the budget per page, PAGES_BUDGET_SHARE, or what holds PAGE_DATA_TO_KEEP_UP within that
+ * quarter), so the pages in hand cannot take the process past its budget. With many
  * shards in hand pages get smaller instead of the process bigger.
  */
 export class ReadPermits {
@@ -102,8 +110,10 @@ export class ReadPermits {
     const memory = this.memory;
     page.lastPage = null;
     const perRecord = this.bytesPerRecord(page);
-    const share = Math.floor((memory.limitBytes * PAGES_BUDGET_SHARE) / this.limit);
-    const want = Math.min(page.maxRecords * perRecord, share);
+    const pagesShare = Math.floor(memory.limitBytes * PAGES_BUDGET_SHARE);
+    const keepUp = Math.ceil(PAGE_DATA_TO_KEEP_UP / page.shape().dataBytes) * perRecord;
+    const cap = Math.max(Math.floor(pagesShare / this.limit), Math.min(keepUp, pagesShare));
+    const want = Math.min(page.maxRecords * perRecord, cap);
     await memory.waitForAvailable(Math.min(want, MIN_PAGE_RECORDS * perRecord), signal);
     const reserved = memory.reserve(want);
     page.limit = Math.max(1, Math.min(page.maxRecords, Math.floor(reserved / perRecord)));
