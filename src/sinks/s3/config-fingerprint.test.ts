@@ -44,6 +44,12 @@ describe('exactly-once config hash', () => {
     ];
     expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
   });
+
+  it('changes with gzipLevel for a Parquet sink too: its JSON Lines objects are gzipped at it', () => {
+    const parquet = { format: 'parquet' as unknown as 'csv' };
+    expect(hashOf({ ...parquet, gzipLevel: 1 } as Partial<typeof sink>)).not.toBe(hashOf(parquet));
+    expect(hashOf({ ...parquet, gzipLevel: 6 } as Partial<typeof sink>)).toBe(hashOf(parquet));
+  });
 });
 
 describe('deterministic gzip', () => {

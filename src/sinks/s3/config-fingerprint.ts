@@ -32,9 +32,9 @@ export function determinismFingerprint(inputs: DeterminismInputs): string {
       ? { parquet: [sink.parquet.compression, sink.parquet.rowGroupBytes] }
       : {};
   const partitionBy = sink.partitionBy === 'event' ? { partitionBy: 'event' } : {};
-  // Another level writes other bytes for the same lines (gzip text objects only).
+  // Another level writes other bytes for the same lines (the text objects, a Parquet
+  // sink's JSON Lines objects for events without a CSV shape included).
   const gzipLevel =
-    sink.format !== 'parquet' &&
     sink.compression === 'gzip' &&
     sink.gzipLevel !== undefined &&
     sink.gzipLevel !== DEFAULT_GZIP_LEVEL
