@@ -27,9 +27,11 @@ interface AggUserRecord {
  *
  * A plain record's bytes are the view it was read as: of its page's buffer (our reader) or
  * of Node's shared 8 KB pool (the SDK's). A record held past routing would pin that whole
- * buffer (with a slow sink once 230 MB of pool slabs for 130k records in flight), so the
- * one place that holds records, a batch keeping them for dead-lettering, copies their
- * bytes (withOwnBytes in PendingBatch.add). A KPL sub-record gets a copy of its own here.
+ * buffer (with a slow sink once 230 MB of pool slabs for 130k records in flight), so a
+ * batch that keeps records (for a dead-letter entry, or always in the exactly-once and
+ * Redshift sinks) copies their bytes once per record (withOwnBytes in PendingBatch.add),
+ * and what remembers where a record was keeps its position only (positionOf). A KPL
+ * sub-record gets a copy of its own here.
  */
 export function deaggregate(record: _Record, streamName: string, shardId: string): UserRecord[] {
   const out: UserRecord[] = [];

@@ -387,7 +387,7 @@ export class ShardConsumer {
     }
   }
 
-  /** Kinesis records as user records, each with its own copy of its bytes (see deaggregate). */
+  /** Kinesis records as user records (their bytes views of the page: see deaggregate). */
   private toUserRecords(records: readonly _Record[]): UserRecord[] {
     const userRecords: UserRecord[] = [];
     for (const record of records) {
@@ -396,7 +396,7 @@ export class ShardConsumer {
     return userRecords;
   }
 
-  /** GetRecords as user records, each with its own copy of its bytes (see deaggregate). */
+  /** GetRecords as user records (their bytes views of the page: see deaggregate). */
   private async readUserRecords(iterator: string, signal: AbortSignal): Promise<ReadPage> {
     const { api } = this.deps;
     const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();

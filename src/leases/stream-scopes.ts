@@ -60,12 +60,6 @@ export async function identifyStreams(
   return scopes;
 }
 
-/**
- * A table holds single-stream leases (key = shard id) or multi-stream ones, never both:
- * moving from `stream:` to `streams:` on the same table would start every shard again
- * from its initial position (the old leases belong to no stream), and the other way
- * round read multi-stream keys as shard ids. Refused, with what to do.
- */
 /** The stream and shard a lease stands for (a lease of no scope: the first stream's). */
 export function leasedShardOf(scopes: readonly StreamScope[], lease: Lease): LeasedShard {
   const owner = scopes.find(({ scope }) => scope.holds(lease)) ?? scopes[0];
@@ -75,6 +69,12 @@ export function leasedShardOf(scopes: readonly StreamScope[], lease: Lease): Lea
   };
 }
 
+/**
+ * A table holds single-stream leases (key = shard id) or multi-stream ones, never both:
+ * moving from `stream:` to `streams:` on the same table would start every shard again
+ * from its initial position (the old leases belong to no stream), and the other way
+ * round read multi-stream keys as shard ids. Refused, with what to do.
+ */
 export function checkTableFormat(
   table: readonly Lease[],
   multiStream: boolean,
