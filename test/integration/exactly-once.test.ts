@@ -193,16 +193,19 @@ describe('exactly-once S3 objects', () => {
       // that drained its chunk before the first look leaves no such moment until more
       // records arrive (the checkpoint follows an upload within 2 s), so while there is
       // none and the producer is idle, a few more of the planned records are put (100 every
-      // 2 s at most, so the planned records last through the slowest run).
+      // 2 s at most, and no more than this run's part of what is left, so the planned
+      // records last through every run).
       const live = relay;
       let lastTopUp = Date.now();
+      let topUpsLeft = Math.floor((planned.records.length - next) / (RUNS - run + 1));
       await eventually(
         'an upload the checkpoint has not passed yet',
         async () => {
           if ((await objectsPastCheckpoints(test, crashed)) > 0) return true;
           if (live.child.exitCode !== null) throw new Error('the relay exited');
-          if (putsPending === 0 && next < planned.records.length && Date.now() - lastTopUp > 2000) {
+          if (putsPending === 0 && topUpsLeft >= 100 && Date.now() - lastTopUp > 2000) {
             lastTopUp = Date.now();
+            topUpsLeft -= 100;
             putNext(100);
           }
           return undefined;
