@@ -1,13 +1,12 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import type { HttpHandler, HttpRequest } from '@smithy/core/protocols';
-import { HttpResponse } from '@smithy/core/transport';
-import { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckCounter, quietSinkDeps, testEvents } from '../../../test/support/events.js';
 import { validateConfig } from '../../config/load.js';
 import type { RelayEvent } from '../../core/event.js';
+import { startS3rver, type RunningEmulator } from '../../demo/emulators.js';
 import { csvShapeFor } from '../../decode/csv-columns.js';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../kinesis/clients.js';
 import { createSinks } from '../create-sinks.js';
 
 /*
@@ -16,39 +15,41 @@ import { createSinks } from '../create-sinks.js';
  * still land in objects of their own, each line once, in order.
  */
 
-/** An S3 client whose handler keeps every PutObject body by key and answers at once. */
-function capturingS3(objects: Map<string, Buffer>): S3Client {
-  const handler = {
-    handle: async (request: HttpRequest) => {
-      const chunks: Buffer[] = [];
-      const body: unknown = request.body;
-      if (body instanceof Uint8Array) chunks.push(Buffer.from(body));
-      else if (typeof body === 'string') chunks.push(Buffer.from(body));
-      else if (body && typeof (body as Readable)[Symbol.asyncIterator] === 'function') {
-        for await (const chunk of body as Readable) chunks.push(Buffer.from(chunk as Uint8Array));
-      }
-      objects.set(decodeURIComponent(request.path), Buffer.concat(chunks));
-      return {
-        response: new HttpResponse({
-          statusCode: 200,
-          headers: { etag: '"test"' },
-          body: Readable.from([]),
-        }),
-      };
-    },
-  } as unknown as HttpHandler;
-  return new S3Client({
-    region: 'us-east-1',
-    endpoint: 'http://127.0.0.1:1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: handler,
+let s3rver: RunningEmulator;
+let clients: AwsClients;
+
+beforeAll(async () => {
+  s3rver = await startS3rver();
+  // The SDK reads the endpoint and credentials from the environment (as the relay does).
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: s3rver.endpoint,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
   });
+  clients = createAwsClients({ region: 'us-east-1' });
+  await clients.s3.send(new CreateBucketCommand({ Bucket: 'archive' }));
+});
+afterAll(async () => {
+  if (clients) destroyAwsClients(clients);
+  await s3rver?.stop();
+});
+
+/** Every object under `prefix`: key -> body as stored. */
+async function objectsUnder(prefix: string): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  const page = await clients.s3.send(
+    new ListObjectsV2Command({ Bucket: 'archive', Prefix: prefix }),
+  );
+  for (const entry of page.Contents ?? []) {
+    const object = await clients.s3.send(
+      new GetObjectCommand({ Bucket: 'archive', Key: entry.Key }),
+    );
+    objects.set(entry.Key ?? '', Buffer.from(await object.Body!.transformToByteArray()));
+  }
+  return objects;
 }
 
-function s3Sink(objects: Map<string, Buffer>) {
+function s3Sink() {
   const config = validateConfig(
     {
       application: 's3-sink-test',
@@ -71,7 +72,7 @@ function s3Sink(objects: Map<string, Buffer>) {
     {},
   );
   const { sinks } = createSinks(config, {
-    s3: capturingS3(objects),
+    s3: clients.s3,
     csvShapeFor,
     ...quietSinkDeps(),
   });
@@ -92,8 +93,7 @@ function shifted(event: RelayEvent, hours: number, raw: boolean): RelayEvent {
 
 describe('S3Sink batch keys', () => {
   it('events that alternate hour and CSV shape each land in the object of their own key', async () => {
-    const objects = new Map<string, Buffer>();
-    const sink = s3Sink(objects);
+    const sink = s3Sink();
     const acks = new AckCounter();
     // Four groups, interleaved so consecutive events differ in hour, shape, or both.
     const events = testEvents(400, { perRecord: 1 }).map((event, index) =>
@@ -105,6 +105,7 @@ describe('S3Sink batch keys', () => {
 
     expect(acks.acked).toBe(400);
     expect(acks.doubles).toBe(0);
+    const objects = await objectsUnder('p/');
     expect(objects.size).toBe(4);
     const lines = [...objects.values()].map((body) =>
       gunzipSync(body).toString().split('\n').filter(Boolean),
