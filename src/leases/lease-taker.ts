@@ -57,14 +57,12 @@ export class LeaseTaker {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) {
-        this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could take it');
-      } else {
-        this.log.warn(
-          { shardId: lease.leaseKey, err: errorMessage(error) },
-          'taking a lease failed',
-        );
-      }
+      this.logFailure(
+        error,
+        lease,
+        'lease changed before we could take it',
+        'taking a lease failed',
+      );
       return false;
     }
   }
@@ -97,15 +95,19 @@ export class LeaseTaker {
         'lease handoff asked (balancing)',
       );
     } catch (error) {
-      if (isConditionFailure(error)) {
-        this.log.debug({ shardId: lease.leaseKey }, 'lease changed before we could ask for it');
-      } else {
-        this.log.warn(
-          { shardId: lease.leaseKey, err: errorMessage(error) },
-          'asking for a lease failed',
-        );
-      }
+      this.logFailure(
+        error,
+        lease,
+        'lease changed before we could ask for it',
+        'asking for a lease failed',
+      );
     }
+  }
+
+  /** A lost race (the lease changed first) is routine; any other failure is worth a warning. */
+  private logFailure(error: unknown, lease: Lease, changed: string, failed: string): void {
+    if (isConditionFailure(error)) this.log.debug({ shardId: lease.leaseKey }, changed);
+    else this.log.warn({ shardId: lease.leaseKey, err: errorMessage(error) }, failed);
   }
 
   updateOwnedGauge(): void {
