@@ -1,4 +1,3 @@
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { isS3Sink } from '../../src/config/schema.js';
 import type { RelayEvent } from '../../src/core/event.js';
-import { startS3rver, type RunningEmulator } from '../../src/demo/emulators.js';
+import { useS3rver } from '../support/s3rver.js';
 import { csvShapeFor } from '../../src/decode/index.js';
 import { positionId } from '../../src/decode/record-id.js';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/kinesis/clients.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createS3Sink } from '../../src/sinks/s3/create-s3-sink.js';
@@ -50,25 +48,13 @@ function event(n: number, occurred: string, arrivalMs: number): RelayEvent {
 }
 
 describe('Hive partitions by event time (partitionBy: event, layout: athena)', () => {
-  let s3rver: RunningEmulator;
-  let clients: AwsClients;
+  const storage = useS3rver();
   let duck: DuckDb;
 
   beforeAll(async () => {
-    s3rver = await startS3rver();
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    });
-    clients = createAwsClients({ region: 'us-east-1' });
     duck = await openDuckDb();
   });
-  afterAll(async () => {
-    duck?.close();
-    if (clients) destroyAwsClients(clients);
-    await s3rver?.stop();
-  });
+  afterAll(() => duck?.close());
 
   function sink(bucket: string, exactlyOnce: boolean) {
     const config = validateConfig(
@@ -94,7 +80,7 @@ describe('Hive partitions by event time (partitionBy: event, layout: athena)', (
     const sinkConfig = config.sinks[0];
     if (!sinkConfig || !isS3Sink(sinkConfig)) throw new Error('unreachable');
     return createS3Sink(sinkConfig, 'auto', {
-      s3: clients.s3,
+      s3: storage.clients.s3,
       layout: new KeyLayout({ ...sinkConfig, sinkName: sinkConfig.name }),
       encoder: new EventEncoder(sinkConfig.format, false, csvShapeFor),
       deadLetter: null,
@@ -107,7 +93,7 @@ describe('Hive partitions by event time (partitionBy: event, layout: athena)', (
     'events of three hours land in their hours; a late one in its own old partition, in a new object (exactlyOnce: %s)',
     async (exactlyOnce) => {
       const bucket = uniqueName('partitions');
-      await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await storage.createBucket(bucket);
       const relay = sink(bucket, exactlyOnce);
       const acks = new AckCounter();
       // 30 events per hour, arriving in one minute of record time.
@@ -119,11 +105,11 @@ describe('Hive partitions by event time (partitionBy: event, layout: athena)', (
       const closer = event(91, '2026-03-04T12:01:00Z', ARRIVAL + 240_000);
       await writeAll(relay, onTime, acks);
       const dir = mkdtempSync(join(tmpdir(), 'athena-partitions-'));
-      const before = await downloadBucket(clients.s3, bucket, join(dir, 'before'));
+      const before = await downloadBucket(storage.clients.s3, bucket, join(dir, 'before'));
       // The default sink writes on flush; the exactly-once one once a later window proves it complete.
       await writeAll(relay, [late, closer], acks);
       await relay.close();
-      const after = await downloadBucket(clients.s3, bucket, join(dir, 'after'));
+      const after = await downloadBucket(storage.clients.s3, bucket, join(dir, 'after'));
 
       if (!exactlyOnce) {
         expect([...before.keys()].sort()).toEqual([

@@ -1,14 +1,12 @@
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { isS3Sink } from '../../src/config/schema.js';
 import type { AckHandle } from '../../src/core/ack.js';
 import type { RelayEvent } from '../../src/core/event.js';
 import { positionOf, type RecordPosition, type UserRecord } from '../../src/core/record.js';
-import { startS3rver, type RunningEmulator } from '../../src/demo/emulators.js';
 import { createDecoder, csvShapeFor } from '../../src/decode/index.js';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/kinesis/clients.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { Router } from '../../src/pipeline/router.js';
@@ -18,6 +16,7 @@ import { EventEncoder } from '../../src/sinks/s3/event-encoder.js';
 import { ExactlyOnceS3Sink } from '../../src/sinks/s3/exactly-once-sink.js';
 import { KeyLayout } from '../../src/sinks/s3/key-layout.js';
 import type { DeadLetterSink, Sink } from '../../src/sinks/sink.js';
+import { useS3rver } from '../support/s3rver.js';
 import { uniqueName } from '../support/stack.js';
 
 const SHARD = 'shardId-000000000000';
@@ -64,26 +63,11 @@ const noDeadLetters: DeadLetterSink = {
 };
 
 describe('exactly-once S3 across a lease handover', () => {
-  let s3rver: RunningEmulator;
-  let clients: AwsClients;
-
-  beforeAll(async () => {
-    s3rver = await startS3rver();
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    });
-    clients = createAwsClients({ region: 'us-east-1' });
-  });
-  afterAll(async () => {
-    if (clients) destroyAwsClients(clients);
-    await s3rver?.stop();
-  });
+  const storage = useS3rver();
 
   async function bucket(): Promise<string> {
     const name = uniqueName('handover');
-    await clients.s3.send(new CreateBucketCommand({ Bucket: name }));
+    await storage.createBucket(name);
     return name;
   }
 
@@ -108,7 +92,7 @@ describe('exactly-once S3 across a lease handover', () => {
     const sinkConfig = config.sinks[0];
     if (!sinkConfig || !isS3Sink(sinkConfig)) throw new Error('unreachable');
     const sink = new ExactlyOnceS3Sink(sinkConfig, {
-      s3: clients.s3,
+      s3: storage.clients.s3,
       layout: new KeyLayout({ ...sinkConfig, sinkName: sinkConfig.name }),
       encoder: new EventEncoder(sinkConfig.format, false, csvShapeFor),
       fingerprint: determinismFingerprint({ sink: sinkConfig, decodeFormat: 'json' }),
@@ -128,9 +112,9 @@ describe('exactly-once S3 across a lease handover', () => {
   /** key -> raw bytes, and how often each record number occurs. */
   async function contents(bucketName: string) {
     const objects = new Map<string, Buffer>();
-    const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucketName }));
+    const page = await storage.clients.s3.send(new ListObjectsV2Command({ Bucket: bucketName }));
     for (const entry of page.Contents ?? []) {
-      const object = await clients.s3.send(
+      const object = await storage.clients.s3.send(
         new GetObjectCommand({ Bucket: bucketName, Key: entry.Key }),
       );
       objects.set(entry.Key ?? '', Buffer.from(await object.Body!.transformToByteArray()));

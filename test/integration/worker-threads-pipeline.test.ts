@@ -1,4 +1,4 @@
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import type { AckHandle } from '../../src/core/ack.js';
@@ -13,9 +13,8 @@ import {
   mparticleEnvelope,
   userRecord,
 } from '../../src/decode/fixtures/samples.js';
-import { startS3rver } from '../../src/demo/emulators.js';
+import { useS3rver } from '../support/s3rver.js';
 import { kplAggregate } from '../../src/demo/producer.js';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/kinesis/clients.js';
 import { deaggregate } from '../../src/kinesis/deaggregate.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -37,29 +36,17 @@ import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.j
  */
 
 const BUCKET = 'threads';
-let s3rver: Awaited<ReturnType<typeof startS3rver>>;
-let clients: AwsClients;
+const storage = useS3rver();
 let receiver: HttpReceiver;
 
 beforeAll(async () => {
-  s3rver = await startS3rver();
-  // As the test stack does: the SDK finds the endpoint and credentials in the environment.
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  });
-  clients = createAwsClients({ region: 'us-east-1' });
-  await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await storage.createBucket(BUCKET);
   // The slow sink: every webhook request is answered after 150 ms.
   receiver = await startHttpReceiver(() => ({ status: 200, delayMs: 150 }));
 }, 60_000);
 
 afterAll(async () => {
   await receiver?.close();
-  if (clients) destroyAwsClients(clients);
-  await s3rver?.stop();
 });
 
 const SHARD = 'shardId-000000000007';
@@ -197,7 +184,7 @@ async function run(prefix: string, threads: number): Promise<RunOutcome> {
   );
   const log = createLogger('silent');
   const metrics = createMetrics();
-  const sinkSet = createSinks(config, { s3: clients.s3, csvShapeFor, metrics, log });
+  const sinkSet = createSinks(config, { s3: storage.clients.s3, csvShapeFor, metrics, log });
   const held = new HeldSink();
   const routes = sinkSet.sinks.map(({ sink, config: sinkConfig }) => ({
     sink,
@@ -271,13 +258,13 @@ function plainRecord(record: UserRecord) {
 
 /** Every object's bytes (compressed, as stored), keyed by its key less the run's prefix and random batch id. */
 async function objectsUnder(prefix: string): Promise<Array<{ object: string; bytes: string }>> {
-  const listed = await clients.s3.send(
+  const listed = await storage.clients.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }),
   );
   const objects = [];
   for (const entry of listed.Contents ?? []) {
     const key = entry.Key ?? '';
-    const body = await clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const body = await storage.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     const bytes = Buffer.from(await body.Body!.transformToByteArray()).toString('base64');
     // At-least-once objects end in a random batch id (8 hex); exactly-once ones do not.
     objects.push({

@@ -1,12 +1,11 @@
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AckCounter, quietSinkDeps, testEvents } from '../../../test/support/events.js';
+import { useS3rver } from '../../../test/support/s3rver.js';
 import { validateConfig } from '../../config/load.js';
 import type { RelayEvent } from '../../core/event.js';
-import { startS3rver, type RunningEmulator } from '../../demo/emulators.js';
 import { csvShapeFor } from '../../decode/csv-columns.js';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../../kinesis/clients.js';
 import { createSinks } from '../create-sinks.js';
 
 /*
@@ -15,33 +14,17 @@ import { createSinks } from '../create-sinks.js';
  * still land in objects of their own, each line once, in order.
  */
 
-let s3rver: RunningEmulator;
-let clients: AwsClients;
-
-beforeAll(async () => {
-  s3rver = await startS3rver();
-  // The SDK reads the endpoint and credentials from the environment (as the relay does).
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  });
-  clients = createAwsClients({ region: 'us-east-1' });
-  await clients.s3.send(new CreateBucketCommand({ Bucket: 'archive' }));
-});
-afterAll(async () => {
-  if (clients) destroyAwsClients(clients);
-  await s3rver?.stop();
-});
+const storage = useS3rver();
+beforeAll(() => storage.createBucket('archive'));
 
 /** Every object under `prefix`: key -> body as stored. */
 async function objectsUnder(prefix: string): Promise<Map<string, Buffer>> {
   const objects = new Map<string, Buffer>();
-  const page = await clients.s3.send(
+  const page = await storage.clients.s3.send(
     new ListObjectsV2Command({ Bucket: 'archive', Prefix: prefix }),
   );
   for (const entry of page.Contents ?? []) {
-    const object = await clients.s3.send(
+    const object = await storage.clients.s3.send(
       new GetObjectCommand({ Bucket: 'archive', Key: entry.Key }),
     );
     objects.set(entry.Key ?? '', Buffer.from(await object.Body!.transformToByteArray()));
@@ -72,7 +55,7 @@ function s3Sink() {
     {},
   );
   const { sinks } = createSinks(config, {
-    s3: clients.s3,
+    s3: storage.clients.s3,
     csvShapeFor,
     ...quietSinkDeps(),
   });
