@@ -1,10 +1,9 @@
+import { testBatcher } from '../../test/support/batcher.js';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget } from '../core/memory-budget.js';
 import type { UserRecord } from '../core/record.js';
-import { createMetrics } from '../observability/metrics.js';
-import { Batcher } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
 import { noAck, userRecord } from '../../test/support/user-record.js';
 
@@ -41,15 +40,8 @@ describe('what delivered batches hold', () => {
     const writes: Array<() => void> = [];
     const delivered: Array<WeakRef<PendingBatch<string>>> = [];
     // One lane, so cut batches queue behind the write in flight, as under a slow S3.
-    const batcher = new Batcher<PendingBatch<string>>(
-      {
-        sink: 'queued',
-        buffer: { maxRecords: EVENTS_PER_BATCH, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 60_000 },
-        maxInFlightBytes: 1024 * 1024 * 1024,
-        concurrency: 1,
-        metrics: createMetrics(),
-        memory,
-      },
+    const batcher = testBatcher(
+      { buffer: { maxRecords: EVENTS_PER_BATCH, maxAgeMs: 60_000 }, memory },
       async (batch) => {
         await new Promise<void>((resolve) => writes.push(resolve));
         delivered.push(new WeakRef(batch));

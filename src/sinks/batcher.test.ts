@@ -1,7 +1,7 @@
+import { testBatcher } from '../../test/support/batcher.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBudget } from '../core/memory-budget.js';
-import { createMetrics } from '../observability/metrics.js';
-import { Batcher } from './batcher.js';
+import type { Batcher } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
 import { noAck, userRecord } from '../../test/support/user-record.js';
 
@@ -9,16 +9,8 @@ const RECORD = userRecord();
 
 /** A batcher whose batches are cut by age only; `deliver` decides how long a write takes. */
 function batcherOf(maxAgeMs: number, deliver: (batch: PendingBatch<string>) => Promise<void>) {
-  return new Batcher<PendingBatch<string>>(
-    {
-      sink: 'aged',
-      buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs },
-      maxInFlightBytes: 1024 * 1024 * 1024,
-      concurrency: 4,
-      orderedKeys: true,
-      growWhileBusy: true,
-      metrics: createMetrics(),
-    },
+  return testBatcher(
+    { buffer: { maxAgeMs }, concurrency: 4, orderedKeys: true, growWhileBusy: true },
     deliver,
   );
 }
@@ -94,21 +86,12 @@ describe('batches cut by age', () => {
     const delivered: string[][] = [];
     // As the S3 sink's batcher: no lanes, no growing while busy (a write that ends does
     // not look for aged batches, so only the timer can cut them).
-    const batcher = new Batcher<PendingBatch<string>>(
-      {
-        sink: 'objects',
-        buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 1000 },
-        maxInFlightBytes: 1024 * 1024 * 1024,
-        concurrency: 4,
-        metrics: createMetrics(),
-      },
-      async (batch) => {
-        delivered.push([...batch.items]);
-        // Starting a write can take time before its first await (a Parquet body is
-        // encoded synchronously): the clock moves past the next batch's age meanwhile.
-        vi.setSystemTime(Date.now() + 5);
-      },
-    );
+    const batcher = testBatcher({ buffer: { maxAgeMs: 1000 }, concurrency: 4 }, async (batch) => {
+      delivered.push([...batch.items]);
+      // Starting a write can take time before its first await (a Parquet body is
+      // encoded synchronously): the clock moves past the next batch's age meanwhile.
+      vi.setSystemTime(Date.now() + 5);
+    });
     add(batcher, 'a', 'a1');
     await vi.advanceTimersByTimeAsync(2);
     add(batcher, 'b', 'b1');
@@ -128,20 +111,10 @@ describe('batches cut for room', () => {
     const writes: Array<() => void> = [];
     const sizes: number[] = [];
     // One lane, batches cut by room only (no size or age cut within the test).
-    const batcher = new Batcher<PendingBatch<string>>(
-      {
-        sink: 'room',
-        buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 600_000 },
-        maxInFlightBytes: 1024 * 1024 * 1024,
-        concurrency: 1,
-        metrics: createMetrics(),
-        memory,
-      },
-      async (batch) => {
-        sizes.push(batch.size);
-        await new Promise<void>((resolve) => writes.push(resolve));
-      },
-    );
+    const batcher = testBatcher({ memory }, async (batch) => {
+      sizes.push(batch.size);
+      await new Promise<void>((resolve) => writes.push(resolve));
+    });
     let opened = 0;
     const page = (events: number) => {
       for (let n = 0; n < events; n += 1) {

@@ -1,8 +1,7 @@
+import { testBatcher } from '../../test/support/batcher.js';
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget } from '../core/memory-budget.js';
 import { PageSize, ReadPermits } from '../core/read-permits.js';
-import { createMetrics } from '../observability/metrics.js';
-import { Batcher } from './batcher.js';
 import { PendingBatch } from './pending-batch.js';
 import { noAck, userRecord } from '../../test/support/user-record.js';
 
@@ -12,20 +11,10 @@ describe('a spent memory budget', () => {
   it('a shard loop waiting for room makes the sinks cut their open batches instead of waiting for maxAgeMs', async () => {
     const budget = new MemoryBudget(4 * 1024 * 1024);
     const delivered: number[] = [];
-    const batcher = new Batcher<PendingBatch<string>>(
-      {
-        sink: 'slow-to-cut',
-        // Neither size nor age cuts the batch within the test.
-        buffer: { maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 3_600_000 },
-        maxInFlightBytes: 1024 * 1024 * 1024,
-        concurrency: 1,
-        metrics: createMetrics(),
-        memory: budget,
-      },
-      async (batch) => {
-        delivered.push(batch.size);
-      },
-    );
+    // Neither size nor age cuts the batch within the test (testBatcher's limits).
+    const batcher = testBatcher({ memory: budget }, async (batch) => {
+      delivered.push(batch.size);
+    });
     // Nearly all of the budget in one open batch: not full, but no room for a page.
     while (budget.available > 4000) {
       const batch = batcher.batchFor('', (openedAt) => new PendingBatch<string>(openedAt));
