@@ -159,4 +159,39 @@ describe('HTTP endpoints', () => {
     expect(text).not.toContain('nodejs_active_handles_total');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
+
+  it('/metrics?name[]= serves only the named families, as registry.metrics() writes them', async () => {
+    const metrics = createMetrics();
+    metrics.buildInfo.set({ version: '1.2.3', node_version: process.version }, 1);
+    metrics.records.labels({ stream: 's', shard: 'shardId-000000000001' }).inc(7);
+    const http = await startHttpServer(
+      metrics.registry,
+      { readiness: () => ({ ready: true }) },
+      0,
+      '127.0.0.1',
+    );
+    server = http.server;
+    const base = `http://127.0.0.1:${http.port}/metrics`;
+    const whole = await (await fetch(base)).text();
+    const one = await fetch(`${base}?name[]=kinesis_relay_records_total`);
+    expect(one.status).toBe(200);
+    const text = await one.text();
+    const family = await metrics.registry.getSingleMetricAsString('kinesis_relay_records_total');
+    expect(text).toBe(`${family}\n`);
+    expect(whole).toContain(family);
+    expect(text).toContain(
+      'kinesis_relay_records_total{stream="s",shard="shardId-000000000001"} 7',
+    );
+    expect(text).not.toContain('kinesis_relay_build_info');
+
+    const two = await (
+      await fetch(`${base}?name%5B%5D=kinesis_relay_build_info&name[]=kinesis_relay_records_total`)
+    ).text();
+    expect(two.match(/^# TYPE /gm)).toHaveLength(2);
+    expect(two).toContain('kinesis_relay_build_info{');
+
+    const unknown = await fetch(`${base}?name[]=no_such_metric`);
+    expect(unknown.status).toBe(200);
+    expect(await unknown.text()).toBe('');
+  });
 });

@@ -7,7 +7,11 @@ export interface HealthSource {
   readiness(): { ready: boolean; reason?: string };
 }
 
-/** /metrics (Prometheus text), /healthz (the event loop answers), /readyz. */
+/**
+ * /metrics (Prometheus text), /healthz (the event loop answers), /readyz. `/metrics?name[]=a&name[]=b`
+ * serves only those metric families (the Python client's convention): a probe polling one
+ * counter does not pay for rendering every shard's series.
+ */
 export async function startHttpServer(
   registry: Registry,
   health: HealthSource,
@@ -15,10 +19,9 @@ export async function startHttpServer(
   host: string,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const [path, query = ''] = (request.url ?? '/').split('?', 2);
     if (path === '/metrics') {
-      registry
-        .metrics()
+      metricsText(registry, new URLSearchParams(query).getAll('name[]'))
         .then((text) => {
           response.writeHead(200, { 'content-type': registry.contentType });
           response.end(text);
@@ -48,4 +51,14 @@ export async function startHttpServer(
     server.listen(port, host, () => resolve());
   });
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The exposition text of every metric, or of the named families only (unknown names skipped). */
+async function metricsText(registry: Registry, names: readonly string[]): Promise<string> {
+  if (names.length === 0) return registry.metrics();
+  const known = [...new Set(names)].filter((name) => registry.getSingleMetric(name) !== undefined);
+  if (known.length === 0) return '';
+  const texts = await Promise.all(known.map((name) => registry.getSingleMetricAsString(name)));
+  // As registry.metrics() joins and ends them.
+  return `${texts.join('\n\n')}\n`;
 }
