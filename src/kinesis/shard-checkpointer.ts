@@ -1,5 +1,6 @@
+import { backoffDelay, sleep } from '../core/backoff.js';
 import { isSentinel, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
-import { LeaseLostError, errorMessage } from '../core/errors.js';
+import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
 import { comparePositions, type RecordPosition } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
@@ -69,6 +70,29 @@ export class ShardCheckpointer {
     } catch (error) {
       this.ending = false;
       throw error;
+    }
+  }
+
+  /**
+   * SHARD_END, retried with backoff until written (true), the lease is lost (throws
+   * LeaseLostError) or `signal` stops it (false): one throttled write must not hand a
+   * finished shard to another worker to read again from its last checkpoint.
+   */
+  async shardEndRetrying(signal: AbortSignal): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.shardEnd();
+        return true;
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        this.deps.log.warn(
+          { err: errorMessage(error), code: awsErrorName(error), attempt },
+          'writing SHARD_END failed; retrying',
+        );
+        if (signal.aborted) return false;
+        await sleep(backoffDelay({ initialDelayMs: 250, maxDelayMs: 10_000 }, attempt), signal);
+        if (signal.aborted) return false;
+      }
     }
   }
 

@@ -10,32 +10,9 @@ import { appendUserRecords } from './deaggregate.js';
 import { iteratorStartFor, openIterator, recordsAfter, sequenceOf } from './iterator-start.js';
 import { ShardCheckpointer } from './shard-checkpointer.js';
 import type { _Record } from '@aws-sdk/client-kinesis';
+import { ShardReadMetrics } from './shard-read-metrics.js';
+import type { ShardBatches, ShardRecordSource } from './shard-record-source.js';
 import type { IteratorStart, ShardReadApi } from './stream-api.js';
-
-/**
- * Where a shard's records come from when not from GetRecords polling: enhanced fan-out's
- * SubscribeToShard (src/kinesis/fanout). The shard loop keeps everything else: the skip of
- * already-handled records, acknowledgements, checkpoints, SHARD_END and the metrics.
- */
-export interface ShardRecordSource {
-  /** Reads the shard from `start` until its end (true) or until `signal` stops it (false). */
-  read(
-    shardId: string,
-    start: IteratorStart,
-    batches: ShardBatches,
-    signal: AbortSignal,
-  ): Promise<boolean>;
-}
-
-/** What a record source hands its records to. */
-export interface ShardBatches {
-  /** Routes one batch into the processor; resolves once the sinks took it (backpressure). */
-  deliver(records: readonly _Record[], millisBehindLatest: number | null): Promise<void>;
-  /** The start record was trimmed: the source reads from TRIM_HORIZON instead. */
-  trimmed(sequenceNumber: string, reason: string): void;
-  /** A read was throttled (counted in kinesis_relay_get_records_throttles_total). */
-  throttled(): void;
-}
 
 export interface ShardConsumerOptions {
   readonly maxRecordsPerCall: number;
@@ -103,7 +80,7 @@ export class ShardConsumer {
   /** The record an AT_SEQUENCE_NUMBER iterator must start with, until its first record. */
   private expectFirst: string | null = null;
   private reachedShardEnd = false;
-  private readonly shardMetrics: ShardMetrics;
+  private readonly shardMetrics: ShardReadMetrics;
   /** The Limit of each GetRecords: what the memory budget reserved for the page holds. */
   private readonly pageSize: PageSize;
 
@@ -115,15 +92,15 @@ export class ShardConsumer {
       writer: deps.checkpoints,
       processor: deps.processor,
       log: deps.log,
-      onWritten: () => this.markCheckpointed(),
+      onWritten: () => this.shardMetrics.markCheckpointed(),
       onLeaseLost: () => this.loseLease(),
     });
-    this.shardMetrics = shardMetrics(deps.metrics, deps.api.stream, deps.shardId);
-    // Exported at zero from the start, so rate() and the alerts have series on a quiet shard.
-    this.shardMetrics.throttles.inc(0);
-    this.shardMetrics.checkpointTrimmed.inc(0);
-    this.shardMetrics.records.inc(0);
-    this.shardMetrics.bytes.inc(0);
+    this.shardMetrics = new ShardReadMetrics(
+      deps.metrics,
+      deps.api.stream,
+      deps.shardId,
+      deps.leaseKey ?? deps.shardId,
+    );
   }
 
   get shardId(): string {
@@ -145,7 +122,7 @@ export class ShardConsumer {
   async run(): Promise<ShardOutcome> {
     const { log, startFrom } = this.deps;
     if (startFrom === 'SHARD_END') return 'shard-end';
-    this.markCheckpointed();
+    this.shardMetrics.markCheckpointed();
     const timer = setInterval(
       () => void this.checkpointProgress(),
       this.deps.options.checkpointIntervalMs,
@@ -154,7 +131,7 @@ export class ShardConsumer {
     try {
       if (!(await this.deps.waitForParents(this.abort.signal))) return this.outcome();
       log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
-      this.markRead();
+      this.shardMetrics.markRead();
       const start = iteratorStartFor(startFrom, this.deps.options.initialTimestamp);
       const reachedEnd = this.deps.source
         ? await this.deps.source.read(
@@ -167,7 +144,7 @@ export class ShardConsumer {
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
-      if (!(await this.writeShardEnd())) return this.outcome();
+      if (!(await this.checkpointer.shardEndRetrying(this.abort.signal))) return this.outcome();
       log.info('shard reached SHARD_END');
       this.reachedShardEnd = true;
       return 'shard-end';
@@ -177,32 +154,6 @@ export class ShardConsumer {
     } finally {
       clearInterval(timer);
       if (!this.reachedShardEnd) this.deps.processor.release?.();
-    }
-  }
-
-  /**
-   * SHARD_END, retried with backoff until written, the lease is lost or the loop is stopped
-   * (false): one throttled write must not hand a finished shard to another worker to read
-   * again from its last checkpoint.
-   */
-  private async writeShardEnd(): Promise<boolean> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.checkpointer.shardEnd();
-        return true;
-      } catch (error) {
-        if (error instanceof LeaseLostError) throw error;
-        this.deps.log.warn(
-          { err: errorMessage(error), code: awsErrorName(error), attempt },
-          'writing SHARD_END failed; retrying',
-        );
-        if (this.abort.signal.aborted) return false;
-        await sleep(
-          backoffDelay({ initialDelayMs: 250, maxDelayMs: 10_000 }, attempt),
-          this.abort.signal,
-        );
-        if (this.abort.signal.aborted) return false;
-      }
     }
   }
 
@@ -276,7 +227,7 @@ export class ShardConsumer {
           continue;
         }
         failures += 1;
-        if (name && THROTTLING_ERRORS.has(name)) this.shardMetrics.throttles.inc();
+        if (name && THROTTLING_ERRORS.has(name)) this.shardMetrics.throttled();
         else
           log.warn(
             { err: errorMessage(error), code: name, failures },
@@ -306,7 +257,7 @@ export class ShardConsumer {
         const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
         try {
           if (signal.aborted) return;
-          this.markRead();
+          this.shardMetrics.markRead();
           const first = records[0]?.SequenceNumber;
           if (first !== undefined && expectFirst !== null) {
             if (BigInt(first) > BigInt(expectFirst)) {
@@ -329,13 +280,13 @@ export class ShardConsumer {
         checkpointed = null;
         expectFirst = null;
       },
-      throttled: () => this.shardMetrics.throttles.inc(),
+      throttled: () => this.shardMetrics.throttled(),
     };
   }
 
   /** Records between the start record and the oldest one kept are lost to the retention. */
   private reportTrimmed(sequenceNumber: string, reason: string): void {
-    this.shardMetrics.checkpointTrimmed.inc();
+    this.shardMetrics.checkpointTrimmed();
     this.deps.log.error(
       { sequenceNumber, reason },
       'the record to resume from was trimmed (older than the stream retention): resuming at TRIM_HORIZON; records in between are lost',
@@ -374,7 +325,7 @@ export class ShardConsumer {
     millisBehindLatest: number | null,
   ): Promise<void> {
     const records = recordsAfter(userRecords, skipThrough);
-    this.observe(records, millisBehindLatest);
+    this.shardMetrics.observe(records, millisBehindLatest);
     const last = records[records.length - 1];
     if (last) {
       // Handed over: the pipeline clears each entry once routed, so the page does not keep
@@ -399,10 +350,10 @@ export class ShardConsumer {
   /** GetRecords as user records (their bytes views of the page: see deaggregate). */
   private async readUserRecords(iterator: string, signal: AbortSignal): Promise<ReadPage> {
     const { api } = this.deps;
-    const stopTimer = this.shardMetrics.getRecordsDuration.startTimer();
+    const stopTimer = this.shardMetrics.startGetRecords();
     const page = await api.getRecords(iterator, this.pageSize.limit, signal);
     stopTimer();
-    this.markRead();
+    this.shardMetrics.markRead();
     const userRecords = this.toUserRecords(page.records);
     this.pageSize.observe(page.records.length, userRecords);
     return {
@@ -412,57 +363,6 @@ export class ShardConsumer {
       caughtUp: page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0,
     };
   }
-
-  /** Feeds the stall check of /readyz and kinesis_relay_shard_read_age_seconds. */
-  private markRead(): void {
-    const { deps } = this;
-    deps.metrics.readTimes.set(deps.leaseKey ?? deps.shardId, {
-      stream: deps.api.stream,
-      shard: deps.shardId,
-      at: Date.now(),
-    });
-  }
-
-  /** Feeds kinesis_relay_checkpoint_age_seconds. */
-  private markCheckpointed(): void {
-    const { deps } = this;
-    deps.metrics.checkpointTimes.set(deps.leaseKey ?? deps.shardId, {
-      stream: deps.api.stream,
-      shard: deps.shardId,
-      at: Date.now(),
-    });
-  }
-
-  private observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {
-    const metrics = this.shardMetrics;
-    if (millisBehindLatest !== null) metrics.millisBehindLatest.set(millisBehindLatest);
-    if (records.length === 0) return;
-    let bytes = 0;
-    for (const record of records) bytes += record.data.byteLength;
-    metrics.records.inc(records.length);
-    metrics.bytes.inc(bytes);
-    const last = records[records.length - 1];
-    if (last) {
-      metrics.iteratorAge.set(
-        Math.max(0, (Date.now() - last.approximateArrivalTimestamp.getTime()) / 1000),
-      );
-    }
-  }
 }
 
 function noop(): void {}
-
-/** A shard's metric children, looked up once instead of hashing labels on every page. */
-function shardMetrics(metrics: RelayMetrics, stream: string, shard: string) {
-  const labels = { stream, shard };
-  return {
-    millisBehindLatest: metrics.millisBehindLatest.labels(labels),
-    iteratorAge: metrics.iteratorAge.labels(labels),
-    records: metrics.records.labels(labels),
-    bytes: metrics.bytes.labels(labels),
-    throttles: metrics.getRecordsThrottles.labels(labels),
-    checkpointTrimmed: metrics.checkpointTrimmed.labels(labels),
-    getRecordsDuration: metrics.getRecordsDuration.labels({ stream }),
-  };
-}
-type ShardMetrics = ReturnType<typeof shardMetrics>;

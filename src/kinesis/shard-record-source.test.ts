@@ -6,7 +6,8 @@ import type { RecordPosition, UserRecord } from '../core/record.js';
 import { kplAggregate } from '../demo/producer.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
-import { ShardConsumer, type ShardRecordSource } from './shard-consumer.js';
+import { ShardConsumer } from './shard-consumer.js';
+import type { ShardRecordSource } from './shard-record-source.js';
 import type { IteratorStart, ShardReadApi } from './stream-api.js';
 import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
 

@@ -8,7 +8,7 @@ import {
 import { backoffDelay, sleep } from '../../core/backoff.js';
 import { awsErrorName, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
-import type { ShardBatches, ShardRecordSource } from '../shard-consumer.js';
+import type { ShardBatches, ShardRecordSource } from '../shard-record-source.js';
 import { sequenceOf } from '../iterator-start.js';
 import type { IteratorStart } from '../stream-api.js';
 import { ensureStreamConsumer, type StreamConsumer } from './consumer-registration.js';
