@@ -15,6 +15,7 @@ import { lastPositionPerShard, plannedRecords } from '../support/records.js';
 import {
   createBucket,
   eventually,
+  GiveUp,
   useTestStack,
   uniqueName,
   waitForCheckpoints,
@@ -202,7 +203,7 @@ describe('exactly-once S3 objects', () => {
         'an upload the checkpoint has not passed yet',
         async () => {
           if ((await objectsPastCheckpoints(test, crashed)) > 0) return true;
-          if (live.child.exitCode !== null) throw new Error('the relay exited');
+          if (live.child.exitCode !== null) throw new GiveUp('the relay exited');
           if (putsPending === 0 && topUpsLeft >= 100 && Date.now() - lastTopUp > 2000) {
             lastTopUp = Date.now();
             topUpsLeft -= 100;

@@ -142,6 +142,9 @@ export async function createBucket(clients: AwsClients, bucket: string): Promise
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
 }
 
+/** Thrown by an `eventually` check that can see the wait is hopeless: it ends the wait at once. */
+export class GiveUp extends Error {}
+
 /** Polls until `check` returns a value other than undefined, or fails after the timeout. */
 export async function eventually<T>(
   what: string,
@@ -156,6 +159,7 @@ export async function eventually<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw new Error(`gave up waiting for ${what}: ${error.message}`);
       last = error;
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
