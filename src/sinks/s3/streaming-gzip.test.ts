@@ -40,34 +40,6 @@ describe('an S3 object gzipped as its lines arrive', () => {
     expect(body.equals(built)).toBe(true);
   });
 
-  it('objects gzipped at the same time, and one after another, each get their own bytes (chunks are reused)', async () => {
-    // Different content per batch: a chunk handed to a second batch before zlib had
-    // consumed it for the first would mix their lines.
-    const contents = [0, 1, 2, 3, 4, 5].map((batch) =>
-      lines(1500 + batch * 97).map((line) => `${batch}:${line}`),
-    );
-    for (let round = 0; round < 2; round += 1) {
-      const batches = contents.map(
-        () => new ObjectBatch('d/', 'csv', null, new Date(0), 0, HEADER),
-      );
-      // Interleaved line by line, as events of several directories arrive.
-      const longest = Math.max(...contents.map((items) => items.length));
-      for (let index = 0; index < longest; index += 1) {
-        contents.forEach((items, batch) => {
-          const line = items[index];
-          const target = batches[batch];
-          if (line !== undefined && target) fill(target, [line]);
-        });
-      }
-      const bodies = await Promise.all(batches.map((batch) => batch.streamedBody()));
-      bodies.forEach((body, batch) => {
-        expect(gunzipSync(body ?? Buffer.alloc(0)).toString()).toBe(
-          HEADER + (contents[batch] ?? []).join(''),
-        );
-      });
-    }
-  });
-
   it('gzipLevel 6 writes the bytes of the zlib default level, as every release did; another level its own', async () => {
     const items = lines(3000);
     const expected = HEADER + items.join('');

@@ -6,18 +6,6 @@ import { DEFAULT_GZIP_LEVEL, gzipOptions, pinGzipOsByte } from './deterministic-
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * Chunks zlib has finished with, for the next ones (at most 16: 1 MiB). A fresh chunk per
- * 64 KiB of lines was memory outside V8's heap, which starts a full garbage collection
- * every 64 MiB of it (see BodyBuffers in src/kinesis/body-buffers.ts).
- */
-const spareChunks: Buffer[] = [];
-const SPARE_CHUNKS = 16;
-
-function newChunk(): Buffer {
-  return spareChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
-}
-
-/**
  * What one deflate stream holds besides its output: zlib's window and hash tables at
  * windowBits 15 and memLevel 8 (2^17 + 2^17 bytes), and Node's output buffer. A batch
  * switches to compressing as it goes only once its lines hold more than this.
@@ -34,7 +22,7 @@ export class StreamingGzip {
   private readonly gzip: Gzip;
   private readonly output: Buffer[] = [];
   private outputBytes = 0;
-  private chunk = newChunk();
+  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private used = 0;
   private readonly done: Promise<void>;
 
@@ -62,9 +50,6 @@ export class StreamingGzip {
   /** The whole gzip member, once zlib has compressed everything written. */
   async finish(): Promise<Buffer> {
     this.flushChunk();
-    // The chunk taken for lines that will not come goes back.
-    if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(this.chunk);
-    this.chunk = Buffer.alloc(0);
     this.gzip.end();
     await this.done;
     const body = Buffer.concat(this.output, this.outputBytes);
@@ -73,12 +58,8 @@ export class StreamingGzip {
 
   private flushChunk(): void {
     if (this.used === 0) return;
-    const chunk = this.chunk;
-    // The write's callback runs once zlib has consumed the whole chunk.
-    this.gzip.write(chunk.subarray(0, this.used), () => {
-      if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
-    });
-    this.chunk = newChunk();
+    this.gzip.write(this.chunk.subarray(0, this.used));
+    this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
     this.used = 0;
   }
 }
