@@ -9,6 +9,11 @@ export interface CsvShape {
   readonly id: string;
   readonly header: readonly string[];
   values(event: RelayEvent): readonly string[];
+  /**
+   * The event's CSV line, byte for byte `csvLine(values(event))`, written without the
+   * array of values where a shape knows its columns (the per-event path of the S3 sink).
+   */
+  csvLine?(event: RelayEvent): string;
 }
 
 /** Returns the CSV shape for an event, or null when the event goes to JSON only. */

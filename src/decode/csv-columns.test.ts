@@ -1,9 +1,13 @@
+import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
-import type { RelayEvent } from '../core/event.js';
+import { SOURCE_FORMATS, type RelayEvent } from '../core/event.js';
+import { AWKWARD_TEXT } from '../core/fixtures/awkward-text.js';
+import { sampleEvent } from '../demo/sample-events.js';
 import { airshipDecoder } from './airship.js';
 import { AIRSHIP_CSV_HEADERS } from './airship-csv-headers.js';
-import { GENERIC_HEADER, csvShapeFor } from './csv-columns.js';
+import { GENERIC_HEADER, csvShapeFor, genericShape } from './csv-columns.js';
 import type { Decoder } from './decoder.js';
+import { createDecoder } from './index.js';
 import {
   AIRSHIP_LOCATION,
   AIRSHIP_UNINSTALL,
@@ -268,5 +272,67 @@ describe('generic CSV shape', () => {
 
   it('gives raw events no CSV shape', () => {
     expect(csvShapeFor(decodeOne(rawDecoder, 'bytes'))).toBeNull();
+  });
+});
+
+describe("the generic shape's CSV line", () => {
+  /** An event with `text` in every column an event's source can fill. */
+  function eventHolding(text: string, n: number): RelayEvent {
+    return {
+      id: text,
+      type: text,
+      occurred: text,
+      format: SOURCE_FORMATS[n % SOURCE_FORMATS.length] ?? 'json',
+      appId: text,
+      deviceId: text,
+      userId: text,
+      attributes: { [text]: text, plain: 'value' },
+      metrics: { [text]: n, half: n / 2 },
+      original: null,
+      record: {
+        streamName: text,
+        shardId: text,
+        sequenceNumber: text,
+        subSequenceNumber: n,
+        partitionKey: text,
+        aggregated: false,
+        approximateArrivalTimestamp: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, n)),
+        data: new Uint8Array(),
+      },
+    };
+  }
+
+  it('is byte for byte what csv-stringify writes for its values, whatever the columns hold', () => {
+    const events = AWKWARD_TEXT.map(eventHolding);
+    events.push({
+      ...eventHolding('', 1),
+      occurred: null,
+      appId: null,
+      deviceId: null,
+      userId: null,
+      attributes: {},
+      metrics: {},
+    });
+    for (const event of events) {
+      const line = genericShape.csvLine?.(event);
+      expect(line).toBe(stringify([genericShape.values(event)]));
+    }
+  });
+
+  it('is byte for byte what csv-stringify writes for sample events of every format', () => {
+    const decoder = createDecoder('auto');
+    const at = Date.parse('2026-01-02T03:04:05Z');
+    let generic = 0;
+    for (let n = 0; n < 200; n += 1) {
+      const result = decoder.decode(userRecord(JSON.stringify(sampleEvent(n, at + n))));
+      if (!result.ok) throw new Error(result.error);
+      for (const event of result.events) {
+        const shape = csvShapeFor(event);
+        if (shape?.csvLine === undefined) continue;
+        generic += 1;
+        expect(shape.csvLine(event)).toBe(stringify([shape.values(event)]));
+      }
+    }
+    expect(generic).toBeGreaterThan(100);
   });
 });

@@ -1,4 +1,5 @@
 import type { CsvShape, CsvShapeResolver } from '../core/csv-shape.js';
+import { csvCell, csvJsonObjectCell } from '../core/csv-text.js';
 import type { RelayEvent } from '../core/event.js';
 import { AIRSHIP_CSV_HEADERS } from './airship-csv-headers.js';
 import { columnReader } from './airship-csv-values.js';
@@ -45,6 +46,30 @@ export const genericShape: CsvShape = {
       JSON.stringify(event.attributes),
       JSON.stringify(event.metrics),
     ];
+  },
+  /**
+   * The same line without the array of values (the S3 sink's per-event path). The format
+   * is one of SOURCE_FORMATS, the sub-sequence number a number and the arrival time ISO
+   * text: none ever needs quoting. `join` builds the line flat: `+=` left a tree of
+   * strings that `Buffer.byteLength` then had to flatten.
+   */
+  csvLine(event: RelayEvent): string {
+    const record = event.record;
+    return [
+      csvCell(event.id),
+      csvCell(event.type),
+      csvCell(event.occurred ?? ''),
+      event.format,
+      csvCell(event.appId ?? ''),
+      csvCell(event.deviceId ?? ''),
+      csvCell(event.userId ?? ''),
+      csvCell(record.shardId),
+      csvCell(record.sequenceNumber),
+      String(record.subSequenceNumber),
+      dateToIso(record.approximateArrivalTimestamp),
+      csvJsonObjectCell(event.attributes),
+      `${csvJsonObjectCell(event.metrics)}\n`,
+    ].join(',');
   },
 };
 

@@ -2,6 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { AWKWARD_TEXT } from '../../core/fixtures/awkward-text.js';
 import { sampleEvent } from '../../demo/sample-events.js';
 import { createDecoder, csvShapeFor } from '../../decode/index.js';
 import { csvLine, EventEncoder, itemOf } from './event-encoder.js';
@@ -18,6 +19,40 @@ describe('csvLine', () => {
     for (const row of rows) {
       expect(csvLine(row)).toBe(stringify([row], { eof: true }));
     }
+  });
+});
+
+describe('EventEncoder, CSV', () => {
+  it('writes each event as csv-stringify writes its values and counts the line in UTF-8', () => {
+    const decoder = createDecoder('auto');
+    const encoder = new EventEncoder('csv', false, csvShapeFor);
+    const at = Date.parse('2026-01-02T03:04:05Z');
+    const documents: object[] = Array.from({ length: 200 }, (_, n) => sampleEvent(n, at + n));
+    for (const text of AWKWARD_TEXT.filter((text) => text !== '')) {
+      documents.push({ id: text, type: text, time: at, attributes: { [text]: text } });
+    }
+    const kinds = new Set<string>();
+    documents.forEach((document, n) => {
+      const result = decoder.decode({
+        streamName: 'events',
+        shardId: 'shardId-000000000000',
+        sequenceNumber: String(49_600_000_000_000_000_000n + BigInt(n)),
+        subSequenceNumber: 0,
+        partitionKey: `pk-${n}`,
+        aggregated: false,
+        approximateArrivalTimestamp: new Date(at + n),
+        data: Buffer.from(JSON.stringify(document)),
+      });
+      if (!result.ok) throw new Error(result.error);
+      for (const event of result.events) {
+        const encoded = encoder.encode(event);
+        const shape = csvShapeFor(event);
+        if (shape) expect(encoded.line).toBe(stringify([shape.values(event)]));
+        expect(encoded.bytes).toBe(Buffer.byteLength(encoded.line));
+        kinds.add(`${encoded.kind}:${shape?.id.split(':')[0] ?? 'none'}`);
+      }
+    });
+    expect([...kinds].sort()).toEqual(['csv:airship', 'csv:generic', 'json:none']);
   });
 });
 

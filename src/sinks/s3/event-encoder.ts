@@ -1,4 +1,5 @@
 import type { CsvShape, CsvShapeResolver } from '../../core/csv-shape.js';
+import { csvLine } from '../../core/csv-text.js';
 import type { RelayEvent } from '../../core/event.js';
 import { csvShapeById } from '../../decode/csv-columns.js';
 import type { ObjectItem } from './batch.js';
@@ -63,7 +64,7 @@ export class EventEncoder {
       return { kind: 'parquet', shape, line: '', row, bytes };
     }
     if (shape) {
-      const line = csvLine(shape.values(event));
+      const line = shape.csvLine ? shape.csvLine(event) : csvLine(shape.values(event));
       return { kind: 'csv', shape, line, bytes: Buffer.byteLength(line) };
     }
     const document = this.verbatimJson ? event.original : normalizedDocument(event);
@@ -72,23 +73,8 @@ export class EventEncoder {
   }
 }
 
-/**
- * One RFC 4180 line, byte for byte what csv-stringify writes with its defaults (quote a
- * field holding a comma, a quote, CR or LF; double the quotes; LF at the end). Written
- * out because csv-stringify normalizes its options on every call, which cost more than
- * the rest of the encoding on the per-event path.
- */
-export function csvLine(values: readonly string[]): string {
-  let line = '';
-  for (let index = 0; index < values.length; index += 1) {
-    if (index > 0) line += ',';
-    const value = values[index] ?? '';
-    line += NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-  }
-  return `${line}\n`;
-}
-
-const NEEDS_QUOTES = /[",\r\n]/;
+/** One CSV line of values (see core/csv-text.ts); the header line of an object too. */
+export { csvLine };
 
 /** The normalized event as a JSON document (S3 JSON Lines outside the airship layout, webhooks). */
 export function normalizedDocument(event: RelayEvent) {
