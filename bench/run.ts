@@ -72,6 +72,8 @@ interface Medians {
   readonly rps: number | null;
   readonly mbps: number | null;
   readonly cpu: number | null;
+  /** The part of `cpu` on the consumer's main thread. */
+  readonly mainCpu: number | null;
   readonly rss: number | null;
 }
 
@@ -80,12 +82,13 @@ function medians(samples: readonly ThroughputSample[]): Medians {
     rps: median(samples.map((s) => s.recordsPerSecond)),
     mbps: median(samples.map((s) => s.megabytesPerSecond)),
     cpu: median(samples.map((s) => s.cpuSecondsPerMillion)),
+    mainCpu: median(samples.map((s) => s.mainThreadCpuSecondsPerMillion)),
     rss: median(samples.map((s) => s.peakRssMib)),
   };
 }
 
 function describe(sample: ThroughputSample): string {
-  return `${Math.round(sample.recordsPerSecond)} rec/s, ${sample.cpuSecondsPerMillion.toFixed(1)} CPU-s/M, ${Math.round(sample.peakRssMib)} MiB`;
+  return `${Math.round(sample.recordsPerSecond)} rec/s, ${sample.cpuSecondsPerMillion.toFixed(1)} CPU-s/M (main thread ${sample.mainThreadCpuSecondsPerMillion.toFixed(1)}), ${Math.round(sample.peakRssMib)} MiB`;
 }
 
 async function main(): Promise<void> {
@@ -187,9 +190,16 @@ async function main(): Promise<void> {
       if (wantCeiling) {
         const m = medians(samples.ceiling);
         ceiling.set(shards, m);
-        rows.push(row(`ceiling, ${shards} shards`, m, 'GetRecords + JSON.parse only'));
+        rows.push(
+          row(
+            `ceiling, ${shards} shards`,
+            m,
+            `GetRecords + JSON.parse only; main thread ${m.mainCpu?.toFixed(1) ?? '–'} CPU-s/M`,
+          ),
+        );
         results[`ceiling_rps_${shards}`] = round(m.rps);
         results[`ceiling_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+        results[`ceiling_main_thread_cpu_s_per_million_${shards}`] = round(m.mainCpu, 1);
       }
       if (wantRelay) {
         const m = medians(samples.relay);
@@ -201,11 +211,12 @@ async function main(): Promise<void> {
           row(
             `relay, ${shards} shards`,
             m,
-            ratio === null ? 'S3 CSV gzip' : `${ratio.toFixed(2)} × ceiling`,
+            `${ratio === null ? 'S3 CSV gzip' : `${ratio.toFixed(2)} × ceiling`}; main thread ${m.mainCpu?.toFixed(1) ?? '–'} CPU-s/M`,
           ),
         );
         results[`relay_rps_${shards}`] = round(m.rps);
         results[`relay_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+        results[`relay_main_thread_cpu_s_per_million_${shards}`] = round(m.mainCpu, 1);
         results[`relay_peak_rss_mib_${shards}`] = round(m.rss);
         results[`relay_vs_ceiling_${shards}`] = round(ratio, 3);
       }

@@ -1,12 +1,14 @@
 import type { BenchKinesisEndpoint } from '../kinesis-endpoint/server.js';
 import type { BenchChild } from './child.js';
-import { cpuSeconds, mib, peakRssBytes } from './process-stats.js';
+import { cpuSeconds, mainThreadCpuSeconds, mib, peakRssBytes } from './process-stats.js';
 import { sleep } from './stats.js';
 
 export interface ThroughputSample {
   readonly recordsPerSecond: number;
   readonly megabytesPerSecond: number;
   readonly cpuSecondsPerMillion: number;
+  /** The part of it on the consumer's main thread. */
+  readonly mainThreadCpuSecondsPerMillion: number;
   readonly peakRssMib: number;
   /** Records and seconds of the measured window. */
   readonly records: number;
@@ -44,28 +46,32 @@ export async function measureConsumer(
   const fromRecords = Math.max(1, total * (options.fromShare ?? 0));
   const toRecords = total * (options.toShare ?? 0.98);
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-  let start: { at: number; cpu: number; records: number } | null = null;
+  let start: { at: number; cpu: number; mainCpu: number; records: number } | null = null;
   let exitCode: number | string | null = null;
   void consumer.exited.then((code) => (exitCode = code));
   let records = 0;
   // Sampled as it goes: a worker that finished may be gone before the window closes.
   let peakRss = 0;
   let lastCpu = 0;
+  let lastMainCpu = 0;
   for (;;) {
     records = await progress().catch(() => records);
     peakRss = Math.max(peakRss, peakRssBytes(consumer.pid));
     lastCpu = Math.max(lastCpu, cpuSeconds(consumer.pid));
+    lastMainCpu = Math.max(lastMainCpu, mainThreadCpuSeconds(consumer.pid));
     if (start === null && records >= fromRecords) {
-      start = { at: performance.now(), cpu: lastCpu, records };
+      start = { at: performance.now(), cpu: lastCpu, mainCpu: lastMainCpu, records };
     }
     if (start !== null && records >= toRecords) {
       const seconds = (performance.now() - start.at) / 1000;
       const cpu = Math.max(lastCpu, cpuSeconds(consumer.pid)) - start.cpu;
+      const mainCpu = Math.max(lastMainCpu, mainThreadCpuSeconds(consumer.pid)) - start.mainCpu;
       const counted = records - start.records;
       return {
         recordsPerSecond: counted / seconds,
         megabytesPerSecond: (counted * bytesPerRecord) / 1e6 / seconds,
         cpuSecondsPerMillion: (cpu / counted) * 1e6,
+        mainThreadCpuSecondsPerMillion: (mainCpu / counted) * 1e6,
         peakRssMib: mib(Math.max(peakRss, peakRssBytes(consumer.pid))),
         records: counted,
         seconds,

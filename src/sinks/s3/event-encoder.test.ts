@@ -6,6 +6,18 @@ import { AWKWARD_TEXT } from '../../core/fixtures/awkward-text.js';
 import { sampleEvent } from '../../demo/sample-events.js';
 import { createDecoder, csvShapeFor } from '../../decode/index.js';
 import { csvLine, EventEncoder, itemOf } from './event-encoder.js';
+import { userRecord } from '../../../test/support/user-record.js';
+
+/** The n-th record of shard 0, arrived `n` ms after `at`, holding `document` as JSON. */
+function recordOf(n: number, at: number, document: object) {
+  return userRecord({
+    streamName: 'events',
+    sequenceNumber: String(49_600_000_000_000_000_000n + BigInt(n)),
+    partitionKey: `pk-${n}`,
+    approximateArrivalTimestamp: new Date(at + n),
+    data: Buffer.from(JSON.stringify(document)),
+  });
+}
 
 describe('csvLine', () => {
   it('writes exactly what csv-stringify writes, quoting and escaping included', () => {
@@ -33,16 +45,7 @@ describe('EventEncoder, CSV', () => {
     }
     const kinds = new Set<string>();
     documents.forEach((document, n) => {
-      const result = decoder.decode({
-        streamName: 'events',
-        shardId: 'shardId-000000000000',
-        sequenceNumber: String(49_600_000_000_000_000_000n + BigInt(n)),
-        subSequenceNumber: 0,
-        partitionKey: `pk-${n}`,
-        aggregated: false,
-        approximateArrivalTimestamp: new Date(at + n),
-        data: Buffer.from(JSON.stringify(document)),
-      });
+      const result = decoder.decode(recordOf(n, at, document));
       if (!result.ok) throw new Error(result.error);
       for (const event of result.events) {
         const encoded = encoder.encode(event);
@@ -64,16 +67,7 @@ describe('Parquet rows and the memory budget', () => {
     const encoder = new EventEncoder('parquet', false, csvShapeFor);
     const at = Date.parse('2026-01-02T03:04:05Z');
     const decode = (n: number) => {
-      const result = decoder.decode({
-        streamName: 'events',
-        shardId: 'shardId-000000000000',
-        sequenceNumber: String(49_600_000_000_000_000_000n + BigInt(n)),
-        subSequenceNumber: 0,
-        partitionKey: `pk-${n}`,
-        aggregated: false,
-        approximateArrivalTimestamp: new Date(at + n),
-        data: Buffer.from(JSON.stringify(sampleEvent(n, at + n))),
-      });
+      const result = decoder.decode(recordOf(n, at, sampleEvent(n, at + n)));
       return result.ok ? result.events : [];
     };
     gc();
