@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SOURCE_FORMATS } from '../core/event.js';
+import { DEFAULT_GZIP_LEVEL } from '../sinks/s3/deterministic-gzip.js';
 import { zstdAvailable } from '../sinks/s3/zstd.js';
 
 /**
@@ -74,7 +75,7 @@ const s3SinkSchema = z
      * zlib level of `compression: gzip` objects. 6 is zlib's default and what every release
      * wrote; 1 costs about half the CPU for objects ~15 % larger (docs/performance.md).
      */
-    gzipLevel: z.number().int().min(1).max(9).default(6),
+    gzipLevel: z.number().int().min(1).max(9).default(DEFAULT_GZIP_LEVEL),
     parquet: parquetSchema.default(parquetSchema.parse({})),
     buffer: bufferSchema.default(bufferSchema.parse({})),
     filter: filterSchema.default(filterSchema.parse({})),

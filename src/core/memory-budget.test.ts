@@ -151,6 +151,7 @@ describe('ReadPermits with a memory budget', () => {
     // One permit: the whole quarter of the budget for its page.
     expect(page.limit).toBe(Math.floor((2 * MIB) / (2 * (2 * 1000 + 1024))));
   });
+
   it('a page still holds a shard read at its 2 MB/s limit, with KPL aggregates and three sinks', async () => {
     const budget = new MemoryBudget(32 * MIB);
     const permits = new ReadPermits(4, budget, 3);

@@ -35,6 +35,7 @@ describe('PendingBatch', () => {
     notKeeping.add('x\n', 2, record, noAck, false);
     expect(notKeeping.records).toHaveLength(0);
   });
+
   it('copies a record once, however many of its events and sinks keep it', () => {
     const page = Buffer.from('aaaa|bbbb|cccc');
     const record = userRecord({ data: new Uint8Array(page.buffer, page.byteOffset + 5, 4) });
