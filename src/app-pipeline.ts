@@ -1,0 +1,47 @@
+import type { RelayConfig } from './config/schema.js';
+import type { Logger } from './observability/logger.js';
+import { Router } from './pipeline/router.js';
+import { DecodePool, workerThreadCount } from './pipeline/workers/decode-pool.js';
+import { decodeWorkerSpec } from './pipeline/workers/worker-spec.js';
+import type { SinkSet } from './sinks/create-sinks.js';
+
+/** Routes each event to the sinks whose filters take it, in the configured sinks' order. */
+export function createRouter(sinkSet: SinkSet): Router {
+  return new Router(
+    sinkSet.sinks.map(({ sink, config: sinkConfig }) => ({
+      sink,
+      eventTypes: sinkConfig.filter.eventTypes,
+      formats: sinkConfig.filter.formats,
+      streams: sinkConfig.filter.streams,
+    })),
+  );
+}
+
+/**
+ * The worker threads, when configured and some sink's encoding can move there. Their
+ * spec lists the sinks in the router's order: the workers answer per sink by index.
+ */
+export function startDecodePool(
+  config: RelayConfig,
+  sinkSet: SinkSet,
+  options: { readonly log: Logger },
+): DecodePool | null {
+  const threads = workerThreadCount(
+    config.consumer.workerThreads,
+    config.consumer.maxConcurrentReads,
+  );
+  if (threads === 0) return null;
+  const spec = decodeWorkerSpec(
+    config.decode.format,
+    sinkSet.sinks.map((sink) => sink.config),
+  );
+  if (!spec) {
+    options.log.info(
+      { workerThreads: threads },
+      'no sink encodes on worker threads (S3 CSV and JSON Lines and webhooks do): decoding on the main thread',
+    );
+    return null;
+  }
+  options.log.info({ workerThreads: threads }, 'decoding and encoding on worker threads');
+  return new DecodePool({ threads, spec, log: options.log.child({ component: 'decode-pool' }) });
+}
