@@ -256,7 +256,11 @@ export class ShardConsumer {
         const signal = this.abort.signal;
         const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
         try {
-          if (signal.aborted) return;
+          // Stopped before routing (a permit wait ends at once on abort): the batch was not
+          // delivered, and the source must not take it as delivered. Returning here let the
+          // source end a closed shard on its last event, and SHARD_END was written past
+          // that event's undelivered records.
+          if (signal.aborted) throw new ShardLoopStoppedError(this.deps.shardId);
           this.shardMetrics.markRead();
           const first = records[0]?.SequenceNumber;
           if (first !== undefined && expectFirst !== null) {
@@ -366,3 +370,11 @@ export class ShardConsumer {
 }
 
 function noop(): void {}
+
+/** A batch offered to a shard loop that has stopped: it was not routed. */
+class ShardLoopStoppedError extends Error {
+  override readonly name = 'ShardLoopStoppedError';
+  constructor(shardId: string) {
+    super(`the loop of ${shardId} stopped before the batch was routed`);
+  }
+}

@@ -18,7 +18,10 @@ export interface ShardRecordSource {
 
 /** What a record source hands its records to. */
 export interface ShardBatches {
-  /** Routes one batch into the processor; resolves once the sinks took it (backpressure). */
+  /**
+   * Routes one batch into the processor; resolves once the sinks took it (backpressure).
+   * Rejects, with nothing routed, when the loop stopped first: the source stops too.
+   */
   deliver(records: readonly _Record[], millisBehindLatest: number | null): Promise<void>;
   /** The start record was trimmed: the source reads from TRIM_HORIZON instead. */
   trimmed(sequenceNumber: string, reason: string): void;

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateStreamCommand,
+  DescribeStreamSummaryCommand,
   PutRecordCommand,
+  SplitShardCommand,
   waitUntilStreamExists,
   KinesisClient,
 } from '@aws-sdk/client-kinesis';
@@ -9,6 +11,7 @@ import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { Writable } from 'node:stream';
 import type { Checkpoint } from '../../src/core/checkpoint.js';
 import type { RecordProcessor } from '../../src/core/processor.js';
+import { ReadPermits } from '../../src/core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../../src/core/record.js';
 import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
 import { deregisterStreamConsumer } from '../../src/kinesis/fanout/consumer-registration.js';
@@ -111,6 +114,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     consumerName: string,
     fanoutClient: KinesisClient = client,
     initialTimestamp: Date | null = null,
+    readPermits?: Pick<ReadPermits, 'acquire'>,
   ) {
     const processor = new CollectingProcessor();
     const checkpoints: Checkpoint[] = [];
@@ -133,6 +137,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
       log,
       metrics,
       source: new SubscriptionReader({ client: fanoutClient, stream, consumerName, log }),
+      ...(readPermits ? { readPermits } : {}),
     });
     let outcome: ShardOutcome | 'failed' | null = null;
     void consumer.run().then(
@@ -207,6 +212,49 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     );
     expect(started.checkpoints).not.toContain('SHARD_END');
     expect(new Set(started.processor.sequences()).size).toBe(started.processor.sequences().length);
+  });
+
+  it('a loop stopped while the last event of a closed shard waits for a read permit does not write SHARD_END past its undelivered records (HTTP/2 front)', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    await client.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: SHARD,
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await eventually('the stream ACTIVE again', async () => {
+      const { StreamDescriptionSummary: summary } = await client.send(
+        new DescribeStreamSummaryCommand({ StreamName: stream }),
+      );
+      return summary?.StreamStatus === 'ACTIVE' ? true : undefined;
+    });
+    // Every read permit of the process is held elsewhere (other shards' pages).
+    const permits = new ReadPermits(1);
+    const held = await permits.acquire();
+    let waiting = 0;
+    const probe: Pick<ReadPermits, 'acquire'> = {
+      acquire: (signal, page) => {
+        waiting += 1;
+        return permits.acquire(signal, page);
+      },
+    };
+    const started = startConsumer(stream, 'TRIM_HORIZON', uniqueName('efo-end'), h2, null, probe);
+    await eventually(
+      'an event of the closed shard waits for a read permit',
+      async () => (waiting > 0 ? true : undefined),
+      60_000,
+      50,
+    );
+    // SIGTERM or a handoff: the loop stops before the event was routed.
+    started.consumer.stop();
+    held();
+    const outcome = await eventually('the loop ended', async () => started.outcome() ?? undefined);
+    expect(started.processor.sequences()).toEqual([]);
+    expect(started.checkpoints).not.toContain('SHARD_END');
+    expect(outcome).toBe('stopped');
   });
 
   it('AT_TIMESTAMP and LATEST subscribe where polling would start reading', async () => {
