@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { sleep } from '../core/backoff.js';
 import type { Checkpoint, CheckpointWriter } from '../core/checkpoint.js';
@@ -247,5 +247,38 @@ describe('ShardConsumer under GetRecords throttling and 5xx bursts', () => {
     for (const start of shard.starts.slice(1)) {
       expect(start).toMatchObject({ type: 'AT_SEQUENCE_NUMBER' });
     }
+  });
+});
+
+describe('ShardConsumer and the wall clock', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a wall clock stepped back an hour (NTP, an operator) does not stop the shard reading for that hour', async () => {
+    const stepMs = 3_600_000;
+    const realNow = Date.now.bind(Date);
+    const shard = openShard(20, (call) => {
+      // Stepped back while the first GetRecords is in flight.
+      if (call === 0) vi.spyOn(Date, 'now').mockImplementation(() => realNow() - stepMs);
+      return undefined;
+    });
+    const processor = new CollectingProcessor();
+    const loop = new ShardConsumer({
+      api: shard.api,
+      shardId: SHARD,
+      startFrom: 'TRIM_HORIZON',
+      processor,
+      checkpoints: { write: async () => undefined },
+      waitForParents: async () => true,
+      options: { ...options, minCallIntervalMs: 200 },
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+    });
+    const done = loop.run();
+    // The test's own deadline on the monotonic clock: Date.now is the stepped one.
+    const deadline = performance.now() + 30_000;
+    while (processor.sequences.length < 20 && performance.now() < deadline) await sleep(10);
+    loop.stop();
+    expect(await done).toBe('stopped');
+    expect(processor.sequences).toEqual(Array.from({ length: 20 }, (_, i) => sequence(i + 1)));
   });
 });

@@ -1,4 +1,5 @@
 import { backoffDelay, sleep } from '../core/backoff.js';
+import { monotonicNow } from '../core/clock.js';
 import { describeCheckpoint, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
@@ -195,7 +196,8 @@ export class ShardConsumer {
             checkpointed = null;
           }
         }
-        await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
+        // On the monotonic clock: a wall clock stepped back would stall the shard that long.
+        await sleep(lastCallAt + options.minCallIntervalMs - monotonicNow(), signal);
         if (signal.aborted) break;
         const release = this.deps.readPermits
           ? await this.deps.readPermits.acquire(signal, this.pageSize)
@@ -203,7 +205,7 @@ export class ShardConsumer {
         let next: PageOutcome;
         try {
           if (signal.aborted) break;
-          lastCallAt = Date.now();
+          lastCallAt = monotonicNow();
           next = await this.readAndRoute(iterator, this.lastDispatched ?? checkpointed, signal);
           failures = 0;
         } finally {
