@@ -176,6 +176,9 @@ export class ShardConsumer {
     // (the last one dispatched, or the checkpoint while none was), so the skip never lapses:
     // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
     let checkpointed = this.checkpointer.last;
+    // Where a re-open starts while nothing was handed over yet: the start, except that a
+    // LATEST start re-opens at the time it first opened (see latestResume).
+    let restart = start;
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -186,7 +189,9 @@ export class ShardConsumer {
           const resume = this.lastDispatched;
           const from: IteratorStart = resume
             ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber }
-            : start;
+            : restart;
+          // Before the call: an answer lost on its way back may have opened it all the same.
+          if (from.type === 'LATEST') restart = latestResume(Date.now());
           const opened = await openIterator(this.deps.api, this.deps.shardId, from, signal);
           iterator = opened.iterator;
           this.expectFirst = opened.trimmed ? null : sequenceOf(from);
@@ -369,6 +374,25 @@ export class ShardConsumer {
       caughtUp: page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0,
     };
   }
+}
+
+/**
+ * How far before a LATEST start a re-open reaches back: the host's clock against the
+ * arrival times Kinesis stamps (NTP keeps them milliseconds apart; this covers a host
+ * that drifted). Records put up to this long before the start are read too: more than
+ * LATEST promised, never less.
+ */
+export const LATEST_RESUME_MARGIN_MS = 5_000;
+
+/**
+ * The start of a re-open after a LATEST iterator was opened at `openedAt` (wall clock, as
+ * Kinesis compares it with arrival times) and nothing was handed over since. LATEST again
+ * would be the tip at the re-open: a record put between the two would never be read
+ * (a GetRecords error, an iterator expired during a long pause, before the shard's first
+ * record).
+ */
+function latestResume(openedAt: number): IteratorStart {
+  return { type: 'AT_TIMESTAMP', timestamp: new Date(openedAt - LATEST_RESUME_MARGIN_MS) };
 }
 
 function noop(): void {}

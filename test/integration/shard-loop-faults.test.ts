@@ -330,6 +330,41 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     }
   });
 
+  it('a LATEST start that fails before its first record re-opens where it started, not at the new tip: a record put meanwhile is delivered', async () => {
+    const stream = await newStream();
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    // GetRecords fails (past the SDK's own retries) until the test says otherwise.
+    let failing = true;
+    proxy.rule = (call) =>
+      failing && call.operation === 'GetRecords'
+        ? { status: 503, type: 'ServiceUnavailable' }
+        : undefined;
+    const { processor } = await startConsumer({ stream, startFrom: 'LATEST', proxy });
+    await eventually(
+      'the LATEST iterator',
+      async () => (proxy.count('GetShardIterator') >= 1 ? true : undefined),
+      20_000,
+      10,
+    );
+    // Put after the shard loop started reading at LATEST: it is the loop's to deliver.
+    const record = await put(stream, 1);
+    const opensAtPut = proxy.count('GetShardIterator');
+    await eventually(
+      'an iterator re-opened after the put',
+      async () => (proxy.count('GetShardIterator') > opensAtPut ? true : undefined),
+      60_000,
+      10,
+    );
+    failing = false;
+    await eventually(
+      'the record put after the start was delivered',
+      async () => (processor.sequences().includes(record) ? true : undefined),
+      30_000,
+    );
+    expect(processor.sequences()).toEqual([record]);
+  });
+
   // The SDK's socket timeout is 30 s per attempt, 4 attempts: without a deadline of our
   // own each of these waits would be 30 s or more. Deadlines of 1 s make it one second.
   const shortDeadlines: KinesisCallTimeouts = { getRecordsMs: 1_000, callMs: 1_000 };
