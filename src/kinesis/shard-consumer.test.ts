@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { sleep } from '../core/backoff.js';
-import type { Checkpoint, CheckpointWriter } from '../core/checkpoint.js';
+import type { CheckpointWrite, CheckpointWriter } from '../core/checkpoint.js';
 import type { RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import { createLogger } from '../observability/logger.js';
@@ -52,10 +52,10 @@ class DrainingProcessor implements RecordProcessor {
 
 /** Writes one at a time, in call order, as the lease renewer does for one lease. */
 class SerialWriter implements CheckpointWriter {
-  readonly written: Checkpoint[] = [];
+  readonly written: CheckpointWrite[] = [];
   private chain: Promise<void> = Promise.resolve();
   constructor(private readonly slowShardEndMs: number) {}
-  write(_shardId: string, checkpoint: Checkpoint): Promise<void> {
+  write(_shardId: string, checkpoint: CheckpointWrite): Promise<void> {
     this.chain = this.chain.then(async () => {
       if (checkpoint === 'SHARD_END') await sleep(this.slowShardEndMs);
       this.written.push(checkpoint);
@@ -96,7 +96,7 @@ describe('ShardConsumer checkpoints', () => {
   });
 
   it('a SHARD_END write that fails once (DynamoDB throttled) is retried, not given up', async () => {
-    const written: Checkpoint[] = [];
+    const written: CheckpointWrite[] = [];
     let failures = 0;
     const writer: CheckpointWriter = {
       write: async (_shard, checkpoint) => {
@@ -130,7 +130,8 @@ describe('ShardConsumer checkpoints', () => {
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
         await sleep(written.length % 2 === 0 ? 30 : 1);
-        if (typeof checkpoint !== 'string') written.push(checkpoint.sequenceNumber);
+        if (typeof checkpoint !== 'string' && 'sequenceNumber' in checkpoint)
+          written.push(checkpoint.sequenceNumber);
         inFlight -= 1;
       },
     };

@@ -134,6 +134,9 @@ export class ShardConsumer {
       log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
       this.shardMetrics.markRead();
       const start = iteratorStartFor(startFrom, this.deps.options.initialTimestamp);
+      // A LATEST start is pinned in the lease as the time it began, before anything is read.
+      const latestStartedAt = start.type === 'LATEST' ? latestResumeTime() : null;
+      if (latestStartedAt) void this.checkpointer.pinStart(latestStartedAt);
       const reachedEnd = this.deps.source
         ? await this.deps.source.read(
             this.deps.shardId,
@@ -141,7 +144,7 @@ export class ShardConsumer {
             this.batches(start),
             this.abort.signal,
           )
-        : await this.readLoop(start);
+        : await this.readLoop(start, latestStartedAt);
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
@@ -168,7 +171,7 @@ export class ShardConsumer {
   }
 
   /** Returns true when the shard was read to its end, false when stopped. */
-  private async readLoop(start: IteratorStart): Promise<boolean> {
+  private async readLoop(start: IteratorStart, latestStartedAt: Date | null): Promise<boolean> {
     const { options, log } = this.deps;
     const signal = this.abort.signal;
     // A sequence-number start reads AT the checkpointed record: skip through it until a
@@ -177,8 +180,12 @@ export class ShardConsumer {
     // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
     let checkpointed = this.checkpointer.last;
     // Where a re-open starts while nothing was handed over yet: the start, except that a
-    // LATEST start re-opens at the time it first opened (see latestResume).
-    let restart = start;
+    // LATEST start re-opens at the time it began (LATEST again would be the tip at the
+    // re-open: a record put in between would never be read).
+    const restart: IteratorStart = latestStartedAt
+      ? { type: 'AT_TIMESTAMP', timestamp: latestStartedAt }
+      : start;
+    let openedOnce = false; // an iterator was asked for (its answer may have been lost)
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -189,14 +196,15 @@ export class ShardConsumer {
           const resume = this.lastDispatched;
           const from: IteratorStart = resume
             ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber }
-            : restart;
-          // Before the call: an answer lost on its way back may have opened it all the same.
-          if (from.type === 'LATEST') restart = latestResume(Date.now());
-          const opened = await openIterator(this.deps.api, this.deps.shardId, from, signal);
-          iterator = opened.iterator;
-          this.expectFirst = opened.trimmed ? null : sequenceOf(from);
-          if (opened.trimmed) {
-            this.reportTrimmed(opened.trimmed.sequenceNumber, opened.trimmed.reason);
+            : openedOnce
+              ? restart
+              : start;
+          openedOnce = true;
+          const next = await openIterator(this.deps.api, this.deps.shardId, from, signal);
+          iterator = next.iterator;
+          this.expectFirst = next.trimmed ? null : sequenceOf(from);
+          if (next.trimmed) {
+            this.reportTrimmed(next.trimmed.sequenceNumber, next.trimmed.reason);
             // Read from the oldest record kept: every one of them, whatever its number.
             checkpointed = null;
           }
@@ -377,22 +385,20 @@ export class ShardConsumer {
 }
 
 /**
- * How far before a LATEST start a re-open reaches back: the host's clock against the
- * arrival times Kinesis stamps (NTP keeps them milliseconds apart; this covers a host
- * that drifted). Records put up to this long before the start are read too: more than
- * LATEST promised, never less.
+ * How far before a LATEST start the time it is pinned at reaches back: the host's clock
+ * against the arrival times Kinesis stamps (NTP keeps them milliseconds apart; this covers
+ * a host that drifted). Records put up to this long before the start are read too: more
+ * than LATEST promised, never less.
  */
 export const LATEST_RESUME_MARGIN_MS = 5_000;
 
 /**
- * The start of a re-open after a LATEST iterator was opened at `openedAt` (wall clock, as
- * Kinesis compares it with arrival times) and nothing was handed over since. LATEST again
- * would be the tip at the re-open: a record put between the two would never be read
- * (a GetRecords error, an iterator expired during a long pause, before the shard's first
- * record).
+ * The time a LATEST start is pinned at, taken before its iterator or subscription opens
+ * (wall clock: Kinesis compares it with arrival times). Re-opens while nothing was handed
+ * over, and the next owner while no checkpoint was written, start AT_TIMESTAMP there.
  */
-function latestResume(openedAt: number): IteratorStart {
-  return { type: 'AT_TIMESTAMP', timestamp: new Date(openedAt - LATEST_RESUME_MARGIN_MS) };
+function latestResumeTime(): Date {
+  return new Date(Date.now() - LATEST_RESUME_MARGIN_MS);
 }
 
 function noop(): void {}

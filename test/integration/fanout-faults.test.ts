@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { Writable } from 'node:stream';
-import type { Checkpoint } from '../../src/core/checkpoint.js';
+import type { Checkpoint, CheckpointWrite } from '../../src/core/checkpoint.js';
 import type { RecordProcessor } from '../../src/core/processor.js';
 import { ReadPermits } from '../../src/core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../../src/core/record.js';
@@ -117,7 +117,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     readPermits?: Pick<ReadPermits, 'acquire'>,
   ) {
     const processor = new CollectingProcessor();
-    const checkpoints: Checkpoint[] = [];
+    const checkpoints: CheckpointWrite[] = [];
     const metrics = createMetrics();
     const { log, lines } = capturedLogger();
     const consumer = new ShardConsumer({
