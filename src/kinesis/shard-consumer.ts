@@ -141,7 +141,7 @@ export class ShardConsumer {
         ? await this.deps.source.read(
             this.deps.shardId,
             start,
-            this.batches(start),
+            this.batches(start, latestStartedAt),
             this.abort.signal,
           )
         : await this.readLoop(start, latestStartedAt);
@@ -263,7 +263,7 @@ export class ShardConsumer {
    * later than the AT_SEQUENCE_NUMBER start means Kinesis no longer holds the start record
    * (kinesis-local then subscribes at the oldest one kept): reported as trimmed, as polling.
    */
-  private batches(start: IteratorStart): ShardBatches {
+  private batches(start: IteratorStart, latestStartedAt: Date | null): ShardBatches {
     let checkpointed = this.checkpointer.last;
     let expectFirst = start.type === 'AT_SEQUENCE_NUMBER' ? start.sequenceNumber : null;
     return {
@@ -300,6 +300,7 @@ export class ShardConsumer {
         expectFirst = null;
       },
       throttled: () => this.shardMetrics.throttled(),
+      latestStartedAt,
     };
   }
 

@@ -27,4 +27,10 @@ export interface ShardBatches {
   trimmed(sequenceNumber: string, reason: string): void;
   /** A read was throttled (counted in kinesis_relay_get_records_throttles_total). */
   throttled(): void;
+  /**
+   * Set for a LATEST start: the time the loop began (pinned in the lease). A source that
+   * subscribes again before any position came back starts AT_TIMESTAMP there: LATEST
+   * again would be the tip at that moment, and a record put in between never read.
+   */
+  readonly latestStartedAt?: Date | null;
 }

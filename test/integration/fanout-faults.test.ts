@@ -257,6 +257,39 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     expect(outcome).toBe('stopped');
   });
 
+  it('a LATEST loop whose first subscriptions fail re-subscribes where it began, not at the new tip: a record put meanwhile is delivered (HTTP/2 front)', async () => {
+    const stream = await newStream();
+    const rejectedBefore = front.counters.rejected;
+    front.options.rejectNext = [
+      'ResourceInUseException',
+      'ResourceInUseException',
+      'ResourceInUseException',
+    ];
+    const started = startConsumer(stream, 'LATEST', uniqueName('efo-latest-retry'), h2);
+    try {
+      await eventually(
+        'the first subscription refused',
+        async () => (front.counters.rejected > rejectedBefore ? true : undefined),
+        30_000,
+        10,
+      );
+      // Put after the loop began (and its start was pinned): it is the loop's to deliver.
+      const record = await put(stream, 1);
+      await eventually(
+        'the record put after the start was delivered',
+        async () => {
+          if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+          return started.processor.sequences().includes(record) ? true : undefined;
+        },
+        30_000,
+        100,
+      );
+      expect(started.processor.sequences()).toEqual([record]);
+    } finally {
+      front.options.rejectNext = [];
+    }
+  });
+
   it('AT_TIMESTAMP and LATEST subscribe where polling would start reading', async () => {
     const stream = await newStream();
     const before = [await put(stream, 1), await put(stream, 2)];

@@ -89,8 +89,13 @@ export class SubscriptionReader implements ShardRecordSource {
     let notFound = 0;
     while (!signal.aborted) {
       let events = 0;
+      // Every subscription after the first starts where the loop began, not at LATEST
+      // again, until an event gives a position (see ShardBatches.latestStartedAt).
+      const opening = from;
+      if (from.type === 'LATEST' && batches.latestStartedAt)
+        from = { type: 'AT_TIMESTAMP', timestamp: batches.latestStartedAt };
       try {
-        const ended = await this.subscribe(consumerArn, shardId, from, signal, async (event) => {
+        const ended = await this.subscribe(consumerArn, shardId, opening, signal, async (event) => {
           events += 1;
           failures = 0;
           notFound = 0;
