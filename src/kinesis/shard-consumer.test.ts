@@ -3,7 +3,9 @@ import type { _Record } from '@aws-sdk/client-kinesis';
 import { sleep } from '../core/backoff.js';
 import type { CheckpointWrite, CheckpointWriter } from '../core/checkpoint.js';
 import type { RecordProcessor } from '../core/processor.js';
+import type { PageSize } from '../core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
+import { ReadPause } from '../leases/read-pause.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ShardConsumer } from './shard-consumer.js';
@@ -281,5 +283,93 @@ describe('ShardConsumer and the wall clock', () => {
     loop.stop();
     expect(await done).toBe('stopped');
     expect(processor.sequences).toEqual(Array.from({ length: 20 }, (_, i) => sequence(i + 1)));
+  });
+});
+
+describe('ShardConsumer and a paused lease', () => {
+  /**
+   * A shard of 20 records in pages of 5 whose second GetRecords answers only when the test
+   * says so; the loop's reads go through a real ReadPause, counted.
+   */
+  function pausedMidRead() {
+    const shard = openShard(20, () => undefined);
+    let answerSecond: () => void = () => undefined;
+    const secondHeld = new Promise<void>((resolve) => (answerSecond = resolve));
+    let calls = 0;
+    let secondInFlight = false;
+    const api: ShardReadApi = {
+      ...shard.api,
+      getRecords: async (iterator, limit, signal) => {
+        if (calls++ === 1) {
+          secondInFlight = true;
+          await secondHeld;
+        }
+        return shard.api.getRecords(iterator, limit, signal);
+      },
+    };
+    const reads = new ReadPause();
+    let acquired = 0;
+    const gate = {
+      acquire: (signal?: AbortSignal, page?: PageSize) => {
+        acquired += 1;
+        return reads.acquire(signal, page);
+      },
+      get paused() {
+        return reads.paused;
+      },
+    };
+    const processor = new CollectingProcessor();
+    const loop = new ShardConsumer({
+      api,
+      shardId: SHARD,
+      startFrom: 'TRIM_HORIZON',
+      processor,
+      checkpoints: { write: async () => undefined },
+      waitForParents: async () => true,
+      options,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      readPermits: gate,
+    });
+    return {
+      loop,
+      reads,
+      processor,
+      answerSecond,
+      secondInFlight: () => secondInFlight,
+      acquired: () => acquired,
+    };
+  }
+
+  it('a page whose GetRecords was in flight when the lease was paused for a handoff is not routed: the next owner reads it, not both', async () => {
+    const shard = pausedMidRead();
+    const done = shard.loop.run();
+    await waitFor('the first page routed, the second in flight', () => shard.secondInFlight());
+    expect(shard.processor.sequences).toHaveLength(5);
+    // handOver (src/app.ts): reads paused, in-flight records drained and checkpointed ...
+    shard.reads.pause();
+    shard.answerSecond();
+    // ... the loop is back at its read gate: the answered page is dealt with.
+    await waitFor('the loop back at its read gate', () => shard.acquired() >= 3);
+    // ... the lease handed over at the checkpoint (record 5), the loop stopped.
+    shard.loop.loseLease();
+    expect(await done).toBe('lease-lost');
+    expect(shard.processor.sequences).toEqual([1, 2, 3, 4, 5].map(sequence));
+  });
+
+  it('a page read while the lease was paused is read again once renewed: every record once, in order', async () => {
+    const shard = pausedMidRead();
+    const done = shard.loop.run();
+    await waitFor('the second page in flight', () => shard.secondInFlight());
+    shard.reads.pause();
+    shard.answerSecond();
+    await waitFor('the loop back at its read gate', () => shard.acquired() >= 3);
+    shard.reads.resume();
+    await waitFor('every record', () => shard.processor.sequences.length >= 20);
+    shard.loop.stop();
+    expect(await done).toBe('stopped');
+    expect(shard.processor.sequences).toEqual(
+      Array.from({ length: 20 }, (_, i) => sequence(i + 1)),
+    );
   });
 });

@@ -40,8 +40,12 @@ export interface ShardConsumerDeps {
   readonly options: ShardConsumerOptions;
   readonly log: Logger;
   readonly metrics: RelayMetrics;
-  /** Shared by every shard loop of the process: how many may hold a page at once. */
-  readonly readPermits?: Pick<ReadPermits, 'acquire'>;
+  /**
+   * Shared by every shard loop of the process: how many may hold a page at once. The
+   * relay passes the lease's read gate (ReadPause), whose `paused` is true while the lease
+   * is paused (not renewed in time) or handed over.
+   */
+  readonly readPermits?: Pick<ReadPermits, 'acquire'> & { readonly paused?: boolean };
   /** Absent: GetRecords polling. */
   readonly source?: ShardRecordSource;
 }
@@ -325,6 +329,13 @@ export class ShardConsumer {
     signal: AbortSignal,
   ): Promise<PageOutcome> {
     const outcome = await this.readUserRecords(iterator, signal);
+    if (this.deps.readPermits?.paused) {
+      // Paused while this page was read (a handoff, or the lease not renewed in time):
+      // routing it now is what the pause must prevent, as the next owner may already be
+      // reading the shard from the checkpoint. Read the page again (same iterator) if the
+      // lease is renewed; else the next owner reads it.
+      return { nextIterator: iterator, caughtUp: false };
+    }
     const first = outcome.userRecords[0];
     if (first && this.expectFirst !== null) {
       // An AT_SEQUENCE_NUMBER iterator starts with that record while Kinesis holds it; a
