@@ -8,7 +8,13 @@ import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { appendUserRecords } from './deaggregate.js';
-import { iteratorStartFor, openIterator, recordsAfter, sequenceOf } from './iterator-start.js';
+import {
+  iteratorStartFor,
+  latestStartTime,
+  openIterator,
+  recordsAfter,
+  sequenceOf,
+} from './iterator-start.js';
 import { ShardCheckpointer } from './shard-checkpointer.js';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { ShardReadMetrics } from './shard-read-metrics.js';
@@ -139,7 +145,7 @@ export class ShardConsumer {
       this.shardMetrics.markRead();
       const start = iteratorStartFor(startFrom, this.deps.options.initialTimestamp);
       // A LATEST start is pinned in the lease as the time it began, before anything is read.
-      const latestStartedAt = start.type === 'LATEST' ? latestResumeTime() : null;
+      const latestStartedAt = start.type === 'LATEST' ? latestStartTime() : null;
       if (latestStartedAt) void this.checkpointer.pinStart(latestStartedAt);
       const reachedEnd = this.deps.source
         ? await this.deps.source.read(
@@ -394,23 +400,6 @@ export class ShardConsumer {
       caughtUp: page.records.length === 0 && (page.millisBehindLatest ?? 0) === 0,
     };
   }
-}
-
-/**
- * How far before a LATEST start the time it is pinned at reaches back: the host's clock
- * against the arrival times Kinesis stamps (NTP keeps them milliseconds apart; this covers
- * a host that drifted). Records put up to this long before the start are read too: more
- * than LATEST promised, never less.
- */
-export const LATEST_RESUME_MARGIN_MS = 5_000;
-
-/**
- * The time a LATEST start is pinned at, taken before its iterator or subscription opens
- * (wall clock: Kinesis compares it with arrival times). Re-opens while nothing was handed
- * over, and the next owner while no checkpoint was written, start AT_TIMESTAMP there.
- */
-function latestResumeTime(): Date {
-  return new Date(Date.now() - LATEST_RESUME_MARGIN_MS);
 }
 
 function noop(): void {}
