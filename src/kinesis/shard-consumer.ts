@@ -339,7 +339,9 @@ export class ShardConsumer {
       // Paused while this page was read (a handoff, or the lease not renewed in time):
       // routing it now is what the pause must prevent, as the next owner may already be
       // reading the shard from the checkpoint. Read the page again (same iterator) if the
-      // lease is renewed; else the next owner reads it.
+      // lease is renewed; else the next owner reads it. Not routed, so not counted as a
+      // routed page by the memory budget's calibration either.
+      this.pageSize.lastPage = null;
       return { nextIterator: iterator, caughtUp: false };
     }
     const first = outcome.userRecords[0];
