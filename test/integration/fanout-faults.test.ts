@@ -290,6 +290,43 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     }
   });
 
+  it('a re-subscription after the last event handed over whose record was trimmed meanwhile (InvalidArgumentException) resumes at TRIM_HORIZON instead of retrying forever (HTTP/2 front)', async () => {
+    const stream = await newStream();
+    const first = await put(stream, 1);
+    // The shard fell behind past the retention: every subscription after a record handed
+    // over is refused, as Kinesis refuses a trimmed position. (The front ends each
+    // subscription after one event with records, so the loop subscribes again at once.)
+    front.options.rejectAt = (position) =>
+      position.Type === 'AFTER_SEQUENCE_NUMBER' ? 'InvalidArgumentException' : undefined;
+    const started = startConsumer(stream, 'TRIM_HORIZON', uniqueName('efo-trimmed-after'), h2);
+    try {
+      await eventually('the first record delivered', async () =>
+        started.processor.sequences().includes(first) ? true : undefined,
+      );
+      const later = [await put(stream, 2), await put(stream, 3)];
+      await eventually(
+        'the records after the trimmed position delivered',
+        async () => {
+          if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+          const seen = started.processor.sequences();
+          return later.every((sequence) => seen.includes(sequence)) ? true : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(started.processor.sequences()).toEqual([first, ...later]);
+      expect(started.checkpoints).not.toContain('SHARD_END');
+      expect(
+        await metricValue(started.metrics, 'kinesis_relay_checkpoint_trimmed_total', {
+          stream,
+          shard: SHARD,
+        }),
+      ).toBeGreaterThanOrEqual(1);
+    } finally {
+      front.options.rejectAt = undefined;
+    }
+  });
+
   it('AT_TIMESTAMP and LATEST subscribe where polling would start reading', async () => {
     const stream = await newStream();
     const before = [await put(stream, 1), await put(stream, 2)];

@@ -114,13 +114,10 @@ export class SubscriptionReader implements ShardRecordSource {
         if (signal.aborted) break;
         const name = awsErrorName(error);
         const sequenceNumber = sequenceOf(from);
-        if (
-          events === 0 &&
-          sequenceNumber !== null &&
-          from.type === 'AT_SEQUENCE_NUMBER' &&
-          name === 'InvalidArgumentException'
-        ) {
-          // The checkpointed record is older than the retention: as polling, read what is kept.
+        if (events === 0 && sequenceNumber !== null && name === 'InvalidArgumentException') {
+          // The start record is older than the retention: the checkpointed one (AT), or the
+          // last one handed over (AFTER: a loop that fell behind past the retention, which
+          // retried that position forever). As polling: read what is kept.
           batches.trimmed(sequenceNumber, `${name}: ${errorMessage(error)}`);
           from = { type: 'TRIM_HORIZON' };
           continue;
