@@ -192,7 +192,7 @@ export class ShardConsumer {
     // Where a re-open starts while nothing was handed over yet: the start, except that a
     // LATEST start re-opens at the time it began (LATEST again would be the tip at the
     // re-open: a record put in between would never be read).
-    const restart: IteratorStart = latestStartedAt
+    let restart: IteratorStart = latestStartedAt
       ? { type: 'AT_TIMESTAMP', timestamp: latestStartedAt }
       : start;
     let openedOnce = false; // an iterator was asked for (its answer may have been lost)
@@ -215,8 +215,11 @@ export class ShardConsumer {
           this.expectFirst = next.trimmed ? null : sequenceOf(from);
           if (next.trimmed) {
             this.reportTrimmed(next.trimmed.sequenceNumber, next.trimmed.reason);
-            // Read from the oldest record kept: every one of them, whatever its number.
+            // Read from the oldest record kept: every one of them, whatever its number. A
+            // re-open before the first record starts there too (not at the trimmed start
+            // again, which reported the same trim once more per re-open).
             checkpointed = null;
+            restart = { type: 'TRIM_HORIZON' };
           }
         }
         // On the monotonic clock: a wall clock stepped back would stall the shard that long.

@@ -513,6 +513,31 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     await expectResumedAtTrimHorizon(started, stream, all);
   });
 
+  it('a trimmed checkpoint is reported once, though a GetRecords error re-opens the shard before its first record', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    proxy.rule = (call, index) =>
+      call.operation === 'GetShardIterator' && call.body.StartingSequenceNumber !== undefined
+        ? {
+            status: 400,
+            type: 'InvalidArgumentException',
+            message: 'StartingSequenceNumber is no longer available (trimmed)',
+          }
+        : // The first GetRecords fails past the SDK's own retries (4 attempts).
+          call.operation === 'GetRecords' && index <= 3
+          ? { status: 503, type: 'ServiceUnavailable' }
+          : undefined;
+    const started = await startConsumer({
+      stream,
+      startFrom: trimmedLongAgo(all[0] ?? ''),
+      proxy,
+    });
+    await expectResumedAtTrimHorizon(started, stream, all);
+  });
+
   it('a checkpoint older than the retention is reported when Kinesis starts at the trim horizon itself', async () => {
     const stream = await newStream();
     const all: string[] = [];
