@@ -71,3 +71,20 @@ export async function openIterator(
     return { iterator, trimmed: { sequenceNumber, reason: `${name}: ${errorMessage(error)}` } };
   }
 }
+
+/**
+ * How far before a LATEST start the time it is pinned at reaches back: the host's clock
+ * against the arrival times Kinesis stamps (NTP keeps them milliseconds apart; this covers
+ * a host that drifted). Records put up to this long before the start are read too: more
+ * than LATEST promised, never less.
+ */
+export const LATEST_START_MARGIN_MS = 5_000;
+
+/**
+ * The time a LATEST start is pinned at, taken before its iterator or subscription opens
+ * (wall clock: Kinesis compares it with arrival times). Re-opens while nothing was handed
+ * over, and the next owner while no checkpoint was written, start AT_TIMESTAMP there.
+ */
+export function latestStartTime(): Date {
+  return new Date(Date.now() - LATEST_START_MARGIN_MS);
+}

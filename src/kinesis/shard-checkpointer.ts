@@ -1,5 +1,10 @@
 import { backoffDelay, sleep } from '../core/backoff.js';
-import { isSentinel, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
+import {
+  isSentinel,
+  type Checkpoint,
+  type CheckpointWrite,
+  type CheckpointWriter,
+} from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
 import { comparePositions, type RecordPosition } from '../core/record.js';
@@ -57,6 +62,27 @@ export class ShardCheckpointer {
       await this.writeProgress();
     });
     return this.queuedProgress;
+  }
+
+  /**
+   * Pins where a LATEST shard began reading, before its first checkpoint (see PinnedStart).
+   * Queued before any progress write and skipped once one was written; a failure leaves
+   * the lease at LATEST, as before, and is only logged.
+   */
+  pinStart(at: Date): Promise<void> {
+    return this.serialized(async () => {
+      if (this.leaseLost || this.ending || this.lastWritten !== null) return;
+      try {
+        await this.write({ atTimestamp: at });
+      } catch (error) {
+        if (!(error instanceof LeaseLostError)) {
+          this.deps.log.warn(
+            { err: errorMessage(error) },
+            'pinning the LATEST start in the lease failed: until the first checkpoint another owner would start at its own LATEST',
+          );
+        }
+      }
+    });
   }
 
   /**
@@ -120,7 +146,7 @@ export class ShardCheckpointer {
     return run;
   }
 
-  private async write(checkpoint: Checkpoint): Promise<void> {
+  private async write(checkpoint: CheckpointWrite): Promise<void> {
     try {
       await this.deps.writer.write(this.deps.shardId, checkpoint);
       this.deps.onWritten();

@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { sleep } from '../core/backoff.js';
-import type { Checkpoint, CheckpointWriter } from '../core/checkpoint.js';
+import type { CheckpointWrite, CheckpointWriter } from '../core/checkpoint.js';
 import type { RecordProcessor } from '../core/processor.js';
+import type { PageSize } from '../core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
+import { ReadPause } from '../leases/read-pause.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ShardConsumer } from './shard-consumer.js';
@@ -52,10 +54,10 @@ class DrainingProcessor implements RecordProcessor {
 
 /** Writes one at a time, in call order, as the lease renewer does for one lease. */
 class SerialWriter implements CheckpointWriter {
-  readonly written: Checkpoint[] = [];
+  readonly written: CheckpointWrite[] = [];
   private chain: Promise<void> = Promise.resolve();
   constructor(private readonly slowShardEndMs: number) {}
-  write(_shardId: string, checkpoint: Checkpoint): Promise<void> {
+  write(_shardId: string, checkpoint: CheckpointWrite): Promise<void> {
     this.chain = this.chain.then(async () => {
       if (checkpoint === 'SHARD_END') await sleep(this.slowShardEndMs);
       this.written.push(checkpoint);
@@ -96,7 +98,7 @@ describe('ShardConsumer checkpoints', () => {
   });
 
   it('a SHARD_END write that fails once (DynamoDB throttled) is retried, not given up', async () => {
-    const written: Checkpoint[] = [];
+    const written: CheckpointWrite[] = [];
     let failures = 0;
     const writer: CheckpointWriter = {
       write: async (_shard, checkpoint) => {
@@ -130,7 +132,8 @@ describe('ShardConsumer checkpoints', () => {
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
         await sleep(written.length % 2 === 0 ? 30 : 1);
-        if (typeof checkpoint !== 'string') written.push(checkpoint.sequenceNumber);
+        if (typeof checkpoint !== 'string' && 'sequenceNumber' in checkpoint)
+          written.push(checkpoint.sequenceNumber);
         inFlight -= 1;
       },
     };
@@ -247,5 +250,126 @@ describe('ShardConsumer under GetRecords throttling and 5xx bursts', () => {
     for (const start of shard.starts.slice(1)) {
       expect(start).toMatchObject({ type: 'AT_SEQUENCE_NUMBER' });
     }
+  });
+});
+
+describe('ShardConsumer and the wall clock', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a wall clock stepped back an hour (NTP, an operator) does not stop the shard reading for that hour', async () => {
+    const stepMs = 3_600_000;
+    const realNow = Date.now.bind(Date);
+    const shard = openShard(20, (call) => {
+      // Stepped back while the first GetRecords is in flight.
+      if (call === 0) vi.spyOn(Date, 'now').mockImplementation(() => realNow() - stepMs);
+      return undefined;
+    });
+    const processor = new CollectingProcessor();
+    const loop = new ShardConsumer({
+      api: shard.api,
+      shardId: SHARD,
+      startFrom: 'TRIM_HORIZON',
+      processor,
+      checkpoints: { write: async () => undefined },
+      waitForParents: async () => true,
+      options: { ...options, minCallIntervalMs: 200 },
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+    });
+    const done = loop.run();
+    // The test's own deadline on the monotonic clock: Date.now is the stepped one.
+    const deadline = performance.now() + 30_000;
+    while (processor.sequences.length < 20 && performance.now() < deadline) await sleep(10);
+    loop.stop();
+    expect(await done).toBe('stopped');
+    expect(processor.sequences).toEqual(Array.from({ length: 20 }, (_, i) => sequence(i + 1)));
+  });
+});
+
+describe('ShardConsumer and a paused lease', () => {
+  /**
+   * A shard of 20 records in pages of 5 whose second GetRecords answers only when the test
+   * says so; the loop's reads go through a real ReadPause, counted.
+   */
+  function pausedMidRead() {
+    const shard = openShard(20, () => undefined);
+    let answerSecond: () => void = () => undefined;
+    const secondHeld = new Promise<void>((resolve) => (answerSecond = resolve));
+    let calls = 0;
+    let secondInFlight = false;
+    const api: ShardReadApi = {
+      ...shard.api,
+      getRecords: async (iterator, limit, signal) => {
+        if (calls++ === 1) {
+          secondInFlight = true;
+          await secondHeld;
+        }
+        return shard.api.getRecords(iterator, limit, signal);
+      },
+    };
+    const reads = new ReadPause();
+    let acquired = 0;
+    const gate = {
+      acquire: (signal?: AbortSignal, page?: PageSize) => {
+        acquired += 1;
+        return reads.acquire(signal, page);
+      },
+      get paused() {
+        return reads.paused;
+      },
+    };
+    const processor = new CollectingProcessor();
+    const loop = new ShardConsumer({
+      api,
+      shardId: SHARD,
+      startFrom: 'TRIM_HORIZON',
+      processor,
+      checkpoints: { write: async () => undefined },
+      waitForParents: async () => true,
+      options,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      readPermits: gate,
+    });
+    return {
+      loop,
+      reads,
+      processor,
+      answerSecond,
+      secondInFlight: () => secondInFlight,
+      acquired: () => acquired,
+    };
+  }
+
+  it('a page whose GetRecords was in flight when the lease was paused for a handoff is not routed: the next owner reads it, not both', async () => {
+    const shard = pausedMidRead();
+    const done = shard.loop.run();
+    await waitFor('the first page routed, the second in flight', () => shard.secondInFlight());
+    expect(shard.processor.sequences).toHaveLength(5);
+    // handOver (src/app.ts): reads paused, in-flight records drained and checkpointed ...
+    shard.reads.pause();
+    shard.answerSecond();
+    // ... the loop is back at its read gate: the answered page is dealt with.
+    await waitFor('the loop back at its read gate', () => shard.acquired() >= 3);
+    // ... the lease handed over at the checkpoint (record 5), the loop stopped.
+    shard.loop.loseLease();
+    expect(await done).toBe('lease-lost');
+    expect(shard.processor.sequences).toEqual([1, 2, 3, 4, 5].map(sequence));
+  });
+
+  it('a page read while the lease was paused is read again once renewed: every record once, in order', async () => {
+    const shard = pausedMidRead();
+    const done = shard.loop.run();
+    await waitFor('the second page in flight', () => shard.secondInFlight());
+    shard.reads.pause();
+    shard.answerSecond();
+    await waitFor('the loop back at its read gate', () => shard.acquired() >= 3);
+    shard.reads.resume();
+    await waitFor('every record', () => shard.processor.sequences.length >= 20);
+    shard.loop.stop();
+    expect(await done).toBe('stopped');
+    expect(shard.processor.sequences).toEqual(
+      Array.from({ length: 20 }, (_, i) => sequence(i + 1)),
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { backoffDelay, sleep } from '../core/backoff.js';
+import { monotonicNow } from '../core/clock.js';
 import { describeCheckpoint, type Checkpoint, type CheckpointWriter } from '../core/checkpoint.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { RecordProcessor } from '../core/processor.js';
@@ -7,7 +8,13 @@ import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { appendUserRecords } from './deaggregate.js';
-import { iteratorStartFor, openIterator, recordsAfter, sequenceOf } from './iterator-start.js';
+import {
+  iteratorStartFor,
+  latestStartTime,
+  openIterator,
+  recordsAfter,
+  sequenceOf,
+} from './iterator-start.js';
 import { ShardCheckpointer } from './shard-checkpointer.js';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { ShardReadMetrics } from './shard-read-metrics.js';
@@ -39,8 +46,12 @@ export interface ShardConsumerDeps {
   readonly options: ShardConsumerOptions;
   readonly log: Logger;
   readonly metrics: RelayMetrics;
-  /** Shared by every shard loop of the process: how many may hold a page at once. */
-  readonly readPermits?: Pick<ReadPermits, 'acquire'>;
+  /**
+   * Shared by every shard loop of the process: how many may hold a page at once. The
+   * relay passes the lease's read gate (ReadPause), whose `paused` is true while the lease
+   * is paused (not renewed in time) or handed over.
+   */
+  readonly readPermits?: Pick<ReadPermits, 'acquire'> & { readonly paused?: boolean };
   /** Absent: GetRecords polling. */
   readonly source?: ShardRecordSource;
 }
@@ -133,14 +144,17 @@ export class ShardConsumer {
       log.info({ from: describeCheckpoint(startFrom) }, 'shard started');
       this.shardMetrics.markRead();
       const start = iteratorStartFor(startFrom, this.deps.options.initialTimestamp);
+      // A LATEST start is pinned in the lease as the time it began, before anything is read.
+      const latestStartedAt = start.type === 'LATEST' ? latestStartTime() : null;
+      if (latestStartedAt) void this.checkpointer.pinStart(latestStartedAt);
       const reachedEnd = this.deps.source
         ? await this.deps.source.read(
             this.deps.shardId,
             start,
-            this.batches(start),
+            this.batches(start, latestStartedAt),
             this.abort.signal,
           )
-        : await this.readLoop(start);
+        : await this.readLoop(start, latestStartedAt);
       if (!reachedEnd) return this.outcome();
       this.deps.processor.endOfShard?.();
       await this.deps.processor.drained();
@@ -167,7 +181,7 @@ export class ShardConsumer {
   }
 
   /** Returns true when the shard was read to its end, false when stopped. */
-  private async readLoop(start: IteratorStart): Promise<boolean> {
+  private async readLoop(start: IteratorStart, latestStartedAt: Date | null): Promise<boolean> {
     const { options, log } = this.deps;
     const signal = this.abort.signal;
     // A sequence-number start reads AT the checkpointed record: skip through it until a
@@ -175,6 +189,13 @@ export class ShardConsumer {
     // (the last one dispatched, or the checkpoint while none was), so the skip never lapses:
     // a retry on a quiet shard must not re-send the checkpointed record (issue 17, item 3).
     let checkpointed = this.checkpointer.last;
+    // Where a re-open starts while nothing was handed over yet: the start, except that a
+    // LATEST start re-opens at the time it began (LATEST again would be the tip at the
+    // re-open: a record put in between would never be read).
+    let restart: IteratorStart = latestStartedAt
+      ? { type: 'AT_TIMESTAMP', timestamp: latestStartedAt }
+      : start;
+    let openedOnce = false; // an iterator was asked for (its answer may have been lost)
     let iterator: string | null = null;
     let failures = 0;
     let lastCallAt = 0;
@@ -185,17 +206,24 @@ export class ShardConsumer {
           const resume = this.lastDispatched;
           const from: IteratorStart = resume
             ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequenceNumber }
-            : start;
-          const opened = await openIterator(this.deps.api, this.deps.shardId, from, signal);
-          iterator = opened.iterator;
-          this.expectFirst = opened.trimmed ? null : sequenceOf(from);
-          if (opened.trimmed) {
-            this.reportTrimmed(opened.trimmed.sequenceNumber, opened.trimmed.reason);
-            // Read from the oldest record kept: every one of them, whatever its number.
+            : openedOnce
+              ? restart
+              : start;
+          openedOnce = true;
+          const next = await openIterator(this.deps.api, this.deps.shardId, from, signal);
+          iterator = next.iterator;
+          this.expectFirst = next.trimmed ? null : sequenceOf(from);
+          if (next.trimmed) {
+            this.reportTrimmed(next.trimmed.sequenceNumber, next.trimmed.reason);
+            // Read from the oldest record kept: every one of them, whatever its number. A
+            // re-open before the first record starts there too (not at the trimmed start
+            // again, which reported the same trim once more per re-open).
             checkpointed = null;
+            restart = { type: 'TRIM_HORIZON' };
           }
         }
-        await sleep(lastCallAt + options.minCallIntervalMs - Date.now(), signal);
+        // On the monotonic clock: a wall clock stepped back would stall the shard that long.
+        await sleep(lastCallAt + options.minCallIntervalMs - monotonicNow(), signal);
         if (signal.aborted) break;
         const release = this.deps.readPermits
           ? await this.deps.readPermits.acquire(signal, this.pageSize)
@@ -203,7 +231,7 @@ export class ShardConsumer {
         let next: PageOutcome;
         try {
           if (signal.aborted) break;
-          lastCallAt = Date.now();
+          lastCallAt = monotonicNow();
           next = await this.readAndRoute(iterator, this.lastDispatched ?? checkpointed, signal);
           failures = 0;
         } finally {
@@ -248,7 +276,7 @@ export class ShardConsumer {
    * later than the AT_SEQUENCE_NUMBER start means Kinesis no longer holds the start record
    * (kinesis-local then subscribes at the oldest one kept): reported as trimmed, as polling.
    */
-  private batches(start: IteratorStart): ShardBatches {
+  private batches(start: IteratorStart, latestStartedAt: Date | null): ShardBatches {
     let checkpointed = this.checkpointer.last;
     let expectFirst = start.type === 'AT_SEQUENCE_NUMBER' ? start.sequenceNumber : null;
     return {
@@ -256,7 +284,11 @@ export class ShardConsumer {
         const signal = this.abort.signal;
         const release = this.deps.readPermits ? await this.deps.readPermits.acquire(signal) : noop;
         try {
-          if (signal.aborted) return;
+          // Stopped before routing (a permit wait ends at once on abort): the batch was not
+          // delivered, and the source must not take it as delivered. Returning here let the
+          // source end a closed shard on its last event, and SHARD_END was written past
+          // that event's undelivered records.
+          if (signal.aborted) throw new ShardLoopStoppedError(this.deps.shardId);
           this.shardMetrics.markRead();
           const first = records[0]?.SequenceNumber;
           if (first !== undefined && expectFirst !== null) {
@@ -281,6 +313,7 @@ export class ShardConsumer {
         expectFirst = null;
       },
       throttled: () => this.shardMetrics.throttled(),
+      latestStartedAt,
     };
   }
 
@@ -305,6 +338,15 @@ export class ShardConsumer {
     signal: AbortSignal,
   ): Promise<PageOutcome> {
     const outcome = await this.readUserRecords(iterator, signal);
+    if (this.deps.readPermits?.paused) {
+      // Paused while this page was read (a handoff, or the lease not renewed in time):
+      // routing it now is what the pause must prevent, as the next owner may already be
+      // reading the shard from the checkpoint. Read the page again (same iterator) if the
+      // lease is renewed; else the next owner reads it. Not routed, so not counted as a
+      // routed page by the memory budget's calibration either.
+      this.pageSize.lastPage = null;
+      return { nextIterator: iterator, caughtUp: false };
+    }
     const first = outcome.userRecords[0];
     if (first && this.expectFirst !== null) {
       // An AT_SEQUENCE_NUMBER iterator starts with that record while Kinesis holds it; a
@@ -366,3 +408,11 @@ export class ShardConsumer {
 }
 
 function noop(): void {}
+
+/** A batch offered to a shard loop that has stopped: it was not routed. */
+class ShardLoopStoppedError extends Error {
+  override readonly name = 'ShardLoopStoppedError';
+  constructor(shardId: string) {
+    super(`the loop of ${shardId} stopped before the batch was routed`);
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { _Record } from '@aws-sdk/client-kinesis';
-import type { Checkpoint } from '../core/checkpoint.js';
+import type { CheckpointWrite } from '../core/checkpoint.js';
 import type { RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import { kplAggregate } from '../demo/producer.js';
@@ -61,7 +61,7 @@ describe('ShardConsumer with a record source (fan-out)', () => {
       getShardIterator: () => Promise.reject(new Error('a record source never polls')),
       getRecords: () => Promise.reject(new Error('a record source never polls')),
     };
-    const written: Checkpoint[] = [];
+    const written: CheckpointWrite[] = [];
     const processor = new Collecting();
     const metrics = createMetrics();
     const outcome = await new ShardConsumer({

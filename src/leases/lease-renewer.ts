@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../core/checkpoint.js';
+import type { CheckpointWrite } from '../core/checkpoint.js';
 import { monotonicNow, type MonotonicClock } from '../core/clock.js';
 import { LeaseLostError, awsErrorName, errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -147,7 +147,7 @@ export class LeaseRenewer {
     );
   }
 
-  checkpoint(shardId: string, checkpoint: Checkpoint): Promise<void> {
+  checkpoint(shardId: string, checkpoint: CheckpointWrite): Promise<void> {
     return this.write(shardId, async (lease) =>
       this.noticeHandoff(
         lease,

@@ -8,7 +8,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { Checkpoint } from '../core/checkpoint.js';
+import type { Checkpoint, CheckpointWrite } from '../core/checkpoint.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { LeaseCallTimeoutError, callWithDeadline } from './lease-call.js';
 import { isLeaseItem, itemFromLease, leaseFromItem } from './lease-codec.js';
@@ -194,7 +194,7 @@ export class LeaseStore {
     shardId: string,
     owner: string,
     expectedCounter: number,
-    checkpoint: Checkpoint,
+    checkpoint: CheckpointWrite,
   ): Promise<LeaseRenewal> {
     const item = await this.update(shardId, checkpointUpdate(owner, expectedCounter, checkpoint));
     return renewal(item, owner, expectedCounter + 1);

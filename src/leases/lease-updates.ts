@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../core/checkpoint.js';
+import { isPinnedStart, type Checkpoint, type CheckpointWrite } from '../core/checkpoint.js';
 import { LEASE_ATTRIBUTES as A, type Lease } from './lease.js';
 import { checkpointAttributes } from './lease-codec.js';
 
@@ -103,14 +103,18 @@ export function takeUpdate(lease: Lease, newOwner: string): LeaseUpdate {
 export function checkpointUpdate(
   owner: string,
   expectedCounter: number,
-  checkpoint: Checkpoint,
+  write: CheckpointWrite,
 ): LeaseUpdate {
-  const attributes = checkpointAttributes(checkpoint);
+  // A pinned start is the AT_TIMESTAMP sentinel with its time (as the operator command
+  // writes one); any other checkpoint clears that time.
+  const pinned = isPinnedStart(write) ? write.atTimestamp : null;
+  const attributes = checkpointAttributes(pinned ? 'AT_TIMESTAMP' : (write as Checkpoint));
   return {
     // A KCL prepareCheckpoint leaves pendingCheckpoint*: a real checkpoint clears it, as
     // the KCL's own checkpoint update does.
-    update:
-      'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero REMOVE #pending, #pendingSub, #pendingState, #atTimestamp',
+    update: pinned
+      ? 'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero, #atTimestamp = :at REMOVE #pending, #pendingSub, #pendingState'
+      : 'SET #counter = :next, #checkpoint = :checkpoint, #sub = :sub, #switches = :zero REMOVE #pending, #pendingSub, #pendingState, #atTimestamp',
     // The owner handing the lease over (checkpointOwner) writes its last checkpoints too.
     condition: '#counter = :expected AND (#owner = :owner OR #checkpointOwner = :owner)',
     values: {
@@ -120,6 +124,7 @@ export function checkpointUpdate(
       ':checkpoint': attributes[A.checkpoint],
       ':sub': attributes[A.checkpointSubSequence],
       ':zero': 0,
+      ...(pinned ? { ':at': pinned.toISOString() } : {}),
     },
     names: {
       '#checkpoint': A.checkpoint,

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateStreamCommand,
+  DescribeStreamSummaryCommand,
   PutRecordCommand,
+  SplitShardCommand,
   waitUntilStreamExists,
   KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { Writable } from 'node:stream';
-import type { Checkpoint } from '../../src/core/checkpoint.js';
+import type { Checkpoint, CheckpointWrite } from '../../src/core/checkpoint.js';
 import type { RecordProcessor } from '../../src/core/processor.js';
+import { ReadPermits } from '../../src/core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../../src/core/record.js';
 import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
 import { deregisterStreamConsumer } from '../../src/kinesis/fanout/consumer-registration.js';
@@ -111,9 +114,10 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     consumerName: string,
     fanoutClient: KinesisClient = client,
     initialTimestamp: Date | null = null,
+    readPermits?: Pick<ReadPermits, 'acquire'>,
   ) {
     const processor = new CollectingProcessor();
-    const checkpoints: Checkpoint[] = [];
+    const checkpoints: CheckpointWrite[] = [];
     const metrics = createMetrics();
     const { log, lines } = capturedLogger();
     const consumer = new ShardConsumer({
@@ -133,6 +137,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
       log,
       metrics,
       source: new SubscriptionReader({ client: fanoutClient, stream, consumerName, log }),
+      ...(readPermits ? { readPermits } : {}),
     });
     let outcome: ShardOutcome | 'failed' | null = null;
     void consumer.run().then(
@@ -207,6 +212,119 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     );
     expect(started.checkpoints).not.toContain('SHARD_END');
     expect(new Set(started.processor.sequences()).size).toBe(started.processor.sequences().length);
+  });
+
+  it('a loop stopped while the last event of a closed shard waits for a read permit does not write SHARD_END past its undelivered records (HTTP/2 front)', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    await client.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: SHARD,
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await eventually('the stream ACTIVE again', async () => {
+      const { StreamDescriptionSummary: summary } = await client.send(
+        new DescribeStreamSummaryCommand({ StreamName: stream }),
+      );
+      return summary?.StreamStatus === 'ACTIVE' ? true : undefined;
+    });
+    // Every read permit of the process is held elsewhere (other shards' pages).
+    const permits = new ReadPermits(1);
+    const held = await permits.acquire();
+    let waiting = 0;
+    const probe: Pick<ReadPermits, 'acquire'> = {
+      acquire: (signal, page) => {
+        waiting += 1;
+        return permits.acquire(signal, page);
+      },
+    };
+    const started = startConsumer(stream, 'TRIM_HORIZON', uniqueName('efo-end'), h2, null, probe);
+    await eventually(
+      'an event of the closed shard waits for a read permit',
+      async () => (waiting > 0 ? true : undefined),
+      60_000,
+      50,
+    );
+    // SIGTERM or a handoff: the loop stops before the event was routed.
+    started.consumer.stop();
+    held();
+    const outcome = await eventually('the loop ended', async () => started.outcome() ?? undefined);
+    expect(started.processor.sequences()).toEqual([]);
+    expect(started.checkpoints).not.toContain('SHARD_END');
+    expect(outcome).toBe('stopped');
+  });
+
+  it('a LATEST loop whose first subscriptions fail re-subscribes where it began, not at the new tip: a record put meanwhile is delivered (HTTP/2 front)', async () => {
+    const stream = await newStream();
+    const rejectedBefore = front.counters.rejected;
+    front.options.rejectNext = [
+      'ResourceInUseException',
+      'ResourceInUseException',
+      'ResourceInUseException',
+    ];
+    const started = startConsumer(stream, 'LATEST', uniqueName('efo-latest-retry'), h2);
+    try {
+      await eventually(
+        'the first subscription refused',
+        async () => (front.counters.rejected > rejectedBefore ? true : undefined),
+        30_000,
+        10,
+      );
+      // Put after the loop began (and its start was pinned): it is the loop's to deliver.
+      const record = await put(stream, 1);
+      await eventually(
+        'the record put after the start was delivered',
+        async () => {
+          if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+          return started.processor.sequences().includes(record) ? true : undefined;
+        },
+        30_000,
+        100,
+      );
+      expect(started.processor.sequences()).toEqual([record]);
+    } finally {
+      front.options.rejectNext = [];
+    }
+  });
+
+  it('a re-subscription after the last event handed over whose record was trimmed meanwhile (InvalidArgumentException) resumes at TRIM_HORIZON instead of retrying forever (HTTP/2 front)', async () => {
+    const stream = await newStream();
+    const first = await put(stream, 1);
+    // The shard fell behind past the retention: every subscription after a record handed
+    // over is refused, as Kinesis refuses a trimmed position. (The front ends each
+    // subscription after one event with records, so the loop subscribes again at once.)
+    front.options.rejectAt = (position) =>
+      position.Type === 'AFTER_SEQUENCE_NUMBER' ? 'InvalidArgumentException' : undefined;
+    const started = startConsumer(stream, 'TRIM_HORIZON', uniqueName('efo-trimmed-after'), h2);
+    try {
+      await eventually('the first record delivered', async () =>
+        started.processor.sequences().includes(first) ? true : undefined,
+      );
+      const later = [await put(stream, 2), await put(stream, 3)];
+      await eventually(
+        'the records after the trimmed position delivered',
+        async () => {
+          if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+          const seen = started.processor.sequences();
+          return later.every((sequence) => seen.includes(sequence)) ? true : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(started.processor.sequences()).toEqual([first, ...later]);
+      expect(started.checkpoints).not.toContain('SHARD_END');
+      expect(
+        await metricValue(started.metrics, 'kinesis_relay_checkpoint_trimmed_total', {
+          stream,
+          shard: SHARD,
+        }),
+      ).toBeGreaterThanOrEqual(1);
+    } finally {
+      front.options.rejectAt = undefined;
+    }
   });
 
   it('AT_TIMESTAMP and LATEST subscribe where polling would start reading', async () => {

@@ -148,6 +148,24 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
     await expect(store.requestHandoff(requested, 'worker-c')).rejects.toSatisfy(isConditionFailure);
   });
 
+  it('a LATEST lease pinned at its start reads back as AT_TIMESTAMP with that time; the first checkpoint clears the time', async () => {
+    const store = await newTable();
+    const shardId = 'shardId-000000000000';
+    await store.createLeaseIfAbsent(
+      freshLease(shardId, { leaseOwner: 'worker-a', checkpoint: 'LATEST' }),
+    );
+    const startedAt = new Date('2026-12-06T08:00:00.000Z');
+    await store.checkpoint(shardId, 'worker-a', 0, { atTimestamp: startedAt });
+    const pinned = await leaseOf(store, shardId);
+    expect(pinned.checkpoint).toBe('AT_TIMESTAMP');
+    expect(pinned.checkpointTimestamp).toBe(startedAt.toISOString());
+    expect(pinned.leaseCounter).toBe(1);
+    await store.checkpoint(shardId, 'worker-a', 1, { sequenceNumber: '7', subSequenceNumber: 0 });
+    const checkpointed = await leaseOf(store, shardId);
+    expect(checkpointed.checkpoint).toEqual({ sequenceNumber: '7', subSequenceNumber: 0 });
+    expect(checkpointed.checkpointTimestamp).toBeNull();
+  });
+
   it('a checkpoint racing a steal: exactly one of the two writes lands, every time', async () => {
     const store = await newTable();
     for (let round = 0; round < 20; round += 1) {

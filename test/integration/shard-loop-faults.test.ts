@@ -10,7 +10,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Agent as HttpAgent } from 'node:http';
-import type { Checkpoint } from '../../src/core/checkpoint.js';
+import { isPinnedStart, type Checkpoint, type CheckpointWrite } from '../../src/core/checkpoint.js';
 import type { RecordProcessor } from '../../src/core/processor.js';
 import type { RecordPosition, UserRecord } from '../../src/core/record.js';
 import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
@@ -207,6 +207,7 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     timeouts?: KinesisCallTimeouts;
     /** A proxy with its rule already set (for faults from the first call on). */
     proxy?: KinesisProxy;
+    initialTimestamp?: Date | null;
   }) {
     const proxy = options.proxy ?? (await startKinesisProxy(kinesis.endpoint));
     if (!options.proxy) proxies.push(proxy);
@@ -214,7 +215,7 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     clients.push(client);
     const api = new KinesisStreamApi(client, options.stream, options.timeouts);
     const processor = new CollectingProcessor();
-    const checkpoints: Checkpoint[] = [];
+    const checkpoints: CheckpointWrite[] = [];
     const metrics: RelayMetrics = createMetrics();
     const { log, lines } = capturedLogger();
     const consumer = new ShardConsumer({
@@ -229,7 +230,7 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
         idleTimeBetweenReadsMs: 50,
         minCallIntervalMs: 20,
         checkpointIntervalMs: 100,
-        initialTimestamp: null,
+        initialTimestamp: options.initialTimestamp ?? null,
       },
       log,
       metrics,
@@ -328,6 +329,70 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
       expect(restart.body.ShardIteratorType).toBe('AT_SEQUENCE_NUMBER');
       expect(restart.body.StartingSequenceNumber).toBe(first.at(-1));
     }
+  });
+
+  it('a LATEST start that fails before its first record re-opens where it started, not at the new tip: a record put meanwhile is delivered', async () => {
+    const stream = await newStream();
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    // GetRecords fails (past the SDK's own retries) until the test says otherwise.
+    let failing = true;
+    proxy.rule = (call) =>
+      failing && call.operation === 'GetRecords'
+        ? { status: 503, type: 'ServiceUnavailable' }
+        : undefined;
+    const { processor } = await startConsumer({ stream, startFrom: 'LATEST', proxy });
+    await eventually(
+      'the LATEST iterator',
+      async () => (proxy.count('GetShardIterator') >= 1 ? true : undefined),
+      20_000,
+      10,
+    );
+    // Put after the shard loop started reading at LATEST: it is the loop's to deliver.
+    const record = await put(stream, 1);
+    const opensAtPut = proxy.count('GetShardIterator');
+    await eventually(
+      'an iterator re-opened after the put',
+      async () => (proxy.count('GetShardIterator') > opensAtPut ? true : undefined),
+      60_000,
+      10,
+    );
+    failing = false;
+    await eventually(
+      'the record put after the start was delivered',
+      async () => (processor.sequences().includes(record) ? true : undefined),
+      30_000,
+    );
+    expect(processor.sequences()).toEqual([record]);
+  });
+
+  it('a LATEST shard handed over before its first record: the next owner starts where the first began, and a record put between the two owners is delivered', async () => {
+    const stream = await newStream();
+    const first = await startConsumer({ stream, startFrom: 'LATEST' });
+    await eventually('the first owner reads', async () =>
+      first.proxy.count('GetRecords') >= 2 ? true : undefined,
+    );
+    // A handoff or a shutdown: the first owner stops, its last checkpoint written.
+    first.consumer.stop();
+    expect(await first.done).toBe('stopped');
+    await first.consumer.checkpointProgress();
+    const record = await put(stream, 1);
+    // The next owner starts from the lease as the first left it (as src/app.ts reads it:
+    // the AT_TIMESTAMP sentinel with its time in checkpointTimestamp).
+    const left = first.checkpoints.at(-1);
+    const pinned = left !== undefined && isPinnedStart(left) ? left.atTimestamp : null;
+    expect(pinned).not.toBeNull();
+    const next = await startConsumer({
+      stream,
+      startFrom: pinned ? 'AT_TIMESTAMP' : ((left as Checkpoint | undefined) ?? 'LATEST'),
+      initialTimestamp: pinned,
+    });
+    await eventually(
+      'the record put between the owners was delivered',
+      async () => (next.processor.sequences().includes(record) ? true : undefined),
+      30_000,
+    );
+    expect(next.processor.sequences()).toEqual([record]);
   });
 
   // The SDK's socket timeout is 30 s per attempt, 4 attempts: without a deadline of our
@@ -440,6 +505,31 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
             message: 'StartingSequenceNumber is no longer available (trimmed)',
           }
         : undefined;
+    const started = await startConsumer({
+      stream,
+      startFrom: trimmedLongAgo(all[0] ?? ''),
+      proxy,
+    });
+    await expectResumedAtTrimHorizon(started, stream, all);
+  });
+
+  it('a trimmed checkpoint is reported once, though a GetRecords error re-opens the shard before its first record', async () => {
+    const stream = await newStream();
+    const all: string[] = [];
+    for (let n = 1; n <= 3; n += 1) all.push(await put(stream, n));
+    const proxy = await startKinesisProxy(kinesis.endpoint);
+    proxies.push(proxy);
+    proxy.rule = (call, index) =>
+      call.operation === 'GetShardIterator' && call.body.StartingSequenceNumber !== undefined
+        ? {
+            status: 400,
+            type: 'InvalidArgumentException',
+            message: 'StartingSequenceNumber is no longer available (trimmed)',
+          }
+        : // The first GetRecords fails past the SDK's own retries (4 attempts).
+          call.operation === 'GetRecords' && index <= 3
+          ? { status: 503, type: 'ServiceUnavailable' }
+          : undefined;
     const started = await startConsumer({
       stream,
       startFrom: trimmedLongAgo(all[0] ?? ''),

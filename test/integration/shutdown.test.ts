@@ -169,4 +169,61 @@ describe('shutdown', () => {
       await receiver.close();
     }
   });
+  it('a LATEST stream whose relay stopped before the first record: the records put while no relay ran are delivered by the next one', async () => {
+    const names = {
+      stream: uniqueName('latest'),
+      table: uniqueName('latest-leases'),
+      bucket: uniqueName('latest-unused'),
+    };
+    await createStream(test.clients.kinesis, names.stream, 1);
+    const receiver = await startHttpReceiver(() => ({ status: 200 }));
+    const config = testRelayConfig(names, {
+      stream: { name: names.stream, initialPosition: 'LATEST' },
+      sinks: [
+        {
+          name: 'hooks',
+          type: 'webhook',
+          url: receiver.url,
+          timeoutMs: 30_000,
+          buffer: { maxRecords: 1000, maxBytes: 1_048_576, maxAgeMs: 200 },
+          retry: { initialDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 60_000 },
+        },
+      ],
+    });
+    const configPath = writeConfig(config);
+    const first = startRelayProcess(['run', '--config', configPath]);
+    let next: ReturnType<typeof startRelayProcess> | undefined;
+    try {
+      await eventually(
+        'the first relay to read the shard',
+        async () => (first.output().includes('shard started') ? true : undefined),
+        60_000,
+        100,
+      );
+      // A deploy: the only relay stops (nothing was put yet), records arrive, a new one starts.
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      await putAll(
+        test.clients.kinesis,
+        names.stream,
+        Array.from({ length: 10 }, (_, i) => numberedRecord(i)),
+      );
+      next = startRelayProcess(['run', '--config', configPath]);
+      const delivered = () => receiver.requests.filter((r) => r.status === 200).flatMap(numbersIn);
+      await eventually(
+        'the 10 records put between the two relays delivered',
+        async () => (new Set(delivered()).size >= 10 ? true : undefined),
+        60_000,
+        200,
+      );
+      expect([...new Set(delivered())].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 10 }, (_, i) => i),
+      );
+    } finally {
+      for (const relay of [first, next])
+        if (relay && relay.child.exitCode === null) relay.child.kill('SIGTERM');
+      await Promise.all([first.exited, next?.exited]);
+      await receiver.close();
+    }
+  });
 });

@@ -44,6 +44,8 @@ export interface FanoutServerOptions {
   expireAfterEvents?: number;
   /** The next SubscribeToShard calls are refused with these errors (HTTP 400), in order. */
   rejectNext?: string[];
+  /** Refuses every SubscribeToShard from a starting position with the error it names. */
+  rejectAt?: (position: { Type: string; SequenceNumber?: string }) => string | undefined;
   /**
    * How long a caught-up subscription waits before asking kinesis-local again (default
    * 200 ms), unless a put through this server wakes it first.
@@ -137,7 +139,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
       StartingPosition: { Type: string; SequenceNumber?: string; Timestamp?: number };
     };
     counters.subscriptions += 1;
-    const refusal = options.rejectNext?.shift();
+    const refusal = options.rejectNext?.shift() ?? options.rejectAt?.(body.StartingPosition);
     if (refusal) {
       // As AWS refuses a subscription: an AWS JSON error, no event stream.
       counters.rejected += 1;

@@ -18,8 +18,12 @@ export function createFanoutKinesisClient(options: {
   readonly protocol: FanoutProtocol;
   /** A stream's own role (config `streams[].roleArn`); absent: the SDK's default chain. */
   readonly credentials?: KinesisClientConfig['credentials'];
+  /** Absent: the SDK's own (AWS_ENDPOINT_URL_KINESIS, or the region's); a test passes its own. */
+  readonly endpoint?: string;
+  /** How long a connection may stay silent (default 60 s); a test passes a shorter one. */
+  readonly idleMs?: number;
 }): KinesisClient {
-  const idleMs = 60_000;
+  const idleMs = options.idleMs ?? 60_000;
   const requestHandler =
     options.protocol === 'http2'
       ? // One session per subscription (the SDK does so for event streams anyway).
@@ -29,12 +33,17 @@ export function createFanoutKinesisClient(options: {
           httpsAgent: new Agent({ keepAlive: true, maxSockets: 1024 }),
           connectionTimeout: 5_000,
           requestTimeout: idleMs,
+          // The idle timeout itself: requestTimeout alone only logs a warning (unless told
+          // to throw) and ends once the response starts, so a connection that went silent
+          // held its shard's loop for good.
+          socketTimeout: idleMs,
         });
   const client = new KinesisClient({
     region: options.region,
     retryMode: 'standard',
     maxAttempts: 4,
     requestHandler,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   // As for the polling client: no SDK logger, no copy of every response for it.

@@ -89,8 +89,13 @@ export class SubscriptionReader implements ShardRecordSource {
     let notFound = 0;
     while (!signal.aborted) {
       let events = 0;
+      // Every subscription after the first starts where the loop began, not at LATEST
+      // again, until an event gives a position (see ShardBatches.latestStartedAt).
+      const opening = from;
+      if (from.type === 'LATEST' && batches.latestStartedAt)
+        from = { type: 'AT_TIMESTAMP', timestamp: batches.latestStartedAt };
       try {
-        const ended = await this.subscribe(consumerArn, shardId, from, signal, async (event) => {
+        const ended = await this.subscribe(consumerArn, shardId, opening, signal, async (event) => {
           events += 1;
           failures = 0;
           notFound = 0;
@@ -109,13 +114,10 @@ export class SubscriptionReader implements ShardRecordSource {
         if (signal.aborted) break;
         const name = awsErrorName(error);
         const sequenceNumber = sequenceOf(from);
-        if (
-          events === 0 &&
-          sequenceNumber !== null &&
-          from.type === 'AT_SEQUENCE_NUMBER' &&
-          name === 'InvalidArgumentException'
-        ) {
-          // The checkpointed record is older than the retention: as polling, read what is kept.
+        if (events === 0 && sequenceNumber !== null && name === 'InvalidArgumentException') {
+          // The start record is older than the retention: the checkpointed one (AT), or the
+          // last one handed over (AFTER: a loop that fell behind past the retention, which
+          // retried that position forever). As polling: read what is kept.
           batches.trimmed(sequenceNumber, `${name}: ${errorMessage(error)}`);
           from = { type: 'TRIM_HORIZON' };
           continue;

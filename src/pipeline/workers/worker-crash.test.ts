@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AckHandle } from '../../core/ack.js';
-import type { Checkpoint } from '../../core/checkpoint.js';
+import type { CheckpointWrite } from '../../core/checkpoint.js';
 import type { RelayEvent } from '../../core/event.js';
 import type { UserRecord } from '../../core/record.js';
 import { createDecoder } from '../../decode/index.js';
@@ -98,7 +98,7 @@ describe('a decode worker that crashes', () => {
       sink,
       pool,
     );
-    const written: Checkpoint[] = [];
+    const written: CheckpointWrite[] = [];
     const consumer = new ShardConsumer({
       api: closedShard(5, `crash-once:${flag}`),
       shardId: SHARD,
