@@ -1,3 +1,6 @@
+import type { AckHandle } from '../core/ack.js';
+import { errorMessage } from '../core/errors.js';
+import type { RelayEvent } from '../core/event.js';
 import type { PageHandOver, RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Decoder, DecodeResult } from '../decode/decoder.js';
@@ -63,7 +66,7 @@ export class ShardPipeline implements RecordProcessor {
           pending.expect(),
         );
       } else {
-        for (const event of result.events) this.router.write(event, pending);
+        for (const event of result.events) this.router.write(event, pending, this.refused);
       }
       pending.settle();
     }
@@ -101,7 +104,12 @@ export class ShardPipeline implements RecordProcessor {
         this.router.routeFields(event.type, event.format, record.streamName, (sink, sinkIndex) => {
           const encoded = event.encoded[sinkIndex];
           if (encoded && sink.writeEncoded) {
-            sink.writeEncoded(encoded, record, pending.expect());
+            const ack = pending.expect();
+            try {
+              sink.writeEncoded(encoded, record, ack);
+            } catch (error) {
+              this.refuse(sink, record, error, ack);
+            }
             return;
           }
           here ??= this.decoder.decode(record);
@@ -109,11 +117,32 @@ export class ShardPipeline implements RecordProcessor {
           if (full?.type !== event.type) {
             throw new Error('the decoder answered differently on the main thread and in a worker');
           }
-          sink.write(full, pending.expect());
+          const ack = pending.expect();
+          try {
+            sink.write(full, ack);
+          } catch (error) {
+            this.refuse(sink, record, error, ack);
+          }
         });
       }
       pending.settle();
     }
+  }
+
+  /** Router.write's `refused`: bound once, so routing makes no closure per event. */
+  private readonly refused = (sink: Sink, event: RelayEvent, error: unknown, ack: AckHandle) =>
+    this.refuse(sink, event.record, error, ack);
+
+  /**
+   * A sink threw on an event instead of taking it (its encoder failed: JSON.stringify runs
+   * out of stack on a document nested thousands deep, which JSON.parse reads): no retry can
+   * change that, so the record goes to the dead-letter writer for that sink, which
+   * acknowledges the handle once stored. Left unacknowledged it held the shard's checkpoint
+   * for ever, and the shard loop re-read (and re-delivered) the page on every retry.
+   */
+  private refuse(sink: Sink, record: UserRecord, error: unknown, ack: AckHandle): void {
+    const reason = `could not encode the event for sink ${sink.name}: ${errorMessage(error)}`;
+    this.deadLetter.write(deadLetterEntry(record, 'sink_rejected', reason, sink.name), ack);
   }
 
   checkpointable(): RecordPosition | null {

@@ -31,12 +31,18 @@ export class SettlementTracker {
       name: sink.name,
       write: (event, ack) => {
         const counted = begin(event);
-        sink.write(event, {
-          ack: () => {
-            counted.ack();
-            ack.ack();
-          },
-        });
+        try {
+          sink.write(event, {
+            ack: () => {
+              counted.ack();
+              ack.ack();
+            },
+          });
+        } catch (error) {
+          // The sink did not take it: the pipeline dead-letters it with its own handle.
+          counted.ack();
+          throw error;
+        }
       },
       waitForCapacity: () => sink.waitForCapacity(),
       flush: () => sink.flush(),
