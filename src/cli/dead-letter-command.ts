@@ -107,6 +107,8 @@ export async function replayDeadLetters(
               sink: tracked.get(sink) ?? sink,
               eventTypes: sinkConfig.filter.eventTypes,
               formats: sinkConfig.filter.formats,
+              // As the relay routes: a record of one stream never reaches another's sink.
+              streams: sinkConfig.filter.streams,
             })),
         );
         pipeline = new ShardPipeline(decoder, router, sinkSet.deadLetter);
