@@ -5,6 +5,7 @@ import type { AckHandle } from '../core/ack.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { RelayEvent } from '../core/event.js';
 import { createDecoder } from '../decode/index.js';
+import { createLogger } from '../observability/logger.js';
 import {
   AIRSHIP_LOCATION,
   AIRSHIP_UNINSTALL,
@@ -16,6 +17,7 @@ import type { DeadLetterEntry, DeadLetterSink, Sink } from '../sinks/sink.js';
 import { webhookDocument } from '../sinks/webhook/webhook-document.js';
 import { Router } from './router.js';
 import { ShardPipeline } from './shard-pipeline.js';
+import { DecodePool } from './workers/decode-pool.js';
 import { packPage, unpackResults } from './workers/page-codec.js';
 import { PageDecoder } from './workers/page-decoder.js';
 import type { DecodeWorkerSpec } from './workers/worker-spec.js';
@@ -257,7 +259,7 @@ describe('ShardPipeline: an event a sink cannot encode', () => {
       shardId: SHARD,
       sequenceNumber: sequence(2),
     });
-    expect(entries[0]?.error).toMatch(/could not encode/);
+    expect(entries[0]?.error).toMatch(/sink webhook could not take the event: Maximum call stack/);
     sink.ackAll();
     expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(1));
     deadLetter.ackAll();
@@ -297,5 +299,43 @@ describe('ShardPipeline with decode workers: an event a sink cannot encode', () 
     sink.ackAll();
     deadLetter.ackAll();
     expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(3));
+  });
+});
+
+describe('ShardPipeline with decode workers: the main thread cannot decode what a worker did', () => {
+  it('a record a worker decoded but the main thread cannot (its smaller stack) is dead-lettered for the sink that needed it, and the page goes on', async () => {
+    // Attributes nested 10,000 deep: the decoder writes nested values as JSON text, which
+    // fits a worker thread's 4 MB stack but not the main thread's ~1 MB.
+    const deep = `{"type":"deep","attributes":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`;
+    const spec: DecodeWorkerSpec = {
+      decodeFormat: 'json',
+      // A sink whose events are encoded on the main thread (Redshift, Parquet).
+      sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: null }],
+    };
+    const pool = new DecodePool({ threads: 1, spec, log: createLogger('silent') });
+    try {
+      const sink = new HeldSink('warehouse');
+      const deadLetter = new HeldSink('dead-letter');
+      const pipeline = new ShardPipeline(
+        createDecoder('json'),
+        new Router([{ sink, eventTypes: [], formats: [] }]),
+        deadLetter,
+        pool,
+      );
+      await pipeline.process([
+        record({ type: 'before' }, 1),
+        record(deep, 2),
+        record({ type: 'after' }, 3),
+      ]);
+      expect(sink.types()).toEqual(['before', 'after']);
+      expect(deadLetter.held.map(({ item }) => item)).toMatchObject([
+        { reason: 'sink_rejected', sink: 'warehouse', sequenceNumber: sequence(2) },
+      ]);
+      sink.ackAll();
+      deadLetter.ackAll();
+      expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(3));
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -114,10 +114,16 @@ export class ShardPipeline implements RecordProcessor {
           }
           here ??= this.decoder.decode(record);
           const full = here.ok ? here.events[eventIndex] : undefined;
-          if (full?.type !== event.type) {
-            throw new Error('the decoder answered differently on the main thread and in a worker');
-          }
           const ack = pending.expect();
+          if (full?.type !== event.type) {
+            // A decoder can run out of stack here and not in a worker (about 1 MB against
+            // 4 MB: JSON text of a value nested thousands deep). Thrown, this left the page
+            // half routed and its record never acknowledged; the sink cannot have it.
+            const why = here.ok ? `event ${eventIndex} differs` : here.error;
+            const error = new Error(`decoded in a worker but not on the main thread: ${why}`);
+            this.refuse(sink, record, error, ack);
+            return;
+          }
           try {
             sink.write(full, ack);
           } catch (error) {
@@ -141,7 +147,7 @@ export class ShardPipeline implements RecordProcessor {
    * for ever, and the shard loop re-read (and re-delivered) the page on every retry.
    */
   private refuse(sink: Sink, record: UserRecord, error: unknown, ack: AckHandle): void {
-    const reason = `could not encode the event for sink ${sink.name}: ${errorMessage(error)}`;
+    const reason = `sink ${sink.name} could not take the event: ${errorMessage(error)}`;
     this.deadLetter.write(deadLetterEntry(record, 'sink_rejected', reason, sink.name), ack);
   }
 
