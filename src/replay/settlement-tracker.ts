@@ -10,11 +10,14 @@ import type { Sink } from '../sinks/sink.js';
  */
 export class SettlementTracker {
   private readonly outstanding = new Map<string, number>();
+  /** Records of which some event was handed to a tracked sink. */
+  private readonly handed = new Set<string>();
 
   /** `sink`, with every event it is given counted until its handle is called. */
   track(sink: Sink): Sink {
     const begin = (event: RelayEvent): AckHandle => {
       const key = recordKey(event.record);
+      this.handed.add(key);
       this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
       let settled = false;
       return {
@@ -49,6 +52,11 @@ export class SettlementTracker {
       close: () => sink.close(),
       endOfShard: (shardId) => sink.endOfShard?.(shardId),
     };
+  }
+
+  /** Whether any event of the record was handed to a tracked sink (a sink's filter took it). */
+  handedOver(record: UserRecord): boolean {
+    return this.handed.has(recordKey(record));
   }
 
   /** Records with at least one event no sink has settled yet. */

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replayDeadLetters } from '../../src/cli/dead-letter-command.js';
@@ -75,5 +75,52 @@ describe('dead-letter replay with several streams', () => {
       );
     expect(received(alphaHook)).toEqual(['alpha']);
     expect(received(betaHook)).toEqual(['beta']);
+  });
+
+  it('an entry no sink filter takes is neither reported delivered nor deleted with --delete-replayed', async () => {
+    const hook = await startHttpReceiver(() => ({ status: 200 }));
+    receivers.push(hook);
+    const deadLetter = directoryDeadLetter();
+    const dir = join(deadLetter.path, '2026/12/06/08');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'dead-letter-20261206T080000-00000001.jsonl');
+    // Decodes (with --format json) to an event of type 'seen', which the sink filters out.
+    writeFileSync(file, `${JSON.stringify(entry('alpha', 1))}\n`);
+    const config = validateConfig(
+      {
+        application: 'replay-filtered',
+        stream: { name: 'alpha' },
+        deadLetter,
+        decode: { format: 'raw' },
+        sinks: [
+          {
+            name: 'purchases',
+            type: 'webhook',
+            url: hook.url,
+            filter: { eventTypes: ['purchase'] },
+          },
+        ],
+      },
+      'test',
+      {},
+    );
+    const said: string[] = [];
+    const code = await replayDeadLetters(
+      config,
+      {
+        format: 'json',
+        filter: {},
+        dryRun: false,
+        deleteReplayed: true,
+        say: (line) => said.push(line),
+      },
+      createLogger('silent'),
+    );
+    const summary = said.join('\n');
+    expect(hook.requests).toHaveLength(0);
+    expect(summary).not.toContain('1 delivered');
+    expect(summary).toContain('1 taken by no sink');
+    expect(code, summary).toBe(1);
+    expect(existsSync(file)).toBe(true);
   });
 });
