@@ -234,14 +234,17 @@ async function planReplay(files: readonly DeadLetterFile[], filter: ReplayFilter
   return { plans, unreadable };
 }
 
-/** One replay per record and target sinks: entries of several events of a record share it. */
+/**
+ * One replay per record and target sinks: entries of several events of a record share it.
+ * The stream is part of a record's identity: streams number their shards alike.
+ */
 function replayKey(
   entry: DeadLetterEntry,
   chosen: string | undefined,
   configured: readonly string[],
 ): string {
   const targets = targetSinks(entry, chosen, configured);
-  return `${entry.shardId}/${entry.sequenceNumber}/${entry.subSequenceNumber}>${targets.join(',')}`;
+  return `${entry.stream}/${entry.shardId}/${entry.sequenceNumber}/${entry.subSequenceNumber}>${targets.join(',')}`;
 }
 
 function targetSinks(

@@ -65,6 +65,7 @@ export class SettlementTracker {
   }
 }
 
+/** With the stream: several streams number their shards alike. */
 function recordKey(record: UserRecord): string {
-  return `${record.shardId}/${record.sequenceNumber}/${record.subSequenceNumber}`;
+  return `${record.streamName}/${record.shardId}/${record.sequenceNumber}/${record.subSequenceNumber}`;
 }

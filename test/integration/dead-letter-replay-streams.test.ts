@@ -123,4 +123,40 @@ describe('dead-letter replay with several streams', () => {
     expect(code, summary).toBe(1);
     expect(existsSync(file)).toBe(true);
   });
+
+  it('entries of two streams at the same shard and sequence number are each replayed (kinesis-local numbers every stream alike)', async () => {
+    const hook = await startHttpReceiver(() => ({ status: 200 }));
+    receivers.push(hook);
+    const deadLetter = directoryDeadLetter();
+    const dir = join(deadLetter.path, '2026/12/06/08');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'dead-letter-20261206T080000-00000002.jsonl');
+    // The same shard id and sequence number in both streams.
+    const lines = [entry('alpha', 7), entry('beta', 7)].map((one) => JSON.stringify(one));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const config = validateConfig(
+      {
+        application: 'replay-same-positions',
+        streams: [{ name: 'alpha' }, { name: 'beta' }],
+        deadLetter,
+        decode: { format: 'json' },
+        sinks: [{ name: 'all', type: 'webhook', url: hook.url }],
+      },
+      'test',
+      {},
+    );
+    const said: string[] = [];
+    const code = await replayDeadLetters(
+      config,
+      { filter: {}, dryRun: false, deleteReplayed: true, say: (line) => said.push(line) },
+      createLogger('silent'),
+    );
+    expect(code, said.join('\n')).toBe(0);
+    const received = hook.requests.flatMap((request) =>
+      (JSON.parse(request.body.toString()) as Array<{ original: { from: string } }>).map(
+        (event) => event.original.from,
+      ),
+    );
+    expect(received.sort()).toEqual(['alpha', 'beta']);
+  });
 });
