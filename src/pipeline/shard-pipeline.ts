@@ -179,12 +179,12 @@ export class ShardPipeline implements RecordProcessor {
    * batches holding its events: they are written now rather than at their maxAgeMs (60 s
    * by default for S3 and Redshift), which outlasted a handoff's drain budget (15 s at the
    * default failoverMs), so the lease went over with its checkpoint behind records that
-   * were still delivered, and the next owner delivered them again. An exactly-once sink's
-   * flush leaves its open segments as they are (they are read again, into the same keys).
+   * were still delivered, and the next owner delivered them again. An exactly-once sink
+   * keeps its open segments as they are (they are read again, into the same keys).
    */
   drained(): Promise<void> {
     if (this.progress.inFlight > 0) {
-      for (const sink of this.router.sinks) void sink.flush().catch(() => undefined);
+      for (const sink of this.router.sinks) sink.cutOpenBatches?.();
       void this.deadLetter.flush().catch(() => undefined);
     }
     return this.progress.drained();

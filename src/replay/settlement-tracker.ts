@@ -49,6 +49,7 @@ export class SettlementTracker {
       },
       waitForCapacity: () => sink.waitForCapacity(),
       flush: () => sink.flush(),
+      cutOpenBatches: () => sink.cutOpenBatches?.(),
       close: () => sink.close(),
       endOfShard: (shardId) => sink.endOfShard?.(shardId),
     };

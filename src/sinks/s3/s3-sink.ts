@@ -137,6 +137,10 @@ export class S3Sink implements Sink {
     return this.batcher.flush();
   }
 
+  cutOpenBatches(): void {
+    this.batcher.cutOpen();
+  }
+
   close(): Promise<void> {
     return this.batcher.close();
   }
