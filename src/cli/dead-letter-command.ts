@@ -21,7 +21,7 @@ import {
 import { SettlementTracker } from '../replay/settlement-tracker.js';
 import { createSinks } from '../sinks/create-sinks.js';
 import { defaultDeadLetterDirectory } from '../sinks/dead-letter/stores.js';
-import type { DeadLetterEntry } from '../sinks/sink.js';
+import type { DeadLetterEntry, DeadLetterSink } from '../sinks/sink.js';
 
 export interface ReplayOptions {
   /** Send everything to this sink only (its filter still applies). */
@@ -95,6 +95,18 @@ export async function replayDeadLetters(
     const decoder = createDecoder(options.format ?? config.decode.format);
     const tracker = new SettlementTracker();
     const tracked = new Map(sinkSet.sinks.map(({ sink }) => [sink, tracker.track(sink)]));
+    // Counts what routing itself dead-letters (a record that fails to decode again, or that
+    // a sink cannot take): with the tracker, it tells a record no sink's filter took.
+    let routedToDeadLetter = 0;
+    const deadLetter: DeadLetterSink = {
+      write: (entry, ack) => {
+        routedToDeadLetter += 1;
+        sinkSet.deadLetter.write(entry, ack);
+      },
+      waitForCapacity: () => sinkSet.deadLetter.waitForCapacity(),
+      flush: () => sinkSet.deadLetter.flush(),
+      close: () => sinkSet.deadLetter.close(),
+    };
     const pipelines = new Map<string, ShardPipeline>();
     const pipelineFor = (names: readonly string[]) => {
       const key = names.join('\n');
@@ -107,9 +119,11 @@ export async function replayDeadLetters(
               sink: tracked.get(sink) ?? sink,
               eventTypes: sinkConfig.filter.eventTypes,
               formats: sinkConfig.filter.formats,
+              // As the relay routes: a record of one stream never reaches another's sink.
+              streams: sinkConfig.filter.streams,
             })),
         );
-        pipeline = new ShardPipeline(decoder, router, sinkSet.deadLetter);
+        pipeline = new ShardPipeline(decoder, router, deadLetter);
         pipelines.set(key, pipeline);
       }
       return pipeline;
@@ -117,6 +131,8 @@ export async function replayDeadLetters(
     const deadLetteredBefore = await deadLetteredTotal(metrics);
     let skipped = 0;
     let repeated = 0;
+    // Records whose events no target sink's filter took: sent nowhere, so not delivered.
+    const unrouted = new Set<string>();
     // A sink dead-letters one entry per event, so a record that decoded into several events
     // (a Mobile Analytics batch) has several entries: replay it once per target.
     const sent = new Set<string>();
@@ -128,14 +144,23 @@ export async function replayDeadLetters(
         log.warn({ sink: entry.sink }, 'entry names a sink that is no longer configured; skipped');
         continue;
       }
-      const key = `${entry.shardId}/${entry.sequenceNumber}/${entry.subSequenceNumber}>${targets.join(',')}`;
+      const key = replayKey(entry, options.sink, sinkNames);
       if (sent.has(key)) {
         repeated += 1;
         continue;
       }
       sent.add(key);
       shards.add(entry.shardId);
-      await pipelineFor(targets).process([recordFromEntry(entry)]);
+      const record = recordFromEntry(entry);
+      const deadLetteredThen = routedToDeadLetter;
+      await pipelineFor(targets).process([record]);
+      if (!tracker.handedOver(record) && routedToDeadLetter === deadLetteredThen) {
+        unrouted.add(key);
+        log.warn(
+          { shardId: entry.shardId, sequenceNumber: entry.sequenceNumber, sinks: targets },
+          'no sink filter takes the replayed record; its entry is kept',
+        );
+      }
     }
     // Nothing more of these shards comes in this process: a sink that holds a shard's
     // batch open until the shard moves on (exactly-once S3) writes it now, complete as it
@@ -152,8 +177,11 @@ export async function replayDeadLetters(
     const failedAgain = (await deadLetteredTotal(metrics)) - deadLetteredBefore;
     const replayed = entries.length - skipped - repeated;
     options.say(
-      `replayed ${replayed}: ${Math.max(0, replayed - failedAgain - undelivered)} delivered, ${failedAgain} dead-lettered again` +
+      `replayed ${replayed}: ${Math.max(0, replayed - failedAgain - undelivered - unrouted.size)} delivered, ${failedAgain} dead-lettered again` +
         (undelivered > 0 ? `, ${undelivered} NOT delivered (still in the dead-letter files)` : '') +
+        (unrouted.size > 0
+          ? `, ${unrouted.size} taken by no sink (their filters; still in the dead-letter files)`
+          : '') +
         (repeated > 0 ? `, ${repeated} entries for a record already replayed` : '') +
         (skipped > 0 ? `, ${skipped} skipped (their sink is no longer configured)` : ''),
     );
@@ -165,12 +193,15 @@ export async function replayDeadLetters(
       return 1;
     }
     if (options.deleteReplayed && skipped === 0) {
-      for (const plan of plans.filter((p) => p.complete)) {
+      const replayedWhole = (plan: FilePlan) =>
+        plan.complete &&
+        plan.entries.every((one) => !unrouted.has(replayKey(one, options.sink, sinkNames)));
+      for (const plan of plans.filter(replayedWhole)) {
         await plan.file.remove();
         options.say(`  removed ${plan.file.name}`);
       }
     }
-    return failedAgain > 0 || unreadable > 0 || skipped > 0 ? 1 : 0;
+    return failedAgain > 0 || unreadable > 0 || skipped > 0 || unrouted.size > 0 ? 1 : 0;
   } finally {
     destroyAwsClients(clients);
   }
@@ -201,6 +232,19 @@ async function planReplay(files: readonly DeadLetterFile[], filter: ReplayFilter
     if (entries.length > 0) plans.push({ file, entries, complete });
   }
   return { plans, unreadable };
+}
+
+/**
+ * One replay per record and target sinks: entries of several events of a record share it.
+ * The stream is part of a record's identity: streams number their shards alike.
+ */
+function replayKey(
+  entry: DeadLetterEntry,
+  chosen: string | undefined,
+  configured: readonly string[],
+): string {
+  const targets = targetSinks(entry, chosen, configured);
+  return `${entry.stream}/${entry.shardId}/${entry.sequenceNumber}/${entry.subSequenceNumber}>${targets.join(',')}`;
 }
 
 function targetSinks(

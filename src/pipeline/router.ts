@@ -2,6 +2,12 @@ import type { AckHandle } from '../core/ack.js';
 import type { RelayEvent, SourceFormat } from '../core/event.js';
 import type { Sink } from '../sinks/sink.js';
 
+/**
+ * What becomes of an event a sink's `write` threw on (it could not encode it: a document
+ * nested deeper than JSON.stringify's stack): the caller dead-letters it with the handle.
+ */
+export type RefusedWrite = (sink: Sink, event: RelayEvent, error: unknown, ack: AckHandle) => void;
+
 /** Which events a sink takes. Empty lists: all. */
 export interface RouteFilterConfig {
   /** Empty: every event type. */
@@ -54,16 +60,24 @@ export class Router {
   /**
    * Writes the event to every sink that accepts it, each with a handle from `acks`;
    * returns how many did. The same selection as `routeFields`, without a callback: the
-   * per-record path makes no closure per event.
+   * per-record path makes no closure per event. A sink that throws on the event hands it,
+   * with its handle, to `refused` (when given): one event a sink cannot take must not stop
+   * the page half routed, with its record's acknowledgement never complete.
    */
-  write(event: RelayEvent, acks: { expect(): AckHandle }): number {
+  write(event: RelayEvent, acks: { expect(): AckHandle }, refused?: RefusedWrite): number {
     const { type, format } = event;
     const streamName = event.record.streamName;
     let accepted = 0;
     for (let index = 0; index < this.routes.length; index += 1) {
       const route = this.routes[index];
       if (!route || !route.filter.accepts(type, format, streamName)) continue;
-      route.sink.write(event, acks.expect());
+      const ack = acks.expect();
+      try {
+        route.sink.write(event, ack);
+      } catch (error) {
+        if (!refused) throw error;
+        refused(route.sink, event, error, ack);
+      }
       accepted += 1;
     }
     return accepted;

@@ -5,6 +5,7 @@ import type { AckHandle } from '../core/ack.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { RelayEvent } from '../core/event.js';
 import { createDecoder } from '../decode/index.js';
+import { createLogger } from '../observability/logger.js';
 import {
   AIRSHIP_LOCATION,
   AIRSHIP_UNINSTALL,
@@ -13,8 +14,13 @@ import {
 } from '../decode/fixtures/samples.js';
 import { SegmentRanges } from '../sinks/s3/segment-ranges.js';
 import type { DeadLetterEntry, DeadLetterSink, Sink } from '../sinks/sink.js';
+import { webhookDocument } from '../sinks/webhook/webhook-document.js';
 import { Router } from './router.js';
 import { ShardPipeline } from './shard-pipeline.js';
+import { DecodePool } from './workers/decode-pool.js';
+import { packPage, unpackResults } from './workers/page-codec.js';
+import { PageDecoder } from './workers/page-decoder.js';
+import type { DecodeWorkerSpec } from './workers/worker-spec.js';
 
 /** A sink that holds what it is given until the test acknowledges it. */
 class HeldSink implements Sink, DeadLetterSink {
@@ -216,5 +222,120 @@ describe('ShardPipeline: what a page holds while it is routed', () => {
     const { gone, page } = await routePage(false);
     expect(gone).toBe(0);
     expect(page.every((entry) => entry !== undefined)).toBe(true);
+  });
+});
+
+/** A held sink that encodes each event as a webhook does (JSON of the normalized event). */
+class EncodingSink extends HeldSink {
+  override write(item: RelayEvent | DeadLetterEntry, ack: AckHandle): void {
+    if ('type' in item) webhookDocument(item);
+    super.write(item, ack);
+  }
+}
+
+/** JSON.parse takes this nesting; JSON.stringify runs out of stack on it. */
+const TOO_DEEP = `{"type":"deep","nested":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+
+describe('ShardPipeline: an event a sink cannot encode', () => {
+  it('a record whose event a sink cannot encode is dead-lettered for that sink and the shard moves on', async () => {
+    const sink = new EncodingSink('webhook');
+    const deadLetter = new HeldSink('dead-letter');
+    const pipeline = new ShardPipeline(
+      createDecoder('json'),
+      new Router([{ sink, eventTypes: [], formats: [] }]),
+      deadLetter,
+    );
+    await pipeline.process([
+      record({ type: 'before' }, 1),
+      record(TOO_DEEP, 2),
+      record({ type: 'after' }, 3),
+    ]);
+    expect(sink.types()).toEqual(['before', 'after']);
+    const entries = deadLetter.held.map(({ item }) => item as DeadLetterEntry);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      reason: 'sink_rejected',
+      sink: 'webhook',
+      shardId: SHARD,
+      sequenceNumber: sequence(2),
+    });
+    expect(entries[0]?.error).toMatch(/sink webhook could not take the event: Maximum call stack/);
+    sink.ackAll();
+    expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(1));
+    deadLetter.ackAll();
+    expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(3));
+    await pipeline.drained();
+  });
+});
+
+describe('ShardPipeline with decode workers: an event a sink cannot encode', () => {
+  it('a record whose event the worker cannot encode for a sink does not fail its page; it is dead-lettered for that sink', async () => {
+    const spec: DecodeWorkerSpec = {
+      decodeFormat: 'json',
+      sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: { type: 'webhook' } }],
+    };
+    // The worker's own work, on this thread: what a pool thread answers for the page.
+    const pool = {
+      decode: async (records: readonly UserRecord[]) =>
+        unpackResults(new PageDecoder(spec).decodePage(packPage(records))),
+    };
+    const sink = new EncodingSink('webhook');
+    const deadLetter = new HeldSink('dead-letter');
+    const pipeline = new ShardPipeline(
+      createDecoder('json'),
+      new Router([{ sink, eventTypes: [], formats: [] }]),
+      deadLetter,
+      pool,
+    );
+    await pipeline.process([
+      record({ type: 'before' }, 1),
+      record(TOO_DEEP, 2),
+      record({ type: 'after' }, 3),
+    ]);
+    expect(sink.types()).toEqual(['before', 'after']);
+    expect(deadLetter.held.map(({ item }) => item)).toMatchObject([
+      { reason: 'sink_rejected', sink: 'webhook', sequenceNumber: sequence(2) },
+    ]);
+    sink.ackAll();
+    deadLetter.ackAll();
+    expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(3));
+  });
+});
+
+describe('ShardPipeline with decode workers: the main thread cannot decode what a worker did', () => {
+  it('a record a worker decoded but the main thread cannot (its smaller stack) is dead-lettered for the sink that needed it, and the page goes on', async () => {
+    // Attributes nested 10,000 deep: the decoder writes nested values as JSON text, which
+    // fits a worker thread's 4 MB stack but not the main thread's ~1 MB.
+    const deep = `{"type":"deep","attributes":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`;
+    const spec: DecodeWorkerSpec = {
+      decodeFormat: 'json',
+      // A sink whose events are encoded on the main thread (Redshift, Parquet).
+      sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: null }],
+    };
+    const pool = new DecodePool({ threads: 1, spec, log: createLogger('silent') });
+    try {
+      const sink = new HeldSink('warehouse');
+      const deadLetter = new HeldSink('dead-letter');
+      const pipeline = new ShardPipeline(
+        createDecoder('json'),
+        new Router([{ sink, eventTypes: [], formats: [] }]),
+        deadLetter,
+        pool,
+      );
+      await pipeline.process([
+        record({ type: 'before' }, 1),
+        record(deep, 2),
+        record({ type: 'after' }, 3),
+      ]);
+      expect(sink.types()).toEqual(['before', 'after']);
+      expect(deadLetter.held.map(({ item }) => item)).toMatchObject([
+        { reason: 'sink_rejected', sink: 'warehouse', sequenceNumber: sequence(2) },
+      ]);
+      sink.ackAll();
+      deadLetter.ackAll();
+      expect(pipeline.checkpointable()?.sequenceNumber).toBe(sequence(3));
+    } finally {
+      await pool.close();
+    }
   });
 });

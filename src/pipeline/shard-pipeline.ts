@@ -1,3 +1,6 @@
+import type { AckHandle } from '../core/ack.js';
+import { errorMessage } from '../core/errors.js';
+import type { RelayEvent } from '../core/event.js';
 import type { PageHandOver, RecordProcessor } from '../core/processor.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import type { Decoder, DecodeResult } from '../decode/decoder.js';
@@ -63,7 +66,7 @@ export class ShardPipeline implements RecordProcessor {
           pending.expect(),
         );
       } else {
-        for (const event of result.events) this.router.write(event, pending);
+        for (const event of result.events) this.router.write(event, pending, this.refused);
       }
       pending.settle();
     }
@@ -101,19 +104,51 @@ export class ShardPipeline implements RecordProcessor {
         this.router.routeFields(event.type, event.format, record.streamName, (sink, sinkIndex) => {
           const encoded = event.encoded[sinkIndex];
           if (encoded && sink.writeEncoded) {
-            sink.writeEncoded(encoded, record, pending.expect());
+            const ack = pending.expect();
+            try {
+              sink.writeEncoded(encoded, record, ack);
+            } catch (error) {
+              this.refuse(sink, record, error, ack);
+            }
             return;
           }
           here ??= this.decoder.decode(record);
           const full = here.ok ? here.events[eventIndex] : undefined;
+          const ack = pending.expect();
           if (full?.type !== event.type) {
-            throw new Error('the decoder answered differently on the main thread and in a worker');
+            // A decoder can run out of stack here and not in a worker (about 1 MB against
+            // 4 MB: JSON text of a value nested thousands deep). Thrown, this left the page
+            // half routed and its record never acknowledged; the sink cannot have it.
+            const why = here.ok ? `event ${eventIndex} differs` : here.error;
+            const error = new Error(`decoded in a worker but not on the main thread: ${why}`);
+            this.refuse(sink, record, error, ack);
+            return;
           }
-          sink.write(full, pending.expect());
+          try {
+            sink.write(full, ack);
+          } catch (error) {
+            this.refuse(sink, record, error, ack);
+          }
         });
       }
       pending.settle();
     }
+  }
+
+  /** Router.write's `refused`: bound once, so routing makes no closure per event. */
+  private readonly refused = (sink: Sink, event: RelayEvent, error: unknown, ack: AckHandle) =>
+    this.refuse(sink, event.record, error, ack);
+
+  /**
+   * A sink threw on an event instead of taking it (its encoder failed: JSON.stringify runs
+   * out of stack on a document nested thousands deep, which JSON.parse reads): no retry can
+   * change that, so the record goes to the dead-letter writer for that sink, which
+   * acknowledges the handle once stored. Left unacknowledged it held the shard's checkpoint
+   * for ever, and the shard loop re-read (and re-delivered) the page on every retry.
+   */
+  private refuse(sink: Sink, record: UserRecord, error: unknown, ack: AckHandle): void {
+    const reason = `sink ${sink.name} could not take the event: ${errorMessage(error)}`;
+    this.deadLetter.write(deadLetterEntry(record, 'sink_rejected', reason, sink.name), ack);
   }
 
   checkpointable(): RecordPosition | null {
@@ -138,7 +173,20 @@ export class ShardPipeline implements RecordProcessor {
     if (shardId) for (const sink of this.router.sinks) sink.releaseShard?.(shardId);
   }
 
+  /**
+   * Resolves once every record handed over is acknowledged. Its callers (a graceful
+   * handoff, SHARD_END) read no more of the shard, so nothing more will join the open
+   * batches holding its events: they are written now rather than at their maxAgeMs (60 s
+   * by default for S3 and Redshift), which outlasted a handoff's drain budget (15 s at the
+   * default failoverMs), so the lease went over with its checkpoint behind records that
+   * were still delivered, and the next owner delivered them again. An exactly-once sink
+   * keeps its open segments as they are (they are read again, into the same keys).
+   */
   drained(): Promise<void> {
+    if (this.progress.inFlight > 0) {
+      for (const sink of this.router.sinks) sink.cutOpenBatches?.();
+      void this.deadLetter.flush().catch(() => undefined);
+    }
     return this.progress.drained();
   }
 

@@ -39,4 +39,17 @@ describe('replay settlement', () => {
     expect(tracker.unsettledRecords).toBe(0);
     expect(acked).toEqual(['a', 'b', 'c']);
   });
+
+  it('an event a sink threw on (the pipeline dead-letters it) is not left counted as unsettled', () => {
+    const tracker = new SettlementTracker();
+    const refusing: Sink = {
+      ...holdingSink(),
+      write: () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    };
+    const tracked = tracker.track(refusing);
+    expect(() => tracked.write(event('1', 'a'), { ack: () => undefined })).toThrow(RangeError);
+    expect(tracker.unsettledRecords).toBe(0);
+  });
 });

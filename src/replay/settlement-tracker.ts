@@ -10,11 +10,14 @@ import type { Sink } from '../sinks/sink.js';
  */
 export class SettlementTracker {
   private readonly outstanding = new Map<string, number>();
+  /** Records of which some event was handed to a tracked sink. */
+  private readonly handed = new Set<string>();
 
   /** `sink`, with every event it is given counted until its handle is called. */
   track(sink: Sink): Sink {
     const begin = (event: RelayEvent): AckHandle => {
       const key = recordKey(event.record);
+      this.handed.add(key);
       this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1);
       let settled = false;
       return {
@@ -31,18 +34,30 @@ export class SettlementTracker {
       name: sink.name,
       write: (event, ack) => {
         const counted = begin(event);
-        sink.write(event, {
-          ack: () => {
-            counted.ack();
-            ack.ack();
-          },
-        });
+        try {
+          sink.write(event, {
+            ack: () => {
+              counted.ack();
+              ack.ack();
+            },
+          });
+        } catch (error) {
+          // The sink did not take it: the pipeline dead-letters it with its own handle.
+          counted.ack();
+          throw error;
+        }
       },
       waitForCapacity: () => sink.waitForCapacity(),
       flush: () => sink.flush(),
+      cutOpenBatches: () => sink.cutOpenBatches?.(),
       close: () => sink.close(),
       endOfShard: (shardId) => sink.endOfShard?.(shardId),
     };
+  }
+
+  /** Whether any event of the record was handed to a tracked sink (a sink's filter took it). */
+  handedOver(record: UserRecord): boolean {
+    return this.handed.has(recordKey(record));
   }
 
   /** Records with at least one event no sink has settled yet. */
@@ -51,6 +66,7 @@ export class SettlementTracker {
   }
 }
 
+/** With the stream: several streams number their shards alike. */
 function recordKey(record: UserRecord): string {
-  return `${record.shardId}/${record.sequenceNumber}/${record.subSequenceNumber}`;
+  return `${record.streamName}/${record.shardId}/${record.sequenceNumber}/${record.subSequenceNumber}`;
 }

@@ -95,6 +95,11 @@ export class Batcher<B extends PendingBatch<unknown>> {
     return this.gate.waitForRoom();
   }
 
+  /** Cuts every open batch for writing, without waiting for the writes. */
+  cutOpen(): void {
+    this.cutAll();
+  }
+
   async flush(): Promise<void> {
     this.cutAll();
     // Every queued write belongs to a delivery; a lane's next batch joins the queue only

@@ -50,6 +50,10 @@ export abstract class SingleBatchSink implements Sink {
     return this.batcher.flush();
   }
 
+  cutOpenBatches(): void {
+    this.batcher.cutOpen();
+  }
+
   async close(): Promise<void> {
     await this.batcher.close();
     await this.release();

@@ -1,5 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES, type RelayConfig } from '../config/schema.js';
+import {
+  configuredStreams,
+  DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES,
+  type RelayConfig,
+} from '../config/schema.js';
 import type { CsvShapeResolver } from '../core/csv-shape.js';
 import type { MemoryBudget } from '../core/memory-budget.js';
 import type { Logger } from '../observability/logger.js';
@@ -65,7 +69,11 @@ export function createSinks(
     };
     if (sinkConfig.type === 'redshift') {
       // A row that can never fit its table goes to the writer even without a destination.
-      const redshift = createRedshiftSink(sinkConfig, { ...sinkDeps, rejects: deadLetter });
+      const redshift = createRedshiftSink(sinkConfig, {
+        ...sinkDeps,
+        rejects: deadLetter,
+        keyedByStream: fedByStreams(config, sinkConfig.filter.streams) > 1,
+      });
       return { sink: redshift, config: sinkConfig };
     }
     if (sinkConfig.type === 'webhook') {
@@ -91,6 +99,12 @@ export function createSinks(
     setSinkProgressGrace(metrics, sinkConfig.name, opensBatches ? sinkConfig.buffer.maxAgeMs : 0);
   }
   return { sinks, deadLetter };
+}
+
+/** How many of the configured streams a sink with this `filter.streams` takes events of. */
+function fedByStreams(config: RelayConfig, filter: readonly string[]): number {
+  const streams = configuredStreams(config);
+  return filter.length > 0 ? Math.min(filter.length, streams.length) : streams.length;
 }
 
 /**

@@ -89,6 +89,27 @@ describe('deliverWithRetry', () => {
     expect(delays).toEqual([3, 8]);
   });
 
+  it('a Retry-After beyond setTimeout (or the budget) is capped at retry.maxElapsedMs also where the sink never gives up', async () => {
+    // 30 days in seconds: over setTimeout's 2^31 - 1 ms, which Node turns into 1 ms, so an
+    // uncapped wait became a retry at once, again and again.
+    const thirtyDaysMs = 30 * 24 * 3600 * 1000;
+    const delays: number[] = [];
+    let calls = 0;
+    const outcome = await deliverWithRetry(
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new RetryAfterError('HTTP_503', 'come back later', thirtyDaysMs);
+      },
+      {
+        policy: { initialDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 20 },
+        mayGiveUp: false,
+        onRetry: (_e, _a, delayMs) => delays.push(delayMs),
+      },
+    );
+    expect(outcome.delivered).toBe(true);
+    expect(delays).toEqual([20]);
+  });
+
   it('says whether a batch was refused or ran out of time', async () => {
     const refused = await deliverWithRetry(
       async () => {

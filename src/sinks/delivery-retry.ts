@@ -155,12 +155,21 @@ const GIVE_UP_NOTES: Record<GiveUpCause, (policy: RetryPolicy, attempts: number)
   age: (policy) => ` (gave up: a record older than retry.maxRecordAgeMs ${policy.maxRecordAgeMs})`,
 };
 
-/** Waits as long as asked, but never past the retry budget when giving up is possible. */
+/** The longest delay setTimeout takes as given: longer ones fire after 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Waits as long as asked, but never past the retry budget when giving up is possible, and
+ * never longer than the whole budget when it is not: a receiver asking for days (or a
+ * Retry-After date far ahead) would hold the shard that long, and past setTimeout's
+ * 2^31 - 1 ms the wait was 1 ms, so such an answer made a retry loop with no wait at all.
+ */
 function retryAfterDelay(
   askedMs: number,
   options: DeliveryRetryOptions,
   elapsedMs: number,
 ): number {
-  if (!options.mayGiveUp) return askedMs;
-  return Math.max(0, Math.min(askedMs, options.policy.maxElapsedMs - elapsedMs));
+  const budgetMs = Math.min(options.policy.maxElapsedMs, MAX_TIMEOUT_MS);
+  if (!options.mayGiveUp) return Math.min(askedMs, budgetMs);
+  return Math.max(0, Math.min(askedMs, budgetMs - elapsedMs));
 }

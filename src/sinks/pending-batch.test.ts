@@ -49,4 +49,19 @@ describe('PendingBatch', () => {
     expect(new Set(kept.map((held) => held.data.buffer)).size).toBe(1);
     expect(kept[0]?.data.buffer).not.toBe(page.buffer);
   });
+
+  it('a batch of 400,000 events is bisected into parts (a spread of a half into push() ran out of stack)', () => {
+    // A Redshift batch of this many rows is a plausible COPY (maxRecords raised, 64 MiB of
+    // short rows); one bad row bisects it, and a part built with push(...half) threw
+    // RangeError out of the sink's write: an unhandled rejection that ended the process.
+    const record = userRecord({ data: new Uint8Array([1]) });
+    const batch = new PendingBatch<string>(0);
+    const size = 400_000;
+    for (let n = 0; n < size; n += 1) batch.add('x\n', 2, record, noAck, true);
+    const first = batch.slice(0, size / 2);
+    const second = batch.slice(size / 2, size);
+    expect([first.size, second.size]).toEqual([size / 2, size / 2]);
+    expect([first.items.length, first.records.length]).toEqual([size / 2, size / 2]);
+    expect(second.slice(0, 3).size).toBe(3);
+  });
 });

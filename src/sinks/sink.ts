@@ -37,6 +37,12 @@ export interface Sink {
    * sink writes only complete batches: the rest is read again from the checkpoint.
    */
   flush(): Promise<void>;
+  /**
+   * Cuts every open batch for writing now, without waiting for it (a shard handed over or
+   * ended adds nothing more to them). Absent where batches must not be cut early
+   * (exactly-once segments).
+   */
+  cutOpenBatches?(): void;
   close(): Promise<void>;
   /**
    * For sinks whose output must be rebuilt identically on replay: the highest position at

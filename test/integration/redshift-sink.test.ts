@@ -7,6 +7,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sinkSchema, type RedshiftSinkConfig } from '../../src/config/schema.js';
 import { startS3rver, type RunningEmulator } from '../../src/demo/emulators.js';
+import { validateConfig } from '../../src/config/load.js';
+import { csvShapeFor } from '../../src/decode/csv-columns.js';
+import { createSinks } from '../../src/sinks/create-sinks.js';
 import { createRedshiftSink } from '../../src/sinks/redshift/create-redshift-sink.js';
 import type { CopyManifest } from '../../src/sinks/redshift/s3-staging.js';
 import type { SqlConnector } from '../../src/sinks/redshift/sql-session.js';
@@ -129,6 +132,53 @@ describe('redshift sink, postgres dialect, against a real PostgreSQL', () => {
     );
     expect(row?.event_id).toBe(events[2]?.id);
     expect(JSON.parse(row?.original ?? 'null')).toEqual(events[2]?.original);
+  });
+
+  it('two streams whose records share shard ids and sequence numbers (kinesis-local numbers every stream alike) each keep every row', async () => {
+    const table = uniqueName('streams').replace('-', '_');
+    // A sink fed by two streams (no filter.streams): its merge key must tell them apart.
+    const config = validateConfig(
+      {
+        application: 'redshift-streams',
+        streams: [{ name: 'alpha' }, { name: 'beta' }],
+        sinks: [
+          {
+            name: 'warehouse',
+            type: 'redshift',
+            dialect: 'postgres',
+            url: db.url,
+            table,
+            createTable: true,
+            buffer: { maxRecords: 1000, maxBytes: 8 * 1024 * 1024, maxAgeMs: 200 },
+            retry: quickRetry,
+          },
+        ],
+      },
+      'test',
+      {},
+    );
+    const { sinks } = createSinks(config, { s3, csvShapeFor, ...quietSinkDeps() });
+    const sink = sinks[0]?.sink;
+    if (!sink) throw new Error('no sink');
+    // Events without ids of their own: the id is the record position, alike in both streams.
+    const alpha = testEvents(50).map((event) => ({
+      ...event,
+      record: { ...event.record, streamName: 'alpha' },
+    }));
+    const beta = alpha.map((event) => ({
+      ...event,
+      record: { ...event.record, streamName: 'beta' },
+    }));
+    const acks = new AckCounter();
+    await writeAll(sink, [...alpha, ...beta], acks);
+    expect(acks).toMatchObject({ acked: 100, doubles: 0 });
+    const [byStream] = await db.query<{ alpha: string; beta: string }>(
+      `SELECT count(*) FILTER (WHERE stream = 'alpha') AS alpha, count(*) FILTER (WHERE stream = 'beta') AS beta FROM ${table}`,
+    );
+    expect({ alpha: Number(byStream?.alpha), beta: Number(byStream?.beta) }).toEqual({
+      alpha: 50,
+      beta: 50,
+    });
   });
 
   it('loses nothing when the database goes down mid-run and comes back', async () => {

@@ -266,9 +266,9 @@ async function objectsUnder(prefix: string): Promise<Array<{ object: string; byt
     const key = entry.Key ?? '';
     const body = await storage.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     const bytes = Buffer.from(await body.Body!.transformToByteArray()).toString('base64');
-    // At-least-once objects end in a random batch id (8 hex); exactly-once ones do not.
+    // At-least-once objects end in a random batch id (16 hex); exactly-once ones do not.
     objects.push({
-      object: key.slice(prefix.length).replace(/[-_][0-9a-f]{8}(\.\w+(\.gz)?)$/, '$1'),
+      object: key.slice(prefix.length).replace(/[-_][0-9a-f]{16}(\.\w+(\.gz)?)$/, '$1'),
       bytes,
     });
   }

@@ -57,9 +57,20 @@ export class PageDecoder {
   }
 }
 
+/**
+ * The sink's line for the event; null when the sink does not take it, or when its encoder
+ * throws (a document nested deeper than JSON.stringify's stack). Then the main thread
+ * encodes it again with the sink's own `write`, which throws the same, and dead-letters
+ * the record for that sink (ShardPipeline): a throw here failed the whole page, and the
+ * shard loop read it again for ever.
+ */
 function encodeFor(sink: SinkEncoding, event: RelayEvent): WorkerEncoded | null {
   if (!sink.filter.accepts(event.type, event.format, event.record.streamName)) return null;
-  return sink.encode(event);
+  try {
+    return sink.encode(event);
+  } catch {
+    return null;
+  }
 }
 
 function encoderFor(encoding: WorkerEncoding): SinkEncoder {

@@ -112,7 +112,9 @@ export class DeadLetterWriter implements DeadLetterSink {
 
   private async persist(entries: DeadLetterEntry[], acks: AckHandle[]): Promise<void> {
     const t = timeParts(new Date());
-    const key = `${t.yyyy}/${t.mm}/${t.dd}/${t.HH}/dead-letter-${t.yyyy}${t.mm}${t.dd}T${t.HH}${t.MM}${t.SS}-${randomBytes(4).toString('hex')}.jsonl`;
+    // Files of one second differ only in the random part (replicas share a prefix, and a
+    // poison-record storm cuts many a second): 64 bits, so no PUT replaces another's file.
+    const key = `${t.yyyy}/${t.mm}/${t.dd}/${t.HH}/dead-letter-${t.yyyy}${t.mm}${t.dd}T${t.HH}${t.MM}${t.SS}-${randomBytes(8).toString('hex')}.jsonl`;
     const body = Buffer.from(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     await deliverWithRetry(() => this.store.put(key, body), {
       policy: { initialDelayMs: 500, maxDelayMs: 30_000, maxElapsedMs: Number.MAX_SAFE_INTEGER },

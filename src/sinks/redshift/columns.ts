@@ -42,11 +42,44 @@ export const DEFAULT_COLUMNS: Readonly<Record<string, ColumnSource>> = {
   original: 'original',
 };
 
-/** The key columns followed by the mapped ones, in the configured order. */
-export function tableColumns(mapping: Readonly<Record<string, ColumnSource>> = DEFAULT_COLUMNS) {
+/**
+ * The stream, first in the merge key of a sink fed by several streams: Kinesis numbers
+ * each stream's shards on its own (kinesis-local gives two streams the very same shard ids
+ * and sequence numbers), so a position alone merged one stream's rows away as replays of
+ * the other's, acknowledged and lost.
+ */
+export const STREAM_KEY_COLUMN: Column = {
+  name: 'stream',
+  kind: 'key',
+  value: (e) => e.record.streamName,
+};
+
+/** The merge key's columns: the stream's too when the sink is fed by several streams. */
+export function keyColumns(keyedByStream: boolean): readonly Column[] {
+  return keyedByStream ? [STREAM_KEY_COLUMN, ...KEY_COLUMNS] : KEY_COLUMNS;
+}
+
+/**
+ * The key columns followed by the mapped ones, in the configured order. Keyed by stream,
+ * a mapped `stream` column is the key's own (a column of that name with another source
+ * cannot be both).
+ */
+export function tableColumns(
+  mapping: Readonly<Record<string, ColumnSource>> = DEFAULT_COLUMNS,
+  keyedByStream = false,
+): Column[] {
+  const mapped = Object.entries(mapping).filter(([name, source]) => {
+    if (!keyedByStream || name.toLowerCase() !== STREAM_KEY_COLUMN.name) return true;
+    if (source !== 'stream') {
+      throw new Error(
+        `column ${name}: a sink fed by several streams keys its rows by stream in a column of that name; map it to 'stream' or rename it`,
+      );
+    }
+    return false;
+  });
   return [
-    ...KEY_COLUMNS,
-    ...Object.entries(mapping).map(([name, source]) => ({ name, ...sourceColumn(source) })),
+    ...keyColumns(keyedByStream),
+    ...mapped.map(([name, source]) => ({ name, ...sourceColumn(source) })),
   ];
 }
 

@@ -5,7 +5,7 @@ import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import type { DeadLetterSink } from '../sink.js';
-import { tableColumns } from './columns.js';
+import { keyColumns, tableColumns } from './columns.js';
 import { COLUMN_BYTE_LIMITS } from './merge-sql.js';
 import { RedshiftSink } from './redshift-sink.js';
 import { S3Staging } from './s3-staging.js';
@@ -22,12 +22,15 @@ export interface RedshiftSinkWiring {
   readonly memory?: MemoryBudget;
   /** Tests substitute a recording connector for a Redshift cluster they do not have. */
   readonly connector?: SqlConnector;
+  /** The sink is fed by several streams: its merge key starts with the stream. */
+  readonly keyedByStream?: boolean;
 }
 
 /** Builds a Redshift sink from its config: columns, tables, connection, staging. */
 export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftSinkWiring) {
   const { log } = wiring;
-  const columns = tableColumns(config.columns);
+  const keyedByStream = wiring.keyedByStream ?? false;
+  const columns = tableColumns(config.columns, keyedByStream);
   const connector =
     wiring.connector ??
     pgConnector({
@@ -52,6 +55,7 @@ export function createRedshiftSink(config: RedshiftSinkConfig, wiring: RedshiftS
       dialect: config.dialect,
       tables: { target: config.table, staging: config.stagingTable ?? `${config.table}_staging` },
       columns,
+      keys: keyColumns(keyedByStream).map((column) => column.name),
       createTable: config.createTable,
       connector,
     },

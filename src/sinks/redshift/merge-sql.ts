@@ -47,9 +47,10 @@ export function createTableStatements(
   dialect: Dialect,
   tables: TableNames,
   columns: readonly Column[],
+  keys: readonly string[] = KEY_COLUMN_NAMES,
 ): string[] {
   const definitions = columns.map((column) => `${column.name} ${SQL_TYPES[dialect][column.kind]}`);
-  const key = `PRIMARY KEY (${KEY_COLUMN_NAMES.join(', ')})`;
+  const key = `PRIMARY KEY (${keys.join(', ')})`;
   return [
     `CREATE TABLE IF NOT EXISTS ${tables.target} (${[...definitions, key].join(', ')})`,
     // PostgreSQL: staging is empty between transactions, so it need not be crash-safe (WAL).
@@ -68,11 +69,12 @@ export function mergeTransaction(
   tables: TableNames,
   columns: readonly Column[],
   copy: string,
+  keyNames: readonly string[] = KEY_COLUMN_NAMES,
 ): string[] {
   const { target, staging } = tables;
   const names = columns.map((column) => column.name).join(', ');
-  const matches = KEY_COLUMN_NAMES.map((k) => `${staging}.${k} = ${target}.${k}`).join(' AND ');
-  const keys = KEY_COLUMN_NAMES.join(', ');
+  const matches = keyNames.map((k) => `${staging}.${k} = ${target}.${k}`).join(' AND ');
+  const keys = keyNames.join(', ');
   return [
     'BEGIN',
     `DELETE FROM ${staging}`,

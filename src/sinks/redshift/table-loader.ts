@@ -28,6 +28,8 @@ export interface TableLoaderSettings {
   readonly dialect: Dialect;
   readonly tables: TableNames;
   readonly columns: readonly Column[];
+  /** The merge key's column names (default: the record position and event id). */
+  readonly keys?: readonly string[];
   readonly createTable: boolean;
   readonly connector: SqlConnector;
 }
@@ -59,6 +61,7 @@ export function createTableLoader(
           settings.dialect,
           settings.tables,
           settings.columns,
+          settings.keys,
         )) {
           await session.query(sql);
         }
@@ -73,7 +76,7 @@ export function createTableLoader(
   }
 
   async function runMerge(session: SqlSession, copy: string, stdin: Buffer | null): Promise<void> {
-    for (const sql of mergeTransaction(settings.tables, settings.columns, copy)) {
+    for (const sql of mergeTransaction(settings.tables, settings.columns, copy, settings.keys)) {
       if (sql === copy && stdin) await session.copyIn(sql, stdin);
       else await session.query(sql);
     }
