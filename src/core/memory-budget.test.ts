@@ -167,3 +167,124 @@ describe('ReadPermits with a memory budget', () => {
     release();
   });
 });
+
+describe('ReadPermits with a memory budget, shards of different record sizes', () => {
+  it('a shard of large records gets its page while shards of small records keep taking the room the sinks free', async () => {
+    const budget = new MemoryBudget(32 * MIB);
+    const permits = new ReadPermits(4, budget, 1);
+    budget.add(32 * MIB); // the sinks hold the whole budget
+    const stop = new AbortController();
+    let smallPages = 0;
+    // Three shards of 100-byte records: a page is worth reading once ~120 KiB is free.
+    const smallLoop = async () => {
+      const page = new PageSize(10_000);
+      page.observe(100, records(100, 100));
+      while (!stop.signal.aborted) {
+        const release = await permits.acquire(stop.signal, page);
+        if (!stop.signal.aborted) {
+          // A full page, routed into the sinks: what its reservation held.
+          budget.add(page.limit * (2 * 100 + 1024));
+          smallPages += 1;
+        }
+        release();
+      }
+    };
+    const smallLoops = [smallLoop(), smallLoop(), smallLoop()];
+    await new Promise((resolve) => setImmediate(resolve));
+    // A shard of 200 KiB records: its page wants 2 MiB (a quarter of the pages' quarter).
+    const large = new PageSize(10_000);
+    large.observe(10, records(10, 200 * 1024));
+    let largeRelease: (() => void) | null = null;
+    void permits.acquire(undefined, large).then((release) => (largeRelease = release));
+    // The sinks write 1 MiB at a time; the loops run between two writes.
+    let rounds = 0;
+    while (largeRelease === null && rounds < 20) {
+      budget.remove(MIB);
+      rounds += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(largeRelease).not.toBeNull();
+    // Its whole page: 2 MiB at 2 x 200 KiB + 1 KiB a record.
+    expect(large.limit).toBe(Math.floor((2 * MIB) / (2 * 200 * 1024 + 1024)));
+    // The small shards read too, the pages in hand never past the budget.
+    expect(smallPages).toBeGreaterThan(0);
+    expect(budget.held + budget.reserved).toBeLessThanOrEqual(32 * MIB);
+    stop.abort();
+    await Promise.all(smallLoops);
+    largeRelease!();
+    expect(budget.reserved).toBe(0);
+  });
+});
+
+describe('MemoryBudget readers waiting for room', () => {
+  it('serves readers in arrival order: a later reader that needs less does not overtake the head', async () => {
+    const budget = new MemoryBudget(1000);
+    budget.add(1000);
+    const order: string[] = [];
+    const first = budget.reserveWhenAvailable(300, 400).then((got) => order.push(`first:${got}`));
+    const second = budget.reserveWhenAvailable(50, 400).then((got) => order.push(`second:${got}`));
+    budget.remove(100); // enough for the second, not the first
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    budget.remove(300); // the first takes what it wanted: all there is
+    await first;
+    expect(order).toEqual(['first:400']);
+    budget.remove(100); // the second takes what is left (never past the budget)
+    await second;
+    expect(order).toEqual(['first:400', 'second:100']);
+    expect(budget.held + budget.reserved).toBe(1000);
+  });
+
+  it('a reader at the head that gives up lets the ones behind it in', async () => {
+    const budget = new MemoryBudget(1000);
+    budget.add(900);
+    const abort = new AbortController();
+    const head = budget.reserveWhenAvailable(500, 500, abort.signal);
+    let behind = 0;
+    const waiting = budget.reserveWhenAvailable(50, 50).then((got) => (behind = got));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(behind).toBe(0);
+    abort.abort();
+    expect(await head).toBe(0);
+    await waiting;
+    expect(behind).toBe(50);
+    expect(budget.reserved).toBe(50);
+  });
+
+  it('loops waiting for room with every read permit are served in turn as the sinks write, then the rest read', async () => {
+    const budget = new MemoryBudget(32 * MIB);
+    const permits = new ReadPermits(4, budget, 1);
+    budget.add(32 * MIB);
+    const served: number[] = [];
+    const releases: Array<() => void> = [];
+    for (let shard = 0; shard < 4; shard++) {
+      const page = new PageSize(10_000);
+      page.observe(10, records(10, 200 * 1024));
+      void permits.acquire(undefined, page).then((release) => {
+        served.push(shard);
+        releases.push(release);
+      });
+    }
+    // A fifth loop, of small records, waits for a permit.
+    const small = new PageSize(10_000);
+    small.observe(100, records(100, 100));
+    let smallIn = false;
+    void permits.acquire(undefined, small).then((release) => {
+      smallIn = true;
+      releases.push(release);
+    });
+    let rounds = 0;
+    while (!smallIn && rounds < 40) {
+      budget.remove(MIB); // nothing reads meanwhile: only the sinks' writes free room
+      rounds += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      // A loop routes its page and gives its permit back once it has one.
+      const release = releases.shift();
+      if (release) release();
+    }
+    expect(served).toEqual([0, 1, 2, 3]);
+    expect(smallIn).toBe(true);
+    for (const release of releases) release();
+    expect(budget.reserved).toBe(0);
+  });
+});

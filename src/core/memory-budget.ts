@@ -75,15 +75,18 @@ export function defaultMemoryLimitBytes(
  * One memory budget for the whole process: every part that holds events (sink buffers and
  * uploads, the dead-letter writer's entries, GetRecords pages in hand) counts its bytes
  * here. Sinks add what they hold (`add` / `remove`) and their writers wait while it is
- * spent (`full`); shard loops reserve room for a page before they read it (`reserve`), so
- * the pages in hand cannot take the process past it. A sink's own `maxInFlightBytes`
- * stays a cap inside the budget.
+ * spent (`full`); shard loops reserve room for a page before they read it, in arrival
+ * order (`reserveWhenAvailable`), so the pages in hand cannot take the process past it.
+ * A sink's own `maxInFlightBytes` stays a cap inside the budget.
  */
 export class MemoryBudget {
   private heldBytes = 0;
   private reservedBytes = 0;
   private addedBytes = 0;
   private waiters: Array<() => void> = [];
+  /** Readers waiting for room for a page, in arrival order (reserveWhenAvailable). */
+  private readers: RoomWaiter[] = [];
+  private relieveQueued = false;
   private readonly pressureListeners = new Set<() => void>();
 
   constructor(readonly limitBytes: number) {}
@@ -132,7 +135,10 @@ export class MemoryBudget {
     this.changed();
   }
 
-  /** Sets aside up to `bytes` (never more than is available); returns what it got. */
+  /**
+   * Sets aside up to `bytes` (never more than is available) at once, ahead of any reader
+   * waiting; returns what it got. Shard loops reserve through reserveWhenAvailable.
+   */
   reserve(bytes: number): number {
     const granted = Math.min(bytes, Math.max(this.available, this.idle ? bytes : 0));
     this.reservedBytes += granted;
@@ -150,17 +156,40 @@ export class MemoryBudget {
   }
 
   /**
-   * Resolves once `bytes` can be reserved (or nothing at all is held), or on abort. While
-   * it waits the sinks are asked to cut their open batches: held bytes leave only with a
-   * written batch, and a batch short of its size and age bounds would otherwise keep every
-   * shard loop waiting until its maxAgeMs.
+   * Reserves up to `want` once at least `need` is available (or nothing at all is held or
+   * reserved), and resolves with what it reserved; with 0 on abort. Readers are served in
+   * arrival order, as a fair semaphore serves them: one at the head blocks later ones,
+   * however little they need. Otherwise a shard of large records (whose page needs more
+   * room) waited forever while shards of small records took every bit of room the sinks
+   * freed, holding one of the read permits all along. The room is reserved when it is
+   * granted, so no one takes it between the grant and the reservation. While readers wait
+   * the sinks are asked to cut their open batches, on every change that leaves one
+   * waiting: held bytes leave only with a written batch, and a batch short of its size and
+   * age bounds would otherwise keep every shard loop waiting until its maxAgeMs.
    */
-  async waitForAvailable(bytes: number, signal?: AbortSignal): Promise<void> {
-    while (this.available < bytes && !this.idle && !signal?.aborted) {
-      for (const relieve of this.pressureListeners) relieve();
-      if (this.available >= bytes) break;
-      await this.nextChange(signal);
-    }
+  reserveWhenAvailable(need: number, want: number, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) return Promise.resolve(0);
+    if (this.readers.length === 0 && this.fits(need)) return Promise.resolve(this.reserve(want));
+    return new Promise((resolve) => {
+      const reader: RoomWaiter = {
+        need,
+        grant: () => {
+          signal?.removeEventListener('abort', abandon);
+          resolve(this.reserve(want));
+        },
+      };
+      // An aborted reader gives up its place, and those behind it may fit now.
+      const abandon = () => {
+        const index = this.readers.indexOf(reader);
+        if (index < 0) return;
+        this.readers.splice(index, 1);
+        resolve(0);
+        this.serveReaders();
+      };
+      this.readers.push(reader);
+      signal?.addEventListener('abort', abandon, { once: true });
+      this.relieve();
+    });
   }
 
   /** Calls `relieve` whenever a reader waits for room; returns the unsubscribe. */
@@ -181,11 +210,44 @@ export class MemoryBudget {
   }
 
   private changed(): void {
+    this.serveReaders();
+    if (this.readers.length > 0 && !this.relieveQueued) {
+      // Not from inside the sink's remove (a batch's write ending): after it.
+      this.relieveQueued = true;
+      queueMicrotask(() => {
+        this.relieveQueued = false;
+        this.relieve();
+      });
+    }
     if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
+
+  private fits(need: number): boolean {
+    return this.available >= need || this.idle;
+  }
+
+  /** Grants the readers at the head whose need fits, in order; stops at one that does not. */
+  private serveReaders(): void {
+    while (this.readers.length > 0 && this.fits(this.readers[0]!.need)) {
+      this.readers.shift()!.grant();
+    }
+  }
+
+  /** A reader still waits: the sinks cut their open batches, then whoever fits goes. */
+  private relieve(): void {
+    if (this.readers.length === 0) return;
+    for (const relieve of this.pressureListeners) relieve();
+    this.serveReaders();
+  }
+}
+
+/** A reader waiting for `need` bytes of room (MemoryBudget.reserveWhenAvailable). */
+interface RoomWaiter {
+  readonly need: number;
+  readonly grant: () => void;
 }
 
 /** The process's budget from `memory.limitBytes` (or its default), exported as a gauge. */

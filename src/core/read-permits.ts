@@ -114,8 +114,11 @@ export class ReadPermits {
     const keepUp = Math.ceil(PAGE_DATA_TO_KEEP_UP / page.shape().dataBytes) * perRecord;
     const cap = Math.max(Math.floor(pagesShare / this.limit), Math.min(keepUp, pagesShare));
     const want = Math.min(page.maxRecords * perRecord, cap);
-    await memory.waitForAvailable(Math.min(want, MIN_PAGE_RECORDS * perRecord), signal);
-    const reserved = memory.reserve(want);
+    // In arrival order with every other loop's page: a page that needs more room than
+    // others is not overtaken by them forever (the permit is held while it waits, and the
+    // loops behind it wait for it too, so the wait lasts until the sinks write, no longer).
+    const need = Math.min(want, MIN_PAGE_RECORDS * perRecord);
+    const reserved = await memory.reserveWhenAvailable(need, want, signal);
     page.limit = Math.max(1, Math.min(page.maxRecords, Math.floor(reserved / perRecord)));
     let unreserved = false;
     return () => {
