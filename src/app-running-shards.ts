@@ -1,3 +1,4 @@
+import { decoderOptions } from './app-pipeline.js';
 import type { StreamRuntime } from './app-streams.js';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
@@ -163,7 +164,7 @@ export class RunningShards implements LeaseListener {
     );
     const reads = new ReadPause(this.parts.readPermits);
     const pipeline = new ShardPipeline(
-      createDecoder(config.decode.format),
+      createDecoder(config.decode.format, decoderOptions(config)),
       this.parts.router,
       this.parts.deadLetter,
       this.parts.decodePool,

@@ -1,3 +1,4 @@
+import { decoderOptions } from '../app-pipeline.js';
 import type { RelayConfig } from '../config/schema.js';
 import type { SourceFormat } from '../core/event.js';
 import { UsageError } from '../core/errors.js';
@@ -92,7 +93,8 @@ export async function replayDeadLetters(
 
     const metrics = createMetrics();
     const sinkSet = createSinks(config, { s3: clients.s3, csvShapeFor, metrics, log });
-    const decoder = createDecoder(options.format ?? config.decode.format);
+    // The ids the shard loop gave the record's events (the stream is in them with `streams:`).
+    const decoder = createDecoder(options.format ?? config.decode.format, decoderOptions(config));
     const tracker = new SettlementTracker();
     const tracked = new Map(sinkSet.sinks.map(({ sink }) => [sink, tracker.track(sink)]));
     // Counts what routing itself dead-letters (a record that fails to decode again, or that

@@ -272,6 +272,7 @@ describe('ShardPipeline with decode workers: an event a sink cannot encode', () 
   it('a record whose event the worker cannot encode for a sink does not fail its page; it is dead-lettered for that sink', async () => {
     const spec: DecodeWorkerSpec = {
       decodeFormat: 'json',
+      streamInIds: false,
       sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: { type: 'webhook' } }],
     };
     // The worker's own work, on this thread: what a pool thread answers for the page.
@@ -309,6 +310,7 @@ describe('ShardPipeline with decode workers: the main thread cannot decode what 
     const deep = `{"type":"deep","attributes":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`;
     const spec: DecodeWorkerSpec = {
       decodeFormat: 'json',
+      streamInIds: false,
       // A sink whose events are encoded on the main thread (Redshift, Parquet).
       sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: null }],
     };

@@ -196,6 +196,7 @@ async function run(prefix: string, threads: number): Promise<RunOutcome> {
   const router = new Router([...routes, { sink: held, eventTypes: [], formats: [] }]);
   const spec = decodeWorkerSpec(
     config.decode.format,
+    { streamInIds: false },
     sinkSet.sinks.map((sink) => sink.config),
   );
   if (threads > 0 && !spec) throw new Error('the S3 sinks encode on worker threads');

@@ -78,6 +78,7 @@ describe('a decode worker that crashes', () => {
       worker: new URL('../../../test/support/crashing-decode-worker.ts', import.meta.url),
       spec: {
         decodeFormat: 'json',
+        streamInIds: false,
         sinks: [
           {
             filter: { eventTypes: [], formats: [] },
