@@ -14,7 +14,7 @@ import type { LeaseRenewer } from './leases/lease-renewer.js';
 import { ReadPause } from './leases/read-pause.js';
 import type { LeasedShard } from './leases/stream-scopes.js';
 import type { Logger } from './observability/logger.js';
-import { forgetShard, type RelayMetrics } from './observability/metrics.js';
+import { forgetShard, sinkDeadLetterCounter, type RelayMetrics } from './observability/metrics.js';
 import type { Router } from './pipeline/router.js';
 import { ShardPipeline } from './pipeline/shard-pipeline.js';
 import type { DecodePool } from './pipeline/workers/decode-pool.js';
@@ -168,6 +168,7 @@ export class RunningShards implements LeaseListener {
       this.parts.router,
       this.parts.deadLetter,
       this.parts.decodePool,
+      sinkDeadLetterCounter(metrics),
     );
     const consumer = new ShardConsumer({
       api: stream.api,

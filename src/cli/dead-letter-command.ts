@@ -5,7 +5,11 @@ import { UsageError } from '../core/errors.js';
 import { createDecoder, csvShapeFor } from '../decode/index.js';
 import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
 import type { Logger } from '../observability/logger.js';
-import { createMetrics, type RelayMetrics } from '../observability/metrics.js';
+import {
+  createMetrics,
+  sinkDeadLetterCounter,
+  type RelayMetrics,
+} from '../observability/metrics.js';
 import { Router } from '../pipeline/router.js';
 import { ShardPipeline } from '../pipeline/shard-pipeline.js';
 import {
@@ -125,7 +129,13 @@ export async function replayDeadLetters(
               streams: sinkConfig.filter.streams,
             })),
         );
-        pipeline = new ShardPipeline(decoder, router, deadLetter);
+        pipeline = new ShardPipeline(
+          decoder,
+          router,
+          deadLetter,
+          null,
+          sinkDeadLetterCounter(metrics),
+        );
         pipelines.set(key, pipeline);
       }
       return pipeline;

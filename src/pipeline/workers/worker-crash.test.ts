@@ -98,6 +98,7 @@ describe('a decode worker that crashes', () => {
       new Router([{ sink, eventTypes: [], formats: [] }]),
       sink,
       pool,
+      () => undefined,
     );
     const written: CheckpointWrite[] = [];
     const consumer = new ShardConsumer({
