@@ -1,4 +1,4 @@
-import type { RelayConfig } from './config/schema.js';
+import { configuredStreams, type RelayConfig } from './config/schema.js';
 import type { DecoderOptions } from './decode/index.js';
 import type { Logger } from './observability/logger.js';
 import { Router } from './pipeline/router.js';
@@ -19,13 +19,15 @@ export function createRouter(sinkSet: SinkSet): Router {
 }
 
 /**
- * How the configured relay decodes, beyond the format: with several streams (`streams:`,
- * even a list of one, so adding a stream later changes no id) an event's position id names
- * its stream. The shard loops, the decode workers and a dead-letter replay all decode so,
- * so a record yields the same ids on every path.
+ * How the configured relay decodes, beyond the format: reading more than one stream, an
+ * event's position id names its stream (two streams' positions can be equal). One stream,
+ * `stream:` or a `streams:` list of one, keeps the one-stream ids: they cannot collide, and
+ * an exactly-once S3 sink (one stream only) rebuilds the bytes it wrote before. The shard
+ * loops, the decode workers and a dead-letter replay all decode so, so a record yields the
+ * same ids on every path.
  */
 export function decoderOptions(config: RelayConfig): DecoderOptions {
-  return { streamInIds: config.streams !== undefined };
+  return { streamInIds: configuredStreams(config).length > 1 };
 }
 
 /**

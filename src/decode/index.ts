@@ -28,9 +28,9 @@ const DECODERS: Readonly<Record<SourceFormat | 'auto', (ids: PositionIds) => Dec
 export interface DecoderOptions {
   /**
    * Whether the id of an event whose source has none names its stream (see
-   * streamPositionId): true when the relay reads several streams (`streams:`), whose shard
-   * ids and sequence numbers repeat from one stream to the next. False keeps the
-   * one-stream ids exactly as they always were.
+   * streamPositionId): true when the relay reads more than one stream, whose shard ids and
+   * sequence numbers repeat from one stream to the next. False keeps the one-stream ids
+   * exactly as they always were.
    */
   readonly streamInIds: boolean;
 }

@@ -16,7 +16,7 @@ export function positionId(record: UserRecord, index?: number): string {
 }
 
 /**
- * The position id with several streams (`streams:`): the stream as configured (a name or
+ * The position id with more than one stream (`streams:`): the stream as configured (a name or
  * an ARN), a slash, then the one-stream form. Shard ids and sequence numbers are only
  * unique within a stream (two streams both have shardId-000000000000, and may number
  * their records alike), so without the stream two records got one id and receivers that
@@ -28,7 +28,7 @@ export function streamPositionId(record: UserRecord, index?: number): string {
   return `${record.streamName}/${positionId(record, index)}`;
 }
 
-/** The position ids of a relay that reads several streams (`streams:`) or one. */
+/** The position ids of a relay that reads more than one stream, or one. */
 export function positionIds(streamInIds: boolean): PositionIds {
   return streamInIds ? streamPositionId : positionId;
 }
