@@ -122,7 +122,8 @@ async function pathOf(dist: string): Promise<(records: number) => Promise<void>>
   );
   const pipelines = Array.from(
     { length: SHARDS },
-    () => new ShardPipeline(createDecoder('auto'), router, sinkSet.deadLetter),
+    () =>
+      new ShardPipeline(createDecoder('auto'), router, sinkSet.deadLetter, null, () => undefined),
   );
   return async (records) => {
     for (let page = 0; page * PAGE < records; page += 1) {

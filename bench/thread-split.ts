@@ -55,6 +55,7 @@ const encoder = new EventEncoder('csv', false, csvShapeFor);
 const keys = new KeyLayout({ ...layout, resolveShape: csvShapeFor });
 const worker = new PageDecoder({
   decodeFormat: 'auto',
+  streamInIds: false,
   sinks: [
     {
       filter: { eventTypes: [], formats: [] },

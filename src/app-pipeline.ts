@@ -1,4 +1,5 @@
-import type { RelayConfig } from './config/schema.js';
+import { configuredStreams, type RelayConfig } from './config/schema.js';
+import type { DecoderOptions } from './decode/index.js';
 import type { Logger } from './observability/logger.js';
 import { Router } from './pipeline/router.js';
 import { DecodePool, workerThreadCount } from './pipeline/workers/decode-pool.js';
@@ -18,6 +19,18 @@ export function createRouter(sinkSet: SinkSet): Router {
 }
 
 /**
+ * How the configured relay decodes, beyond the format: reading more than one stream, an
+ * event's position id names its stream (two streams' positions can be equal). One stream,
+ * `stream:` or a `streams:` list of one, keeps the one-stream ids: they cannot collide, and
+ * an exactly-once S3 sink (one stream only) rebuilds the bytes it wrote before. The shard
+ * loops, the decode workers and a dead-letter replay all decode so, so a record yields the
+ * same ids on every path.
+ */
+export function decoderOptions(config: RelayConfig): DecoderOptions {
+  return { streamInIds: configuredStreams(config).length > 1 };
+}
+
+/**
  * The worker threads, when configured and some sink's encoding can move there. Their
  * spec lists the sinks in the router's order: the workers answer per sink by index.
  */
@@ -33,6 +46,7 @@ export function startDecodePool(
   if (threads === 0) return null;
   const spec = decodeWorkerSpec(
     config.decode.format,
+    decoderOptions(config),
     sinkSet.sinks.map((sink) => sink.config),
   );
   if (!spec) {

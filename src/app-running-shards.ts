@@ -1,3 +1,4 @@
+import { decoderOptions } from './app-pipeline.js';
 import type { StreamRuntime } from './app-streams.js';
 import type { RelayConfig } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
@@ -13,7 +14,7 @@ import type { LeaseRenewer } from './leases/lease-renewer.js';
 import { ReadPause } from './leases/read-pause.js';
 import type { LeasedShard } from './leases/stream-scopes.js';
 import type { Logger } from './observability/logger.js';
-import { forgetShard, type RelayMetrics } from './observability/metrics.js';
+import { forgetShard, sinkDeadLetterCounter, type RelayMetrics } from './observability/metrics.js';
 import type { Router } from './pipeline/router.js';
 import { ShardPipeline } from './pipeline/shard-pipeline.js';
 import type { DecodePool } from './pipeline/workers/decode-pool.js';
@@ -163,10 +164,11 @@ export class RunningShards implements LeaseListener {
     );
     const reads = new ReadPause(this.parts.readPermits);
     const pipeline = new ShardPipeline(
-      createDecoder(config.decode.format),
+      createDecoder(config.decode.format, decoderOptions(config)),
       this.parts.router,
       this.parts.deadLetter,
       this.parts.decodePool,
+      sinkDeadLetterCounter(metrics),
     );
     const consumer = new ShardConsumer({
       api: stream.api,

@@ -107,6 +107,8 @@ const pipeline = new ShardPipeline(
   createDecoder('auto'),
   new Router([{ sink, eventTypes: [], formats: [] }]),
   deadLetter,
+  null,
+  () => undefined,
 );
 
 // Warm up (JIT), then measure.

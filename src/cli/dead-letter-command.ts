@@ -1,10 +1,15 @@
+import { decoderOptions } from '../app-pipeline.js';
 import type { RelayConfig } from '../config/schema.js';
 import type { SourceFormat } from '../core/event.js';
 import { UsageError } from '../core/errors.js';
 import { createDecoder, csvShapeFor } from '../decode/index.js';
 import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
 import type { Logger } from '../observability/logger.js';
-import { createMetrics, type RelayMetrics } from '../observability/metrics.js';
+import {
+  createMetrics,
+  sinkDeadLetterCounter,
+  type RelayMetrics,
+} from '../observability/metrics.js';
 import { Router } from '../pipeline/router.js';
 import { ShardPipeline } from '../pipeline/shard-pipeline.js';
 import {
@@ -92,7 +97,8 @@ export async function replayDeadLetters(
 
     const metrics = createMetrics();
     const sinkSet = createSinks(config, { s3: clients.s3, csvShapeFor, metrics, log });
-    const decoder = createDecoder(options.format ?? config.decode.format);
+    // The ids the shard loop gave the record's events (the stream is in them with `streams:`).
+    const decoder = createDecoder(options.format ?? config.decode.format, decoderOptions(config));
     const tracker = new SettlementTracker();
     const tracked = new Map(sinkSet.sinks.map(({ sink }) => [sink, tracker.track(sink)]));
     // Counts what routing itself dead-letters (a record that fails to decode again, or that
@@ -123,7 +129,13 @@ export async function replayDeadLetters(
               streams: sinkConfig.filter.streams,
             })),
         );
-        pipeline = new ShardPipeline(decoder, router, deadLetter);
+        pipeline = new ShardPipeline(
+          decoder,
+          router,
+          deadLetter,
+          null,
+          sinkDeadLetterCounter(metrics),
+        );
         pipelines.set(key, pipeline);
       }
       return pipeline;

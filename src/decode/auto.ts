@@ -6,6 +6,7 @@ import { decodeJsonValue } from './json.js';
 import { claimsMobileAnalytics, decodeMobileAnalyticsValue } from './mobile-analytics.js';
 import { claimsMparticle, decodeMparticleValue } from './mparticle.js';
 import { parseJsonBytes } from './parse-json.js';
+import { positionId, type PositionIds } from './record-id.js';
 import { claimsPinpoint, decodePinpointValue } from './pinpoint.js';
 import type { ValueDecoder } from './value-decoder.js';
 import { isJsonObject, type JsonObject } from './values.js';
@@ -36,11 +37,16 @@ export function detectFormat(value: JsonValue): ValueDecoder {
   return decodeJsonValue;
 }
 
-export const autoDecoder: Decoder = {
-  format: 'auto',
-  decode(record: UserRecord): DecodeResult {
-    const parsed = parseJsonBytes(record.data);
-    if (!parsed.ok) return parsed;
-    return detectFormat(parsed.value)(parsed.value, record);
-  },
-};
+export function autoDecoderWith(ids: PositionIds): Decoder {
+  return {
+    format: 'auto',
+    decode(record: UserRecord): DecodeResult {
+      const parsed = parseJsonBytes(record.data);
+      if (!parsed.ok) return parsed;
+      return detectFormat(parsed.value)(parsed.value, record, ids);
+    },
+  };
+}
+
+/** With one stream's position ids. */
+export const autoDecoder: Decoder = autoDecoderWith(positionId);

@@ -1,7 +1,7 @@
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
-import { positionId } from './record-id.js';
+import type { PositionIds } from './record-id.js';
 import { jsonFormatDecoder } from './value-decoder.js';
 import {
   epochToIso,
@@ -29,12 +29,16 @@ const USER_KEYS = ['user_id', 'userId'];
 /** The type of an event whose document names none (a scalar, an array, an object without a type key). */
 export const UNTYPED = 'json';
 
-export function decodeJsonValue(value: JsonValue, record: UserRecord): DecodeResult {
+export function decodeJsonValue(
+  value: JsonValue,
+  record: UserRecord,
+  ids: PositionIds,
+): DecodeResult {
   if (!isJsonObject(value)) {
-    return { ok: true, events: [bareEvent(value, record)] };
+    return { ok: true, events: [bareEvent(value, record, ids)] };
   }
   const event: RelayEvent = {
-    id: firstString(value, ID_KEYS) ?? positionId(record),
+    id: firstString(value, ID_KEYS) ?? ids(record),
     type: firstString(value, TYPE_KEYS) ?? UNTYPED,
     occurred: firstTime(value),
     format: 'json',
@@ -49,9 +53,9 @@ export function decodeJsonValue(value: JsonValue, record: UserRecord): DecodeRes
   return { ok: true, events: [event] };
 }
 
-function bareEvent(value: JsonValue, record: UserRecord): RelayEvent {
+function bareEvent(value: JsonValue, record: UserRecord, ids: PositionIds): RelayEvent {
   return {
-    id: positionId(record),
+    id: ids(record),
     type: UNTYPED,
     occurred: null,
     format: 'json',

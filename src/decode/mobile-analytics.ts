@@ -7,7 +7,7 @@ import {
   maBatchSchema,
   maEventSchema,
 } from './mobile-analytics-schema.js';
-import { positionId } from './record-id.js';
+import type { PositionIds } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import { isJsonObject, isoToUtc, numberMap, stringMap, type JsonObject } from './values.js';
@@ -29,7 +29,11 @@ export function claimsMobileAnalytics(doc: JsonObject): boolean {
   return 'eventType' in doc && ('version' in doc || 'session' in doc);
 }
 
-export function decodeMobileAnalyticsValue(value: JsonValue, record: UserRecord): DecodeResult {
+export function decodeMobileAnalyticsValue(
+  value: JsonValue,
+  record: UserRecord,
+  ids: PositionIds,
+): DecodeResult {
   if (!isJsonObject(value)) {
     return failure(`mobile-analytics: expected an object, got ${jsonTypeOf(value)}`);
   }
@@ -38,7 +42,7 @@ export function decodeMobileAnalyticsValue(value: JsonValue, record: UserRecord)
       `mobile-analytics: payload is ${record.data.byteLength} bytes; PutEvents allows at most 1024 KB`,
     );
   }
-  if (!('events' in value)) return decodeSingle(value, record);
+  if (!('events' in value)) return decodeSingle(value, record, ids);
 
   const parsed = maBatchSchema.safeParse(value);
   if (!parsed.success) return failure(describeIssues('mobile-analytics', parsed.error));
@@ -54,15 +58,15 @@ export function decodeMobileAnalyticsValue(value: JsonValue, record: UserRecord)
       contextValue === undefined
         ? { events: [element] }
         : { clientContext: contextValue, events: [element] };
-    events[index] = toEvent(element, context, positionId(record, index), original, record);
+    events[index] = toEvent(element, context, ids(record, index), original, record);
   }
   return { ok: true, events };
 }
 
-function decodeSingle(value: JsonObject, record: UserRecord): DecodeResult {
+function decodeSingle(value: JsonObject, record: UserRecord, ids: PositionIds): DecodeResult {
   const parsed = maEventSchema.safeParse(value);
   if (!parsed.success) return failure(describeIssues('mobile-analytics', parsed.error));
-  return { ok: true, events: [toEvent(value, undefined, positionId(record), value, record)] };
+  return { ok: true, events: [toEvent(value, undefined, ids(record), value, record)] };
 }
 
 function toEvent(

@@ -3,7 +3,7 @@ import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
 import { parseJsonBytes } from './parse-json.js';
-import { positionId } from './record-id.js';
+import type { PositionIds } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import { epochToIso, isJsonObject, type JsonObject } from './values.js';
@@ -57,7 +57,11 @@ export function claimsMparticle(doc: JsonObject): boolean {
   return isJsonObject(record) && 'Data' in record;
 }
 
-export function decodeMparticleValue(value: JsonValue, record: UserRecord): DecodeResult {
+export function decodeMparticleValue(
+  value: JsonValue,
+  record: UserRecord,
+  ids: PositionIds,
+): DecodeResult {
   if (!isJsonObject(value)) {
     return failure(`mparticle: expected a Firehose record envelope, got ${jsonTypeOf(value)}`);
   }
@@ -86,7 +90,7 @@ export function decodeMparticleValue(value: JsonValue, record: UserRecord): Deco
   }
   const event: RelayEvent = {
     // Membership messages carry no id; the record position is stable across re-reads.
-    id: positionId(record),
+    id: ids(record),
     type: message.IsMember ? MEMBER_ADDED : MEMBER_REMOVED,
     occurred: epochToIso(message.MembershipChangedTimestamp),
     format: 'mparticle',

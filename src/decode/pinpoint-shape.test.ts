@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../core/event.js';
 import { describeIssues } from './schema-issues.js';
 import { PINPOINT_APP_EVENT, PINPOINT_SMS_EVENT, userRecord } from './fixtures/samples.js';
+import { positionId } from './record-id.js';
 import { decodePinpointValue, appEventSchema, smsEventSchema } from './pinpoint.js';
 import { acceptsAppEvent, acceptsSmsEvent } from './pinpoint-shape.js';
 import { isJsonObject, type JsonObject } from './values.js';
@@ -99,7 +100,7 @@ describe('pinpoint fast acceptance', () => {
           expect({ doc, zodError }).toEqual({ doc, zodError: null });
         }
         const record = userRecord(doc);
-        const result = decodePinpointValue(doc, record);
+        const result = decodePinpointValue(doc, record, positionId);
         if (zodError === null) {
           expect(result.ok, JSON.stringify(doc)).toBe(true);
           if (result.ok) {

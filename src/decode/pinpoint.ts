@@ -3,7 +3,7 @@ import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
 import { acceptsAppEvent, acceptsSmsEvent } from './pinpoint-shape.js';
-import { positionId } from './record-id.js';
+import type { PositionIds } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import { isJsonObject, millisToIso, numberMap, stringMap, type JsonObject } from './values.js';
@@ -74,13 +74,17 @@ export function claimsPinpoint(doc: JsonObject): boolean {
   );
 }
 
-export function decodePinpointValue(value: JsonValue, record: UserRecord): DecodeResult {
+export function decodePinpointValue(
+  value: JsonValue,
+  record: UserRecord,
+  ids: PositionIds,
+): DecodeResult {
   if (!isJsonObject(value)) {
     return failure(`pinpoint: expected an event object, got ${jsonTypeOf(value)}`);
   }
   const eventType = value['event_type'];
   if (typeof eventType === 'string' && isSmsEventType(eventType)) {
-    return decodeSms(value, record);
+    return decodeSms(value, record, ids);
   }
   // A valid event skips zod (see pinpoint-shape.ts); zod still decides, and words, every failure.
   let event: AppEvent;
@@ -93,7 +97,7 @@ export function decodePinpointValue(value: JsonValue, record: UserRecord): Decod
   }
   const normalized: RelayEvent = {
     // App and email events carry no id of their own in the documented shape.
-    id: positionId(record),
+    id: ids(record),
     type: event.event_type,
     occurred: millisToIso(Number(event.event_timestamp)),
     format: 'pinpoint',
@@ -110,7 +114,7 @@ export function decodePinpointValue(value: JsonValue, record: UserRecord): Decod
   return { ok: true, events: [normalized] };
 }
 
-function decodeSms(value: JsonObject, record: UserRecord): DecodeResult {
+function decodeSms(value: JsonObject, record: UserRecord, ids: PositionIds): DecodeResult {
   let event: SmsEvent;
   if (acceptsSmsEvent(value)) {
     event = value as unknown as SmsEvent;
@@ -120,7 +124,7 @@ function decodeSms(value: JsonObject, record: UserRecord): DecodeResult {
     event = parsed.data;
   }
   const normalized: RelayEvent = {
-    id: event.unique_id ?? positionId(record),
+    id: event.unique_id ?? ids(record),
     type: event.event_type,
     // `timestamp` is the SMS shape's event time (as event_timestamp is the app shape's);
     // timestamp_created is when the record was made and is kept in `original`.

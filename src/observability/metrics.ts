@@ -278,6 +278,15 @@ export function forgetShard(
 }
 
 /**
+ * Counts an event dead-lettered for a sink outside the sink's own delivery (the shard
+ * pipeline's, when the sink threw instead of taking it) as the sinks count theirs, so
+ * kinesis_relay_sink_records_total{outcome="dead_lettered"} holds every event a sink lost.
+ */
+export function sinkDeadLetterCounter(metrics: RelayMetrics): (sink: string) => void {
+  return (sink) => metrics.sinkRecords.inc({ sink, outcome: 'dead_lettered' });
+}
+
+/**
  * Exports a sink's series at zero before its first batch, so rate(), increase() and the
  * alert rules see a series (and Grafana a flat line) instead of nothing.
  */

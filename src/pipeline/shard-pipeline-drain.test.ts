@@ -56,6 +56,8 @@ describe('ShardPipeline.drained', () => {
       createDecoder('json'),
       new Router(sinkSet.sinks.map(({ sink }) => ({ sink, eventTypes: [], formats: [] }))),
       sinkSet.deadLetter,
+      null,
+      () => undefined,
     );
     const records = Array.from({ length: 20 }, (_, n) =>
       userRecord({ n }, { sequenceNumber: String(1000 + n), partitionKey: `pk-${n}` }),

@@ -7,6 +7,11 @@ import type { RelayEvent } from '../core/event.js';
 import { createDecoder } from '../decode/index.js';
 import { createLogger } from '../observability/logger.js';
 import {
+  createMetrics,
+  sinkDeadLetterCounter,
+  type RelayMetrics,
+} from '../observability/metrics.js';
+import {
   AIRSHIP_LOCATION,
   AIRSHIP_UNINSTALL,
   PINPOINT_APP_EVENT,
@@ -42,6 +47,9 @@ class HeldSink implements Sink, DeadLetterSink {
   async close(): Promise<void> {}
 }
 
+/** For tests that do not read the metrics. */
+const uncounted = () => undefined;
+
 const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
 const record = (doc: unknown, n: number) =>
   userRecord(typeof doc === 'string' ? doc : JSON.stringify(doc), {
@@ -59,7 +67,7 @@ describe('ShardPipeline: routing by filter, checkpoint over every sink', () => {
       { sink: airshipOnly, eventTypes: [], formats: ['airship'] },
       { sink: everything, eventTypes: [], formats: [] },
     ]);
-    const pipeline = new ShardPipeline(createDecoder('auto'), router, deadLetter);
+    const pipeline = new ShardPipeline(createDecoder('auto'), router, deadLetter, null, uncounted);
     return { pipeline, locations, airshipOnly, everything, deadLetter };
   }
 
@@ -134,7 +142,13 @@ describe('ShardPipeline: checkpoints with two exactly-once sinks', () => {
     e2.segment(6, 12, false);
     const sinks = order === 'E1,E2' ? [e1, e2] : [e2, e1];
     const router = new Router(sinks.map((sink) => ({ sink, eventTypes: [], formats: [] })));
-    const pipeline = new ShardPipeline(createDecoder('auto'), router, new HeldSink('dead-letter'));
+    const pipeline = new ShardPipeline(
+      createDecoder('auto'),
+      router,
+      new HeldSink('dead-letter'),
+      null,
+      uncounted,
+    );
     const records = Array.from({ length: 12 }, (_, i) => record(PINPOINT_APP_EVENT, i + 1));
     await pipeline.process(records);
     // Everything up to 10 is acknowledged by both sinks: the candidate is 10.
@@ -202,6 +216,8 @@ describe('ShardPipeline: what a page holds while it is routed', () => {
       createDecoder('auto'),
       new Router([{ sink, eventTypes: [], formats: [] }]),
       new HeldSink('dead-letter'),
+      null,
+      uncounted,
     );
     // WeakRefs keep their targets for the turn they were made in.
     await new Promise((resolve) => setImmediate(resolve));
@@ -244,6 +260,8 @@ describe('ShardPipeline: an event a sink cannot encode', () => {
       createDecoder('json'),
       new Router([{ sink, eventTypes: [], formats: [] }]),
       deadLetter,
+      null,
+      uncounted,
     );
     await pipeline.process([
       record({ type: 'before' }, 1),
@@ -268,10 +286,51 @@ describe('ShardPipeline: an event a sink cannot encode', () => {
   });
 });
 
+describe('ShardPipeline: a refused event is counted as dead-lettered for its sink', () => {
+  async function sinkRecords(metrics: RelayMetrics, sink: string, outcome: string) {
+    const { values } = await metrics.sinkRecords.get();
+    return values.find((v) => v.labels.sink === sink && v.labels.outcome === outcome)?.value ?? 0;
+  }
+
+  it('an event a sink throws on counts in kinesis_relay_sink_records_total{outcome="dead_lettered"} for that sink, on either decode path', async () => {
+    const spec: DecodeWorkerSpec = {
+      decodeFormat: 'json',
+      streamInIds: false,
+      sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: { type: 'webhook' } }],
+    };
+    const pool = {
+      decode: async (records: readonly UserRecord[]) =>
+        unpackResults(new PageDecoder(spec).decodePage(packPage(records))),
+    };
+    for (const withPool of [false, true]) {
+      const metrics = createMetrics();
+      const sink = new EncodingSink('webhook');
+      const other = new HeldSink('archive');
+      const deadLetter = new HeldSink('dead-letter');
+      const pipeline = new ShardPipeline(
+        createDecoder('json'),
+        new Router([
+          { sink, eventTypes: [], formats: [] },
+          { sink: other, eventTypes: [], formats: [] },
+        ]),
+        deadLetter,
+        withPool ? pool : null,
+        sinkDeadLetterCounter(metrics),
+      );
+      await pipeline.process([record({ type: 'before' }, 1), record(TOO_DEEP, 2)]);
+      expect(deadLetter.held).toHaveLength(1);
+      expect(await sinkRecords(metrics, 'webhook', 'dead_lettered'), `pool: ${withPool}`).toBe(1);
+      // The other sink took the event: nothing dead-lettered for it.
+      expect(await sinkRecords(metrics, 'archive', 'dead_lettered')).toBe(0);
+    }
+  });
+});
+
 describe('ShardPipeline with decode workers: an event a sink cannot encode', () => {
   it('a record whose event the worker cannot encode for a sink does not fail its page; it is dead-lettered for that sink', async () => {
     const spec: DecodeWorkerSpec = {
       decodeFormat: 'json',
+      streamInIds: false,
       sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: { type: 'webhook' } }],
     };
     // The worker's own work, on this thread: what a pool thread answers for the page.
@@ -286,6 +345,7 @@ describe('ShardPipeline with decode workers: an event a sink cannot encode', () 
       new Router([{ sink, eventTypes: [], formats: [] }]),
       deadLetter,
       pool,
+      uncounted,
     );
     await pipeline.process([
       record({ type: 'before' }, 1),
@@ -309,6 +369,7 @@ describe('ShardPipeline with decode workers: the main thread cannot decode what 
     const deep = `{"type":"deep","attributes":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`;
     const spec: DecodeWorkerSpec = {
       decodeFormat: 'json',
+      streamInIds: false,
       // A sink whose events are encoded on the main thread (Redshift, Parquet).
       sinks: [{ filter: { eventTypes: [], formats: [] }, encoding: null }],
     };
@@ -321,6 +382,7 @@ describe('ShardPipeline with decode workers: the main thread cannot decode what 
         new Router([{ sink, eventTypes: [], formats: [] }]),
         deadLetter,
         pool,
+        uncounted,
       );
       await pipeline.process([
         record({ type: 'before' }, 1),

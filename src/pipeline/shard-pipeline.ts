@@ -12,6 +12,12 @@ import type { DecodePool } from './workers/decode-pool.js';
 import type { WorkerRecordResult } from './workers/page-codec.js';
 
 /**
+ * Counts an event dead-lettered for a sink that threw on it (see refuse), as the sink's own
+ * dead-lettered events are counted (kinesis_relay_sink_records_total, sinkDeadLetterCounter).
+ */
+export type SinkDeadLettered = (sink: string) => void;
+
+/**
  * One shard's path from records to sinks: decode, route, hand each event to its sinks
  * with an acknowledgement handle, and wait while any sink is over its in-flight bound.
  * A record that cannot be decoded goes to the dead-letter sink and the shard goes on.
@@ -21,12 +27,15 @@ export class ShardPipeline implements RecordProcessor {
   /** Learnt from the first record: one pipeline serves one shard. */
   private shardId: string | null = null;
 
+  // Positional, the counter last: bench/pipeline-ab.ts builds pipelines of older builds
+  // with the same arguments, and an older constructor ignores the one it does not know.
   constructor(
     private readonly decoder: Decoder,
     private readonly router: Router,
     private readonly deadLetter: DeadLetterSink,
-    /** Absent: decode and encode here, on the main thread (consumer.workerThreads 0). */
-    private readonly pool: Pick<DecodePool, 'decode'> | null = null,
+    /** Null: decode and encode here, on the main thread (consumer.workerThreads 0). */
+    private readonly pool: Pick<DecodePool, 'decode'> | null,
+    private readonly sinkDeadLettered: SinkDeadLettered,
   ) {}
 
   async process(records: readonly UserRecord[], handOver?: PageHandOver): Promise<void> {
@@ -148,6 +157,7 @@ export class ShardPipeline implements RecordProcessor {
    */
   private refuse(sink: Sink, record: UserRecord, error: unknown, ack: AckHandle): void {
     const reason = `sink ${sink.name} could not take the event: ${errorMessage(error)}`;
+    this.sinkDeadLettered(sink.name);
     this.deadLetter.write(deadLetterEntry(record, 'sink_rejected', reason, sink.name), ack);
   }
 

@@ -105,7 +105,13 @@ describe('exactly-once S3 across a lease handover', () => {
       { sink, eventTypes: [], formats: [] },
       { sink: lagging, eventTypes: [], formats: [] },
     ]);
-    const pipeline = new ShardPipeline(createDecoder('json'), router, noDeadLetters);
+    const pipeline = new ShardPipeline(
+      createDecoder('json'),
+      router,
+      noDeadLetters,
+      null,
+      () => undefined,
+    );
     return { sink, lagging, pipeline };
   }
 

@@ -17,7 +17,7 @@ import { useS3rver } from '../support/s3rver.js';
 import { kplAggregate } from '../../src/demo/producer.js';
 import { deaggregate } from '../../src/kinesis/deaggregate.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
+import { createMetrics, sinkDeadLetterCounter } from '../../src/observability/metrics.js';
 import { Router } from '../../src/pipeline/router.js';
 import { ShardPipeline } from '../../src/pipeline/shard-pipeline.js';
 import { DecodePool } from '../../src/pipeline/workers/decode-pool.js';
@@ -196,6 +196,7 @@ async function run(prefix: string, threads: number): Promise<RunOutcome> {
   const router = new Router([...routes, { sink: held, eventTypes: [], formats: [] }]);
   const spec = decodeWorkerSpec(
     config.decode.format,
+    { streamInIds: false },
     sinkSet.sinks.map((sink) => sink.config),
   );
   if (threads > 0 && !spec) throw new Error('the S3 sinks encode on worker threads');
@@ -215,6 +216,7 @@ async function run(prefix: string, threads: number): Promise<RunOutcome> {
     router,
     sinkSet.deadLetter,
     pool,
+    sinkDeadLetterCounter(metrics),
   );
   const checkpoints: Array<RecordPosition | null> = [];
   try {

@@ -10,6 +10,7 @@ import type { DecodeWorkerSpec } from './worker-spec.js';
 
 const spec: DecodeWorkerSpec = {
   decodeFormat: 'auto',
+  streamInIds: false,
   sinks: [
     {
       filter: { eventTypes: [], formats: [] },

@@ -26,7 +26,7 @@ export class PageDecoder {
   private readonly sinks: ReadonlyArray<SinkEncoding | null>;
 
   constructor(spec: DecodeWorkerSpec) {
-    this.decoder = createDecoder(spec.decodeFormat);
+    this.decoder = createDecoder(spec.decodeFormat, { streamInIds: spec.streamInIds });
     this.sinks = spec.sinks.map((sink) =>
       sink.encoding
         ? { filter: new RouteFilter(sink.filter), encode: encoderFor(sink.encoding) }

@@ -78,6 +78,7 @@ describe('a decode worker that crashes', () => {
       worker: new URL('../../../test/support/crashing-decode-worker.ts', import.meta.url),
       spec: {
         decodeFormat: 'json',
+        streamInIds: false,
         sinks: [
           {
             filter: { eventTypes: [], formats: [] },
@@ -97,6 +98,7 @@ describe('a decode worker that crashes', () => {
       new Router([{ sink, eventTypes: [], formats: [] }]),
       sink,
       pool,
+      () => undefined,
     );
     const written: CheckpointWrite[] = [];
     const consumer = new ShardConsumer({

@@ -1,5 +1,6 @@
 import { isS3Sink, type SinkConfig } from '../../config/schema.js';
 import type { SourceFormat } from '../../core/event.js';
+import type { DecoderOptions } from '../../decode/index.js';
 import { s3EncodingSettings, type S3EncodingSettings } from '../../sinks/s3/encoding-settings.js';
 import type { RouteFilterConfig } from '../router.js';
 
@@ -10,6 +11,8 @@ import type { RouteFilterConfig } from '../router.js';
  */
 export interface DecodeWorkerSpec {
   readonly decodeFormat: SourceFormat | 'auto';
+  /** As the main thread's decoder (see DecoderOptions): the ids a worker encodes are its ids. */
+  readonly streamInIds: boolean;
   readonly sinks: readonly WorkerSinkSpec[];
 }
 
@@ -42,9 +45,10 @@ export function workerEncoding(sink: SinkConfig): WorkerEncoding | null {
  */
 export function decodeWorkerSpec(
   decodeFormat: SourceFormat | 'auto',
+  decoderOptions: DecoderOptions,
   sinks: readonly SinkConfig[],
 ): DecodeWorkerSpec | null {
   const specs = sinks.map((sink) => ({ filter: sink.filter, encoding: workerEncoding(sink) }));
   if (!specs.some((sink) => sink.encoding)) return null;
-  return { decodeFormat, sinks: specs };
+  return { decodeFormat, streamInIds: decoderOptions.streamInIds, sinks: specs };
 }
