@@ -20,8 +20,8 @@ export interface DeadLetterStore {
 export interface DeadLetterFileLimits {
   readonly maxEntries: number;
   /**
-   * Bytes of body. Far below V8's longest string and Buffer, and one PUT (S3 takes 5 GiB)
-   * or one local write that a deadline can cover; an entry larger than this is a file alone.
+   * Bytes of body: far below V8's longest string (~512 MiB) and one PUT (S3 takes 5 GiB).
+   * An entry larger than this is a file alone.
    */
   readonly maxFileBytes: number;
 }
