@@ -38,7 +38,9 @@ export class DurableDirectory {
     const path = join(this.root, relativeKey);
     const directory = dirname(path);
     const call = this.deadline.call.bind(this.deadline);
-    await call('mkdir', () => mkdir(directory, { recursive: true }));
+    const created = await call('mkdir', () => mkdir(directory, { recursive: true }));
+    // Made again (removed while we ran): its entry in its parent is new, and not yet synced.
+    if (created !== undefined) this.durableDirectory = undefined;
     const temporary = join(
       directory,
       `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`,
