@@ -8,6 +8,7 @@ import { CapacityGate } from '../capacity-gate.js';
 import { deliverWithRetry } from '../delivery-retry.js';
 import { timeParts } from '../s3/key-layout.js';
 import { DEAD_LETTER_REASONS, type DeadLetterEntry, type DeadLetterSink } from '../sink.js';
+import { DeadLetterFile, encodeEntry } from './dead-letter-file.js';
 
 /** Where dead-letter files go: an S3 prefix, or a local directory for the demo. */
 export interface DeadLetterStore {
@@ -15,15 +16,22 @@ export interface DeadLetterStore {
   put(relativeKey: string, body: Buffer): Promise<void>;
 }
 
-const MAX_ENTRIES = 1000;
-const MAX_AGE_MS = 1000;
-/** The entry object, its strings' headers and the acknowledgement handle, as the sinks count. */
-const ENTRY_OVERHEAD_BYTES = 1024;
-
-/** What an entry holds in memory until its file is stored: its two long strings and the rest. */
-function entryBytes(entry: DeadLetterEntry): number {
-  return entry.data.length + entry.error.length + ENTRY_OVERHEAD_BYTES;
+/** When a file is cut: whichever bound is reached first (or its age, MAX_AGE_MS). */
+export interface DeadLetterFileLimits {
+  readonly maxEntries: number;
+  /**
+   * Bytes of body: far below V8's longest string (~512 MiB) and one PUT (S3 takes 5 GiB).
+   * An entry larger than this is a file alone.
+   */
+  readonly maxFileBytes: number;
 }
+
+export const DEFAULT_DEAD_LETTER_FILE_LIMITS: DeadLetterFileLimits = {
+  maxEntries: 1000,
+  maxFileBytes: 64 * 1024 * 1024,
+};
+
+const MAX_AGE_MS = 1000;
 
 /**
  * The last stop for a record: JSON lines, one file per batch under {yyyy}/{mm}/{dd}/{HH}/.
@@ -35,12 +43,12 @@ function entryBytes(entry: DeadLetterEntry): number {
  * that is down holds the relay still instead of filling memory with given-up batches.
  */
 export class DeadLetterWriter implements DeadLetterSink {
-  private entries: DeadLetterEntry[] = [];
-  private acks: AckHandle[] = [];
-  private openedAt = 0;
+  private open = new DeadLetterFile();
+  /** Files are stored one after another; this chain never stays rejected (see `cut`). */
   private writes: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private readonly gate: CapacityGate;
+  private readonly limits: DeadLetterFileLimits;
 
   constructor(
     private readonly store: DeadLetterStore,
@@ -49,24 +57,27 @@ export class DeadLetterWriter implements DeadLetterSink {
     maxInFlightBytes: number,
     /** The process's budget: what the writer holds counts there too. */
     memory?: MemoryBudget,
+    limits: Partial<DeadLetterFileLimits> = {},
   ) {
+    this.limits = { ...DEFAULT_DEAD_LETTER_FILE_LIMITS, ...limits };
     this.gate = new CapacityGate(maxInFlightBytes, memory);
     metrics.deadLetterInflightBytes.set(0);
     metrics.scrapeTime.deadLetterInflightBytes = () => this.gate.inFlight;
     // Every reason exported from the start: a rate or increase() has data before the first.
     for (const reason of DEAD_LETTER_REASONS) metrics.deadLetterRecords.inc({ reason }, 0);
     this.timer = setInterval(() => {
-      if (this.entries.length > 0 && Date.now() - this.openedAt >= MAX_AGE_MS) this.cut();
+      if (this.open.entries > 0 && Date.now() - this.open.openedAt >= MAX_AGE_MS) this.cut();
     }, MAX_AGE_MS / 4);
     this.timer.unref();
   }
 
   write(entry: DeadLetterEntry, ack: AckHandle): void {
-    if (this.entries.length === 0) this.openedAt = Date.now();
-    this.entries.push(entry);
-    this.acks.push(ack);
+    const line = encodeEntry(entry);
+    if (this.open.entries > 0 && this.open.bytes + line.length > this.limits.maxFileBytes) {
+      this.cut();
+    }
     // Counted even past the bound: the record is already read, and this is its only copy.
-    this.gate.add(entryBytes(entry));
+    this.gate.add(this.open.add(entry, line, ack));
     this.metrics.deadLetterRecords.inc({ reason: entry.reason });
     this.log.debug(
       {
@@ -79,7 +90,12 @@ export class DeadLetterWriter implements DeadLetterSink {
       },
       'record dead-lettered',
     );
-    if (this.entries.length >= MAX_ENTRIES) this.cut();
+    if (
+      this.open.entries >= this.limits.maxEntries ||
+      this.open.bytes >= this.limits.maxFileBytes
+    ) {
+      this.cut();
+    }
   }
 
   /** Bytes held now: entries not yet stored. */
@@ -102,42 +118,56 @@ export class DeadLetterWriter implements DeadLetterSink {
   }
 
   private cut(): void {
-    if (this.entries.length === 0) return;
-    const entries = this.entries;
-    const acks = this.acks;
-    this.entries = [];
-    this.acks = [];
-    this.writes = this.writes.then(() => this.persist(entries, acks));
+    if (this.open.entries === 0) return;
+    const file = this.open;
+    this.open = new DeadLetterFile();
+    // A rejected link would skip every later persist: nothing stored or acknowledged again,
+    // every shard's checkpoint stopped for good. A file that fails is logged, and the next goes on.
+    this.writes = this.writes
+      .then(() => this.persist(file))
+      .catch((error: unknown) =>
+        this.log.error(
+          { err: errorMessage(error), records: file.entries, store: this.store.description },
+          'dead-letter file failed outside its store write',
+        ),
+      );
   }
 
-  private async persist(entries: DeadLetterEntry[], acks: AckHandle[]): Promise<void> {
-    const t = timeParts(new Date());
-    // Files of one second differ only in the random part (replicas share a prefix, and a
-    // poison-record storm cuts many a second): 64 bits, so no PUT replaces another's file.
-    const key = `${t.yyyy}/${t.mm}/${t.dd}/${t.HH}/dead-letter-${t.yyyy}${t.mm}${t.dd}T${t.HH}${t.MM}${t.SS}-${randomBytes(8).toString('hex')}.jsonl`;
-    const body = Buffer.from(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
-    await deliverWithRetry(() => this.store.put(key, body), {
-      policy: { initialDelayMs: 500, maxDelayMs: 30_000, maxElapsedMs: Number.MAX_SAFE_INTEGER },
-      mayGiveUp: false,
-      onRetry: (error, attempt) =>
-        this.log.error(
-          { attempt, err: errorMessage(error), store: this.store.description },
-          'dead-letter write failed; retrying',
-        ),
-    });
-    for (const ack of acks) ack.ack();
-    this.gate.remove(entries.reduce((sum, entry) => sum + entryBytes(entry), 0));
-    const first = entries[0];
-    this.log.warn(
-      {
-        records: entries.length,
-        store: this.store.description,
-        key,
-        firstError: first?.error,
-        shardId: first?.shardId,
-        sequenceNumber: first?.sequenceNumber,
-      },
-      'records dead-lettered',
-    );
+  private async persist(file: DeadLetterFile): Promise<void> {
+    try {
+      const t = timeParts(new Date());
+      // Files of one second differ only in the random part (replicas share a prefix, and a
+      // poison-record storm cuts many a second): 64 bits, so no PUT replaces another's file.
+      const key = `${t.yyyy}/${t.mm}/${t.dd}/${t.HH}/dead-letter-${t.yyyy}${t.mm}${t.dd}T${t.HH}${t.MM}${t.SS}-${randomBytes(8).toString('hex')}.jsonl`;
+      const body = file.body();
+      await deliverWithRetry(() => this.store.put(key, body), {
+        policy: { initialDelayMs: 500, maxDelayMs: 30_000, maxElapsedMs: Number.MAX_SAFE_INTEGER },
+        mayGiveUp: false,
+        onRetry: (error, attempt) =>
+          this.log.error(
+            { attempt, err: errorMessage(error), store: this.store.description },
+            'dead-letter write failed; retrying',
+          ),
+      });
+      file.acknowledge((error) =>
+        this.log.error({ err: errorMessage(error), key }, 'dead-letter acknowledgement failed'),
+      );
+      const first = file.firstEntry;
+      this.log.warn(
+        {
+          records: file.entries,
+          store: this.store.description,
+          key,
+          firstError: first?.error,
+          shardId: first?.shardId,
+          sequenceNumber: first?.sequenceNumber,
+        },
+        'records dead-lettered',
+      );
+    } finally {
+      // Whatever happened, the file's memory is no longer held: its bytes must not stay
+      // counted, or the gate would pause every shard loop for good.
+      this.gate.remove(file.heldBytes);
+    }
   }
 }
