@@ -1,33 +1,16 @@
-import { request as httpRequest, createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { request as httpRequest, createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createStream } from '../../src/demo/producer.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LeaseCallTimeoutError, LeaseStore } from '../../src/leases/lease-store.js';
+import { blackHole } from '../support/black-hole.js';
 import { ProducerLoop } from '../support/producer-loop.js';
 import { testRelayConfig, type ArchivedLine } from '../support/relay-config.js';
 import { startRelayProcess, writeConfig, type RelayProcess } from '../support/relay-process.js';
 import { readJsonLines } from '../support/s3-reader.js';
 import { createBucket, eventually, uniqueName, useTestStack } from '../support/stack.js';
-
-/** A TCP server that accepts connections and never answers: a hung DynamoDB. */
-async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 const THROTTLED = JSON.stringify({
   __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',

@@ -1,6 +1,6 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createStream, putAll } from '../../src/demo/producer.js';
+import { blackHole } from '../support/black-hole.js';
 import { startHttpReceiver, type ReceivedRequest } from '../support/http-receiver.js';
 import { numberedRecord } from '../support/records.js';
 import { testRelayConfig } from '../support/relay-config.js';
@@ -15,24 +15,6 @@ function numbersIn(request: ReceivedRequest): number[] {
 
 function workerIdOf(output: string): string | undefined {
   return /"workerId":"([^"]+)"[^\n]*kinesis-relay starting/.exec(output)?.[1];
-}
-
-/** An "S3" that accepts connections and never answers: the worst a sink can meet. */
-async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }
 
 describe('shutdown', () => {

@@ -1,25 +1,7 @@
 import { SubscribeToShardCommand } from '@aws-sdk/client-kinesis';
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { blackHole } from '../../../test/support/black-hole.js';
 import { createFanoutKinesisClient, type FanoutProtocol } from './fanout-client.js';
-
-/** A Kinesis endpoint that accepts connections and never answers: a dead connection. */
-async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe('the fan-out Kinesis client', () => {
   const closing: Array<() => Promise<void>> = [];
