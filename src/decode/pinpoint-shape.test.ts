@@ -119,5 +119,10 @@ describe('pinpoint fast acceptance', () => {
 
 function isSmsLike(doc: JsonObject): boolean {
   const type = doc['event_type'];
-  return typeof type === 'string' && type.length > 5 && type.slice(0, 5).toLowerCase() === '_sms.';
+  return (
+    typeof type === 'string' &&
+    type.length > 5 &&
+    type.slice(0, 5).toLowerCase() === '_sms.' &&
+    ('application_key' in doc || !('application' in doc))
+  );
 }

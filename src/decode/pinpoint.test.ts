@@ -6,6 +6,7 @@ import {
   PINPOINT_SMS_EVENT,
   userRecord,
 } from './fixtures/samples.js';
+import { autoDecoder } from './auto.js';
 import { claimsPinpoint, pinpointDecoder } from './pinpoint.js';
 
 function events(result: DecodeResult) {
@@ -67,6 +68,29 @@ describe('pinpoint decoder', () => {
     const lower = { ...PINPOINT_SMS_EVENT, event_type: '_sms.optout' };
     const [event] = events(pinpointDecoder.decode(userRecord(lower)));
     expect(event?.id).toBe('uniqueId-68803701520114087975969');
+  });
+
+  it('an SMS-typed event in the app event shape is decoded, not dead-lettered', () => {
+    // pinpoint-event-streaming.md: its "Event" attribute table (event_type, event_timestamp,
+    // application, client ...) describes every event, and its SMS type list names
+    // `_sms.success`; Pinpoint streams SMS events in that shape too, with no
+    // application_key or timestamp. Only the legacy SMS example has those.
+    for (const type of ['_sms.success', '_SMS.SUCCESS']) {
+      const doc = { ...PINPOINT_APP_EVENT, event_type: type };
+      const record = userRecord(doc);
+      for (const decoder of [pinpointDecoder, autoDecoder]) {
+        const [event] = events(decoder.decode(record));
+        expect(event).toMatchObject({
+          id: `${record.shardId}:${record.sequenceNumber}:0`,
+          type,
+          occurred: '2017-02-24T22:03:22.507Z',
+          format: 'pinpoint',
+          appId: 'a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6',
+          deviceId: 'm3n4o5p6-a1b2-c3d4-e5f6-g7h8i9j0k1l2',
+          userId: 'us-east-1:i9j0k1l2-m3n4-o5p6-a1b2-c3d4e5f6g7h8',
+        });
+      }
+    }
   });
 
   it('derives the id from the record position when an SMS event has no unique_id', () => {

@@ -14,7 +14,11 @@ import { epochMillis, jsonObject, scalar } from './zod-json.js';
  * events share one shape (application / client / device / session); SMS events have
  * another (account_id, application_key, unique_id, timestamp ...), told apart by their
  * `_SMS.` event type prefix — the document spells it `_SMS.SUCCESS` in the example and
- * `_sms.success` in the type list, so the prefix is matched case-insensitively.
+ * `_sms.success` in the type list, so the prefix is matched case-insensitively. The
+ * prefix alone does not pick the SMS shape: the document's Event table (event_type,
+ * event_timestamp, application ...) describes every event, and Pinpoint streams SMS events
+ * in that app shape too. A `_sms.` event with an `application` and no `application_key`
+ * is decoded as an app event (see usesSmsShape).
  */
 
 const attributes = z.record(z.string(), scalar);
@@ -59,6 +63,15 @@ export function isSmsEventType(eventType: string): boolean {
 }
 
 /**
+ * Whether a document is decoded with the SMS shape: an `_sms.` type, unless it is in the
+ * app shape (an `application` and no `application_key`). A document with neither key keeps
+ * the SMS shape, whose reasons (application_key: required) fit an SMS-typed event best.
+ */
+export function usesSmsShape(doc: JsonObject, eventType: string): boolean {
+  return isSmsEventType(eventType) && ('application_key' in doc || !('application' in doc));
+}
+
+/**
  * Whether a document presents itself as a Pinpoint event. `event_type` alone is too
  * common a key, so one of the keys only Pinpoint's envelope has must be there as well.
  */
@@ -83,7 +96,7 @@ export function decodePinpointValue(
     return failure(`pinpoint: expected an event object, got ${jsonTypeOf(value)}`);
   }
   const eventType = value['event_type'];
-  if (typeof eventType === 'string' && isSmsEventType(eventType)) {
+  if (typeof eventType === 'string' && usesSmsShape(value, eventType)) {
     return decodeSms(value, record, ids);
   }
   // A valid event skips zod (see pinpoint-shape.ts); zod still decides, and words, every failure.
