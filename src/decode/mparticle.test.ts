@@ -46,6 +46,28 @@ describe('mparticle decoder', () => {
     });
   });
 
+  it('an AudienceId beyond 2^53 is decoded with its exact digits, not dead-lettered or rounded', () => {
+    // mparticle-kinesis-audience.txt: "AudienceId - Unique identifier for the audience",
+    // a JSON number in both examples (123123). JSON.parse rounds an integer beyond 2^53
+    // (12345678901234567891 becomes 12345678901234567000), so the digits come from the text.
+    const text = JSON.stringify(MPARTICLE_MEMBER_ADDED_DATA).replace(
+      '"AudienceId":123123',
+      '"AudienceId":12345678901234567891',
+    );
+    expect(text).toContain('12345678901234567891');
+    const [event] = events(mparticleDecoder.decode(userRecord(mparticleEnvelope(text))));
+    expect(event?.appId).toBe('12345678901234567891');
+    expect(event?.attributes['AudienceId']).toBe('12345678901234567891');
+    expect(event?.type).toBe('audience_member_added');
+  });
+
+  it('fails an AudienceId that is a fraction', () => {
+    const text = JSON.stringify({ ...MPARTICLE_MEMBER_ADDED_DATA, AudienceId: 1.5 });
+    expect(error(mparticleDecoder.decode(userRecord(mparticleEnvelope(text))))).toBe(
+      'mparticle: Record.Data: AudienceId: expected an integer or a string',
+    );
+  });
+
   it('keeps the envelope with Data decoded, as the reference prints it', () => {
     const [event] = events(
       mparticleDecoder.decode(userRecord(mparticleEnvelope(MPARTICLE_MEMBER_ADDED_DATA))),

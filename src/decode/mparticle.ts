@@ -1,3 +1,4 @@
+import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { z } from 'zod';
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
@@ -28,7 +29,12 @@ const membershipSchema = z.object({
     [z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a Unix timestamp')],
     expecting('a Unix timestamp'),
   ),
-  AudienceId: z.union([z.int(), z.string().min(1)], expecting('an integer or a string')),
+  // Any integer, not only a safe one (z.int): an id beyond 2^53 is valid, and audienceIdText
+  // reads its exact digits.
+  AudienceId: z.union(
+    [z.number().refine(Number.isInteger, 'expected an integer or a string'), z.string().min(1)],
+    expecting('an integer or a string'),
+  ),
   AudienceName: z.string().optional(),
   IsMember: z.boolean(),
   UserIdentities: z.record(z.string(), z.string()),
@@ -71,7 +77,8 @@ export function decodeMparticleValue(
   if (data.length % 4 !== 0 || !BASE64.test(data)) {
     return failure('mparticle: Record.Data is not valid base64');
   }
-  const inner = parseJsonBytes(Buffer.from(data, 'base64'));
+  const bytes = Buffer.from(data, 'base64');
+  const inner = parseJsonBytes(bytes);
   if (!inner.ok) return failure(`mparticle: Record.Data is ${inner.error}`);
   const membership = membershipSchema.safeParse(inner.value);
   if (!membership.success) {
@@ -79,8 +86,9 @@ export function decodeMparticleValue(
   }
   const message = membership.data;
   const identities = message.UserIdentities;
+  const audienceId = audienceIdText(message.AudienceId, bytes);
   const attributes: Record<string, string> = {
-    AudienceId: String(message.AudienceId),
+    AudienceId: audienceId,
     IsMember: String(message.IsMember),
     ...identities,
   };
@@ -94,7 +102,7 @@ export function decodeMparticleValue(
     type: message.IsMember ? MEMBER_ADDED : MEMBER_REMOVED,
     occurred: epochToIso(message.MembershipChangedTimestamp),
     format: 'mparticle',
-    appId: String(message.AudienceId),
+    appId: audienceId,
     deviceId: firstIdentity(identities, DEVICE_KEYS),
     userId: firstIdentity(identities, USER_KEYS),
     attributes,
@@ -105,6 +113,24 @@ export function decodeMparticleValue(
     record,
   };
   return { ok: true, events: [event] };
+}
+
+/**
+ * The AudienceId as text. JSON.parse rounds an integer beyond 2^53 (12345678901234567891
+ * becomes 12345678901234567000), which would name another audience; only then is the
+ * message parsed again, losslessly, for the digits as sent. Safe integers (every id in
+ * the reference) and strings cost nothing extra.
+ */
+function audienceIdText(id: number | string, bytes: Buffer): string {
+  if (typeof id === 'string' || Number.isSafeInteger(id)) return String(id);
+  try {
+    const exact = (parseLossless(bytes.toString('utf8')) as { AudienceId?: unknown }).AudienceId;
+    if (isLosslessNumber(exact)) return exact.value;
+  } catch {
+    // A duplicate key with two values (lossless-json refuses those; JSON.parse keeps the
+    // last): fall through to the parsed number, the best that is known.
+  }
+  return BigInt(id).toString();
 }
 
 function firstIdentity(
