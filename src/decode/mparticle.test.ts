@@ -103,6 +103,19 @@ describe('mparticle decoder', () => {
     expect(event?.occurred).toBe('2024-03-01T12:00:00.000Z');
   });
 
+  it('a Unix timestamp in seconds with milliseconds keeps its millisecond (x.251 s is not .250)', () => {
+    // mparticle-kinesis-audience.txt: "MembershipChangedTimestamp - Unix timestamp"; in
+    // binary 1079008361.251 * 1000 is 1079008361250.9999, which truncated lost a millisecond.
+    for (const stamp of ['1079008361.251', 1079008361.251, '1097795048.646', 1089143751.074]) {
+      const data = { ...MPARTICLE_MEMBER_ADDED_DATA, MembershipChangedTimestamp: stamp };
+      const [event] = events(mparticleDecoder.decode(userRecord(mparticleEnvelope(data))));
+      const [seconds, fraction] = String(stamp).split('.');
+      expect(event?.occurred).toBe(
+        new Date(Number(seconds) * 1000 + Number(fraction)).toISOString(),
+      );
+    }
+  });
+
   it('fails Data that is not base64', () => {
     const doc = { DeliveryStreamName: 'mPTravelAudiences', Record: { Data: '{not base64}' } };
     expect(error(mparticleDecoder.decode(userRecord(doc)))).toBe(

@@ -128,7 +128,20 @@ export function dateToIso(date: Date): string {
 export function epochToIso(value: number | string): string | null {
   const number = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(number) || (typeof value === 'string' && value.trim() === '')) return null;
-  return millisToIso(Math.abs(number) < 1e11 ? number * 1000 : number);
+  return millisToIso(Math.abs(number) < 1e11 ? secondsToMillis(number) : number);
+}
+
+/**
+ * Seconds as milliseconds. A decimal fraction is not exact in binary: 1079008361.251 * 1000
+ * is 1079008361250.9999, which Date truncated to .250. A product within a thousandth of a
+ * millisecond of a whole one is that whole millisecond; a real sub-millisecond part (.2514)
+ * is left to truncate as before. Whole seconds (the usual case) take the first return.
+ */
+function secondsToMillis(seconds: number): number {
+  const millis = seconds * 1000;
+  if (Number.isInteger(millis)) return millis;
+  const nearest = Math.round(millis);
+  return Math.abs(millis - nearest) < 1e-3 ? nearest : millis;
 }
 
 // What Date#toISOString prints for years 0000-9999: `2015-05-03T02:32:12.088Z`.
