@@ -80,7 +80,9 @@ function checkMetrics(metrics: JsonObject, issues: Issues): number {
         message: `keys are at most ${MAX_KEY_CHARS} characters`,
       });
     }
-    if (typeof metrics[key] !== 'number') {
+    // Finite: JSON.parse makes 1e400 Infinity, which numberMap would drop without a word.
+    const metric = metrics[key];
+    if (typeof metric !== 'number' || !Number.isFinite(metric)) {
       issues.addIssue({
         code: 'custom',
         path: ['metrics', key],

@@ -95,6 +95,16 @@ describe('mobile-analytics decoder', () => {
     );
   });
 
+  it('a metric too large for a number (1e400) fails instead of being dropped silently', () => {
+    // mobile-analytics-put-events.txt: metrics are "JSON object of key value pairs
+    // (String:Number)"; JSON.parse makes 1e400 Infinity, which no metric map can hold.
+    const text = JSON.stringify(withEvent({})).replace('"Score":12345', '"Score":1e400');
+    expect(text).toContain('1e400');
+    expect(error(mobileAnalyticsDecoder.decode(userRecord(text)))).toBe(
+      'mobile-analytics: events[0].metrics.Score: expected a numeric value',
+    );
+  });
+
   it('fails a non-string attribute value', () => {
     expect(error(decode(withEvent({ attributes: { Successful: true } })))).toBe(
       'mobile-analytics: events[0].attributes.Successful: expected a string value',
