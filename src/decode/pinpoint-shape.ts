@@ -1,5 +1,6 @@
 import type { JsonValue } from '../core/event.js';
 import { isJsonObject, type JsonObject } from './values.js';
+import { MAX_EPOCH_MILLIS } from './zod-json.js';
 
 /*
  * Fast acceptance for the Pinpoint schemas (pinpoint.ts). A full zod parse per event was
@@ -26,9 +27,10 @@ const finiteNumber = (value: JsonValue | undefined): value is number =>
   typeof value === 'number' && Number.isFinite(value);
 const DIGITS = /^\d+$/;
 
-/** zod-json's epochMillis: a non-negative number or a string of digits. */
+/** zod-json's epochMillis: a non-negative number or a string of digits, within Date's range. */
 const epochMillis: Check = (value) =>
-  (finiteNumber(value) && value >= 0) || (typeof value === 'string' && DIGITS.test(value));
+  (finiteNumber(value) && value >= 0 && value <= MAX_EPOCH_MILLIS) ||
+  (typeof value === 'string' && DIGITS.test(value) && Number(value) <= MAX_EPOCH_MILLIS);
 
 const jsonObject: Check = (value) => isJsonObject(value);
 

@@ -132,6 +132,26 @@ describe('pinpoint decoder', () => {
     );
   });
 
+  it('fails an event_timestamp beyond the Date range instead of delivering occurred: null', () => {
+    // pinpoint-event-streaming.md: event_timestamp is "Unix time in milliseconds"; 1e17 ms
+    // (year ~3.2 million) is no such time, and was accepted with its time silently lost.
+    for (const stamp of [1e17, '100000000000000000']) {
+      const doc = { ...PINPOINT_APP_EVENT, event_timestamp: stamp };
+      expect(error(pinpointDecoder.decode(userRecord(doc)))).toBe(
+        'pinpoint: event_timestamp: expected epoch milliseconds within the Date range',
+      );
+    }
+    const sms = { ...PINPOINT_SMS_EVENT, timestamp: 1e17 };
+    expect(error(pinpointDecoder.decode(userRecord(sms)))).toBe(
+      'pinpoint (SMS event): timestamp: expected epoch milliseconds within the Date range',
+    );
+    // The last millisecond Date holds is still a time.
+    const last = { ...PINPOINT_APP_EVENT, event_timestamp: 8.64e15 };
+    expect(events(pinpointDecoder.decode(userRecord(last)))[0]?.occurred).toBe(
+      '+275760-09-13T00:00:00.000Z',
+    );
+  });
+
   it('fails an app event without event_timestamp as required', () => {
     const { event_timestamp: _dropped, ...doc } = PINPOINT_APP_EVENT;
     expect(error(pinpointDecoder.decode(userRecord(doc)))).toBe(
