@@ -116,6 +116,17 @@ describe('mparticle decoder', () => {
     }
   });
 
+  it('fails a MembershipChangedTimestamp beyond the Date range instead of occurred: null', () => {
+    // mparticle-kinesis-audience.txt: "MembershipChangedTimestamp - Unix timestamp"; 1e17
+    // (read as milliseconds: year ~3.2 million) is none, and its time was silently lost.
+    for (const stamp of [1e17, '100000000000000000']) {
+      const data = { ...MPARTICLE_MEMBER_ADDED_DATA, MembershipChangedTimestamp: stamp };
+      expect(error(mparticleDecoder.decode(userRecord(mparticleEnvelope(data))))).toBe(
+        'mparticle: Record.Data: MembershipChangedTimestamp: expected a Unix timestamp within the Date range',
+      );
+    }
+  });
+
   it('fails Data that is not base64', () => {
     const doc = { DeliveryStreamName: 'mPTravelAudiences', Record: { Data: '{not base64}' } };
     expect(error(mparticleDecoder.decode(userRecord(doc)))).toBe(

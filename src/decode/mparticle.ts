@@ -85,6 +85,13 @@ export function decodeMparticleValue(
     return failure(describeIssues('mparticle: Record.Data', membership.error));
   }
   const message = membership.data;
+  // A number no Date holds is no "Unix timestamp": a reason, not a silent occurred: null.
+  const occurred = epochToIso(message.MembershipChangedTimestamp);
+  if (occurred === null) {
+    return failure(
+      'mparticle: Record.Data: MembershipChangedTimestamp: expected a Unix timestamp within the Date range',
+    );
+  }
   const identities = message.UserIdentities;
   const audienceId = audienceIdText(message.AudienceId, bytes);
   const attributes: Record<string, string> = {
@@ -100,7 +107,7 @@ export function decodeMparticleValue(
     // Membership messages carry no id; the record position is stable across re-reads.
     id: ids(record),
     type: message.IsMember ? MEMBER_ADDED : MEMBER_REMOVED,
-    occurred: epochToIso(message.MembershipChangedTimestamp),
+    occurred,
     format: 'mparticle',
     appId: audienceId,
     deviceId: firstIdentity(identities, DEVICE_KEYS),
