@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { airshipDecoder, claimsAirship } from './airship.js';
+import { csvShapeFor } from './csv-columns.js';
 import type { DecodeResult } from './decoder.js';
 import { AIRSHIP_LOCATION, AIRSHIP_UNINSTALL, userRecord } from './fixtures/samples.js';
 
@@ -28,6 +29,22 @@ describe('airship decoder', () => {
       metrics: {},
     });
     expect(event?.original).toEqual(AIRSHIP_UNINSTALL);
+  });
+
+  it('a numeric offset beyond 2^53 is decoded with its exact digits, not dead-lettered', () => {
+    // airship-rtds-aws-s3-kinesis.txt: the UNINSTALL example sends "offset": 1235, a JSON
+    // number; JSON.parse rounds one beyond 2^53 (12345678901234567891 to ...67000).
+    const text = JSON.stringify(AIRSHIP_UNINSTALL).replace(
+      '"offset":1235',
+      '"offset":12345678901234567891',
+    );
+    expect(text).toContain('12345678901234567891');
+    const [event] = events(airshipDecoder.decode(userRecord(text)));
+    expect(event).toMatchObject({ id: AIRSHIP_UNINSTALL.id, userId: 'named-user-id-123' });
+    // The CSV OFFSET column and the JSON output read the original: the digits as sent.
+    expect(event?.original).toEqual({ ...AIRSHIP_UNINSTALL, offset: '12345678901234567891' });
+    const row = csvShapeFor(event!)?.values(event!);
+    expect(row?.[4]).toBe('12345678901234567891');
   });
 
   it('takes the device id from the channel and the body as attributes and metrics', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
+import { exactIntegerText } from './exact-integer.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import {
@@ -39,7 +40,15 @@ const airshipEventSchema = z.object({
   processed: isoDateTime,
   offset: z
     .union(
-      [z.string().regex(/^\d+$/, 'expected a decimal offset'), z.int().nonnegative()],
+      [
+        z.string().regex(/^\d+$/, 'expected a decimal offset'),
+        // Any integer, not only a safe one (z.int): decodeAirshipValue keeps the digits of
+        // one beyond 2^53.
+        z
+          .number()
+          .nonnegative('expected a decimal offset')
+          .refine(Number.isInteger, 'expected a decimal offset'),
+      ],
       expecting('a decimal offset'),
     )
     .optional(),
@@ -63,6 +72,7 @@ export function decodeAirshipValue(value: JsonValue, record: UserRecord): Decode
   if (!parsed.success) return failure(describeIssues('airship', parsed.error));
   const event = parsed.data;
   const device = event.device;
+  const offset = value['offset'];
   const body = value['body'];
   const normalized: RelayEvent = {
     id: event.id,
@@ -82,7 +92,12 @@ export function decodeAirshipValue(value: JsonValue, record: UserRecord): Decode
     // value, location ...), which is what attributes and metrics are for.
     attributes: stringMap(body),
     metrics: numberMap(body),
-    original: value,
+    // An offset JSON.parse has rounded is kept as its digits (the string form Airship's
+    // API documents), so the CSV OFFSET column and the JSON output say the offset sent.
+    original:
+      typeof offset === 'number' && !Number.isSafeInteger(offset)
+        ? { ...value, offset: exactIntegerText(record.data, 'offset', offset) }
+        : value,
     record,
   };
   return { ok: true, events: [normalized] };

@@ -1,8 +1,8 @@
-import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { z } from 'zod';
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
+import { exactIntegerText } from './exact-integer.js';
 import { parseJsonBytes } from './parse-json.js';
 import type { PositionIds } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
@@ -123,21 +123,12 @@ export function decodeMparticleValue(
 }
 
 /**
- * The AudienceId as text. JSON.parse rounds an integer beyond 2^53 (12345678901234567891
- * becomes 12345678901234567000), which would name another audience; only then is the
- * message parsed again, losslessly, for the digits as sent. Safe integers (every id in
- * the reference) and strings cost nothing extra.
+ * The AudienceId as text: beyond 2^53 the digits as sent (see exactIntegerText); safe
+ * integers (every id in the reference) and strings cost nothing extra.
  */
 function audienceIdText(id: number | string, bytes: Buffer): string {
   if (typeof id === 'string' || Number.isSafeInteger(id)) return String(id);
-  try {
-    const exact = (parseLossless(bytes.toString('utf8')) as { AudienceId?: unknown }).AudienceId;
-    if (isLosslessNumber(exact)) return exact.value;
-  } catch {
-    // A duplicate key with two values (lossless-json refuses those; JSON.parse keeps the
-    // last): fall through to the parsed number, the best that is known.
-  }
-  return BigInt(id).toString();
+  return exactIntegerText(bytes, 'AudienceId', id);
 }
 
 function firstIdentity(
