@@ -61,6 +61,18 @@ describe('mparticle decoder', () => {
     expect(event?.type).toBe('audience_member_added');
   });
 
+  it('an AudienceId beyond 2^53 keeps its digits in original too (as Airship keeps an offset)', () => {
+    const text = JSON.stringify(MPARTICLE_MEMBER_ADDED_DATA).replace(
+      '"AudienceId":123123',
+      '"AudienceId":12345678901234567891',
+    );
+    const [event] = events(mparticleDecoder.decode(userRecord(mparticleEnvelope(text))));
+    expect(event?.original).toEqual({
+      DeliveryStreamName: 'mPTravelAudiences',
+      Record: { Data: { ...MPARTICLE_MEMBER_ADDED_DATA, AudienceId: '12345678901234567891' } },
+    });
+  });
+
   it('fails an AudienceId that is a fraction', () => {
     const text = JSON.stringify({ ...MPARTICLE_MEMBER_ADDED_DATA, AudienceId: 1.5 });
     expect(error(mparticleDecoder.decode(userRecord(mparticleEnvelope(text))))).toBe(

@@ -115,8 +115,18 @@ export function decodeMparticleValue(
     attributes,
     metrics: {},
     // The envelope as the reference prints it: Data decoded, so sinks and people read
-    // the message rather than a base64 blob.
-    original: { ...value, Record: { ...(value['Record'] as JsonObject), Data: inner.value } },
+    // the message rather than a base64 blob. An AudienceId JSON.parse has rounded is kept
+    // as its digits (as airship.ts keeps an offset).
+    original: {
+      ...value,
+      Record: {
+        ...(value['Record'] as JsonObject),
+        Data:
+          typeof message.AudienceId === 'number' && !Number.isSafeInteger(message.AudienceId)
+            ? { ...(inner.value as JsonObject), AudienceId: audienceId }
+            : inner.value,
+      },
+    },
     record,
   };
   return { ok: true, events: [event] };
