@@ -376,6 +376,20 @@ describe('rendered manifests, default values (fixtures/rendered-default.yaml)', 
     }
   });
 
+  it('a sink outage (every pod not ready) does not block node drains: unready pods may be evicted', () => {
+    // /readyz fails while a sink is down, on every replica at once. With the default
+    // IfHealthyBudget the eviction API then refuses every pod (currentHealthy 0 < desired)
+    // and `kubectl drain` hangs for the whole outage; an evicted relay stops cleanly
+    // (SIGTERM: flush, checkpoint, release), so an unready one may always go.
+    const pdb = findManifest(manifests, 'PodDisruptionBudget');
+    expect(get(pdb, 'spec.unhealthyPodEvictionPolicy')).toBe('AlwaysAllow');
+    expect(get(defaults, 'podDisruptionBudget.unhealthyPodEvictionPolicy')).toBe('AlwaysAllow');
+    const template = readText('helm/kinesis-relay/templates/pdb.yaml');
+    expect(template).toContain(
+      'unhealthyPodEvictionPolicy: {{ .Values.podDisruptionBudget.unhealthyPodEvictionPolicy }}',
+    );
+  });
+
   it('validates against the Kubernetes API schemas (kubernetes-models)', async (context) => {
     const validated = await validateWithModels(manifests);
     if (validated === null) {
