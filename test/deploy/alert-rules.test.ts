@@ -1,0 +1,133 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { promtool } from '../support/prometheus.js';
+import { hasTool, repoPath } from './helpers.js';
+
+/**
+ * The alert rules (helm/kinesis-relay/files/alerts.yaml) against synthetic series, with
+ * `promtool test rules`: whether each alert fires when it should and stays silent for a
+ * healthy relay. test/integration/observability.test.ts checks the same rules against a
+ * real relay's scrape; this one covers states a short test run cannot reach (an hour-long
+ * batch, twenty minutes without progress).
+ */
+
+const ALERTS = repoPath('helm/kinesis-relay/files/alerts.yaml');
+const TARGET = 'instance="relay-0:9464",job="kinesis-relay"';
+
+interface Series {
+  readonly series: string;
+  readonly values: string;
+}
+
+interface AlertCase {
+  readonly eval_time: string;
+  readonly alertname: string;
+  readonly exp_alerts: ReadonlyArray<{
+    exp_labels: Record<string, string>;
+    exp_annotations?: Record<string, string>;
+  }>;
+}
+
+/** Runs one promtool unit test (one minute per sample); returns promtool's verdict. */
+function testRules(inputSeries: Series[], cases: AlertCase[]): { code: number; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kinesis-relay-alert-rules-'));
+  const file = join(dir, 'test.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      rule_files: [ALERTS],
+      evaluation_interval: '1m',
+      tests: [{ interval: '1m', input_series: inputSeries, alert_rule_test: cases }],
+    }),
+  );
+  return promtool(['test', 'rules', file]);
+}
+
+/** The series of one sink holding events for 40 minutes without finishing a batch. */
+function sinkHolding(graceSeconds: number): Series[] {
+  return [
+    {
+      series: `kinesis_relay_sink_progress_age_seconds{${TARGET},sink="archive"}`,
+      values: '0+60x40',
+    },
+    {
+      series: `kinesis_relay_sink_progress_grace_seconds{${TARGET},sink="archive"}`,
+      values: `${graceSeconds}x40`,
+    },
+  ];
+}
+
+/** One shard read all along whose checkpoint has not moved for 40 minutes. */
+function checkpointWaiting(graceSeconds: number): Series[] {
+  const shard = `${TARGET},stream="events",shard="shardId-000000000000"`;
+  return [
+    { series: `kinesis_relay_checkpoint_age_seconds{${shard}}`, values: '0+60x40' },
+    { series: `kinesis_relay_records_total{${shard}}`, values: '0+600x40' },
+    ...sinkHolding(graceSeconds),
+  ];
+}
+
+describe.skipIf(!hasTool('promtool'))('alert rules (promtool test rules)', () => {
+  it('a sink whose open batch waits an hour by design (buffer.maxAgeMs) pages no one', () => {
+    const result = testRules(sinkHolding(3600), [
+      { eval_time: '35m', alertname: 'KinesisRelaySinkNoProgress', exp_alerts: [] },
+    ]);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
+
+  it('a sink with a one-minute batch age and no batch finished for 20 minutes fires SinkNoProgress', () => {
+    const result = testRules(sinkHolding(60), [
+      {
+        eval_time: '35m',
+        alertname: 'KinesisRelaySinkNoProgress',
+        exp_alerts: [
+          {
+            exp_labels: { severity: 'critical', sink: 'archive' },
+            exp_annotations: {
+              summary:
+                'Sink archive has held events for 34m 0s beyond its buffer.maxAgeMs without finishing a batch',
+              description:
+                'The sink neither delivered nor dead-lettered a batch for over 15 minutes more than its open batch may wait (buffer.maxAgeMs) while holding events: a load stuck on a lock, a dead connection, or a destination failing without end. /readyz of that replica fails too; its shards pause once its in-flight bound is reached.',
+            },
+          },
+        ],
+      },
+    ]);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
+
+  it('a checkpoint that waits for an hour-long S3 batch by design does not fire CheckpointStalled', () => {
+    const result = testRules(checkpointWaiting(3600), [
+      { eval_time: '35m', alertname: 'KinesisRelayCheckpointStalled', exp_alerts: [] },
+    ]);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
+
+  it('a checkpoint stuck for 30 minutes behind one-minute batches fires CheckpointStalled', () => {
+    const result = testRules(checkpointWaiting(60), [
+      {
+        eval_time: '35m',
+        alertname: 'KinesisRelayCheckpointStalled',
+        exp_alerts: [
+          {
+            exp_labels: { severity: 'warning', stream: 'events', shard: 'shardId-000000000000' },
+            exp_annotations: {
+              summary:
+                'Checkpoint of shard events/shardId-000000000000 has not moved for 34m 0s beyond the longest buffer.maxAgeMs',
+              description:
+                'Records are read but not acknowledged by every sink: a sink is failing or blocked. A restart would re-read everything since the checkpoint.',
+            },
+          },
+        ],
+      },
+    ]);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
+});
