@@ -130,4 +130,41 @@ describe.skipIf(!hasTool('promtool'))('alert rules (promtool test rules)', () =>
     expect(result.output).toContain('SUCCESS');
     expect(result.code).toBe(0);
   });
+
+  it('one relay deployment with no lease fires NoLeasesOwned although another deployment holds leases', () => {
+    // Two releases (two applications) scraped by one Prometheus: a sum over both hid the
+    // one that consumes nothing.
+    const result = testRules(
+      [
+        {
+          series:
+            'kinesis_relay_leases_owned{instance="10.0.0.1:9464",job="orders-relay",namespace="orders"}',
+          values: '4x30',
+        },
+        {
+          series:
+            'kinesis_relay_leases_owned{instance="10.0.0.2:9464",job="clicks-relay",namespace="clicks"}',
+          values: '0x30',
+        },
+      ],
+      [
+        {
+          eval_time: '15m',
+          alertname: 'KinesisRelayNoLeasesOwned',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'critical', job: 'clicks-relay', namespace: 'clicks' },
+              exp_annotations: {
+                summary: 'No replica of clicks/clicks-relay owns a lease',
+                description:
+                  'Nothing is consuming the stream: no replica has held a lease for 10 minutes. Check the lease table, IAM permissions and the relay logs.',
+              },
+            },
+          ],
+        },
+      ],
+    );
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
 });
