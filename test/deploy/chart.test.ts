@@ -143,6 +143,13 @@ describe('values.schema.json', () => {
     expect(schemaErrors(withValue(path, value))).not.toEqual([]);
   });
 
+  it('leaves the relay its post-timeout close (2 s) and exit (1 s) before SIGKILL: extra seconds below 3 are rejected', () => {
+    // After shutdown.timeoutMs the relay still closes its clients (up to 2 s) and exits
+    // 1 s later (app-shutdown.ts, run-command.ts): a SIGKILL before that cuts its last logs.
+    expect(schemaErrors(withValue('terminationGracePeriodExtraSeconds', 2))).not.toEqual([]);
+    expect(schemaErrors(withValue('terminationGracePeriodExtraSeconds', 3))).toEqual([]);
+  });
+
   it('rejects minAvailable and maxUnavailable set together', () => {
     const values = withValue('podDisruptionBudget.minAvailable', 1);
     expect(get(values, 'podDisruptionBudget.maxUnavailable')).toBe(1);
@@ -287,6 +294,33 @@ describe('templates', () => {
       [...text.matchAll(/\.Files\.Get "([^"]+)"/g)].map((m) => m[1]),
     );
     expect(read.sort()).toEqual(['files/alerts.yaml', 'files/grafana-dashboard.json']);
+  });
+});
+
+describe('terminationGracePeriodSeconds (_helpers.tpl, read as text: no helm here)', () => {
+  const helpers = readText('helm/kinesis-relay/templates/_helpers.tpl');
+  const define = (name: string) =>
+    new RegExp(`define "${name}" -}}([\\s\\S]*?)\\{\\{- end \\}\\}\\n\\n`).exec(helpers)?.[1] ?? '';
+
+  it('a ${VAR} shutdown timeout does not shrink the grace period to the extra seconds', () => {
+    // The schema accepts config.shutdown.timeoutMs: '${SHUTDOWN_MS:-90000}' (read in the
+    // container); `int` made it 0, and the pod was killed 10 s into a 90 s shutdown.
+    expect(schemaErrors(withValue('config.shutdown.timeoutMs', '${SHUTDOWN_MS:-90000}'))).toEqual(
+      [],
+    );
+    const timeout = define('kinesis-relay.shutdownTimeoutSeconds');
+    expect(timeout).toMatch(/kindIs "string" \$timeoutMs/);
+    expect(timeout).toMatch(
+      /fail \(printf "config\.shutdown\.timeoutMs is %s[^"]*terminationGracePeriodSeconds/,
+    );
+  });
+
+  it('an explicit terminationGracePeriodSeconds must leave the relay 3 s past its shutdown timeout', () => {
+    const grace = define('kinesis-relay.terminationGracePeriodSeconds');
+    expect(grace).toMatch(
+      /lt \(int \.Values\.terminationGracePeriodSeconds\) \(add \$shutdown 3\)/,
+    );
+    expect(grace).not.toMatch(/\ble \(int/);
   });
 });
 
