@@ -167,4 +167,47 @@ describe.skipIf(!hasTool('promtool'))('alert rules (promtool test rules)', () =>
     expect(result.output).toContain('SUCCESS');
     expect(result.code).toBe(0);
   });
+
+  it('records lost to the retention (a trimmed checkpoint) page someone', () => {
+    // The one metric that says records were never delivered and cannot be read again.
+    const shard = `${TARGET},stream="events",shard="shardId-000000000003"`;
+    const born = `${TARGET},stream="events",shard="shardId-000000000004"`;
+    const result = testRules(
+      [
+        { series: `kinesis_relay_checkpoint_trimmed_total{${shard}}`, values: '0x5 1x20' },
+        // Found at the shard's first read, before any scrape: the series is born at 1, which
+        // increase() alone never counts.
+        { series: `kinesis_relay_checkpoint_trimmed_total{${born}}`, values: '_x5 1x20' },
+      ],
+      [
+        { eval_time: '4m', alertname: 'KinesisRelayRecordsTrimmed', exp_alerts: [] },
+        {
+          eval_time: '10m',
+          alertname: 'KinesisRelayRecordsTrimmed',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'critical', stream: 'events', shard: 'shardId-000000000003' },
+              exp_annotations: {
+                summary:
+                  'Records of events/shardId-000000000003 were lost: its checkpoint was older than the stream retention',
+                description:
+                  'The shard resumed at TRIM_HORIZON: the records between its checkpoint and the oldest record the stream holds were never delivered and cannot be read again. See docs/operations.md (A checkpoint older than the retention).',
+              },
+            },
+            {
+              exp_labels: { severity: 'critical', stream: 'events', shard: 'shardId-000000000004' },
+              exp_annotations: {
+                summary:
+                  'Records of events/shardId-000000000004 were lost: its checkpoint was older than the stream retention',
+                description:
+                  'The shard resumed at TRIM_HORIZON: the records between its checkpoint and the oldest record the stream holds were never delivered and cannot be read again. See docs/operations.md (A checkpoint older than the retention).',
+              },
+            },
+          ],
+        },
+      ],
+    );
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
 });
