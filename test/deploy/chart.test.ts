@@ -419,6 +419,9 @@ describe('rendered manifests, default values (fixtures/rendered-default.yaml)', 
     expect(get(pdb, 'spec.unhealthyPodEvictionPolicy')).toBe('AlwaysAllow');
     expect(get(defaults, 'podDisruptionBudget.unhealthyPodEvictionPolicy')).toBe('AlwaysAllow');
     const template = readText('helm/kinesis-relay/templates/pdb.yaml');
+    // The field exists from Kubernetes 1.27 (beta, on by default); the chart supports 1.25,
+    // where Helm's schema validation would refuse an unknown field.
+    expect(template).toContain('semverCompare ">=1.27-0" .Capabilities.KubeVersion.Version');
     expect(template).toContain(
       'unhealthyPodEvictionPolicy: {{ .Values.podDisruptionBudget.unhealthyPodEvictionPolicy }}',
     );
