@@ -46,11 +46,30 @@ export async function startHttpServer(
     response.writeHead(404, { 'content-type': 'text/plain' });
     response.end('not found\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await listen(server, port, host);
+  } catch (error) {
+    // '::' (both families, as the Helm chart configures) on a host without IPv6: what
+    // Node does itself when no host is given.
+    if (host !== '::' || !IPV6_MISSING.has((error as NodeJS.ErrnoException).code ?? ''))
+      throw error;
+    await listen(server, port, '0.0.0.0');
+  }
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Error codes of binding an IPv6 address where the kernel has no IPv6. */
+const IPV6_MISSING = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: Error) => reject(error);
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
 }
 
 /** The exposition text of every metric, or of the named families only (unknown names skipped). */

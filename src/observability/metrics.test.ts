@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { processMemoryBudget } from '../core/memory-budget.js';
 import { CapacityGate } from '../sinks/capacity-gate.js';
-import { createMetrics, forgetShard } from './metrics.js';
+import { createMetrics, forgetShard, setSinkProgressGrace } from './metrics.js';
 
 describe('per-shard clocks with several streams', () => {
   it('two streams with the same shard id keep a checkpoint age and a read age each', async () => {
@@ -54,5 +54,22 @@ describe('byte gauges read at scrape time', () => {
     const after = await metrics.registry.metrics();
     expect(after).toContain('kinesis_relay_sink_inflight_bytes{sink="archive"} 0');
     expect(after).toContain('kinesis_relay_memory_bytes{state="held"} 0');
+  });
+});
+
+describe('sink progress grace', () => {
+  it('an open batch that waits buffer.maxAgeMs by design is exported, so the alerts can allow for it', async () => {
+    const metrics = createMetrics();
+    const now = Date.now();
+    metrics.sinkProgress.set('archive', { holding: true, lastProgressAt: now - 1_200_000 });
+    metrics.sinkProgress.set('hook', { holding: false, lastProgressAt: now });
+    setSinkProgressGrace(metrics, 'archive', 3_600_000);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('kinesis_relay_sink_progress_grace_seconds{sink="archive"} 3600');
+    // No grace given: none allowed.
+    expect(text).toContain('kinesis_relay_sink_progress_grace_seconds{sink="hook"} 0');
+    expect(text).toMatch(
+      /kinesis_relay_sink_progress_age_seconds\{sink="archive"\} 1200(\.\d+)?\n/,
+    );
   });
 });

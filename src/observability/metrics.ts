@@ -174,6 +174,19 @@ export function createMetrics(registry: Registry = new Registry()) {
           this.set({ sink }, sinkProgressAgeSeconds(progress, now));
       },
     }),
+    sinkProgressGrace: new Gauge({
+      name: 'kinesis_relay_sink_progress_grace_seconds',
+      help: 'Seconds the sink may hold events without finishing a batch by design (its buffer.maxAgeMs; 0 for an exactly-once S3 sink): /readyz and the alerts allow this on top of their thresholds.',
+      labelNames: ['sink'] as const,
+      registers,
+      // A sink writing hourly objects legitimately shows an hour of progress age; without
+      // this the alert rules could not tell it from a stuck one.
+      collect() {
+        this.reset();
+        for (const [sink, progress] of sinkProgress)
+          this.set({ sink }, (progress.graceMs ?? 0) / 1000);
+      },
+    }),
     deadLetterRecords: new Counter({
       name: 'kinesis_relay_dead_letter_records_total',
       help: 'Records written to the dead-letter destination, by reason.',

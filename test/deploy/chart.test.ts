@@ -143,6 +143,13 @@ describe('values.schema.json', () => {
     expect(schemaErrors(withValue(path, value))).not.toEqual([]);
   });
 
+  it('leaves the relay its post-timeout close (2 s) and exit (1 s) before SIGKILL: extra seconds below 3 are rejected', () => {
+    // After shutdown.timeoutMs the relay still closes its clients (up to 2 s) and exits
+    // 1 s later (app-shutdown.ts, run-command.ts): a SIGKILL before that cuts its last logs.
+    expect(schemaErrors(withValue('terminationGracePeriodExtraSeconds', 2))).not.toEqual([]);
+    expect(schemaErrors(withValue('terminationGracePeriodExtraSeconds', 3))).toEqual([]);
+  });
+
   it('rejects minAvailable and maxUnavailable set together', () => {
     const values = withValue('podDisruptionBudget.minAvailable', 1);
     expect(get(values, 'podDisruptionBudget.maxUnavailable')).toBe(1);
@@ -290,6 +297,33 @@ describe('templates', () => {
   });
 });
 
+describe('terminationGracePeriodSeconds (_helpers.tpl, read as text: no helm here)', () => {
+  const helpers = readText('helm/kinesis-relay/templates/_helpers.tpl');
+  const define = (name: string) =>
+    new RegExp(`define "${name}" -}}([\\s\\S]*?)\\{\\{- end \\}\\}\\n\\n`).exec(helpers)?.[1] ?? '';
+
+  it('a ${VAR} shutdown timeout does not shrink the grace period to the extra seconds', () => {
+    // The schema accepts config.shutdown.timeoutMs: '${SHUTDOWN_MS:-90000}' (read in the
+    // container); `int` made it 0, and the pod was killed 10 s into a 90 s shutdown.
+    expect(schemaErrors(withValue('config.shutdown.timeoutMs', '${SHUTDOWN_MS:-90000}'))).toEqual(
+      [],
+    );
+    const timeout = define('kinesis-relay.shutdownTimeoutSeconds');
+    expect(timeout).toMatch(/kindIs "string" \$timeoutMs/);
+    expect(timeout).toMatch(
+      /fail \(printf "config\.shutdown\.timeoutMs is %s[^"]*terminationGracePeriodSeconds/,
+    );
+  });
+
+  it('an explicit terminationGracePeriodSeconds must leave the relay 3 s past its shutdown timeout', () => {
+    const grace = define('kinesis-relay.terminationGracePeriodSeconds');
+    expect(grace).toMatch(
+      /lt \(int \.Values\.terminationGracePeriodSeconds\) \(add \$shutdown 3\)/,
+    );
+    expect(grace).not.toMatch(/\ble \(int/);
+  });
+});
+
 describe('rendered manifests, default values (fixtures/rendered-default.yaml)', () => {
   const manifests = readManifests('test/deploy/fixtures/rendered-default.yaml');
   const deployment = findManifest(manifests, 'Deployment');
@@ -374,6 +408,23 @@ describe('rendered manifests, default values (fixtures/rendered-default.yaml)', 
       expect(labels['app.kubernetes.io/version']).toBe(chart.appVersion);
       expect(labels).toMatchObject(selector);
     }
+  });
+
+  it('a sink outage (every pod not ready) does not block node drains: unready pods may be evicted', () => {
+    // /readyz fails while a sink is down, on every replica at once. With the default
+    // IfHealthyBudget the eviction API then refuses every pod (currentHealthy 0 < desired)
+    // and `kubectl drain` hangs for the whole outage; an evicted relay stops cleanly
+    // (SIGTERM: flush, checkpoint, release), so an unready one may always go.
+    const pdb = findManifest(manifests, 'PodDisruptionBudget');
+    expect(get(pdb, 'spec.unhealthyPodEvictionPolicy')).toBe('AlwaysAllow');
+    expect(get(defaults, 'podDisruptionBudget.unhealthyPodEvictionPolicy')).toBe('AlwaysAllow');
+    const template = readText('helm/kinesis-relay/templates/pdb.yaml');
+    // The field exists from Kubernetes 1.27 (beta, on by default); the chart supports 1.25,
+    // where Helm's schema validation would refuse an unknown field.
+    expect(template).toContain('semverCompare ">=1.27-0" .Capabilities.KubeVersion.Version');
+    expect(template).toContain(
+      'unhealthyPodEvictionPolicy: {{ .Values.podDisruptionBudget.unhealthyPodEvictionPolicy }}',
+    );
   });
 
   it('validates against the Kubernetes API schemas (kubernetes-models)', async (context) => {

@@ -1,8 +1,11 @@
 import { builtinModules } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { startHttpServer } from '../../src/observability/http-server.js';
 import { importOptional, readText, repoPath, type JsonObject } from './helpers.js';
 
 /**
@@ -77,6 +80,11 @@ const of = (stage: Stage | undefined, keyword: string) =>
   (stage?.instructions ?? []).filter((i) => i.keyword === keyword);
 const execForm = (instruction: Instruction | undefined): string[] =>
   JSON.parse(instruction?.args ?? 'null') as string[];
+/** The exec form after the HEALTHCHECK options (`--interval=... CMD [...]`). */
+const healthcheckCommand = (): string[] =>
+  JSON.parse(
+    (of(runtime, 'HEALTHCHECK').at(-1)?.args ?? '').replace(/^.*?CMD\s+/s, ''),
+  ) as string[];
 
 describe('Dockerfile', () => {
   it('is multi-stage: a build stage and a runtime stage, both on Node 24 slim', () => {
@@ -160,8 +168,40 @@ describe('Dockerfile', () => {
     expect(healthcheck).toContain('/healthz');
     const values = parseYaml(readText('helm/kinesis-relay/values.yaml')) as JsonObject;
     const port = ((values.config as JsonObject).metrics as JsonObject).port;
-    expect(healthcheck).toContain(`:${String(port)}/healthz`);
+    // http://127.0.0.1:<port>/healthz, or bash's /dev/tcp/127.0.0.1/<port> asking for /healthz.
+    expect(healthcheck).toMatch(new RegExp(`127\\.0\\.0\\.1[:/]${String(port)}\\b`));
     expect(of(runtime, 'EXPOSE').map((i) => i.args)).toEqual([String(port)]);
+  });
+
+  it('the health check starts no second node in the container (~50 MiB RSS in the relay memory limit)', () => {
+    // Every 30 s: a `node -e fetch(...)` beside a relay near its limit could get the relay
+    // OOM-killed (the kernel kills the biggest process in the cgroup).
+    const command = healthcheckCommand();
+    expect(command[0]).not.toBe('node');
+    expect(command.join(' ')).not.toMatch(/\bnode\b/);
+  });
+
+  it('the health check passes on a relay answering /healthz and fails when nothing answers', async () => {
+    const command = healthcheckCommand();
+    const { server, port } = await startHttpServer(
+      new Registry(),
+      { readiness: () => ({ ready: true }) },
+      0,
+      '127.0.0.1',
+    );
+    // The image checks the default port; here the free one the test server took.
+    const onPort = (p: number) => command.map((part) => part.replaceAll('9464', String(p)));
+    const exitCode = (argv: string[]) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: 'ignore' });
+        child.on('close', (code) => resolve(code));
+      });
+    try {
+      expect(await exitCode(onPort(port))).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await exitCode(onPort(port))).not.toBe(0);
   });
 
   it('keeps apt lean: no recommends, package lists removed in the same layer', () => {

@@ -197,6 +197,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
       'KinesisRelayDeadLetterGrowth',
       'KinesisRelayLagHigh',
       'KinesisRelayNoLeasesOwned',
+      'KinesisRelayRecordsTrimmed',
       'KinesisRelayShardStalled',
       'KinesisRelaySinkFailing',
       'KinesisRelaySinkGivingUp',

@@ -74,21 +74,32 @@ The container port: config.metrics.port, as the relay itself reads it (default 9
 
 {{/*
 config.shutdown.timeoutMs rounded up to whole seconds (the relay's default is 25000).
+A ${VAR} reference is known only in the container: `int` would make it 0 and the pod
+would be killed seconds into its shutdown, so it needs an explicit
+terminationGracePeriodSeconds (0 here: the explicit value is then taken as it is).
 */}}
 {{- define "kinesis-relay.shutdownTimeoutSeconds" -}}
-{{- $timeoutMs := (.Values.config.shutdown | default dict).timeoutMs | default 25000 | int }}
-{{- div (add $timeoutMs 999) 1000 }}
+{{- $timeoutMs := (.Values.config.shutdown | default dict).timeoutMs | default 25000 }}
+{{- if kindIs "string" $timeoutMs }}
+{{- if not .Values.terminationGracePeriodSeconds }}
+{{- fail (printf "config.shutdown.timeoutMs is %s, read only in the container: set terminationGracePeriodSeconds to its largest value in seconds plus 3 or more" $timeoutMs) }}
+{{- end }}
+{{- 0 }}
+{{- else }}
+{{- div (add ($timeoutMs | int) 999) 1000 }}
+{{- end }}
 {{- end }}
 
 {{/*
 Kubernetes kills the pod after terminationGracePeriodSeconds: it must leave the relay its
-whole shutdown timeout (flush sinks, checkpoint, release leases) plus some slack.
+whole shutdown timeout (flush sinks, checkpoint, release leases) plus the 3 s it may take
+after a timed-out one (closing clients up to 2 s, then a forced exit 1 s later).
 */}}
 {{- define "kinesis-relay.terminationGracePeriodSeconds" -}}
 {{- $shutdown := include "kinesis-relay.shutdownTimeoutSeconds" . | int }}
 {{- if .Values.terminationGracePeriodSeconds }}
-{{- if le (int .Values.terminationGracePeriodSeconds) $shutdown }}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must be above config.shutdown.timeoutMs (%d s)" (int .Values.terminationGracePeriodSeconds) $shutdown) }}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (add $shutdown 3) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be at least config.shutdown.timeoutMs (%d s) + 3" (int .Values.terminationGracePeriodSeconds) $shutdown) }}
 {{- end }}
 {{- .Values.terminationGracePeriodSeconds | int }}
 {{- else }}
