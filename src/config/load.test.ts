@@ -159,3 +159,25 @@ sinks:
     });
   });
 });
+
+describe('lease timings that validate alone but cannot hold a lease together', () => {
+  it('a renew interval above half the failover time is refused (every renewal would come after self-expiry)', () => {
+    expect(problemsOf(`${minimal}leases: { failoverMs: 10000, renewIntervalMs: 10000 }\n`)).toEqual(
+      [
+        'leases.renewIntervalMs: must be at most half of leases.failoverMs (5000), so one failed renewal does not cost the lease',
+      ],
+    );
+    expect(problemsOf(`${minimal}leases: { failoverMs: 10000, renewIntervalMs: 5000 }\n`)).toEqual(
+      [],
+    );
+  });
+
+  it('a failover time too short for a DynamoDB call to answer within its renew interval is refused', () => {
+    expect(problemsOf(`${minimal}leases: { failoverMs: 2 }\n`)).toEqual([
+      "leases.failoverMs: must be at least 1000 (a third of it is each lease call's deadline)",
+    ]);
+    expect(problemsOf(`${minimal}leases: { renewIntervalMs: 1 }\n`)).toEqual([
+      "leases.renewIntervalMs: must be at least 250 (it is each lease call's deadline)",
+    ]);
+  });
+});
