@@ -53,53 +53,75 @@ export async function setCheckpoint(
   });
   try {
     const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);
-    const find = async () => (await store.listLeases()).find((l) => l.leaseKey === options.shardId);
-    let lease = await find();
-    if (!lease) throw new UsageError(`no lease for shard ${options.shardId} in ${store.tableName}`);
-    if (lease.leaseOwner && !options.force) {
-      options.say(
-        `${options.shardId} is owned by ${lease.leaseOwner}; watching its lease for up to ${config.leases.failoverMs} ms to see whether that worker is alive…`,
-      );
-      const alive = await ownerIsAlive(find, lease, config.leases.failoverMs);
-      if (alive) {
-        options.say(
-          `refused: ${lease.leaseOwner} is alive and holds ${options.shardId}. Stop it first, or use --force.`,
-        );
-        return 1;
-      }
-      lease = (await find()) ?? lease;
-    }
-    const before = await moveCheckpoint(store, find, lease, options.to);
-    const target = options.to.timestamp
-      ? `AT_TIMESTAMP ${options.to.timestamp.toISOString()}`
-      : describeCheckpoint(options.to.checkpoint);
-    options.say(
-      `${options.shardId}: checkpoint ${describeCheckpoint(before.checkpoint)} → ${target}`,
-    );
-    return 0;
+    return await moveShardCheckpoint(store, config.leases.failoverMs, options);
   } finally {
     destroyAwsClients(clients);
   }
 }
 
+/** `setCheckpoint` on a lease table at hand. */
+export async function moveShardCheckpoint(
+  store: LeaseStore,
+  failoverMs: number,
+  options: CheckpointSetOptions,
+): Promise<number> {
+  const find = async () => (await store.listLeases()).find((l) => l.leaseKey === options.shardId);
+  const lease = await find();
+  if (!lease) throw new UsageError(`no lease for shard ${options.shardId} in ${store.tableName}`);
+  if (lease.leaseOwner && !options.force) {
+    options.say(
+      `${options.shardId} is owned by ${lease.leaseOwner}; watching its lease for up to ${failoverMs} ms to see whether that worker is alive…`,
+    );
+    const alive = await ownerIsAlive(find, lease, failoverMs);
+    if (alive) {
+      options.say(
+        `refused: ${lease.leaseOwner} is alive and holds ${options.shardId}. Stop it first, or use --force.`,
+      );
+      return 1;
+    }
+    // The write below is conditional on the counter watched: a worker that takes the lease
+    // from here on makes it fail, and the command refuses.
+  }
+  const moved = await moveCheckpoint(store, find, lease, options);
+  if (!moved.ok) {
+    const owner = moved.now?.leaseOwner ?? 'no owner';
+    options.say(
+      `refused: the lease of ${options.shardId} changed while the checkpoint was being moved (now ${owner}, counter ${moved.now?.leaseCounter ?? '?'}); nothing was written. Run again, or use --force.`,
+    );
+    return 1;
+  }
+  const before = moved.lease;
+  const target = options.to.timestamp
+    ? `AT_TIMESTAMP ${options.to.timestamp.toISOString()}`
+    : describeCheckpoint(options.to.checkpoint);
+  options.say(
+    `${options.shardId}: checkpoint ${describeCheckpoint(before.checkpoint)} → ${target}`,
+  );
+  return 0;
+}
+
 /**
- * The write is conditional on the counter last read; a live owner renewing the lease
- * (with --force) moves it under us, so read again and retry a few times.
+ * The write is conditional on the counter last read. Without --force a counter that moved
+ * means a worker took or renewed the lease since we judged it: refused, never retried over
+ * it. With --force a live owner renewing moves it under us, so read again and retry.
  */
 async function moveCheckpoint(
   store: LeaseStore,
   find: () => Promise<Lease | undefined>,
   seen: Lease,
-  to: CheckpointTarget,
-): Promise<Lease> {
+  options: CheckpointSetOptions,
+): Promise<{ ok: true; lease: Lease } | { ok: false; now: Lease | undefined }> {
+  const { to } = options;
   let lease = seen;
   for (let attempt = 1; ; attempt += 1) {
     try {
       await store.forceCheckpoint(lease, to.checkpoint, to.timestamp);
-      return lease;
+      return { ok: true, lease };
     } catch (error) {
       if (!isConditionFailure(error) || attempt >= 10) throw error;
-      lease = (await find()) ?? lease;
+      const now = await find();
+      if (!options.force || !now) return { ok: false, now };
+      lease = now;
     }
   }
 }
