@@ -181,3 +181,46 @@ describe('lease timings that validate alone but cannot hold a lease together', (
     ]);
   });
 });
+
+describe('a quoted ${VAR} stays text, whatever the variable holds', () => {
+  const webhook = (secret: string) => `
+application: my-app
+stream: { name: events }
+leases:
+  workerId: '\${WORKER_ID}'
+sinks:
+  - name: hooks
+    type: webhook
+    url: https://example.com/hook
+    signingSecret: ${secret}
+`;
+
+  it.each(['123456', '0123', 'true', 'null', '~', '12345678901234567890123'])(
+    'a secret of %s given through a quoted reference is that text',
+    (value) => {
+      const env = { SECRET: value, WORKER_ID: 'null' };
+      for (const quoted of ['"${SECRET}"', "'${SECRET}'"]) {
+        const config = parseConfig(webhook(quoted), 'test.yaml', env);
+        expect(config.sinks[0]).toMatchObject({ signingSecret: value });
+        // Not a null worker id (which would mean "pick one"): the text the variable holds.
+        expect(config.leases.workerId).toBe('null');
+      }
+    },
+  );
+
+  it('an unquoted reference still takes the type it would have written literally', () => {
+    const config = parseConfig(`${minimal}metrics:\n  port: \${PORT}\n`, 'test.yaml', {
+      PORT: '9999',
+    });
+    expect(config.metrics.port).toBe(9999);
+  });
+});
+
+it('an unquoted ${VAR} that turned into a number where text is expected says to quote it', () => {
+  const problems = problemsOf(`${minimal}leases:\n  workerId: \${WORKER_ID}\n`, {
+    WORKER_ID: '42',
+  });
+  expect(problems).toEqual([
+    'leases.workerId: Invalid input: expected string, received number (from ${WORKER_ID}, which YAML reads as a number: write "${WORKER_ID}" in quotes to keep it text)',
+  ]);
+});

@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { isScalar, parseDocument, visit, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.js';
-import { interpolateEnv, joinPath } from './interpolate.js';
+import {
+  QuotedText,
+  interpolateEnv,
+  isWholeReference,
+  joinPath,
+  type TypedReference,
+} from './interpolate.js';
 import { configSchema, type RelayConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/relay.yaml';
@@ -35,7 +41,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv): RelayConfig {
   let tree: unknown;
   try {
-    tree = parseYaml(text);
+    tree = parseYamlMarkingQuotedReferences(text);
   } catch (error) {
     const reason = error instanceof YAMLParseError ? error.message : String(error);
     throw new ConfigError(source, [`not valid YAML: ${reason}`]);
@@ -43,16 +49,55 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   return validateConfig(tree, source, env);
 }
 
+/**
+ * The YAML as a plain tree, with each quoted value that is one `${VAR}` wrapped in
+ * `QuotedText`, so interpolation keeps it text (quoting is the way to say "a string").
+ */
+function parseYamlMarkingQuotedReferences(text: string): unknown {
+  const document = parseDocument(text);
+  const [error] = document.errors;
+  if (error) throw error;
+  visit(document, {
+    Scalar(key, node) {
+      if (key === 'key' || !isScalar(node)) return;
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (quoted && typeof node.value === 'string' && isWholeReference(node.value)) {
+        node.value = new QuotedText(node.value);
+      }
+    },
+  });
+  return document.toJS();
+}
+
 export function validateConfig(tree: unknown, source: string, env: NodeJS.ProcessEnv): RelayConfig {
-  const { value, missing } = interpolateEnv(tree, env);
+  const { value, missing, typed } = interpolateEnv(tree, env);
   const envProblems = missing.map(
     (m) => `${m.path}: environment variable ${m.variable} is not set and has no :-default`,
   );
   const result = configSchema.safeParse(value);
-  const schemaProblems = result.success ? [] : result.error.issues.flatMap(describeIssue);
+  const schemaProblems = result.success
+    ? []
+    : result.error.issues.flatMap((issue) => withQuoteHint(issue, typed));
   const problems = [...envProblems, ...schemaProblems];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
+}
+
+/**
+ * A value that was only a `${VAR}` takes the type YAML reads in it (a number, say); where
+ * the key wants text, the remedy is to quote the reference. Names the reference, never
+ * the value (it may be a secret).
+ */
+function withQuoteHint(issue: z.core.$ZodIssue, typed: readonly TypedReference[]): string[] {
+  const problems = describeIssue(issue);
+  if (issue.code !== 'invalid_type' || issue.expected !== 'string') return problems;
+  const path = issue.path.reduce<string>((acc, key) => joinPath(acc, String(key)), '');
+  const from = typed.find((one) => one.path === path);
+  if (!from) return problems;
+  return problems.map(
+    (problem) =>
+      `${problem} (from ${from.reference}, which YAML reads as ${from.readAs}: write "${from.reference}" in quotes to keep it text)`,
+  );
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {
