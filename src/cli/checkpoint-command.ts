@@ -1,9 +1,11 @@
 import type { RelayConfig } from '../config/schema.js';
 import { describeCheckpoint, type Checkpoint } from '../core/checkpoint.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError, awsErrorName, errorMessage } from '../core/errors.js';
 import { createAwsClients, destroyAwsClients } from '../kinesis/clients.js';
+import type { KinesisStreamApi } from '../kinesis/stream-api.js';
 import type { Lease } from '../leases/lease.js';
 import { LeaseStore, isConditionFailure } from '../leases/lease-store.js';
+import { leaseStreams, shardIdOf } from './lease-streams.js';
 
 export interface CheckpointTarget {
   readonly checkpoint: Checkpoint;
@@ -51,10 +53,14 @@ export async function setCheckpoint(
     region: config.aws.region,
     idleTimeoutMs: config.aws.idleTimeoutMs,
   });
+  const streams = leaseStreams(config, clients);
   try {
     const store = new LeaseStore(clients.dynamo, config.leases.table ?? config.application);
-    return await moveShardCheckpoint(store, config.leases.failoverMs, options);
+    return await moveShardCheckpoint(store, config.leases.failoverMs, options, (lease) =>
+      checkSequenceNumber(streams.apiFor(lease), lease, options.to),
+    );
   } finally {
+    streams.close();
     destroyAwsClients(clients);
   }
 }
@@ -64,10 +70,12 @@ export async function moveShardCheckpoint(
   store: LeaseStore,
   failoverMs: number,
   options: CheckpointSetOptions,
+  checkTarget: (lease: Lease) => Promise<void> = () => Promise.resolve(),
 ): Promise<number> {
   const find = async () => (await store.listLeases()).find((l) => l.leaseKey === options.shardId);
   const lease = await find();
   if (!lease) throw new UsageError(`no lease for shard ${options.shardId} in ${store.tableName}`);
+  await checkTarget(lease);
   if (lease.leaseOwner && !options.force) {
     options.say(
       `${options.shardId} is owned by ${lease.leaseOwner}; watching its lease for up to ${failoverMs} ms to see whether that worker is alive…`,
@@ -98,6 +106,31 @@ export async function moveShardCheckpoint(
     `${options.shardId}: checkpoint ${describeCheckpoint(before.checkpoint)} → ${target}`,
   );
   return 0;
+}
+
+/**
+ * A sequence number must be one the shard holds: the relay restarts AT it, and one Kinesis
+ * refuses (another shard's, past the end, a typo) would restart the shard at TRIM_HORIZON
+ * (iterator-start.ts: what a trimmed checkpoint does), a replay of the whole retention.
+ */
+async function checkSequenceNumber(
+  api: KinesisStreamApi | undefined,
+  lease: Lease,
+  to: CheckpointTarget,
+): Promise<void> {
+  if (typeof to.checkpoint === 'string') return;
+  const shardId = shardIdOf(lease);
+  if (!api) throw new UsageError(`${lease.leaseKey} is not a shard of a configured stream`);
+  const { sequenceNumber } = to.checkpoint;
+  try {
+    await api.getShardIterator(shardId, { type: 'AT_SEQUENCE_NUMBER', sequenceNumber });
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name !== 'InvalidArgumentException' && name !== 'ResourceNotFoundException') throw error;
+    throw new UsageError(
+      `--to: ${sequenceNumber} is not a sequence number of ${shardId} that Kinesis holds (${name}: ${errorMessage(error)}); nothing was written`,
+    );
+  }
 }
 
 /**

@@ -4,6 +4,10 @@ import type { Checkpoint } from '../../src/core/checkpoint.js';
 import type { Lease } from '../../src/leases/lease.js';
 import { LeaseStore } from '../../src/leases/lease-store.js';
 import { leaseFixture } from '../support/lease-fixture.js';
+import { createStream, putAll } from '../../src/demo/producer.js';
+import { numberedRecord } from '../support/records.js';
+import { testRelayConfig } from '../support/relay-config.js';
+import { runCli, writeConfig } from '../support/relay-process.js';
 import { useTestStack, uniqueName } from '../support/stack.js';
 
 const shardId = 'shardId-000000000000';
@@ -62,5 +66,51 @@ describe('kinesis-relay checkpoint set racing a worker', () => {
     const lease = (await store.listLeases()).find((l) => l.leaseKey === shardId);
     expect(lease?.checkpoint).toEqual({ sequenceNumber: '4950', subSequenceNumber: 0 });
     expect(lease?.leaseCounter).toBe(2);
+  });
+});
+
+describe('kinesis-relay checkpoint set to a sequence number the shard does not hold', () => {
+  const test = useTestStack();
+
+  it('a sequence number of another shard, or past the end, is refused with exit 2 and nothing written (the relay would replay the whole shard from TRIM_HORIZON)', async () => {
+    const names = {
+      stream: uniqueName('cpset-seq'),
+      table: uniqueName('cpset-seq-leases'),
+      bucket: uniqueName('cpset-seq-archive'),
+    };
+    await createStream(test.clients.kinesis, names.stream, 2);
+    const put = await putAll(
+      test.clients.kinesis,
+      names.stream,
+      Array.from({ length: 60 }, (_, i) => numberedRecord(i)),
+    );
+    const [first, second] = [...new Set(put.map((r) => r.shardId))].sort() as [string, string];
+    const onFirst = put.filter((r) => r.shardId === first);
+    const onSecond = put.filter((r) => r.shardId === second);
+    const store = new LeaseStore(test.clients.dynamo, names.table);
+    await store.ensureTable();
+    await store.createLeaseIfAbsent(leaseFixture(first, null, { leaseCounter: 0 }));
+    const configPath = writeConfig(testRelayConfig(names));
+    const set = (to: string) =>
+      runCli(['checkpoint', 'set', '--config', configPath, '--shard', first, '--to', to]);
+
+    const otherShards = onSecond.at(-1)?.sequenceNumber ?? '';
+    const pastTheEnd = (BigInt(onFirst.at(-1)?.sequenceNumber ?? '0') + 10n ** 30n).toString();
+    for (const to of [otherShards, pastTheEnd]) {
+      const refused = await set(to);
+      expect(refused.code).toBe(2);
+      expect(refused.output).toContain(`is not a sequence number of ${first}`);
+      expect((await store.listLeases()).find((l) => l.leaseKey === first)?.checkpoint).toBe(
+        'TRIM_HORIZON',
+      );
+    }
+
+    const good = onFirst[10]?.sequenceNumber ?? '';
+    const moved = await set(good);
+    expect(moved.code).toBe(0);
+    expect((await store.listLeases()).find((l) => l.leaseKey === first)?.checkpoint).toEqual({
+      sequenceNumber: good,
+      subSequenceNumber: 0,
+    });
   });
 });
