@@ -224,3 +224,18 @@ it('an unquoted ${VAR} that turned into a number where text is expected says to 
     'leases.workerId: Invalid input: expected string, received number (from ${WORKER_ID}, which YAML reads as a number: write "${WORKER_ID}" in quotes to keep it text)',
   ]);
 });
+
+describe('a YAML syntax error', () => {
+  it.each([
+    ['a nested mapping', '    signingSecret: s3cr3t-value: oops\n', 'line 7, column 20'],
+    ['an unclosed quote', '    signingSecret: "s3cr3t-value\n', 'line 8, column 1'],
+  ])('on a line with a secret (%s) names the line, never the value', (_what, line, at) => {
+    const problems = problemsOf(
+      `application: my-app\nstream: { name: events }\nsinks:\n  - name: hooks\n    type: webhook\n    url: https://example.com/hook\n${line}`,
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^not valid YAML: /);
+    expect(problems[0]).toContain(at);
+    expect(problems[0]).not.toContain('s3cr3t');
+  });
+});

@@ -43,7 +43,12 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   try {
     tree = parseYamlMarkingQuotedReferences(text);
   } catch (error) {
-    const reason = error instanceof YAMLParseError ? error.message : String(error);
+    // The parser's message quotes the offending line after its position; that line may
+    // hold a secret written in the file, and this message is printed and logged.
+    const reason =
+      error instanceof YAMLParseError
+        ? (error.message.split('\n')[0] ?? '').replace(/:$/, '')
+        : String(error);
     throw new ConfigError(source, [`not valid YAML: ${reason}`]);
   }
   return validateConfig(tree, source, env);
