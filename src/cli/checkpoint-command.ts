@@ -13,7 +13,7 @@ export interface CheckpointTarget {
 }
 
 /** `--to TRIM_HORIZON | LATEST | <sequence>[/<sub-sequence>] | <ISO-8601 time>` */
-export function parseCheckpointTarget(text: string): CheckpointTarget {
+export function parseCheckpointTarget(text: string, now = new Date()): CheckpointTarget {
   if (text === 'TRIM_HORIZON' || text === 'LATEST') return { checkpoint: text };
   const sequence = /^(\d{1,129})(?:\/(\d+))?$/.exec(text);
   if (sequence) {
@@ -25,7 +25,18 @@ export function parseCheckpointTarget(text: string): CheckpointTarget {
     };
   }
   if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) {
-    return { checkpoint: 'AT_TIMESTAMP', timestamp: new Date(text) };
+    // Without a zone, JavaScript reads the time in the host's zone: hours off on a laptop.
+    if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) {
+      throw new UsageError(`--to: '${text}' has no time zone: end it in Z or an offset (+01:00)`);
+    }
+    const timestamp = new Date(text);
+    // The shard would skip every record that arrives until then; LATEST says that on purpose.
+    if (timestamp.getTime() > now.getTime()) {
+      throw new UsageError(
+        `--to: ${timestamp.toISOString()} is in the future: every record until then would be skipped (LATEST skips to now)`,
+      );
+    }
+    return { checkpoint: 'AT_TIMESTAMP', timestamp };
   }
   throw new UsageError(
     `--to: '${text}' is not TRIM_HORIZON, LATEST, a sequence number or an ISO-8601 time`,
