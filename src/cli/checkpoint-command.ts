@@ -87,6 +87,12 @@ export async function moveShardCheckpoint(
   const lease = await find();
   if (!lease) throw new UsageError(`no lease for shard ${options.shardId} in ${store.tableName}`);
   await checkTarget(lease);
+  if (lease.checkpoint === 'SHARD_END' && !options.force) {
+    options.say(
+      `refused: ${options.shardId} is at SHARD_END and its children (${lease.childShardIds.join(', ') || 'none recorded'}) carry on from its end; moving it reads it again after them (per-key order lost). Use --force to do it anyway.`,
+    );
+    return 1;
+  }
   if (lease.leaseOwner && !options.force) {
     options.say(
       `${options.shardId} is owned by ${lease.leaseOwner}; watching its lease for up to ${failoverMs} ms to see whether that worker is alive…`,

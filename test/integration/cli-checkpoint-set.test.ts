@@ -114,3 +114,36 @@ describe('kinesis-relay checkpoint set to a sequence number the shard does not h
     });
   });
 });
+
+describe('kinesis-relay checkpoint set on a finished shard', () => {
+  const test = useTestStack();
+
+  it('a shard at SHARD_END is left alone without --force (its children carry on from its end)', async () => {
+    const store = new LeaseStore(test.clients.dynamo, uniqueName('cpset-end'));
+    await store.ensureTable();
+    await store.createLeaseIfAbsent(
+      leaseFixture(shardId, null, {
+        leaseCounter: 0,
+        checkpoint: 'SHARD_END',
+        childShardIds: ['shardId-000000000002'],
+      }),
+    );
+    const said: string[] = [];
+    const set = (force: boolean) =>
+      moveShardCheckpoint(store, 1500, {
+        shardId,
+        to: { checkpoint: 'TRIM_HORIZON' },
+        force,
+        say: (line) => said.push(line),
+      });
+    expect(await set(false)).toBe(1);
+    expect(said.join('\n')).toContain('SHARD_END');
+    expect((await store.listLeases()).find((l) => l.leaseKey === shardId)?.checkpoint).toBe(
+      'SHARD_END',
+    );
+    expect(await set(true)).toBe(0);
+    expect((await store.listLeases()).find((l) => l.leaseKey === shardId)?.checkpoint).toBe(
+      'TRIM_HORIZON',
+    );
+  });
+});
