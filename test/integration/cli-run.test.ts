@@ -68,4 +68,17 @@ describe('kinesis-relay run and signals', () => {
       await s3.close();
     }
   });
+
+  it('a stream that does not exist: start fails, the process exits 1 naming it', async () => {
+    const names = {
+      stream: uniqueName('no-such-stream'),
+      table: uniqueName('nostream-leases'),
+      bucket: uniqueName('nostream-archive'),
+    };
+    await createBucket(test.clients, names.bucket);
+    const relay = startRelayProcess(['run', '--config', writeConfig(testRelayConfig(names))]);
+    expect(await relay.exited).toBe(1);
+    expect(relay.output()).toContain('could not start');
+    expect(relay.output()).toContain(names.stream);
+  });
 });
