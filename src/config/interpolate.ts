@@ -12,6 +12,8 @@ export interface TypedReference {
 export interface MissingVariable {
   readonly path: string;
   readonly variable: string;
+  /** Set, to the empty string (which counts as unset, as `${VAR:-default}` does in sh). */
+  readonly empty: boolean;
 }
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -77,7 +79,7 @@ function interpolateText(
     const value = env[name];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
-    missing.push({ path, variable: name });
+    missing.push({ path, variable: name, empty: value === '' });
     return '';
   });
 }

@@ -239,3 +239,9 @@ describe('a YAML syntax error', () => {
     expect(problems[0]).not.toContain('s3cr3t');
   });
 });
+
+it('a variable set to the empty string is named as empty, not as unset', () => {
+  expect(problemsOf(`${minimal}log:\n  level: \${LOG_LEVEL}\n`, { LOG_LEVEL: '' })).toContain(
+    'log.level: environment variable LOG_LEVEL is empty and has no :-default',
+  );
+});

@@ -77,7 +77,8 @@ function parseYamlMarkingQuotedReferences(text: string): unknown {
 export function validateConfig(tree: unknown, source: string, env: NodeJS.ProcessEnv): RelayConfig {
   const { value, missing, typed } = interpolateEnv(tree, env);
   const envProblems = missing.map(
-    (m) => `${m.path}: environment variable ${m.variable} is not set and has no :-default`,
+    (m) =>
+      `${m.path}: environment variable ${m.variable} is ${m.empty ? 'empty' : 'not set'} and has no :-default`,
   );
   const result = configSchema.safeParse(value);
   const schemaProblems = result.success
