@@ -85,7 +85,18 @@ export async function moveShardCheckpoint(
 ): Promise<number> {
   const find = async () => (await store.listLeases()).find((l) => l.leaseKey === options.shardId);
   const lease = await find();
-  if (!lease) throw new UsageError(`no lease for shard ${options.shardId} in ${store.tableName}`);
+  if (!lease) {
+    // A multi-stream table keys its leases `account:stream:epoch:shardId`: name them.
+    const keys = (await store.listLeases())
+      .filter((l) => l.shardId === options.shardId)
+      .map((l) => l.leaseKey);
+    throw new UsageError(
+      `no lease for shard ${options.shardId} in ${store.tableName}` +
+        (keys.length > 0
+          ? ` (a multi-stream table: --shard takes the lease key, one of ${keys.join(', ')})`
+          : ''),
+    );
+  }
   await checkTarget(lease);
   if (lease.checkpoint === 'SHARD_END' && !options.force) {
     options.say(

@@ -147,3 +147,27 @@ describe('kinesis-relay checkpoint set on a finished shard', () => {
     );
   });
 });
+
+describe('kinesis-relay checkpoint set --shard on a multi-stream table', () => {
+  const test = useTestStack();
+
+  it('a bare shard id names the lease keys that hold it (a usage error, nothing written)', async () => {
+    const store = new LeaseStore(test.clients.dynamo, uniqueName('cpset-multi'));
+    await store.ensureTable();
+    const stream = '123456789012:events:1700000000';
+    await store.createLeaseIfAbsent(
+      leaseFixture(`${stream}:${shardId}`, null, {
+        leaseCounter: 0,
+        streamIdentifier: stream,
+        shardId,
+      }),
+    );
+    const attempt = moveShardCheckpoint(store, 1500, {
+      shardId,
+      to: { checkpoint: 'TRIM_HORIZON' },
+      force: false,
+      say: () => undefined,
+    });
+    await expect(attempt).rejects.toThrow(`${stream}:${shardId}`);
+  });
+});
