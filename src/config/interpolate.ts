@@ -8,6 +8,12 @@ export interface TypedReference {
   readonly readAs: string;
 }
 
+/** A `${VAR:-default}` whose default holds another reference (not supported). */
+export interface NestedReference {
+  readonly path: string;
+  readonly variable: string;
+}
+
 /** A `${VAR}` that has no value and no `:-default`. */
 export interface MissingVariable {
   readonly path: string;
@@ -16,6 +22,8 @@ export interface MissingVariable {
   readonly empty: boolean;
 }
 
+/** `${A:-${B}}`: sh nests these, this reader does not (its default would end at the first `}`). */
+const NESTED_IN_DEFAULT = /\$\{([A-Za-z_][A-Za-z0-9_]*):-[^}]*\$\{/g;
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 
@@ -36,10 +44,22 @@ export class QuotedText {
 export function interpolateEnv(
   tree: unknown,
   env: NodeJS.ProcessEnv,
-): { value: unknown; missing: MissingVariable[]; typed: TypedReference[] } {
+): {
+  value: unknown;
+  missing: MissingVariable[];
+  typed: TypedReference[];
+  nested: NestedReference[];
+} {
   const missing: MissingVariable[] = [];
+  const nested: NestedReference[] = [];
   const typed: TypedReference[] = [];
   const walk = (node: unknown, path: string): unknown => {
+    if (typeof node === 'string' || node instanceof QuotedText) {
+      const text = typeof node === 'string' ? node : node.text;
+      for (const match of text.matchAll(NESTED_IN_DEFAULT)) {
+        nested.push({ path, variable: match[1] ?? '' });
+      }
+    }
     if (typeof node === 'string') {
       const value = interpolateString(node, path, env, missing);
       if (typeof value !== 'string') typed.push({ path, reference: node, readAs: kindOf(value) });
@@ -54,7 +74,7 @@ export function interpolateEnv(
     }
     return node;
   };
-  return { value: walk(tree, ''), missing, typed };
+  return { value: walk(tree, ''), missing, typed, nested };
 }
 
 function interpolateString(

@@ -245,3 +245,11 @@ it('a variable set to the empty string is named as empty, not as unset', () => {
     'log.level: environment variable LOG_LEVEL is empty and has no :-default',
   );
 });
+
+it('a ${VAR} nested in a :-default is refused, not taken as literal text', () => {
+  expect(
+    problemsOf(`${minimal}leases:\n  workerId: \${WORKER_ID:-\${HOSTNAME}}\n`, { HOSTNAME: 'h1' }),
+  ).toEqual([
+    'leases.workerId: a ${...} inside the :-default of ${WORKER_ID} is not supported: give the default as text',
+  ]);
+});

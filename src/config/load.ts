@@ -75,16 +75,24 @@ function parseYamlMarkingQuotedReferences(text: string): unknown {
 }
 
 export function validateConfig(tree: unknown, source: string, env: NodeJS.ProcessEnv): RelayConfig {
-  const { value, missing, typed } = interpolateEnv(tree, env);
-  const envProblems = missing.map(
-    (m) =>
-      `${m.path}: environment variable ${m.variable} is ${m.empty ? 'empty' : 'not set'} and has no :-default`,
-  );
+  const { value, missing, typed, nested } = interpolateEnv(tree, env);
   const result = configSchema.safeParse(value);
   const schemaProblems = result.success
     ? []
     : result.error.issues.flatMap((issue) => withQuoteHint(issue, typed));
-  const problems = [...envProblems, ...schemaProblems];
+  const nestedProblems = nested.map(
+    (n) =>
+      `${n.path}: a \${...} inside the :-default of \${${n.variable}} is not supported: give the default as text`,
+  );
+  // A nested reference's default is cut short at its first `}`: that problem alone is the one.
+  const nestedPaths = new Set(nested.map((n) => n.path));
+  const envProblems = missing
+    .filter((m) => !nestedPaths.has(m.path))
+    .map(
+      (m) =>
+        `${m.path}: environment variable ${m.variable} is ${m.empty ? 'empty' : 'not set'} and has no :-default`,
+    );
+  const problems = [...nestedProblems, ...envProblems, ...schemaProblems];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }
