@@ -81,4 +81,28 @@ describe('kinesis-relay run and signals', () => {
     expect(relay.output()).toContain('could not start');
     expect(relay.output()).toContain(names.stream);
   });
+
+  it('a SIGTERM during start-up ends in a clean stop once the relay is up: exit 0, no lease left owned', async () => {
+    const names = {
+      stream: uniqueName('early-term'),
+      table: uniqueName('early-term-leases'),
+      bucket: uniqueName('early-term-archive'),
+    };
+    await createStream(test.clients.kinesis, names.stream, 2);
+    await createBucket(test.clients, names.bucket);
+    const relay = startRelayProcess(['run', '--config', writeConfig(testRelayConfig(names))]);
+    // The HTTP server is up and the lease table is being set up: start() has not returned.
+    await eventually(
+      'the relay to begin starting',
+      async () => (relay.output().includes('kinesis-relay starting') ? true : undefined),
+      60_000,
+      5,
+    );
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+    expect(relay.output()).toContain('stopped cleanly');
+    const store = new LeaseStore(test.clients.dynamo, names.table);
+    const owners = (await store.listLeases()).map((lease) => lease.leaseOwner);
+    expect(owners.every((owner) => owner === null)).toBe(true);
+  });
 });
