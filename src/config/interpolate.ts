@@ -1,11 +1,17 @@
 import { parse as parseYamlScalar } from 'yaml';
 
-/** A value that was only a `${VAR}` and took a type other than text (a number, say). */
-export interface TypedReference {
+/**
+ * A value that was only a `${VAR}` whose text YAML reads as another type (a number, a
+ * boolean, null). Which of the two the key gets is decided against the schema (load.ts):
+ * the one written (quoted: the text; plain: the typed value) unless the key wants the other.
+ */
+export interface WholeReference {
+  /** The keys down to the value, for putting the other form in its place. */
+  readonly keys: readonly (string | number)[];
   readonly path: string;
-  readonly reference: string;
-  /** What YAML read in the variable's value: `a number`, `a boolean`, `null`. */
-  readonly readAs: string;
+  readonly text: string;
+  readonly typed: unknown;
+  readonly quoted: boolean;
 }
 
 /** A `${VAR:-default}` whose default holds another reference (not supported). */
@@ -28,9 +34,9 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 
 /**
- * A string the YAML file quoted: a `${VAR}` in it stays text whatever the variable holds
- * (`signingSecret: "${SECRET}"` with SECRET=123456 is the text 123456, not a number), as
- * the same value written literally in quotes would be. `load.ts` marks them while parsing.
+ * A string the YAML file quoted: a `${VAR}` in it is text first, whatever the variable
+ * holds (`signingSecret: "${SECRET}"` with SECRET=123456 is the text 123456), as the same
+ * value written literally in quotes would be. `load.ts` marks them while parsing.
  */
 export class QuotedText {
   constructor(readonly text: string) {}
@@ -47,46 +53,38 @@ export function interpolateEnv(
 ): {
   value: unknown;
   missing: MissingVariable[];
-  typed: TypedReference[];
+  whole: WholeReference[];
   nested: NestedReference[];
 } {
   const missing: MissingVariable[] = [];
   const nested: NestedReference[] = [];
-  const typed: TypedReference[] = [];
-  const walk = (node: unknown, path: string): unknown => {
+  const whole: WholeReference[] = [];
+  const walk = (node: unknown, keys: readonly (string | number)[]): unknown => {
+    const path = keys.reduce<string>((acc, key) => joinPath(acc, key), '');
     if (typeof node === 'string' || node instanceof QuotedText) {
-      const text = typeof node === 'string' ? node : node.text;
-      for (const match of text.matchAll(NESTED_IN_DEFAULT)) {
+      const quoted = node instanceof QuotedText;
+      const source = quoted ? node.text : node;
+      for (const match of source.matchAll(NESTED_IN_DEFAULT)) {
         nested.push({ path, variable: match[1] ?? '' });
       }
+      if (!source.includes('${')) return source;
+      const text = interpolateText(source, path, env, missing);
+      if (!WHOLE_REFERENCE.test(source)) return text;
+      // `port: ${METRICS_PORT:-9464}` should become the number 9464, as if written literally.
+      const typed = scalarFromText(text);
+      if (typeof typed === 'string') return text;
+      whole.push({ keys, path, text, typed, quoted });
+      return quoted ? text : typed;
     }
-    if (typeof node === 'string') {
-      const value = interpolateString(node, path, env, missing);
-      if (typeof value !== 'string') typed.push({ path, reference: node, readAs: kindOf(value) });
-      return value;
-    }
-    if (node instanceof QuotedText) return interpolateText(node.text, path, env, missing);
-    if (Array.isArray(node)) return node.map((item, index) => walk(item, joinPath(path, index)));
+    if (Array.isArray(node)) return node.map((item, index) => walk(item, [...keys, index]));
     if (node !== null && typeof node === 'object') {
       return Object.fromEntries(
-        Object.entries(node).map(([key, value]) => [key, walk(value, joinPath(path, key))]),
+        Object.entries(node).map(([key, value]) => [key, walk(value, [...keys, key])]),
       );
     }
     return node;
   };
-  return { value: walk(tree, ''), missing, typed, nested };
-}
-
-function interpolateString(
-  text: string,
-  path: string,
-  env: NodeJS.ProcessEnv,
-  missing: MissingVariable[],
-): unknown {
-  if (!text.includes('${')) return text;
-  const replaced = interpolateText(text, path, env, missing);
-  // `port: ${METRICS_PORT:-9464}` should become the number 9464, as if written literally.
-  return WHOLE_REFERENCE.test(text) ? scalarFromText(replaced) : replaced;
+  return { value: walk(tree, []), missing, whole, nested };
 }
 
 function interpolateText(
@@ -113,11 +111,6 @@ function scalarFromText(text: string): unknown {
   if (text === '') return text;
   const value: unknown = parseYamlScalar(text);
   return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : text;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  return typeof value === 'number' ? 'a number' : 'a boolean';
 }
 
 export function joinPath(path: string, key: string | number): string {

@@ -216,13 +216,30 @@ sinks:
   });
 });
 
-it('an unquoted ${VAR} that turned into a number where text is expected says to quote it', () => {
-  const problems = problemsOf(`${minimal}leases:\n  workerId: \${WORKER_ID}\n`, {
+it('an unquoted ${VAR} of digits where text is wanted is that text (a worker id, a secret)', () => {
+  const config = parseConfig(`${minimal}leases:\n  workerId: \${WORKER_ID}\n`, 'test.yaml', {
     WORKER_ID: '42',
   });
-  expect(problems).toEqual([
-    'leases.workerId: Invalid input: expected string, received number (from ${WORKER_ID}, which YAML reads as a number: write "${WORKER_ID}" in quotes to keep it text)',
-  ]);
+  expect(config.leases.workerId).toBe('42');
+});
+
+it('a quoted ${VAR} where a number or boolean is wanted (flow style must quote) is that number', () => {
+  const config = parseConfig(
+    [
+      'application: my-app',
+      'stream: { name: events }',
+      'metrics: { port: "${PORT:-9999}" }',
+      'leases: { maxLeasesPerWorker: "${MAX}" }',
+      'sinks:',
+      '  - { name: a, type: s3, bucket: my-bucket, exactlyOnce: "${EO}", idleFlushMs: 60000 }',
+      '',
+    ].join('\n'),
+    'test.yaml',
+    { MAX: '7', EO: 'true' },
+  );
+  expect(config.metrics.port).toBe(9999);
+  expect(config.leases.maxLeasesPerWorker).toBe(7);
+  expect(config.sinks[0]).toMatchObject({ exactlyOnce: true });
 });
 
 describe('a YAML syntax error', () => {

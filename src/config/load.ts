@@ -7,7 +7,7 @@ import {
   interpolateEnv,
   isWholeReference,
   joinPath,
-  type TypedReference,
+  type WholeReference,
 } from './interpolate.js';
 import { configSchema, type RelayConfig } from './schema.js';
 
@@ -75,11 +75,15 @@ function parseYamlMarkingQuotedReferences(text: string): unknown {
 }
 
 export function validateConfig(tree: unknown, source: string, env: NodeJS.ProcessEnv): RelayConfig {
-  const { value, missing, typed, nested } = interpolateEnv(tree, env);
-  const result = configSchema.safeParse(value);
-  const schemaProblems = result.success
-    ? []
-    : result.error.issues.flatMap((issue) => withQuoteHint(issue, typed));
+  const { value, missing, whole, nested } = interpolateEnv(tree, env);
+  let result = configSchema.safeParse(value);
+  // A `${VAR}` alone is text or a number/boolean/null as YAML reads it: where the key wants
+  // the other form (a secret of digits, a port in a quoted flow-style reference), use it.
+  if (!result.success) {
+    const swapped = otherFormWhereWanted(value, result.error.issues, whole);
+    if (swapped !== value) result = configSchema.safeParse(swapped);
+  }
+  const schemaProblems = result.success ? [] : result.error.issues.flatMap(describeIssue);
   const nestedProblems = nested.map(
     (n) =>
       `${n.path}: a \${...} inside the :-default of \${${n.variable}} is not supported: give the default as text`,
@@ -98,20 +102,44 @@ export function validateConfig(tree: unknown, source: string, env: NodeJS.Proces
 }
 
 /**
- * A value that was only a `${VAR}` takes the type YAML reads in it (a number, say); where
- * the key wants text, the remedy is to quote the reference. Names the reference, never
- * the value (it may be a secret).
+ * The tree with each whole reference the schema refused for its type given in its other
+ * form (text for typed, typed for text); the same tree when there is none.
  */
-function withQuoteHint(issue: z.core.$ZodIssue, typed: readonly TypedReference[]): string[] {
-  const problems = describeIssue(issue);
-  if (issue.code !== 'invalid_type' || issue.expected !== 'string') return problems;
-  const path = issue.path.reduce<string>((acc, key) => joinPath(acc, String(key)), '');
-  const from = typed.find((one) => one.path === path);
-  if (!from) return problems;
-  return problems.map(
-    (problem) =>
-      `${problem} (from ${from.reference}, which YAML reads as ${from.readAs}: write "${from.reference}" in quotes to keep it text)`,
+function otherFormWhereWanted(
+  tree: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  whole: readonly WholeReference[],
+): unknown {
+  const swaps = whole.filter((reference) =>
+    issues.some(
+      (issue) =>
+        issue.code === 'invalid_type' &&
+        issue.path.map(String).join('.') === reference.keys.map(String).join('.') &&
+        (issue.expected === 'string') !== reference.quoted,
+    ),
   );
+  if (swaps.length === 0) return tree;
+  const copy: unknown = structuredClone(tree);
+  for (const reference of swaps) {
+    setAt(copy, reference.keys, reference.quoted ? reference.typed : reference.text);
+  }
+  return copy;
+}
+
+function setAt(tree: unknown, keys: readonly (string | number)[], value: unknown): void {
+  const parent = keys
+    .slice(0, -1)
+    .reduce<unknown>(
+      (node, key) =>
+        node !== null && typeof node === 'object'
+          ? (node as Record<string, unknown>)[key]
+          : undefined,
+      tree,
+    );
+  const last = keys.at(-1);
+  if (parent !== null && typeof parent === 'object' && last !== undefined) {
+    (parent as Record<string, unknown>)[last] = value;
+  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {
