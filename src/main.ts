@@ -60,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       '--to <position>',
       'TRIM_HORIZON | LATEST | <sequence>[/<sub>] | <ISO-8601 time>',
     )
-    .option('--force', 'move it even while a live worker holds the lease', false)
+    .option('--force', 'move it even while a live worker holds it, or it is at SHARD_END', false)
     .option(...configOption)
     .action(async (options: { shard: string; to: string; force: boolean; config?: string }) => {
       const target = parseCheckpointTarget(options.to);

@@ -209,6 +209,13 @@ export async function replayDeadLetters(
         plan.complete &&
         plan.entries.every((one) => !unrouted.has(replayKey(one, options.sink, sinkNames)));
       for (const plan of plans.filter(replayedWhole)) {
+        const owed = owedElsewhere(plan.entries, options.sink, sinkNames);
+        if (owed.length > 0) {
+          options.say(
+            `  kept ${plan.file.name}: its entries are also owed to ${owed.join(', ')}, which this replay (--sink ${options.sink ?? ''}) did not send to`,
+          );
+          continue;
+        }
         await plan.file.remove();
         options.say(`  removed ${plan.file.name}`);
       }
@@ -257,6 +264,22 @@ function replayKey(
 ): string {
   const targets = targetSinks(entry, chosen, configured);
   return `${entry.stream}/${entry.shardId}/${entry.sequenceNumber}/${entry.subSequenceNumber}>${targets.join(',')}`;
+}
+
+/**
+ * The sinks other than `--sink` that entries were meant for (a decode failure: every
+ * sink; a sink's failure: that sink). With `--sink`, they got nothing from this replay, so
+ * deleting the file would lose the entries for them.
+ */
+function owedElsewhere(
+  entries: readonly DeadLetterEntry[],
+  chosen: string | undefined,
+  configured: readonly string[],
+): string[] {
+  if (!chosen) return [];
+  const owed = new Set(entries.flatMap((entry) => targetSinks(entry, undefined, configured)));
+  owed.delete(chosen);
+  return [...owed];
 }
 
 function targetSinks(

@@ -27,13 +27,20 @@ export function parseReplayFlags(flags: ReplayFlags): {
       throw new UsageError(`--reason: '${reason}' is not one of ${REASONS.join(', ')}`);
     }
   }
+  const since = parseTime('--since', flags.since);
+  const until = parseTime('--until', flags.until);
+  if (since && until && since > until) {
+    throw new UsageError(
+      `--since ${since.toISOString()} is after --until ${until.toISOString()}: no record can match`,
+    );
+  }
   return {
     format: flags.format as SourceFormat | 'auto' | undefined,
     filter: {
       reasons: flags.reason as DeadLetterReason[] | undefined,
       shardIds: flags.shard,
-      since: parseTime('--since', flags.since),
-      until: parseTime('--until', flags.until),
+      since,
+      until,
     },
   };
 }
@@ -43,6 +50,10 @@ function parseTime(flag: string, text: string | undefined): Date | undefined {
   const time = Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) {
     throw new UsageError(`${flag}: '${text}' is not an ISO-8601 time`);
+  }
+  // A time of day without a zone is read in the host's zone by JavaScript (a date alone as UTC).
+  if (text.includes('T') && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) {
+    throw new UsageError(`${flag}: '${text}' has no time zone: end it in Z or an offset (+01:00)`);
   }
   return new Date(time);
 }

@@ -3,6 +3,9 @@ import type { RelayConfig } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 
+/** A signal this soon after the first is the same request delivered twice, not a second one. */
+const DUPLICATE_SIGNAL_WINDOW_MS = 1000;
+
 /** Runs the relay until SIGTERM/SIGINT; resolves with the process exit code. */
 export async function runRelay(
   config: RelayConfig,
@@ -12,13 +15,19 @@ export async function runRelay(
   // an orderly stop once the relay is up, never in a kill halfway through a write.
   let signalled: (signal: string) => void = () => undefined;
   const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      // Ctrl-C under `npm start` arrives twice: from the terminal, and forwarded by npm a
+      // moment later. Only a signal sent on purpose, after that, skips the clean stop.
+      if (performance.now() - stoppingSince < DUPLICATE_SIGNAL_WINDOW_MS) {
+        log.info({ signal }, 'already stopping (a signal again at once: the same request)');
+        return;
+      }
       log.warn({ signal }, 'second signal: exiting now without a clean shutdown');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     log.info({ signal }, 'stopping');
     signalled(signal);
   };

@@ -1,13 +1,46 @@
 import { parse as parseYamlScalar } from 'yaml';
 
-/** A `${VAR}` that has no value and no `:-default`. */
-export interface MissingVariable {
+/**
+ * A value that was only a `${VAR}` whose text YAML reads as another type (a number, a
+ * boolean, null). Which of the two the key gets is decided against the schema (load.ts):
+ * the one written (quoted: the text; plain: the typed value) unless the key wants the other.
+ */
+export interface WholeReference {
+  /** The keys down to the value, for putting the other form in its place. */
+  readonly keys: readonly (string | number)[];
+  readonly path: string;
+  readonly text: string;
+  readonly typed: unknown;
+  readonly quoted: boolean;
+}
+
+/** A `${VAR:-default}` whose default holds another reference (not supported). */
+export interface NestedReference {
   readonly path: string;
   readonly variable: string;
 }
 
+/** A `${VAR}` that has no value and no `:-default`. */
+export interface MissingVariable {
+  readonly path: string;
+  readonly variable: string;
+  /** Set, to the empty string (which counts as unset, as `${VAR:-default}` does in sh). */
+  readonly empty: boolean;
+}
+
+/** `${A:-${B}}`: sh nests these, this reader does not (its default would end at the first `}`). */
+const NESTED_IN_DEFAULT = /\$\{([A-Za-z_][A-Za-z0-9_]*):-[^}]*\$\{/g;
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+/**
+ * A string the YAML file quoted: a `${VAR}` in it is text first, whatever the variable
+ * holds (`signingSecret: "${SECRET}"` with SECRET=123456 is the text 123456), as the same
+ * value written literally in quotes would be. `load.ts` marks them while parsing.
+ */
+export class QuotedText {
+  constructor(readonly text: string) {}
+}
 
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string of a parsed YAML tree. Working on
@@ -17,37 +50,61 @@ const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 export function interpolateEnv(
   tree: unknown,
   env: NodeJS.ProcessEnv,
-): { value: unknown; missing: MissingVariable[] } {
+): {
+  value: unknown;
+  missing: MissingVariable[];
+  whole: WholeReference[];
+  nested: NestedReference[];
+} {
   const missing: MissingVariable[] = [];
-  const walk = (node: unknown, path: string): unknown => {
-    if (typeof node === 'string') return interpolateString(node, path, env, missing);
-    if (Array.isArray(node)) return node.map((item, index) => walk(item, joinPath(path, index)));
+  const nested: NestedReference[] = [];
+  const whole: WholeReference[] = [];
+  const walk = (node: unknown, keys: readonly (string | number)[]): unknown => {
+    const path = keys.reduce<string>((acc, key) => joinPath(acc, key), '');
+    if (typeof node === 'string' || node instanceof QuotedText) {
+      const quoted = node instanceof QuotedText;
+      const source = quoted ? node.text : node;
+      for (const match of source.matchAll(NESTED_IN_DEFAULT)) {
+        nested.push({ path, variable: match[1] ?? '' });
+      }
+      if (!source.includes('${')) return source;
+      const text = interpolateText(source, path, env, missing);
+      if (!WHOLE_REFERENCE.test(source)) return text;
+      // `port: ${METRICS_PORT:-9464}` should become the number 9464, as if written literally.
+      const typed = scalarFromText(text);
+      if (typeof typed === 'string') return text;
+      whole.push({ keys, path, text, typed, quoted });
+      return quoted ? text : typed;
+    }
+    if (Array.isArray(node)) return node.map((item, index) => walk(item, [...keys, index]));
     if (node !== null && typeof node === 'object') {
       return Object.fromEntries(
-        Object.entries(node).map(([key, value]) => [key, walk(value, joinPath(path, key))]),
+        Object.entries(node).map(([key, value]) => [key, walk(value, [...keys, key])]),
       );
     }
     return node;
   };
-  return { value: walk(tree, ''), missing };
+  return { value: walk(tree, []), missing, whole, nested };
 }
 
-function interpolateString(
+function interpolateText(
   text: string,
   path: string,
   env: NodeJS.ProcessEnv,
   missing: MissingVariable[],
-): unknown {
-  if (!text.includes('${')) return text;
-  const replaced = text.replace(REFERENCE, (_match, name: string, fallback?: string) => {
+): string {
+  return text.replace(REFERENCE, (_match, name: string, fallback?: string) => {
     const value = env[name];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
-    missing.push({ path, variable: name });
+    missing.push({ path, variable: name, empty: value === '' });
     return '';
   });
-  // `port: ${METRICS_PORT:-9464}` should become the number 9464, as if written literally.
-  return WHOLE_REFERENCE.test(text) ? scalarFromText(replaced) : replaced;
+}
+
+/** Whether a YAML string is only one `${VAR}` or `${VAR:-default}` (it may then take a type). */
+export function isWholeReference(text: string): boolean {
+  return WHOLE_REFERENCE.test(text);
 }
 
 function scalarFromText(text: string): unknown {

@@ -159,3 +159,114 @@ sinks:
     });
   });
 });
+
+describe('lease timings that validate alone but cannot hold a lease together', () => {
+  it('a renew interval above half the failover time is refused (every renewal would come after self-expiry)', () => {
+    expect(problemsOf(`${minimal}leases: { failoverMs: 10000, renewIntervalMs: 10000 }\n`)).toEqual(
+      [
+        'leases.renewIntervalMs: must be at most half of leases.failoverMs (5000), so one failed renewal does not cost the lease',
+      ],
+    );
+    expect(problemsOf(`${minimal}leases: { failoverMs: 10000, renewIntervalMs: 5000 }\n`)).toEqual(
+      [],
+    );
+  });
+
+  it('a failover time too short for a DynamoDB call to answer within its renew interval is refused', () => {
+    expect(problemsOf(`${minimal}leases: { failoverMs: 2 }\n`)).toEqual([
+      "leases.failoverMs: must be at least 1000 (a third of it is each lease call's deadline)",
+    ]);
+    expect(problemsOf(`${minimal}leases: { renewIntervalMs: 1 }\n`)).toEqual([
+      "leases.renewIntervalMs: must be at least 250 (it is each lease call's deadline)",
+    ]);
+  });
+});
+
+describe('a quoted ${VAR} stays text, whatever the variable holds', () => {
+  const webhook = (secret: string) => `
+application: my-app
+stream: { name: events }
+leases:
+  workerId: '\${WORKER_ID}'
+sinks:
+  - name: hooks
+    type: webhook
+    url: https://example.com/hook
+    signingSecret: ${secret}
+`;
+
+  it.each(['123456', '0123', 'true', 'null', '~', '12345678901234567890123'])(
+    'a secret of %s given through a quoted reference is that text',
+    (value) => {
+      const env = { SECRET: value, WORKER_ID: 'null' };
+      for (const quoted of ['"${SECRET}"', "'${SECRET}'"]) {
+        const config = parseConfig(webhook(quoted), 'test.yaml', env);
+        expect(config.sinks[0]).toMatchObject({ signingSecret: value });
+        // Not a null worker id (which would mean "pick one"): the text the variable holds.
+        expect(config.leases.workerId).toBe('null');
+      }
+    },
+  );
+
+  it('an unquoted reference still takes the type it would have written literally', () => {
+    const config = parseConfig(`${minimal}metrics:\n  port: \${PORT}\n`, 'test.yaml', {
+      PORT: '9999',
+    });
+    expect(config.metrics.port).toBe(9999);
+  });
+});
+
+it('an unquoted ${VAR} of digits where text is wanted is that text (a worker id, a secret)', () => {
+  const config = parseConfig(`${minimal}leases:\n  workerId: \${WORKER_ID}\n`, 'test.yaml', {
+    WORKER_ID: '42',
+  });
+  expect(config.leases.workerId).toBe('42');
+});
+
+it('a quoted ${VAR} where a number or boolean is wanted (flow style must quote) is that number', () => {
+  const config = parseConfig(
+    [
+      'application: my-app',
+      'stream: { name: events }',
+      'metrics: { port: "${PORT:-9999}" }',
+      'leases: { maxLeasesPerWorker: "${MAX}" }',
+      'sinks:',
+      '  - { name: a, type: s3, bucket: my-bucket, exactlyOnce: "${EO}", idleFlushMs: 60000 }',
+      '',
+    ].join('\n'),
+    'test.yaml',
+    { MAX: '7', EO: 'true' },
+  );
+  expect(config.metrics.port).toBe(9999);
+  expect(config.leases.maxLeasesPerWorker).toBe(7);
+  expect(config.sinks[0]).toMatchObject({ exactlyOnce: true });
+});
+
+describe('a YAML syntax error', () => {
+  it.each([
+    ['a nested mapping', '    signingSecret: s3cr3t-value: oops\n', 'line 7, column 20'],
+    ['an unclosed quote', '    signingSecret: "s3cr3t-value\n', 'line 8, column 1'],
+  ])('on a line with a secret (%s) names the line, never the value', (_what, line, at) => {
+    const problems = problemsOf(
+      `application: my-app\nstream: { name: events }\nsinks:\n  - name: hooks\n    type: webhook\n    url: https://example.com/hook\n${line}`,
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^not valid YAML: /);
+    expect(problems[0]).toContain(at);
+    expect(problems[0]).not.toContain('s3cr3t');
+  });
+});
+
+it('a variable set to the empty string is named as empty, not as unset', () => {
+  expect(problemsOf(`${minimal}log:\n  level: \${LOG_LEVEL}\n`, { LOG_LEVEL: '' })).toContain(
+    'log.level: environment variable LOG_LEVEL is empty and has no :-default',
+  );
+});
+
+it('a ${VAR} nested in a :-default is refused, not taken as literal text', () => {
+  expect(
+    problemsOf(`${minimal}leases:\n  workerId: \${WORKER_ID:-\${HOSTNAME}}\n`, { HOSTNAME: 'h1' }),
+  ).toEqual([
+    'leases.workerId: a ${...} inside the :-default of ${WORKER_ID} is not supported: give the default as text',
+  ]);
+});

@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { isScalar, parseDocument, visit, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.js';
-import { interpolateEnv, joinPath } from './interpolate.js';
+import {
+  QuotedText,
+  interpolateEnv,
+  isWholeReference,
+  joinPath,
+  type WholeReference,
+} from './interpolate.js';
 import { configSchema, type RelayConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/relay.yaml';
@@ -35,24 +41,105 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv): RelayConfig {
   let tree: unknown;
   try {
-    tree = parseYaml(text);
+    tree = parseYamlMarkingQuotedReferences(text);
   } catch (error) {
-    const reason = error instanceof YAMLParseError ? error.message : String(error);
+    // The parser's message quotes the offending line after its position; that line may
+    // hold a secret written in the file, and this message is printed and logged.
+    const reason =
+      error instanceof YAMLParseError
+        ? (error.message.split('\n')[0] ?? '').replace(/:$/, '')
+        : String(error);
     throw new ConfigError(source, [`not valid YAML: ${reason}`]);
   }
   return validateConfig(tree, source, env);
 }
 
+/**
+ * The YAML as a plain tree, with each quoted value that is one `${VAR}` wrapped in
+ * `QuotedText`, so interpolation keeps it text (quoting is the way to say "a string").
+ */
+function parseYamlMarkingQuotedReferences(text: string): unknown {
+  const document = parseDocument(text);
+  const [error] = document.errors;
+  if (error) throw error;
+  visit(document, {
+    Scalar(key, node) {
+      if (key === 'key' || !isScalar(node)) return;
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (quoted && typeof node.value === 'string' && isWholeReference(node.value)) {
+        node.value = new QuotedText(node.value);
+      }
+    },
+  });
+  return document.toJS();
+}
+
 export function validateConfig(tree: unknown, source: string, env: NodeJS.ProcessEnv): RelayConfig {
-  const { value, missing } = interpolateEnv(tree, env);
-  const envProblems = missing.map(
-    (m) => `${m.path}: environment variable ${m.variable} is not set and has no :-default`,
-  );
-  const result = configSchema.safeParse(value);
+  const { value, missing, whole, nested } = interpolateEnv(tree, env);
+  let result = configSchema.safeParse(value);
+  // A `${VAR}` alone is text or a number/boolean/null as YAML reads it: where the key wants
+  // the other form (a secret of digits, a port in a quoted flow-style reference), use it.
+  if (!result.success) {
+    const swapped = otherFormWhereWanted(value, result.error.issues, whole);
+    if (swapped !== value) result = configSchema.safeParse(swapped);
+  }
   const schemaProblems = result.success ? [] : result.error.issues.flatMap(describeIssue);
-  const problems = [...envProblems, ...schemaProblems];
+  const nestedProblems = nested.map(
+    (n) =>
+      `${n.path}: a \${...} inside the :-default of \${${n.variable}} is not supported: give the default as text`,
+  );
+  // A nested reference's default is cut short at its first `}`: that problem alone is the one.
+  const nestedPaths = new Set(nested.map((n) => n.path));
+  const envProblems = missing
+    .filter((m) => !nestedPaths.has(m.path))
+    .map(
+      (m) =>
+        `${m.path}: environment variable ${m.variable} is ${m.empty ? 'empty' : 'not set'} and has no :-default`,
+    );
+  const problems = [...nestedProblems, ...envProblems, ...schemaProblems];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
+}
+
+/**
+ * The tree with each whole reference the schema refused for its type given in its other
+ * form (text for typed, typed for text); the same tree when there is none.
+ */
+function otherFormWhereWanted(
+  tree: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  whole: readonly WholeReference[],
+): unknown {
+  const swaps = whole.filter((reference) =>
+    issues.some(
+      (issue) =>
+        issue.code === 'invalid_type' &&
+        issue.path.map(String).join('.') === reference.keys.map(String).join('.') &&
+        (issue.expected === 'string') !== reference.quoted,
+    ),
+  );
+  if (swaps.length === 0) return tree;
+  const copy: unknown = structuredClone(tree);
+  for (const reference of swaps) {
+    setAt(copy, reference.keys, reference.quoted ? reference.typed : reference.text);
+  }
+  return copy;
+}
+
+function setAt(tree: unknown, keys: readonly (string | number)[], value: unknown): void {
+  const parent = keys
+    .slice(0, -1)
+    .reduce<unknown>(
+      (node, key) =>
+        node !== null && typeof node === 'object'
+          ? (node as Record<string, unknown>)[key]
+          : undefined,
+      tree,
+    );
+  const last = keys.at(-1);
+  if (parent !== null && typeof parent === 'object' && last !== undefined) {
+    (parent as Record<string, unknown>)[last] = value;
+  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

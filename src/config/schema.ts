@@ -49,9 +49,16 @@ export const configSchema = z
     leases: z
       .strictObject({
         table: z.string().min(3).nullable().default(null),
-        failoverMs: positiveInt().default(10_000),
-        /** KCL renews at a third of the failover time. */
-        renewIntervalMs: positiveInt().optional(),
+        failoverMs: positiveInt()
+          .min(1000, "must be at least 1000 (a third of it is each lease call's deadline)")
+          .default(10_000),
+        /**
+         * KCL renews at a third of the failover time. Also each lease call's deadline
+         * (app-leases.ts): below a few hundred ms DynamoDB calls would time out for good.
+         */
+        renewIntervalMs: positiveInt()
+          .min(250, "must be at least 250 (it is each lease call's deadline)")
+          .optional(),
         /** KCL's take pass runs every 2 x failover. */
         takeIntervalMs: positiveInt().optional(),
         shardSyncIntervalMs: positiveInt().default(60_000),
@@ -141,6 +148,16 @@ export const configSchema = z
         code: 'custom',
         path: ['stream'],
         message: 'is required (a stream name or ARN), or streams: a list of them',
+      });
+    }
+    // A lease pauses at its last write + failoverMs less a margin (lease-renewer.ts): renewals
+    // further apart than half of that would pause it at every interval, or after one failure.
+    const { failoverMs, renewIntervalMs } = config.leases;
+    if (renewIntervalMs !== undefined && renewIntervalMs > failoverMs / 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leases', 'renewIntervalMs'],
+        message: `must be at most half of leases.failoverMs (${Math.floor(failoverMs / 2)}), so one failed renewal does not cost the lease`,
       });
     }
     const streams = config.streams

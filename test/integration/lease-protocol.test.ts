@@ -369,18 +369,26 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
         table: uniqueName('cpset-leases'),
         bucket: uniqueName('cpset-archive'),
       };
+      // A real stream: the command refuses a sequence number the shard does not hold.
+      await createStream(test.clients.kinesis, names.stream, 1);
+      const put = await putAll(
+        test.clients.kinesis,
+        names.stream,
+        Array.from({ length: 5 }, (_, i) => numberedRecord(i)),
+      );
+      const sequenceNumber = put[2]?.sequenceNumber ?? '';
       const store = new LeaseStore(test.clients.dynamo, names.table);
       await store.ensureTable();
-      const shardId = 'shardId-000000000000';
+      const shardId = put[2]?.shardId ?? 'shardId-000000000000';
       await store.createLeaseIfAbsent(freshLease(shardId));
       const config = testRelayConfig(names, {
         leases: { failoverMs: 1500, takeIntervalMs: 500, shardSyncIntervalMs: 5000 },
       });
-      return { store, shardId, configPath: writeConfig(config) };
+      return { store, shardId, sequenceNumber, configPath: writeConfig(config) };
     }
 
     it('refuses while a live owner renews the lease; --force moves it and the owner loses it', async () => {
-      const { store, shardId, configPath } = await setUp();
+      const { store, shardId, sequenceNumber, configPath } = await setUp();
       const owner = new LeaseRenewer(
         store,
         { workerId: 'live-worker', renewIntervalMs: 200, failoverMs: 1500 },
@@ -391,15 +399,15 @@ describe('the lease protocol on a real DynamoDB (dynalite)', () => {
       owner.add(shardId, await store.take(await leaseOf(store, shardId), 'live-worker'));
       owner.start();
       try {
-        const refused = await checkpointSet(configPath, shardId, '4950/3');
+        const refused = await checkpointSet(configPath, shardId, `${sequenceNumber}/3`);
         expect(refused.code).toBe(1);
         expect(refused.output).toContain('refused: live-worker is alive');
         expect((await leaseOf(store, shardId)).checkpoint).toBe('TRIM_HORIZON');
 
-        const forced = await checkpointSet(configPath, shardId, '4950/3', '--force');
+        const forced = await checkpointSet(configPath, shardId, `${sequenceNumber}/3`, '--force');
         expect(forced.code).toBe(0);
         expect((await leaseOf(store, shardId)).checkpoint).toEqual({
-          sequenceNumber: '4950',
+          sequenceNumber,
           subSequenceNumber: 3,
         });
         await eventually(
