@@ -270,3 +270,28 @@ it('a ${VAR} nested in a :-default is refused, not taken as literal text', () =>
     'leases.workerId: a ${...} inside the :-default of ${WORKER_ID} is not supported: give the default as text',
   ]);
 });
+
+describe('a ${VAR} for consumer.workerThreads (auto or a number)', () => {
+  const withThreads = (value: string) => `${minimal}consumer:\n  workerThreads: ${value}\n`;
+
+  it.each([
+    ['4', 4],
+    ['auto', 'auto'],
+  ])('quoted or not, WT=%s loads as %s', (wt, expected) => {
+    for (const reference of ['"${WT}"', "'${WT}'", '${WT}']) {
+      const config = parseConfig(withThreads(reference), 'test.yaml', { WT: wt });
+      expect(config.consumer.workerThreads).toBe(expected);
+    }
+  });
+
+  it('WT=-1 is refused, naming consumer.workerThreads, quoted or not', () => {
+    for (const reference of ['"${WT}"', '${WT}']) {
+      const problems = problemsOf(withThreads(reference), { WT: '-1' });
+      // Not 'expected "auto"' alone, which the first branch of the union would say.
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(
+        /^consumer\.workerThreads: (must be auto or a whole number, 0 or more|Too small: expected number to be >=0)$/,
+      );
+    }
+  });
+});

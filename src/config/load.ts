@@ -102,28 +102,52 @@ export function validateConfig(tree: unknown, source: string, env: NodeJS.Proces
 }
 
 /**
- * The tree with each whole reference the schema refused for its type given in its other
- * form (text for typed, typed for text); the same tree when there is none.
+ * The tree with each whole reference the schema refused given in its other form (text for
+ * typed, typed for text) where that form is accepted at its key; the same tree when there
+ * is none. Any issue at the reference's key counts, not only `invalid_type`: a key that is a
+ * union ("auto" or a number) reports `invalid_union`, one with a check on its value another
+ * code. A swap that does not clear its key is undone, so a bad value keeps its own message.
  */
 function otherFormWhereWanted(
   tree: unknown,
   issues: readonly z.core.$ZodIssue[],
   whole: readonly WholeReference[],
 ): unknown {
-  const swaps = whole.filter((reference) =>
-    issues.some(
-      (issue) =>
-        issue.code === 'invalid_type' &&
-        issue.path.map(String).join('.') === reference.keys.map(String).join('.') &&
-        (issue.expected === 'string') !== reference.quoted,
-    ),
-  );
-  if (swaps.length === 0) return tree;
+  const refused = issuePaths(issues);
+  const candidates = whole.filter((reference) => refused.has(pathKey(reference.keys)));
+  if (candidates.length === 0) return tree;
+  const swapped = withOtherForm(tree, candidates);
+  const retried = configSchema.safeParse(swapped);
+  if (retried.success) return swapped;
+  const stillRefused = issuePaths(retried.error.issues);
+  const helped = candidates.filter((reference) => !stillRefused.has(pathKey(reference.keys)));
+  if (helped.length === candidates.length) return swapped;
+  return helped.length === 0 ? tree : withOtherForm(tree, helped);
+}
+
+function withOtherForm(tree: unknown, references: readonly WholeReference[]): unknown {
   const copy: unknown = structuredClone(tree);
-  for (const reference of swaps) {
+  for (const reference of references) {
     setAt(copy, reference.keys, reference.quoted ? reference.typed : reference.text);
   }
   return copy;
+}
+
+/** The keys the issues are at, a union's branches' issues included. */
+function issuePaths(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): Set<string> {
+  const paths = new Set<string>();
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    paths.add(pathKey(path));
+    if (issue.code === 'invalid_union') {
+      for (const branch of issue.errors) for (const p of issuePaths(branch, path)) paths.add(p);
+    }
+  }
+  return paths;
+}
+
+function pathKey(keys: readonly PropertyKey[]): string {
+  return keys.map(String).join('.');
 }
 
 function setAt(tree: unknown, keys: readonly (string | number)[], value: unknown): void {
@@ -149,7 +173,12 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   }
   if (issue.code === 'invalid_union') {
     // A sink of a known type: report the branch that matches its type, not every branch.
-    const branch = issue.errors.find((errors) => !errors.some((e) => e.path[0] === 'type'));
+    // A union of plain values ("auto" or a number) has its own message: the branches' issues
+    // are at the key itself, and the first alone ('expected "auto"') would mislead.
+    const branch = issue.errors.find(
+      (errors) =>
+        errors.some((e) => e.path.length > 0) && !errors.some((e) => e.path[0] === 'type'),
+    );
     if (branch) return branch.flatMap((inner) => describeIssue(prefixed(inner, issue.path)));
   }
   return [`${path === '' ? '(top level)' : path}: ${issue.message}`];

@@ -86,7 +86,11 @@ export const configSchema = z
          * default: on the 2-core bench the threads cost more CPU per record than they
          * moved off the main thread (docs/performance.md).
          */
-        workerThreads: z.union([z.literal('auto'), nonNegativeInt()]).default(0),
+        workerThreads: z
+          .union([z.literal('auto'), nonNegativeInt()], {
+            error: 'must be auto or a whole number, 0 or more',
+          })
+          .default(0),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
