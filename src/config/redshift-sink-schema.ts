@@ -44,6 +44,9 @@ export const REDSHIFT_KEY_COLUMNS = [
   'event_id',
 ];
 
+/** The key's first column in a sink fed by several streams (see sinks/redshift/columns.ts). */
+export const REDSHIFT_STREAM_KEY_COLUMN = 'stream';
+
 export const redshiftSinkSchema = z
   .strictObject({
     name: z.string().min(1),

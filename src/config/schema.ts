@@ -2,14 +2,22 @@ import { z } from 'zod';
 import { SOURCE_FORMATS } from '../core/event.js';
 import { deadLetterSchema } from './dead-letter-schema.js';
 import { nonNegativeInt, positiveInt } from './field-schemas.js';
-import { redshiftSinkSchema, type columnSource } from './redshift-sink-schema.js';
+import {
+  REDSHIFT_STREAM_KEY_COLUMN,
+  redshiftSinkSchema,
+  type columnSource,
+} from './redshift-sink-schema.js';
 import { s3SinkSchema } from './s3-sink-schema.js';
 import { bufferSchema, filterSchema, retrySchema } from './sink-common-schema.js';
 import { FANOUT_DEFAULTS, fanoutSchema, multiStreamSchema, streamSchema } from './stream-schema.js';
 import { webhookSinkSchema } from './webhook-sink-schema.js';
 
 export { DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES } from './dead-letter-schema.js';
-export { COLUMN_SOURCES, REDSHIFT_KEY_COLUMNS } from './redshift-sink-schema.js';
+export {
+  COLUMN_SOURCES,
+  REDSHIFT_KEY_COLUMNS,
+  REDSHIFT_STREAM_KEY_COLUMN,
+} from './redshift-sink-schema.js';
 export { parquetSchema } from './s3-sink-schema.js';
 export { bufferSchema, filterSchema, retrySchema } from './sink-common-schema.js';
 
@@ -207,6 +215,24 @@ export const configSchema = z
         });
       }
       names.add(sink.name);
+      // Fed by several streams, the sink keys its rows by stream in a column of that name
+      // (sinks/redshift/columns.ts): a mapped column of that name filled from another
+      // source cannot be both.
+      if (
+        sink.type === 'redshift' &&
+        sink.columns &&
+        fedByStreams(sink.filter.streams, streams.length) > 1
+      ) {
+        for (const [column, source] of Object.entries(sink.columns)) {
+          if (column.toLowerCase() === REDSHIFT_STREAM_KEY_COLUMN && source !== 'stream') {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sinks', index, 'columns', column],
+              message: `is the key column a sink fed by several streams keys its rows by (the stream's name); map it to stream or rename it`,
+            });
+          }
+        }
+      }
       // A worker that lost a lease must notice it (failover) before it could idle-flush
       // that shard's batch, or it could overwrite the new owner's object with a shorter one.
       if (isS3Sink(sink) && sink.exactlyOnce) {
@@ -245,6 +271,11 @@ export type StreamConfig = z.infer<typeof multiStreamSchema>;
 /** The configured streams, whichever form the config uses. */
 export function configuredStreams(config: RelayConfig): StreamConfig[] {
   return config.streams ?? (config.stream ? [config.stream] : []);
+}
+
+/** How many of the configured streams a sink with this `filter.streams` takes events of. */
+export function fedByStreams(filter: readonly string[], streamCount: number): number {
+  return filter.length > 0 ? Math.min(filter.length, streamCount) : streamCount;
 }
 
 export function isS3Sink(sink: SinkConfig): sink is S3SinkConfig {

@@ -131,4 +131,22 @@ sinks:
       'sinks.0.exactlyOnce: is not supported with several streams (one exactly-once sink per stream)',
     ]);
   });
+
+  it('a Redshift sink fed by several streams refuses a column named stream mapped to another source', () => {
+    const redshift = (columns: string, filter = '') => `
+application: my-app
+streams: [{ name: orders }, { name: clicks }]
+sinks:
+  - { name: wh, type: redshift, dialect: postgres, url: 'postgres://h/db', table: t, columns: ${columns}${filter} }
+`;
+    expect(problemsOf(redshift('{ stream: type, t: type }'))).toEqual([
+      "sinks.0.columns.stream: is the key column a sink fed by several streams keys its rows by (the stream's name); map it to stream or rename it",
+    ]);
+    expect(problemsOf(redshift('{ Stream: partitionKey }'))).toEqual([
+      "sinks.0.columns.Stream: is the key column a sink fed by several streams keys its rows by (the stream's name); map it to stream or rename it",
+    ]);
+    // Mapped to the stream, it is the key's own column; narrowed to one stream, no key column.
+    expect(problemsOf(redshift('{ stream: stream, t: type }'))).toEqual([]);
+    expect(problemsOf(redshift('{ stream: type }', ', filter: { streams: [orders] }'))).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   configuredStreams,
+  fedByStreams,
   DEFAULT_DEAD_LETTER_MAX_IN_FLIGHT_BYTES,
   type RelayConfig,
 } from '../config/schema.js';
@@ -72,7 +73,8 @@ export function createSinks(
       const redshift = createRedshiftSink(sinkConfig, {
         ...sinkDeps,
         rejects: deadLetter,
-        keyedByStream: fedByStreams(config, sinkConfig.filter.streams) > 1,
+        keyedByStream:
+          fedByStreams(sinkConfig.filter.streams, configuredStreams(config).length) > 1,
       });
       return { sink: redshift, config: sinkConfig };
     }
@@ -99,12 +101,6 @@ export function createSinks(
     setSinkProgressGrace(metrics, sinkConfig.name, opensBatches ? sinkConfig.buffer.maxAgeMs : 0);
   }
   return { sinks, deadLetter };
-}
-
-/** How many of the configured streams a sink with this `filter.streams` takes events of. */
-function fedByStreams(config: RelayConfig, filter: readonly string[]): number {
-  const streams = configuredStreams(config);
-  return filter.length > 0 ? Math.min(filter.length, streams.length) : streams.length;
 }
 
 /**

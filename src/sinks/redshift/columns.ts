@@ -1,4 +1,4 @@
-import type { ColumnSource } from '../../config/schema.js';
+import { REDSHIFT_STREAM_KEY_COLUMN, type ColumnSource } from '../../config/schema.js';
 import type { JsonValue, RelayEvent } from '../../core/event.js';
 
 /** How a column is stored; the SQL type follows from it and the dialect. */
@@ -49,7 +49,7 @@ export const DEFAULT_COLUMNS: Readonly<Record<string, ColumnSource>> = {
  * the other's, acknowledged and lost.
  */
 export const STREAM_KEY_COLUMN: Column = {
-  name: 'stream',
+  name: REDSHIFT_STREAM_KEY_COLUMN,
   kind: 'key',
   value: (e) => e.record.streamName,
 };
@@ -61,22 +61,16 @@ export function keyColumns(keyedByStream: boolean): readonly Column[] {
 
 /**
  * The key columns followed by the mapped ones, in the configured order. Keyed by stream,
- * a mapped `stream` column is the key's own (a column of that name with another source
- * cannot be both).
+ * a mapped `stream` column is the key's own; the config schema refuses one of that name
+ * with another source (schema.ts), so it cannot reach here from a loaded config.
  */
 export function tableColumns(
   mapping: Readonly<Record<string, ColumnSource>> = DEFAULT_COLUMNS,
   keyedByStream = false,
 ): Column[] {
-  const mapped = Object.entries(mapping).filter(([name, source]) => {
-    if (!keyedByStream || name.toLowerCase() !== STREAM_KEY_COLUMN.name) return true;
-    if (source !== 'stream') {
-      throw new Error(
-        `column ${name}: a sink fed by several streams keys its rows by stream in a column of that name; map it to 'stream' or rename it`,
-      );
-    }
-    return false;
-  });
+  const mapped = Object.entries(mapping).filter(
+    ([name]) => !keyedByStream || name.toLowerCase() !== STREAM_KEY_COLUMN.name,
+  );
   return [
     ...keyColumns(keyedByStream),
     ...mapped.map(([name, source]) => ({ name, ...sourceColumn(source) })),
