@@ -6,6 +6,7 @@ import type { KinesisStreamApi } from '../kinesis/stream-api.js';
 import type { Lease } from '../leases/lease.js';
 import { LeaseStore, isConditionFailure } from '../leases/lease-store.js';
 import { leaseStreams, shardIdOf } from './lease-streams.js';
+import { parseIsoTimeFlag } from './time-flag.js';
 
 export interface CheckpointTarget {
   readonly checkpoint: Checkpoint;
@@ -24,12 +25,8 @@ export function parseCheckpointTarget(text: string, now = new Date()): Checkpoin
       },
     };
   }
-  if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) {
-    // Without a zone, JavaScript reads the time in the host's zone: hours off on a laptop.
-    if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) {
-      throw new UsageError(`--to: '${text}' has no time zone: end it in Z or an offset (+01:00)`);
-    }
-    const timestamp = new Date(text);
+  const timestamp = parseIsoTimeFlag('--to', text, { dateOnly: false });
+  if (timestamp) {
     // The shard would skip every record that arrives until then; LATEST says that on purpose.
     if (timestamp.getTime() > now.getTime()) {
       throw new UsageError(

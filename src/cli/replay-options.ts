@@ -2,6 +2,7 @@ import { SOURCE_FORMATS, type SourceFormat } from '../core/event.js';
 import { UsageError } from '../core/errors.js';
 import type { ReplayFilter } from '../replay/replay-entry.js';
 import type { DeadLetterReason } from '../sinks/sink.js';
+import { parseIsoTimeFlag } from './time-flag.js';
 
 const REASONS: readonly DeadLetterReason[] = ['decode_failed', 'sink_gave_up', 'sink_rejected'];
 
@@ -47,13 +48,7 @@ export function parseReplayFlags(flags: ReplayFlags): {
 
 function parseTime(flag: string, text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
-  const time = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) {
-    throw new UsageError(`${flag}: '${text}' is not an ISO-8601 time`);
-  }
-  // A time of day without a zone is read in the host's zone by JavaScript (a date alone as UTC).
-  if (text.includes('T') && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text)) {
-    throw new UsageError(`${flag}: '${text}' has no time zone: end it in Z or an offset (+01:00)`);
-  }
-  return new Date(time);
+  const time = parseIsoTimeFlag(flag, text, { dateOnly: true });
+  if (!time) throw new UsageError(`${flag}: '${text}' is not an ISO-8601 time`);
+  return time;
 }
