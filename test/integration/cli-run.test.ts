@@ -53,6 +53,14 @@ describe('kinesis-relay run and signals', () => {
     const s3 = await blackHole();
     try {
       const { relay } = await runningRelay({ ...process.env, AWS_ENDPOINT_URL_S3: s3.url });
+      // An upload is waiting on the black hole: the stop's flush cannot finish (a stop
+      // before any record was routed would have nothing to wait for and end cleanly).
+      await eventually(
+        'an upload to reach the sink that never answers',
+        async () => (s3.connections() > 0 ? true : undefined),
+        30_000,
+        20,
+      );
       relay.child.kill('SIGTERM');
       await eventually(
         'the relay to begin stopping',
