@@ -22,6 +22,11 @@ describe('an ISO-8601 time flag', () => {
     );
   });
 
+  it('refuses a time of day written with a space instead of T and no zone (read in the host zone)', () => {
+    const parse = () => parseIsoTimeFlag('--since', '2026-01-31 10:00', { dateOnly: true });
+    expect(parse).toThrow("--since: '2026-01-31 10:00' has no time zone");
+  });
+
   it('takes a date alone (UTC midnight) only where asked to', () => {
     expect(parseIsoTimeFlag('--at', '2026-01-31', { dateOnly: true })?.toISOString()).toBe(
       '2026-01-31T00:00:00.000Z',
