@@ -97,11 +97,11 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   /** Cuts every open batch for writing, without waiting for the writes. */
   cutOpen(): void {
-    this.cutAll();
+    for (const [key, batch] of this.open) this.cut(key, batch);
   }
 
   async flush(): Promise<void> {
-    this.cutAll();
+    this.cutOpen();
     // Every queued write belongs to a delivery; a lane's next batch joins the queue only
     // when the one before it is done, so wait on the deliveries, not the queue.
     while (this.deliveries.size > 0) await Promise.allSettled([...this.deliveries]);
@@ -177,11 +177,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
    * (`orderedKeys`) keep cutting at once: their batches wait behind their own lane.
    */
   private relieve(): void {
-    if (this.options.orderedKeys || this.queue.size === 0) this.cutAll();
-  }
-
-  private cutAll(): void {
-    for (const [key, batch] of this.open) this.cut(key, batch);
+    if (this.options.orderedKeys || this.queue.size === 0) this.cutOpen();
   }
 
   private cut(key: string, batch: B): void {
