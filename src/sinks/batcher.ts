@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type { BufferConfig } from '../config/schema.js';
+import { MAX_TIMEOUT_MS } from '../core/backoff.js';
 import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { CapacityGate } from './capacity-gate.js';
@@ -30,9 +31,6 @@ export interface BatcherOptions {
   readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
-
-/** The longest delay setTimeout takes as given. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * The buffering half of every sink: open batches by key, cut at maxRecords / maxBytes /
