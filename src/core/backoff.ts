@@ -1,3 +1,6 @@
+/** The longest delay setTimeout takes as given: longer ones fire after 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** Exponential backoff with "full jitter" (AWS Architecture Blog), as plain data. */
 export interface BackoffPolicy {
   readonly initialDelayMs: number;

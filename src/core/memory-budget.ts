@@ -135,16 +135,6 @@ export class MemoryBudget {
     this.changed();
   }
 
-  /**
-   * Sets aside up to `bytes` (never more than is available) at once, ahead of any reader
-   * waiting; returns what it got. Shard loops reserve through reserveWhenAvailable.
-   */
-  reserve(bytes: number): number {
-    const granted = Math.min(bytes, Math.max(this.available, this.idle ? bytes : 0));
-    this.reservedBytes += granted;
-    return granted;
-  }
-
   unreserve(bytes: number): void {
     this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
     this.changed();
@@ -198,15 +188,19 @@ export class MemoryBudget {
     return () => this.pressureListeners.delete(relieve);
   }
 
-  private nextChange(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        signal?.removeEventListener('abort', wake);
-        resolve();
-      };
-      this.waiters.push(wake);
-      signal?.addEventListener('abort', wake, { once: true });
-    });
+  /**
+   * Sets aside up to `bytes` (never more than is available) at once, ahead of any reader
+   * waiting; returns what it got. Private: only reserveWhenAvailable, which keeps the
+   * readers' order, may jump the queue.
+   */
+  private reserve(bytes: number): number {
+    const granted = Math.min(bytes, Math.max(this.available, this.idle ? bytes : 0));
+    this.reservedBytes += granted;
+    return granted;
+  }
+
+  private nextChange(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   private changed(): void {

@@ -1,6 +1,5 @@
 import type { JsonValue } from '../core/event.js';
-import { isJsonObject, type JsonObject } from './values.js';
-import { MAX_EPOCH_MILLIS } from './zod-json.js';
+import { isJsonObject, MAX_DATE_MILLIS, type JsonObject } from './values.js';
 
 /*
  * Fast acceptance for the Pinpoint schemas (pinpoint.ts). A full zod parse per event was
@@ -29,8 +28,8 @@ const DIGITS = /^\d+$/;
 
 /** zod-json's epochMillis: a non-negative number or a string of digits, within Date's range. */
 const epochMillis: Check = (value) =>
-  (finiteNumber(value) && value >= 0 && value <= MAX_EPOCH_MILLIS) ||
-  (typeof value === 'string' && DIGITS.test(value) && Number(value) <= MAX_EPOCH_MILLIS);
+  (finiteNumber(value) && value >= 0 && value <= MAX_DATE_MILLIS) ||
+  (typeof value === 'string' && DIGITS.test(value) && Number(value) <= MAX_DATE_MILLIS);
 
 const jsonObject: Check = (value) => isJsonObject(value);
 

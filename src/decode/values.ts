@@ -87,8 +87,11 @@ let recentPrefix = '';
 let olderSecond = Number.NaN;
 let olderPrefix = '';
 
-/** The Date range: ±100,000,000 days from the epoch. */
-const MAX_DATE_MILLIS = 8.64e15;
+/**
+ * The last millisecond a Date holds (±100,000,000 days from the epoch). A larger "epoch
+ * milliseconds" is no time at all: accepted, it became `occurred: null` without a word.
+ */
+export const MAX_DATE_MILLIS = 8.64e15;
 
 function isoOfIntegerMillis(millis: number): string | null {
   if (Math.abs(millis) > MAX_DATE_MILLIS) return null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JsonValue } from '../core/event.js';
-import { isJsonObject, type JsonObject } from './values.js';
+import { isJsonObject, MAX_DATE_MILLIS, type JsonObject } from './values.js';
 
 /**
  * zod building blocks for decoded JSON. `z.custom` checks without copying, so nested
@@ -30,22 +30,17 @@ export const isoDateTime = z.iso.datetime({
   error: (issue) => (issue.input === undefined ? 'required' : 'expected an ISO-8601 date-time'),
 });
 
-/**
- * The last millisecond a Date holds (±100,000,000 days from the epoch). A larger "epoch
- * milliseconds" is no time at all: accepted, it became `occurred: null` without a word.
- */
-export const MAX_EPOCH_MILLIS = 8.64e15;
 const IN_DATE_RANGE = 'expected epoch milliseconds within the Date range';
 
 /** Epoch milliseconds as a JSON number or a string of digits (Pinpoint sends both). */
 const EPOCH_MILLIS = 'epoch milliseconds (a number or a string of digits)';
 export const epochMillis = z.union(
   [
-    z.number().nonnegative().max(MAX_EPOCH_MILLIS, IN_DATE_RANGE),
+    z.number().nonnegative().max(MAX_DATE_MILLIS, IN_DATE_RANGE),
     z
       .string()
       .regex(/^\d+$/, { error: `expected ${EPOCH_MILLIS}`, abort: true })
-      .refine((digits) => Number(digits) <= MAX_EPOCH_MILLIS, IN_DATE_RANGE),
+      .refine((digits) => Number(digits) <= MAX_DATE_MILLIS, IN_DATE_RANGE),
   ],
   expecting(EPOCH_MILLIS),
 );

@@ -221,7 +221,8 @@ describe('ShardConsumer and a paused lease', () => {
     const done = shard.loop.run();
     await waitFor('the first page routed, the second in flight', () => shard.secondInFlight());
     expect(shard.processor.sequences).toHaveLength(5);
-    // handOver (src/app.ts): reads paused, in-flight records drained and checkpointed ...
+    // RunningShards.handOver (src/app-running-shards.ts): reads paused, in-flight records
+    // drained and checkpointed ...
     shard.reads.pause();
     shard.answerSecond();
     // ... the loop is back at its read gate: the answered page is dealt with.

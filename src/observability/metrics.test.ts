@@ -42,7 +42,7 @@ describe('byte gauges read at scrape time', () => {
     const budget = processMemoryBudget(1_000_000, metrics);
     const gate = CapacityGate.forSink('archive', 500_000, metrics, budget);
     gate.add(1234);
-    budget.reserve(4000);
+    await budget.reserveWhenAvailable(4000, 4000);
     metrics.scrapeTime.deadLetterInflightBytes = () => 77;
     const text = await metrics.registry.metrics();
     expect(text).toContain('kinesis_relay_memory_bytes{state="limit"} 1000000');

@@ -69,7 +69,10 @@ describe('Router.write', () => {
     router.routeFields(event.type, event.format, event.record.streamName, (s) =>
       selected.push(s.name),
     );
-    expect(router.write(event, acks)).toBe(3);
+    const refused = () => {
+      throw new Error('no sink here throws');
+    };
+    expect(router.write(event, acks, refused)).toBe(3);
     expect(written).toEqual(selected.map((name, index) => ({ sink: name, handle: index + 1 })));
   });
 });

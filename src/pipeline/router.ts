@@ -61,10 +61,10 @@ export class Router {
    * Writes the event to every sink that accepts it, each with a handle from `acks`;
    * returns how many did. The same selection as `routeFields`, without a callback: the
    * per-record path makes no closure per event. A sink that throws on the event hands it,
-   * with its handle, to `refused` (when given): one event a sink cannot take must not stop
-   * the page half routed, with its record's acknowledgement never complete.
+   * with its handle, to `refused`: one event a sink cannot take must not stop the page half
+   * routed, with its record's acknowledgement never complete.
    */
-  write(event: RelayEvent, acks: { expect(): AckHandle }, refused?: RefusedWrite): number {
+  write(event: RelayEvent, acks: { expect(): AckHandle }, refused: RefusedWrite): number {
     const { type, format } = event;
     const streamName = event.record.streamName;
     let accepted = 0;
@@ -75,7 +75,6 @@ export class Router {
       try {
         route.sink.write(event, ack);
       } catch (error) {
-        if (!refused) throw error;
         refused(route.sink, event, error, ack);
       }
       accepted += 1;

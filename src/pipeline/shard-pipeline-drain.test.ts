@@ -11,11 +11,11 @@ import { Router } from './router.js';
 import { ShardPipeline } from './shard-pipeline.js';
 
 /*
- * A graceful handoff (app.ts handOver) and SHARD_END wait for `drained()`: every record the
- * shard handed over acknowledged. The handoff waits at most its drain budget (15 s at the
- * default failoverMs), while an open batch waits for buffer.maxAgeMs (60 s by default for
- * S3 and Redshift): the shard was then handed over with its checkpoint behind records that
- * were still delivered later, and the next owner delivered them again.
+ * A graceful handoff (RunningShards.handOver, src/app-running-shards.ts) and SHARD_END wait for
+ * `drained()`: every record the shard handed over acknowledged. The handoff waits at most its
+ * drain budget (15 s at the default failoverMs), while an open batch waits for buffer.maxAgeMs
+ * (60 s by default for S3 and Redshift): the shard was then handed over with its checkpoint
+ * behind records that were still delivered later, and the next owner delivered them again.
  */
 describe('ShardPipeline.drained', () => {
   let receiver: HttpReceiver | null = null;

@@ -9,7 +9,7 @@ import type { DeadLetterSink, Sink } from '../sinks/sink.js';
 import type { Router } from './router.js';
 import { ShardProgress } from './shard-progress.js';
 import type { DecodePool } from './workers/decode-pool.js';
-import type { WorkerRecordResult } from './workers/page-codec.js';
+import type { WorkerEncoded, WorkerRecordResult } from './workers/page-codec.js';
 
 /**
  * Counts an event dead-lettered for a sink that threw on it (see refuse), as the sink's own
@@ -113,12 +113,7 @@ export class ShardPipeline implements RecordProcessor {
         this.router.routeFields(event.type, event.format, record.streamName, (sink, sinkIndex) => {
           const encoded = event.encoded[sinkIndex];
           if (encoded && sink.writeEncoded) {
-            const ack = pending.expect();
-            try {
-              sink.writeEncoded(encoded, record, ack);
-            } catch (error) {
-              this.refuse(sink, record, error, ack);
-            }
+            this.deliver(sink, record, pending.expect(), encoded);
             return;
           }
           here ??= this.decoder.decode(record);
@@ -133,14 +128,30 @@ export class ShardPipeline implements RecordProcessor {
             this.refuse(sink, record, error, ack);
             return;
           }
-          try {
-            sink.write(full, ack);
-          } catch (error) {
-            this.refuse(sink, record, error, ack);
-          }
+          this.deliver(sink, record, ack, full);
         });
       }
       pending.settle();
+    }
+  }
+
+  /**
+   * Writes one routed event to a sink: the worker's line for it, or the event decoded here.
+   * A sink that throws on it has it refused. A method, not a callback: the per-event path
+   * makes no closure for it.
+   */
+  private deliver(
+    sink: Sink,
+    record: UserRecord,
+    ack: AckHandle,
+    event: RelayEvent | WorkerEncoded,
+  ): void {
+    try {
+      if (!('line' in event)) sink.write(event, ack);
+      else if (sink.writeEncoded) sink.writeEncoded(event, record, ack);
+      else throw new Error('unreachable: a worker line for a sink that takes none');
+    } catch (error) {
+      this.refuse(sink, record, error, ack);
     }
   }
 

@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type { BufferConfig } from '../config/schema.js';
+import { MAX_TIMEOUT_MS } from '../core/backoff.js';
 import type { MemoryBudget } from '../core/memory-budget.js';
 import type { RelayMetrics } from '../observability/metrics.js';
 import { CapacityGate } from './capacity-gate.js';
@@ -30,9 +31,6 @@ export interface BatcherOptions {
   readonly memory?: MemoryBudget;
   readonly now?: () => number;
 }
-
-/** The longest delay setTimeout takes as given. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * The buffering half of every sink: open batches by key, cut at maxRecords / maxBytes /
@@ -97,11 +95,11 @@ export class Batcher<B extends PendingBatch<unknown>> {
 
   /** Cuts every open batch for writing, without waiting for the writes. */
   cutOpen(): void {
-    this.cutAll();
+    for (const [key, batch] of this.open) this.cut(key, batch);
   }
 
   async flush(): Promise<void> {
-    this.cutAll();
+    this.cutOpen();
     // Every queued write belongs to a delivery; a lane's next batch joins the queue only
     // when the one before it is done, so wait on the deliveries, not the queue.
     while (this.deliveries.size > 0) await Promise.allSettled([...this.deliveries]);
@@ -177,11 +175,7 @@ export class Batcher<B extends PendingBatch<unknown>> {
    * (`orderedKeys`) keep cutting at once: their batches wait behind their own lane.
    */
   private relieve(): void {
-    if (this.options.orderedKeys || this.queue.size === 0) this.cutAll();
-  }
-
-  private cutAll(): void {
-    for (const [key, batch] of this.open) this.cut(key, batch);
+    if (this.options.orderedKeys || this.queue.size === 0) this.cutOpen();
   }
 
   private cut(key: string, batch: B): void {

@@ -1,4 +1,4 @@
-import { backoffDelay, sleep } from '../core/backoff.js';
+import { backoffDelay, MAX_TIMEOUT_MS, sleep } from '../core/backoff.js';
 import { RelayError, errorMessage } from '../core/errors.js';
 import type { RetryConfig } from '../config/schema.js';
 
@@ -154,9 +154,6 @@ const GIVE_UP_NOTES: Record<GiveUpCause, (policy: RetryPolicy, attempts: number)
   elapsed: (policy) => ` (gave up after ${policy.maxElapsedMs} ms: retry.maxElapsedMs)`,
   age: (policy) => ` (gave up: a record older than retry.maxRecordAgeMs ${policy.maxRecordAgeMs})`,
 };
-
-/** The longest delay setTimeout takes as given: longer ones fire after 1 ms. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Waits as long as asked, but never past the retry budget when giving up is possible, and

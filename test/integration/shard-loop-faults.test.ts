@@ -377,8 +377,8 @@ describe('the shard loop under Kinesis faults (kinesis-local behind a fault prox
     expect(await first.done).toBe('stopped');
     await first.consumer.checkpointProgress();
     const record = await put(stream, 1);
-    // The next owner starts from the lease as the first left it (as src/app.ts reads it:
-    // the AT_TIMESTAMP sentinel with its time in checkpointTimestamp).
+    // The next owner starts from the lease as the first left it (as RunningShards reads it,
+    // src/app-running-shards.ts: the AT_TIMESTAMP sentinel with its time in checkpointTimestamp).
     const left = first.checkpoints.at(-1);
     const pinned = left !== undefined && isPinnedStart(left) ? left.atTimestamp : null;
     expect(pinned).not.toBeNull();

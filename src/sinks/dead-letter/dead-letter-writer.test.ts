@@ -92,9 +92,19 @@ describe('DeadLetterWriter', () => {
   it('a persist that throws does not stop later entries from being stored and acknowledged', async () => {
     // A rejected persist used to leave the writer's chain rejected for good: nothing later
     // was stored or acknowledged (every shard's checkpoint stopped) and its bytes stayed
-    // counted against the memory budget. Here a handle that throws (a sink's bug) fails it.
+    // counted against the memory budget. Here the file's "records dead-lettered" line
+    // throws once (a logger whose destination fails), after the file is stored: only the
+    // writer chain's catch keeps the next file going. A handle that throws (a sink's bug)
+    // is caught by the file's acknowledge, and its file's other entry is acknowledged.
     const { path } = directoryDeadLetter();
     const { metrics, log } = quietSinkDeps();
+    let warnings = 0;
+    const warn = log.warn.bind(log);
+    log.warn = ((...args: Parameters<typeof log.warn>) => {
+      warnings += 1;
+      if (warnings === 1) throw new Error('the log destination failed');
+      warn(...args);
+    }) as typeof log.warn;
     const writer = new DeadLetterWriter(directoryDeadLetterStore(path), metrics, log, 1 << 20);
     const acks = new AckCounter();
     writer.write(entryFor(0), {
@@ -109,6 +119,7 @@ describe('DeadLetterWriter', () => {
     await writer.close().catch(() => undefined);
 
     // The other entry of the failed file and the later one: both acknowledged.
+    expect(warnings).toBe(2);
     expect(acks.acked).toBe(2);
     expect(writer.inFlightBytes).toBe(0);
     expect(
