@@ -135,7 +135,7 @@ describe('redshift sink, redshift dialect: COPY conversion errors are SQLSTATE X
 
   it('a row Redshift cannot load (XX000, see stl_load_errors) is isolated and dead-lettered alone instead of retrying its whole batch', async () => {
     const loaded: string[] = [];
-    let copies = 0;
+    const loadedParts = new Set<string>();
     // No Redshift here: a connector that reads the staged rows as Redshift would and fails
     // the COPY as Redshift does (error 1204 in stl_load_errors, SQLSTATE XX000).
     const connector: SqlConnector = {
@@ -146,7 +146,6 @@ describe('redshift sink, redshift dialect: COPY conversion errors are SQLSTATE X
             if (sql === 'COMMIT') loaded.push(...pending);
             const url = /^COPY .* FROM '(s3:\/\/[^']+)'/.exec(sql)?.[1];
             if (!url) return;
-            copies += 1;
             const get = async (key: string) =>
               (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!;
             const manifest = JSON.parse(
@@ -158,6 +157,10 @@ describe('redshift sink, redshift dialect: COPY conversion errors are SQLSTATE X
               const csv = gunzipSync(await body.transformToByteArray()).toString('utf8');
               rows.push(...csv.split('\n').filter((line) => line !== ''));
             }
+            // Each part loaded, once: a retry of the same rows (a hiccup of s3rver under load,
+            // which the sink rightly retries) is not another step of the halving. Retrying the
+            // whole batch instead of halving it would dead-letter all 64 rows (asserted below).
+            loadedParts.add(rows.join('\n'));
             if (rows.some((row) => row.includes('too-long-user-id'))) {
               const error = new pg.DatabaseError(
                 "Load into table 'events_staging' failed.  Check 'stl_load_errors' system table for details.",
@@ -203,6 +206,6 @@ describe('redshift sink, redshift dialect: COPY conversion errors are SQLSTATE X
     expect(collected.entries[0]?.error).toContain('stl_load_errors');
     expect(loaded).toHaveLength(63);
     // Halving: one failed COPY per level down to the row, one good one beside it.
-    expect(copies).toBeLessThanOrEqual(1 + 2 * Math.log2(64));
+    expect(loadedParts.size).toBeLessThanOrEqual(1 + 2 * Math.log2(64));
   });
 });
