@@ -8,19 +8,11 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ShardConsumer } from './shard-consumer.js';
 import type { RecordsPage, ShardReadApi } from './stream-api.js';
+import { kinesisRecord, TEST_SHARD, testSequence } from '../../test/support/kinesis-record.js';
 import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
 
-const SHARD = 'shardId-000000000001';
-const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
-
-function kinesisRecord(n: number): _Record {
-  return {
-    SequenceNumber: sequence(n),
-    PartitionKey: 'pk',
-    Data: new TextEncoder().encode(`{"n":${n}}`),
-    ApproximateArrivalTimestamp: new Date(),
-  };
-}
+const SHARD = TEST_SHARD;
+const sequence = testSequence;
 
 /** A closed shard of records 1..count, read in one page. */
 function closedShard(count: number): ShardReadApi {

@@ -9,24 +9,36 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ShardConsumer } from './shard-consumer.js';
 import type { IteratorStart, RecordsPage, ShardReadApi } from './stream-api.js';
+import { kinesisRecord, TEST_SHARD, testSequence } from '../../test/support/kinesis-record.js';
 import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
 
 // The GetRecords read loop (shard-poller.ts), driven as the relay drives it: a ShardConsumer
 // without a record source.
 
-const SHARD = 'shardId-000000000001';
-const sequence = (n: number) => String(49_000_000_000n + BigInt(n));
-
-function kinesisRecord(n: number): _Record {
-  return {
-    SequenceNumber: sequence(n),
-    PartitionKey: 'pk',
-    Data: new TextEncoder().encode(`{"n":${n}}`),
-    ApproximateArrivalTimestamp: new Date(),
-  };
-}
+const SHARD = TEST_SHARD;
+const sequence = testSequence;
 
 const options = FAST_SHARD_OPTIONS;
+
+/** A polling shard loop from TRIM_HORIZON into `processor`, no checkpoints, no parents. */
+function pollingLoop(
+  api: ShardReadApi,
+  processor: RecordProcessor,
+  deps: Partial<ConstructorParameters<typeof ShardConsumer>[0]> = {},
+): ShardConsumer {
+  return new ShardConsumer({
+    api,
+    shardId: SHARD,
+    startFrom: 'TRIM_HORIZON',
+    processor,
+    checkpoints: { write: async () => undefined },
+    waitForParents: async () => true,
+    options,
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+    ...deps,
+  });
+}
 
 /**
  * An open shard of `count` records in memory; iterators are positions. `fault(call)` may
@@ -96,17 +108,7 @@ describe('ShardConsumer under GetRecords throttling and 5xx bursts', () => {
     );
     const processor = new CollectingProcessor();
     const metrics = createMetrics();
-    const loop = new ShardConsumer({
-      api: shard.api,
-      shardId: SHARD,
-      startFrom: 'TRIM_HORIZON',
-      processor,
-      checkpoints: { write: async () => undefined },
-      waitForParents: async () => true,
-      options,
-      log: createLogger('silent'),
-      metrics,
-    });
+    const loop = pollingLoop(shard.api, processor, { metrics });
     const done = loop.run();
     const all = Array.from({ length: 20 }, (_, i) => sequence(i + 1));
     await waitFor('every record', () => processor.sequences.length >= 20);
@@ -140,16 +142,8 @@ describe('ShardConsumer and the wall clock', () => {
       return undefined;
     });
     const processor = new CollectingProcessor();
-    const loop = new ShardConsumer({
-      api: shard.api,
-      shardId: SHARD,
-      startFrom: 'TRIM_HORIZON',
-      processor,
-      checkpoints: { write: async () => undefined },
-      waitForParents: async () => true,
+    const loop = pollingLoop(shard.api, processor, {
       options: { ...options, minCallIntervalMs: 200 },
-      log: createLogger('silent'),
-      metrics: createMetrics(),
     });
     const done = loop.run();
     // The test's own deadline on the monotonic clock: Date.now is the stepped one.
@@ -194,18 +188,7 @@ describe('ShardConsumer and a paused lease', () => {
       },
     };
     const processor = new CollectingProcessor();
-    const loop = new ShardConsumer({
-      api,
-      shardId: SHARD,
-      startFrom: 'TRIM_HORIZON',
-      processor,
-      checkpoints: { write: async () => undefined },
-      waitForParents: async () => true,
-      options,
-      log: createLogger('silent'),
-      metrics: createMetrics(),
-      readPermits: gate,
-    });
+    const loop = pollingLoop(api, processor, { readPermits: gate });
     return {
       loop,
       reads,
