@@ -48,7 +48,16 @@ export function startDecodePool(
     config.decode.format,
     decoderOptions(config),
     sinkSet.sinks.map((sink) => sink.config),
+    config.deadLetter !== null,
   );
+  if (spec && !spec.chunks && config.consumer.workerThreads === 'auto') {
+    // Records handed over one by one cost the process more CPU than the threads take off
+    // the main thread (docs/performance.md): `auto` starts threads only for whole pages.
+    options.log.info(
+      'decoding on the main thread: worker threads take whole pages only where every sink is an S3 CSV or JSON Lines sink without exactlyOnce and no deadLetter is configured',
+    );
+    return null;
+  }
   if (!spec) {
     options.log.info(
       { workerThreads: threads },
@@ -56,6 +65,11 @@ export function startDecodePool(
     );
     return null;
   }
-  options.log.info({ workerThreads: threads }, 'decoding and encoding on worker threads');
+  options.log.info(
+    { workerThreads: threads, wholePages: Boolean(spec.chunks) },
+    spec.chunks
+      ? 'reading, decoding and encoding whole pages on worker threads'
+      : 'decoding and encoding on worker threads',
+  );
   return new DecodePool({ threads, spec, log: options.log.child({ component: 'decode-pool' }) });
 }

@@ -1,3 +1,4 @@
+import type { ChunkedPage, PageAnswer, PageTask } from '../pipeline/workers/page-chunker.js';
 import type { RecordPosition, UserRecord } from './record.js';
 
 /**
@@ -14,6 +15,13 @@ export interface RecordProcessor {
    * waited for a full collection (docs/performance.md).
    */
   process(records: readonly UserRecord[], handOver?: PageHandOver): Promise<void>;
+  /**
+   * A page a decode worker read whole (see ShardPipeline.processPage); only processors
+   * built with such workers have it.
+   */
+  processPage?(shardId: string, page: ChunkedPage): Promise<void>;
+  /** Reads a GetRecords body off the main thread, for processPage (when it can). */
+  readonly chunkPage?: ((task: PageTask) => Promise<PageAnswer>) | undefined;
   /** The last position below which every record has been acknowledged, if any. */
   checkpointable(): RecordPosition | null;
   /** The checkpoint was written at `position`: state below it may be forgotten. */

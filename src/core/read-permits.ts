@@ -55,13 +55,18 @@ export class PageSize {
 
   /** A page came back: `records` Kinesis records, `userRecords` after de-aggregation. */
   observe(records: number, userRecords: readonly UserRecord[]): void {
-    if (records === 0 || userRecords.length === 0) return;
     let bytes = 0;
     for (const record of userRecords) bytes += record.data.byteLength;
-    this.lastPage = { records, dataBytes: bytes, events: userRecords.length };
+    this.observeCounts(records, userRecords.length, bytes);
+  }
+
+  /** As `observe`, from the counts of a page read by a worker. */
+  observeCounts(records: number, userRecords: number, bytes: number): void {
+    if (records === 0 || userRecords === 0) return;
+    this.lastPage = { records, dataBytes: bytes, events: userRecords };
     const weight = this.observed ? 0.3 : 1;
     this.dataBytesPerRecord += weight * (bytes / records - this.dataBytesPerRecord);
-    this.eventsPerRecord += weight * (userRecords.length / records - this.eventsPerRecord);
+    this.eventsPerRecord += weight * (userRecords / records - this.eventsPerRecord);
   }
 
   /** Data bytes and user records per Kinesis record; an assumption until observed. */

@@ -5,6 +5,7 @@ import { appendUserRecords } from './deaggregate.js';
 import { recordsAfter } from './iterator-start.js';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import type { ShardReadMetrics } from './shard-read-metrics.js';
+import type { ChunkedPage, PageAnswer } from '../pipeline/workers/page-chunker.js';
 
 export interface ShardDispatcherDeps {
   readonly stream: string;
@@ -59,6 +60,33 @@ export class ShardDispatcher {
     }
   }
 
+  /**
+   * Reads a GetRecords body off the main thread when the processor can take its answer
+   * (routePage); undefined: read pages with the SDK and `route` their records.
+   */
+  get chunkPage():
+    ((body: Uint8Array, skipThrough: RecordPosition | null) => Promise<PageAnswer>) | undefined {
+    const { processor, stream, shardId } = this.deps;
+    const chunk = processor.chunkPage;
+    if (!chunk || !processor.processPage) return undefined;
+    return (body, skipThrough) =>
+      chunk({ body: ownBuffer(body), streamName: stream, shardId, skipThrough });
+  }
+
+  /** A page read by chunkPage into the processor, as `route` hands over records. */
+  async routePage(page: ChunkedPage): Promise<void> {
+    this.deps.metrics.observeCounts(
+      page.userRecords,
+      page.dataBytes,
+      page.lastArrivalMs,
+      page.millisBehindLatest,
+    );
+    const last = page.last;
+    if (!last || !this.deps.processor.processPage) return;
+    await this.deps.processor.processPage(this.deps.shardId, page);
+    this.dispatched = last;
+  }
+
   /** Kinesis records as user records (their bytes views of the page: see deaggregate). */
   toUserRecords(records: readonly _Record[]): UserRecord[] {
     const userRecords: UserRecord[] = [];
@@ -67,4 +95,21 @@ export class ShardDispatcher {
     }
     return userRecords;
   }
+}
+
+/**
+ * The body's bytes in an ArrayBuffer of their own, to transfer to a worker: a view of a
+ * larger buffer (Node's shared pool for small bodies) is copied, as transferring it would
+ * take its neighbours away from whoever holds them.
+ */
+function ownBuffer(body: Uint8Array): ArrayBuffer {
+  const buffer = body.buffer;
+  if (
+    buffer instanceof ArrayBuffer &&
+    body.byteOffset === 0 &&
+    body.byteLength === buffer.byteLength
+  ) {
+    return buffer;
+  }
+  return body.slice().buffer;
 }

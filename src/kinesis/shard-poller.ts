@@ -173,30 +173,70 @@ export class ShardPoller {
     skipThrough: RecordPosition | null,
     signal: AbortSignal,
   ): Promise<PageOutcome> {
+    const chunkPage = this.deps.dispatcher.chunkPage;
+    if (chunkPage && this.deps.api.getRecordsBody) {
+      const outcome = await this.readAndRouteChunked(iterator, skipThrough, chunkPage, signal);
+      // null: a body the worker's reader does not take (child shards at a shard's end, an
+      // unusual response): the same iterator is read again, with the SDK's reader.
+      if (outcome) return outcome;
+    }
     const outcome = await this.readUserRecords(iterator, signal);
-    if (this.deps.readPermits?.paused) {
-      // Paused while this page was read (a handoff, or the lease not renewed in time):
-      // routing it now is what the pause must prevent, as the next owner may already be
-      // reading the shard from the checkpoint. Read the page again (same iterator) if the
-      // lease is renewed; else the next owner reads it. Not routed, so not counted as a
-      // routed page by the memory budget's calibration either.
-      this.pageSize.lastPage = null;
-      return { nextIterator: iterator, caughtUp: false };
-    }
-    const first = outcome.userRecords[0];
-    if (first && this.expectFirst !== null) {
-      // An AT_SEQUENCE_NUMBER iterator starts with that record while Kinesis holds it; a
-      // later first record means it was trimmed and Kinesis started at the oldest one kept.
-      if (BigInt(first.sequenceNumber) > BigInt(this.expectFirst)) {
-        this.deps.dispatcher.reportTrimmed(
-          this.expectFirst,
-          `the iterator started at ${first.sequenceNumber}`,
-        );
-      }
-      this.expectFirst = null;
-    }
+    if (this.pausedWhileRead()) return { nextIterator: iterator, caughtUp: false };
+    this.checkFirst(outcome.userRecords[0]?.sequenceNumber ?? null);
     await this.deps.dispatcher.route(outcome.userRecords, skipThrough, outcome.millisBehindLatest);
     return { nextIterator: outcome.nextIterator, caughtUp: outcome.caughtUp };
+  }
+
+  /** One page read as a body and chunked in a worker (see ShardPipeline.processPage). */
+  private async readAndRouteChunked(
+    iterator: string,
+    skipThrough: RecordPosition | null,
+    chunkPage: NonNullable<ShardDispatcher['chunkPage']>,
+    signal: AbortSignal,
+  ): Promise<PageOutcome | null> {
+    const { api, metrics } = this.deps;
+    const stopTimer = metrics.startGetRecords();
+    const body = await api.getRecordsBody!(iterator, this.pageSize.limit, signal);
+    stopTimer();
+    metrics.markRead();
+    const page = await chunkPage(body, skipThrough);
+    if (!page.parsed) return null;
+    this.pageSize.observeCounts(page.kinesisRecords, page.pageUserRecords, page.pageDataBytes);
+    if (this.pausedWhileRead()) return { nextIterator: iterator, caughtUp: false };
+    this.checkFirst(page.firstSequenceNumber);
+    await this.deps.dispatcher.routePage(page);
+    return {
+      nextIterator: page.nextIterator,
+      caughtUp: page.kinesisRecords === 0 && (page.millisBehindLatest ?? 0) === 0,
+    };
+  }
+
+  /**
+   * Paused while this page was read (a handoff, or the lease not renewed in time): routing
+   * it now is what the pause must prevent, as the next owner may already be reading the
+   * shard from the checkpoint. The page is read again (same iterator) if the lease is
+   * renewed; else the next owner reads it. Not routed, so not counted as a routed page by
+   * the memory budget's calibration either.
+   */
+  private pausedWhileRead(): boolean {
+    if (!this.deps.readPermits?.paused) return false;
+    this.pageSize.lastPage = null;
+    return true;
+  }
+
+  /**
+   * An AT_SEQUENCE_NUMBER iterator starts with that record while Kinesis holds it; a later
+   * first record means it was trimmed and Kinesis started at the oldest one kept.
+   */
+  private checkFirst(firstSequenceNumber: string | null): void {
+    if (firstSequenceNumber === null || this.expectFirst === null) return;
+    if (BigInt(firstSequenceNumber) > BigInt(this.expectFirst)) {
+      this.deps.dispatcher.reportTrimmed(
+        this.expectFirst,
+        `the iterator started at ${firstSequenceNumber}`,
+      );
+    }
+    this.expectFirst = null;
   }
 
   /** GetRecords as user records (their bytes views of the page: see deaggregate). */

@@ -64,19 +64,32 @@ export class ShardReadMetrics {
   }
 
   /** A page handed to the processor: its records, bytes, lag and the last record's age. */
-  observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {
+  /** As `observe`, for a page read by a worker: its counts, not its records. */
+  observeCounts(
+    records: number,
+    dataBytes: number,
+    lastArrivalMs: number | null,
+    millisBehindLatest: number | null,
+  ): void {
     const series = this.series;
     if (millisBehindLatest !== null) series.millisBehindLatest.set(millisBehindLatest);
-    if (records.length === 0) return;
+    if (records === 0) return;
+    series.records.inc(records);
+    series.bytes.inc(dataBytes);
+    if (lastArrivalMs !== null) {
+      series.iteratorAge.set(Math.max(0, (Date.now() - lastArrivalMs) / 1000));
+    }
+  }
+
+  observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {
     let bytes = 0;
     for (const record of records) bytes += record.data.byteLength;
-    series.records.inc(records.length);
-    series.bytes.inc(bytes);
     const last = records[records.length - 1];
-    if (last) {
-      series.iteratorAge.set(
-        Math.max(0, (Date.now() - last.approximateArrivalTimestamp.getTime()) / 1000),
-      );
-    }
+    this.observeCounts(
+      records.length,
+      bytes,
+      last ? last.approximateArrivalTimestamp.getTime() : null,
+      millisBehindLatest,
+    );
   }
 }

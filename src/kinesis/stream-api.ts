@@ -7,6 +7,7 @@ import {
   type ShardIteratorType,
   type _Record,
 } from '@aws-sdk/client-kinesis';
+import { RAW_GET_RECORDS, type RawGetRecordsOutput } from './kinesis-protocol.js';
 
 export interface ShardDescription {
   readonly shardId: string;
@@ -33,7 +34,8 @@ export interface RecordsPage {
 }
 
 /** What a shard loop calls: one stream's iterators and pages. */
-export type ShardReadApi = Pick<KinesisStreamApi, 'stream' | 'getShardIterator' | 'getRecords'>;
+export type ShardReadApi = Pick<KinesisStreamApi, 'stream' | 'getShardIterator' | 'getRecords'> &
+  Partial<Pick<KinesisStreamApi, 'getRecordsBody'>>;
 
 /** A stream named by ARN is addressed by StreamARN, otherwise by StreamName. */
 export function streamParameters(stream: string): { StreamName?: string; StreamARN?: string } {
@@ -179,20 +181,48 @@ export class KinesisStreamApi {
     return response.ShardIterator;
   }
 
+  /**
+   * GetRecords, its successful body unread: the bytes of the JSON document, for a reader
+   * off the main thread (src/pipeline/workers/page-chunker.ts). Errors are the SDK's, as
+   * for `getRecords`; a body that reader will not take is read again with `getRecords`.
+   */
+  async getRecordsBody(iterator: string, limit: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const command = this.getRecordsCommand(iterator, limit);
+    command.middlewareStack.add(
+      (next, context) => (args) => {
+        (context as { [RAW_GET_RECORDS]?: boolean })[RAW_GET_RECORDS] = true;
+        return next(args);
+      },
+      { step: 'initialize', name: 'rawGetRecordsBody' },
+    );
+    const response = await this.sendWithin(
+      'GetRecords',
+      this.timeouts.getRecordsMs,
+      signal,
+      (abortSignal) => this.client.send(command, { abortSignal }),
+    );
+    const raw = (response as unknown as Partial<RawGetRecordsOutput>).RawBody;
+    if (!raw)
+      throw new Error(
+        'GetRecords: the raw body was not returned (client without KinesisJsonProtocol)',
+      );
+    return raw;
+  }
+
+  private getRecordsCommand(iterator: string, limit: number): GetRecordsCommand {
+    return new GetRecordsCommand({
+      ShardIterator: iterator,
+      Limit: limit,
+      ...(this.stream.startsWith('arn:') ? { StreamARN: this.stream } : {}),
+    });
+  }
+
   async getRecords(iterator: string, limit: number, signal?: AbortSignal): Promise<RecordsPage> {
     const response = await this.sendWithin(
       'GetRecords',
       this.timeouts.getRecordsMs,
       signal,
-      (abortSignal) =>
-        this.client.send(
-          new GetRecordsCommand({
-            ShardIterator: iterator,
-            Limit: limit,
-            ...(this.stream.startsWith('arn:') ? { StreamARN: this.stream } : {}),
-          }),
-          { abortSignal },
-        ),
+      (abortSignal) => this.client.send(this.getRecordsCommand(iterator, limit), { abortSignal }),
     );
     return {
       records: response.Records ?? [],

@@ -9,6 +9,7 @@ import type { DeadLetterSink, Sink } from '../sinks/sink.js';
 import type { Router } from './router.js';
 import { ShardProgress } from './shard-progress.js';
 import type { DecodePool } from './workers/decode-pool.js';
+import type { ChunkedPage, PageAnswer, PageTask } from './workers/page-chunker.js';
 import type { WorkerEncoded, WorkerRecordResult } from './workers/page-codec.js';
 
 /**
@@ -34,7 +35,8 @@ export class ShardPipeline implements RecordProcessor {
     private readonly router: Router,
     private readonly deadLetter: DeadLetterSink,
     /** Null: decode and encode here, on the main thread (consumer.workerThreads 0). */
-    private readonly pool: Pick<DecodePool, 'decode'> | null,
+    private readonly pool:
+      (Pick<DecodePool, 'decode'> & Partial<Pick<DecodePool, 'chunkPage' | 'chunksPages'>>) | null,
     private readonly sinkDeadLettered: SinkDeadLettered,
   ) {}
 
@@ -52,6 +54,41 @@ export class ShardPipeline implements RecordProcessor {
     } else {
       this.routeHere(records, slots);
     }
+    await this.backpressure();
+  }
+
+  /**
+   * A page read, decoded and encoded by a worker (PageChunker): its chunks into their sinks
+   * and its dead-letter entries into the dead-letter sink, all acknowledged as one record
+   * at the page's last position. The checkpoint then moves page by page, not record by
+   * record: after a crash up to a page more is delivered again, which at-least-once allows.
+   */
+  /**
+   * Reads a GetRecords body in a worker, where every sink takes chunks (see
+   * DecodeWorkerSpec.chunks); undefined otherwise. Its answer goes to processPage.
+   */
+  get chunkPage(): ((task: PageTask) => Promise<PageAnswer>) | undefined {
+    const pool = this.pool;
+    return pool?.chunksPages && pool.chunkPage ? (task) => pool.chunkPage!(task) : undefined;
+  }
+
+  async processPage(shardId: string, page: ChunkedPage): Promise<void> {
+    if (!page.last) return;
+    this.shardId ??= shardId;
+    const pending = this.progress.begin(page.last);
+    const sinks = this.router.sinks;
+    for (const entry of page.deadLetters) {
+      if (entry.reason === 'sink_rejected' && entry.sink !== null)
+        this.sinkDeadLettered(entry.sink);
+      this.deadLetter.write(entry, pending.expect());
+    }
+    for (const chunk of page.chunks) {
+      const sink = sinks[chunk.sinkIndex];
+      if (!sink?.writeChunk)
+        throw new Error(`unreachable: a chunk for sink ${chunk.sinkIndex}, which takes none`);
+      sink.writeChunk(chunk, pending.expect());
+    }
+    pending.settle();
     await this.backpressure();
   }
 

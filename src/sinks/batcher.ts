@@ -79,6 +79,18 @@ export class Batcher<B extends PendingBatch<unknown>> {
     return batch;
   }
 
+  /**
+   * Cuts the open batch under `key` if `events` more events of `bytes` would take it past
+   * maxRecords / maxBytes: a chunk of many events starts the next batch rather than
+   * overfilling this one (a chunk is never larger than a batch may be: PageChunker).
+   */
+  makeRoom(key: string, events: number, bytes: number): void {
+    const batch = this.open.get(key);
+    if (!batch || batch.size === 0) return;
+    const { maxRecords, maxBytes } = this.options.buffer;
+    if (batch.size + events > maxRecords || batch.bytes + bytes > maxBytes) this.cut(key, batch);
+  }
+
   /** Call after adding an event to the batch under `key`; `held` is what `add` returned. */
   added(key: string, batch: B, held: number): void {
     this.gate.add(held);

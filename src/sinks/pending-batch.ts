@@ -8,6 +8,9 @@ import { withOwnBytes, type UserRecord } from '../core/record.js';
  */
 export const EVENT_OVERHEAD_BYTES = 1024;
 
+/** What a chunk holds besides its text: the chunk's object and its one handle. */
+const CHUNK_OVERHEAD_BYTES = 256;
+
 /**
  * The events of one batch, until it is written: one encoded item and the acknowledgement
  * handle of each, and their records while a dead-letter entry could need them.
@@ -29,6 +32,8 @@ export class PendingBatch<T> {
   bytes = 0;
   /** The memory the batch holds, as the sink's in-flight bound counts it (see `add`). */
   held = 0;
+  /** Events beyond one per handle: those added as chunks (`addChunk`). */
+  private chunkedEvents = 0;
 
   constructor(readonly openedAt: number) {}
 
@@ -50,9 +55,31 @@ export class PendingBatch<T> {
     return held;
   }
 
-  /** Events in the batch (one acknowledgement handle each). */
+  /**
+   * Adds a chunk of `events` events (one item, one handle for all: ShardPipeline.processPage)
+   * whose records arrived no earlier than `oldestArrivalMs`; returns the memory it holds.
+   * No records are kept: chunks go only to sinks that write no dead-letter entries.
+   */
+  addChunk(
+    item: T,
+    bytes: number,
+    events: number,
+    ack: AckHandle,
+    oldestArrivalMs: number,
+  ): number {
+    this.keep(item, bytes);
+    this.acks.push(ack);
+    this.chunkedEvents += events - 1;
+    if (oldestArrivalMs < this.oldestArrivalMs) this.oldestArrivalMs = oldestArrivalMs;
+    this.bytes += bytes;
+    const held = bytes + CHUNK_OVERHEAD_BYTES;
+    this.held += held;
+    return held;
+  }
+
+  /** Events in the batch: one per acknowledgement handle, and each chunk's events. */
   get size(): number {
-    return this.acks.length;
+    return this.acks.length + this.chunkedEvents;
   }
 
   /** Keeps an event's encoded item until the batch is written. */
@@ -66,6 +93,7 @@ export class PendingBatch<T> {
    * the in-flight bound counts, and object bodies (plainBody) are never built from parts.
    */
   slice(start: number, end: number): PendingBatch<T> {
+    if (this.chunkedEvents > 0) throw new Error('unreachable: a batch of chunks split into parts');
     const part = new PendingBatch<T>(this.openedAt);
     // One by one, not push(...slice): a spread passes every element as an argument, and
     // past ~125,000 (half of a large Redshift batch) that ran out of stack.

@@ -18,6 +18,26 @@ export interface PreEncodedEvent {
 }
 
 /**
+ * Lines of several events bound for one S3 object, encoded off the main thread from one
+ * GetRecords page (src/pipeline/workers/page-chunker.ts), acknowledged as one.
+ */
+export interface LineChunk {
+  readonly kind: 'csv' | 'json';
+  readonly shapeId: string | null;
+  readonly directory: string;
+  /** The hour (ms since epoch / 3,600,000) of the records' arrival: one object never spans two. */
+  readonly arrivalHour: number;
+  /** The first event's record's arrival (ms since epoch). */
+  readonly firstArrivalMs: number;
+  readonly oldestArrivalMs: number;
+  /** The lines, joined, each with its line feed. */
+  readonly text: string;
+  readonly events: number;
+  /** `text`'s UTF-8 length. */
+  readonly bytes: number;
+}
+
+/**
  * A destination. `write` only buffers; the sink acknowledges each event through its
  * handle once the batch holding it is durably delivered or dead-lettered. The sink owns
  * batching, retries and concurrency (one driver per sink, as in Vector).
@@ -30,6 +50,12 @@ export interface Sink {
    * whose encoding runs in the workers have it (S3 CSV and JSON Lines).
    */
   writeEncoded?(encoded: PreEncodedEvent, record: UserRecord, ack: AckHandle): void;
+  /**
+   * As `writeEncoded`, for a chunk of a page's events, with one handle for all of them.
+   * Only sinks that take chunks have it (batching S3 text sinks without a dead-letter
+   * destination: see chunkerSpec).
+   */
+  writeChunk?(chunk: LineChunk, ack: AckHandle): void;
   /** A promise while the sink is over its in-flight bound: the shard loops wait on it. */
   waitForCapacity(): Promise<void> | undefined;
   /**

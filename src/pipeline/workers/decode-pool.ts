@@ -5,6 +5,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import { packPage, unpackResults, type WorkerRecordResult } from './page-codec.js';
+import type { PageAnswer, PageTask } from './page-chunker.js';
 import type { DecodeWorkerSpec } from './worker-spec.js';
 
 const WORKER_YOUNG_GENERATION_MB = 8;
@@ -24,10 +25,13 @@ export interface DecodePoolOptions {
  * different shards are decoded at once.
  */
 export class DecodePool {
-  private readonly pool: Piscina<ArrayBuffer, ArrayBuffer>;
+  private readonly pool: Piscina<ArrayBuffer | PageTask, ArrayBuffer | PageAnswer>;
+  /** Whether whole pages go to the threads (every sink takes chunks: see DecodeWorkerSpec). */
+  readonly chunksPages: boolean;
 
   constructor(options: DecodePoolOptions) {
     const worker = options.worker ?? defaultWorker();
+    this.chunksPages = Boolean(options.spec.chunks);
     this.pool = new Piscina({
       filename: worker.href,
       minThreads: options.threads,
@@ -60,11 +64,25 @@ export class DecodePool {
   async decode(records: readonly UserRecord[]): Promise<WorkerRecordResult[]> {
     const page = packPage(records);
     const answer = await this.pool.run(page, { transferList: [page] });
+    if (!(answer instanceof ArrayBuffer))
+      throw new Error('a decode worker answered a page of records with chunks');
     const results = unpackResults(answer);
     if (results.length !== records.length) {
       throw new Error(`decode worker answered ${results.length} records for ${records.length}`);
     }
     return results;
+  }
+
+  /**
+   * A GetRecords body read, decoded and encoded in a thread (PageChunker): its lines per
+   * object and its positions, or `parsed: false` for a body the reader does not take.
+   * Rejects when the worker failed; nothing of the page was routed then.
+   */
+  async chunkPage(task: PageTask): Promise<PageAnswer> {
+    const answer = await this.pool.run(task, { transferList: [task.body] });
+    if (answer instanceof ArrayBuffer)
+      throw new Error('a decode worker answered a body with records');
+    return answer;
   }
 
   close(): Promise<void> {

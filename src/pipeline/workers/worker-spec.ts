@@ -3,6 +3,7 @@ import type { SourceFormat } from '../../core/event.js';
 import type { DecoderOptions } from '../../decode/index.js';
 import { s3EncodingSettings, type S3EncodingSettings } from '../../sinks/s3/encoding-settings.js';
 import type { RouteFilterConfig } from '../router.js';
+import type { ChunkSinkSpec, PageChunkerSpec } from './page-chunker.js';
 
 /**
  * What a decode worker needs to do a page's work as the main thread would: the decoder's
@@ -14,6 +15,12 @@ export interface DecodeWorkerSpec {
   /** As the main thread's decoder (see DecoderOptions): the ids a worker encodes are its ids. */
   readonly streamInIds: boolean;
   readonly sinks: readonly WorkerSinkSpec[];
+  /**
+   * Set when every sink takes a page's lines as chunks (S3 CSV or JSON Lines, batching,
+   * no dead-letter destination): the poller then hands whole GetRecords bodies to the
+   * workers (ShardPipeline.processPage). Null: pages of records (`decode`).
+   */
+  readonly chunks?: PageChunkerSpec | null;
 }
 
 export interface WorkerSinkSpec {
@@ -47,8 +54,37 @@ export function decodeWorkerSpec(
   decodeFormat: SourceFormat | 'auto',
   decoderOptions: DecoderOptions,
   sinks: readonly SinkConfig[],
+  deadLetterConfigured = false,
 ): DecodeWorkerSpec | null {
   const specs = sinks.map((sink) => ({ filter: sink.filter, encoding: workerEncoding(sink) }));
   if (!specs.some((sink) => sink.encoding)) return null;
-  return { decodeFormat, streamInIds: decoderOptions.streamInIds, sinks: specs };
+  const chunks = chunkerSpec(decodeFormat, decoderOptions, sinks, deadLetterConfigured);
+  return { decodeFormat, streamInIds: decoderOptions.streamInIds, sinks: specs, chunks };
+}
+
+/**
+ * Whole pages go to the workers only when every sink takes chunks: an S3 CSV or JSON Lines
+ * sink that batches (not exactly-once: its segments are built from records) and keeps no
+ * records for dead-letter entries (a batch that gives up writes one per record, which a
+ * chunk does not keep; no destination configured means the sink retries for ever).
+ */
+export function chunkerSpec(
+  decodeFormat: SourceFormat | 'auto',
+  decoderOptions: DecoderOptions,
+  sinks: readonly SinkConfig[],
+  deadLetterConfigured: boolean,
+): PageChunkerSpec | null {
+  if (deadLetterConfigured || sinks.length === 0) return null;
+  const chunkSinks: ChunkSinkSpec[] = [];
+  for (const sink of sinks) {
+    if (!isS3Sink(sink) || sink.format === 'parquet' || sink.exactlyOnce) return null;
+    chunkSinks.push({
+      name: sink.name,
+      filter: sink.filter,
+      encoding: s3EncodingSettings(sink),
+      maxEvents: sink.buffer.maxRecords,
+      maxBytes: sink.buffer.maxBytes,
+    });
+  }
+  return { decodeFormat, streamInIds: decoderOptions.streamInIds, sinks: chunkSinks };
 }

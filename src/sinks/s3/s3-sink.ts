@@ -9,11 +9,11 @@ import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { Batcher } from '../batcher.js';
-import type { DeadLetterSink, PreEncodedEvent, Sink } from '../sink.js';
+import type { DeadLetterSink, LineChunk, PreEncodedEvent, Sink } from '../sink.js';
 import { ObjectBatch } from './batch.js';
 import { csvLine, itemOf, shapeOf, type EncodedEvent, type EventEncoder } from './event-encoder.js';
 import { S3ObjectWriter } from './object-writer.js';
-import type { KeyLayout } from './key-layout.js';
+import type { KeyLayout, OutputKind } from './key-layout.js';
 
 export interface S3SinkDeps {
   readonly s3: S3Client;
@@ -84,28 +84,58 @@ export class S3Sink implements Sink {
     );
   }
 
+  writeChunk(chunk: LineChunk, ack: AckHandle): void {
+    // A batch that gives up writes a dead-letter entry per record, which a chunk does not
+    // keep: chunks are routed only to sinks without a destination (chunkerSpec).
+    if (this.deps.deadLetter !== null)
+      throw new Error('unreachable: a chunk for a sink that dead-letters');
+    const shape = chunk.shapeId === null ? null : shapeOf(chunk.shapeId);
+    const key = this.batchKey(chunk.kind, chunk.shapeId ?? '', chunk.arrivalHour, chunk.directory);
+    this.batcher.makeRoom(key, chunk.events, chunk.bytes);
+    const batch = this.openBatch(
+      key,
+      chunk.kind,
+      shape,
+      chunk.directory,
+      new Date(chunk.firstArrivalMs),
+    );
+    const held = batch.addChunk(chunk.text, chunk.bytes, chunk.events, ack, chunk.oldestArrivalMs);
+    this.batcher.added(key, batch, held);
+  }
+
   private add(encoded: EncodedEvent, directory: string, record: UserRecord, ack: AckHandle): void {
     const arrival = record.approximateArrivalTimestamp;
     // One object never spans an hour of record time, whatever the directory template.
     const hour = Math.floor(arrival.getTime() / 3_600_000);
     const key = this.batchKey(encoded.kind, encoded.shape?.id ?? '', hour, directory);
-    const batch = this.batcher.batchFor(
-      key,
-      (openedAt) =>
-        new ObjectBatch(
-          directory,
-          encoded.kind,
-          encoded.shape,
-          arrival,
-          openedAt,
-          this.compressAsItGoes ? headerLine(encoded.shape) : null,
-          this.gzipLevel,
-        ),
-    );
+    const batch = this.openBatch(key, encoded.kind, encoded.shape, directory, arrival);
     // Without a dead-letter destination no entry can need the record's bytes.
     const keepData = this.deps.deadLetter !== null;
     const held = batch.add(itemOf(encoded), encoded.bytes, record, ack, keepData);
     this.batcher.added(key, batch, held);
+  }
+
+  /** The open batch under `key`, opened for an event that arrived at `arrival` if none is. */
+  private openBatch(
+    key: string,
+    kind: OutputKind,
+    shape: CsvShape | null,
+    directory: string,
+    arrival: Date,
+  ): ObjectBatch {
+    return this.batcher.batchFor(
+      key,
+      (openedAt) =>
+        new ObjectBatch(
+          directory,
+          kind,
+          shape,
+          arrival,
+          openedAt,
+          this.compressAsItGoes ? headerLine(shape) : null,
+          this.gzipLevel,
+        ),
+    );
   }
 
   /**
