@@ -138,8 +138,18 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
         /** /readyz fails while an owned shard has not completed a GetRecords call for this long. */
         stallAfterMs: positiveInt().default(300_000),
+        /**
+         * /healthz fails once the same stall has lasted this long (null: 3 x stallAfterMs; 0:
+         * never), so Kubernetes restarts a relay that holds its leases and delivers nothing.
+         */
+        livenessStallAfterMs: nonNegativeInt().nullable().default(null),
       })
-      .default({ port: 9464, host: '0.0.0.0', stallAfterMs: 300_000 }),
+      .default({
+        port: 9464,
+        host: '0.0.0.0',
+        stallAfterMs: 300_000,
+        livenessStallAfterMs: null,
+      }),
     log: z
       .strictObject({
         level: z
@@ -170,6 +180,14 @@ export const configSchema = z
         code: 'custom',
         path: ['leases', 'renewIntervalMs'],
         message: `must be at most half of leases.failoverMs (${Math.floor(failoverMs / 2)}), so one failed renewal does not cost the lease`,
+      });
+    }
+    const { stallAfterMs, livenessStallAfterMs } = config.metrics;
+    if (livenessStallAfterMs && livenessStallAfterMs < stallAfterMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'livenessStallAfterMs'],
+        message: `must be 0 (never) or at least metrics.stallAfterMs (${stallAfterMs}): a stall fails readiness before liveness`,
       });
     }
     const streams = config.streams

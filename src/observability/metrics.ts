@@ -7,6 +7,11 @@ export interface SinkProgress {
   /** Bytes the sink holds (kinesis_relay_sink_inflight_bytes, read at scrape time). */
   readonly inFlight?: number;
   /**
+   * At its in-flight bound (or the memory budget is spent): shard loops routing to it wait
+   * for room, so their reads stall while the sink itself may still progress (/healthz).
+   */
+  readonly full?: boolean;
+  /**
    * How long the sink may hold events with no batch finished by design (an open batch
    * waits up to `buffer.maxAgeMs`); /readyz allows this on top of `stallAfterMs`.
    */
@@ -26,6 +31,9 @@ export function setSinkProgressGrace(metrics: RelayMetrics, sink: string, graceM
     },
     get inFlight() {
       return progress.inFlight;
+    },
+    get full() {
+      return progress.full;
     },
     graceMs,
   });
