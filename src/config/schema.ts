@@ -135,7 +135,13 @@ export const configSchema = z
     metrics: z
       .strictObject({
         port: nonNegativeInt().max(65_535).default(9464),
-        host: z.string().default('0.0.0.0'),
+        /**
+         * Both families: Node's listen on '::' clears IPV6_V6ONLY (whatever the host's
+         * net.ipv6.bindv6only), so IPv4 clients reach it too; an IPv6-only cluster probes
+         * the pod's IPv6 address, which 0.0.0.0 refuses. 0.0.0.0 where the kernel has no
+         * IPv6 (http-server.ts).
+         */
+        host: z.string().default('::'),
         /** /readyz fails while an owned shard has not completed a GetRecords call for this long. */
         stallAfterMs: positiveInt().default(300_000),
         /**
@@ -146,7 +152,7 @@ export const configSchema = z
       })
       .default({
         port: 9464,
-        host: '0.0.0.0',
+        host: '::',
         stallAfterMs: 300_000,
         livenessStallAfterMs: null,
       }),
