@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SinkProgress } from './metrics.js';
+import { CapacityGate } from '../sinks/capacity-gate.js';
+import { createMetrics, setSinkProgressGrace, type SinkProgress } from './metrics.js';
 import { evaluateLiveness, livenessStallMs, type LivenessInput } from './liveness.js';
 
 const T0 = 1_000_000;
@@ -90,6 +91,23 @@ describe('liveness: the same stalls as /readyz, only once they last much longer'
       alive: false,
       reason: 'shard(s) stalled longer than 180000 ms: shardId-000000000000',
     });
+  });
+
+  it("a real sink gate at its bound, given its buffer.maxAgeMs grace, still counts as full: its shards' wait is not a stall", () => {
+    const metrics = createMetrics();
+    const gate = CapacityGate.forSink('archive', 1000, metrics);
+    setSinkProgressGrace(metrics, 'archive', 60_000);
+    gate.add(1000);
+    const now = Date.now();
+    const stalled = {
+      lastReads: new Map([['shardId-000000000000', read(now - LIVENESS - 1)]]),
+      ownedShards: ['shardId-000000000000'],
+      sinkProgress: metrics.sinkProgress,
+      now,
+    };
+    expect(evaluateLiveness(input(stalled))).toEqual({ alive: true });
+    gate.remove(1000);
+    expect(evaluateLiveness(input(stalled)).alive).toBe(false);
   });
 
   it('an idle, caught-up shard (its GetRecords calls complete) stays alive', () => {
