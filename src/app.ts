@@ -18,6 +18,7 @@ import { startHttpServer } from './observability/http-server.js';
 import type { Logger } from './observability/logger.js';
 import { relayVersion } from './observability/build-info.js';
 import { createMetrics, type RelayMetrics } from './observability/metrics.js';
+import { evaluateLiveness, livenessStallMs } from './observability/liveness.js';
 import { evaluateReadiness } from './observability/readiness.js';
 import type { DecodePool } from './pipeline/workers/decode-pool.js';
 import { createSinks, type SinkSet } from './sinks/create-sinks.js';
@@ -125,18 +126,20 @@ export class Relay {
 
   async start(): Promise<void> {
     const { config, options } = this;
+    const livenessStallAfterMs = livenessStallMs(config.metrics);
+    const stallInput = () => ({
+      leasesSynced: this.coordinator.ready,
+      lastReads: this.metrics.readTimes,
+      sinkProgress: this.metrics.sinkProgress,
+      ownedShards: this.ownedShards(),
+      now: Date.now(),
+    });
     const http = await startHttpServer(
       this.metrics.registry,
       {
         readiness: () =>
-          evaluateReadiness({
-            leasesSynced: this.coordinator.ready,
-            lastReads: this.metrics.readTimes,
-            sinkProgress: this.metrics.sinkProgress,
-            ownedShards: this.ownedShards(),
-            stallAfterMs: config.metrics.stallAfterMs,
-            now: Date.now(),
-          }),
+          evaluateReadiness({ ...stallInput(), stallAfterMs: config.metrics.stallAfterMs }),
+        liveness: () => evaluateLiveness({ ...stallInput(), livenessStallAfterMs }),
       },
       config.metrics.port,
       config.metrics.host,

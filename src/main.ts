@@ -11,11 +11,16 @@ import { replayDeadLetters } from './cli/dead-letter-command.js';
 import { registerFanoutCommand } from './cli/fanout-command.js';
 import { parseReplayFlags, type ReplayFlags } from './cli/replay-options.js';
 import { registerAthenaCommand } from './cli/athena-command.js';
-import { createLogger } from './observability/logger.js';
+import { exitOnCrash } from './observability/crash-handlers.js';
+import { createLogger, type Logger } from './observability/logger.js';
 
 /** Exit codes (design.md): 0 ok, 2 bad config or usage, 1 runtime failure. */
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  // A crash is logged by the running command's logger; until it has one, on stderr (stdout
+  // may carry a command's output).
+  let crashLog: Logger = createLogger('info', process.stderr);
+  exitOnCrash(() => crashLog);
   const program = new Command()
     .name('kinesis-relay')
     .description('Consume an Amazon Kinesis stream and deliver every record to S3 and friends.')
@@ -32,7 +37,10 @@ async function main(argv: string[]): Promise<number> {
     .description('run until SIGTERM/SIGINT')
     .option(...configOption)
     .action(async (options: { config?: string }) => {
-      exitCode = await runRelay(config(options.config));
+      const loaded = config(options.config);
+      const log = createLogger(loaded.log.level);
+      crashLog = log;
+      exitCode = await runRelay(loaded, log);
     });
   program
     .command('check-config')

@@ -182,6 +182,17 @@ describe('lease timings that validate alone but cannot hold a lease together', (
   });
 });
 
+describe('the liveness stall threshold', () => {
+  it('defaults to null (3 x stallAfterMs); 0 or a value not below stallAfterMs is taken, a smaller one refused', () => {
+    expect(parseConfig(minimal, 'test.yaml', {}).metrics.livenessStallAfterMs).toBeNull();
+    expect(problemsOf(`${minimal}metrics: { livenessStallAfterMs: 0 }\n`)).toEqual([]);
+    expect(problemsOf(`${minimal}metrics: { livenessStallAfterMs: 300000 }\n`)).toEqual([]);
+    expect(problemsOf(`${minimal}metrics: { livenessStallAfterMs: 60000 }\n`)).toEqual([
+      'metrics.livenessStallAfterMs: must be 0 (never) or at least metrics.stallAfterMs (300000): a stall fails readiness before liveness',
+    ]);
+  });
+});
+
 describe('a quoted ${VAR} stays text, whatever the variable holds', () => {
   const webhook = (secret: string) => `
 application: my-app

@@ -135,11 +135,27 @@ export const configSchema = z
     metrics: z
       .strictObject({
         port: nonNegativeInt().max(65_535).default(9464),
-        host: z.string().default('0.0.0.0'),
+        /**
+         * Both families: Node's listen on '::' clears IPV6_V6ONLY (whatever the host's
+         * net.ipv6.bindv6only), so IPv4 clients reach it too; an IPv6-only cluster probes
+         * the pod's IPv6 address, which 0.0.0.0 refuses. 0.0.0.0 where the kernel has no
+         * IPv6 (http-server.ts).
+         */
+        host: z.string().default('::'),
         /** /readyz fails while an owned shard has not completed a GetRecords call for this long. */
         stallAfterMs: positiveInt().default(300_000),
+        /**
+         * /healthz fails once the same stall has lasted this long (null: 3 x stallAfterMs; 0:
+         * never), so Kubernetes restarts a relay that holds its leases and delivers nothing.
+         */
+        livenessStallAfterMs: nonNegativeInt().nullable().default(null),
       })
-      .default({ port: 9464, host: '0.0.0.0', stallAfterMs: 300_000 }),
+      .default({
+        port: 9464,
+        host: '::',
+        stallAfterMs: 300_000,
+        livenessStallAfterMs: null,
+      }),
     log: z
       .strictObject({
         level: z
@@ -170,6 +186,14 @@ export const configSchema = z
         code: 'custom',
         path: ['leases', 'renewIntervalMs'],
         message: `must be at most half of leases.failoverMs (${Math.floor(failoverMs / 2)}), so one failed renewal does not cost the lease`,
+      });
+    }
+    const { stallAfterMs, livenessStallAfterMs } = config.metrics;
+    if (livenessStallAfterMs && livenessStallAfterMs < stallAfterMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'livenessStallAfterMs'],
+        message: `must be 0 (never) or at least metrics.stallAfterMs (${stallAfterMs}): a stall fails readiness before liveness`,
       });
     }
     const streams = config.streams

@@ -1,12 +1,16 @@
 import type { UserRecord } from '../core/record.js';
-import type { RelayMetrics } from '../observability/metrics.js';
+import type { RelayMetrics, ShardSeriesWriter } from '../observability/metrics.js';
 
 /**
  * One shard loop's metrics: its series looked up once (not a label hash per page), and the
  * read and checkpoint clocks behind /readyz's stall check and the age gauges.
+ *
+ * Closed once the shard is released (forgetShard): a write after that would bring back
+ * the series just removed (a child from labels() re-creates its series), for good.
  */
-export class ShardReadMetrics {
+export class ShardReadMetrics implements ShardSeriesWriter {
   private readonly series;
+  private closed = false;
 
   constructor(
     private readonly metrics: RelayMetrics,
@@ -15,6 +19,10 @@ export class ShardReadMetrics {
     /** Keys the clocks: two streams' equal shard ids must not share them. */
     private readonly clockKey: string,
   ) {
+    // A loop of the same lease still registered (it ended without being forgotten) would
+    // write over this one's series: it writes no more.
+    metrics.shardWriters.get(clockKey)?.close();
+    metrics.shardWriters.set(clockKey, this);
     const labels = { stream, shard: shardId };
     this.series = {
       millisBehindLatest: metrics.millisBehindLatest.labels(labels),
@@ -32,21 +40,27 @@ export class ShardReadMetrics {
     this.series.bytes.inc(0);
   }
 
+  close(): void {
+    this.closed = true;
+  }
+
   /** Times one GetRecords call; call the result when it answers. */
   startGetRecords(): () => void {
+    // Labelled by stream only: kept when the shard is released.
     return this.series.getRecordsDuration.startTimer();
   }
 
   throttled(): void {
-    this.series.throttles.inc();
+    if (!this.closed) this.series.throttles.inc();
   }
 
   checkpointTrimmed(): void {
-    this.series.checkpointTrimmed.inc();
+    if (!this.closed) this.series.checkpointTrimmed.inc();
   }
 
   /** Feeds the stall check of /readyz and kinesis_relay_shard_read_age_seconds. */
   markRead(): void {
+    if (this.closed) return;
     this.metrics.readTimes.set(this.clockKey, {
       stream: this.stream,
       shard: this.shardId,
@@ -56,6 +70,7 @@ export class ShardReadMetrics {
 
   /** Feeds kinesis_relay_checkpoint_age_seconds. */
   markCheckpointed(): void {
+    if (this.closed) return;
     this.metrics.checkpointTimes.set(this.clockKey, {
       stream: this.stream,
       shard: this.shardId,
@@ -71,6 +86,7 @@ export class ShardReadMetrics {
     lastArrivalMs: number | null,
     millisBehindLatest: number | null,
   ): void {
+    if (this.closed) return;
     const series = this.series;
     if (millisBehindLatest !== null) series.millisBehindLatest.set(millisBehindLatest);
     if (records === 0) return;

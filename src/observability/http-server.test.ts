@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { startHttpServer } from './http-server.js';
 import { createMetrics } from './metrics.js';
+import { evaluateLiveness } from './liveness.js';
 import { evaluateReadiness } from './readiness.js';
 
 describe('HTTP endpoints', () => {
@@ -135,6 +136,48 @@ describe('HTTP endpoints', () => {
     expect((await readyz()).status).toBe(200);
     state.now += 1;
     expect((await readyz()).status).toBe(503);
+  });
+
+  it('/healthz fails with a reason once a shard has stalled for longer than the liveness threshold', async () => {
+    const metrics = createMetrics();
+    const state = { now: 1_000_000 };
+    const shard = 'shardId-000000000000';
+    metrics.readTimes.set(shard, { stream: 's', shard, at: state.now });
+    const input = () => ({
+      leasesSynced: true,
+      lastReads: metrics.readTimes,
+      sinkProgress: metrics.sinkProgress,
+      ownedShards: [shard],
+      now: state.now,
+    });
+    const http = await startHttpServer(
+      metrics.registry,
+      {
+        readiness: () => evaluateReadiness({ ...input(), stallAfterMs: 60_000 }),
+        liveness: () => evaluateLiveness({ ...input(), livenessStallAfterMs: 180_000 }),
+      },
+      0,
+      '127.0.0.1',
+    );
+    server = http.server;
+    const get = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${http.port}${path}`);
+      return { status: response.status, body: await response.text() };
+    };
+
+    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    // Past the readiness threshold: flagged (not ready), not restarted.
+    state.now += 120_000;
+    expect((await get('/readyz')).status).toBe(503);
+    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    state.now += 60_001;
+    expect(await get('/healthz')).toEqual({
+      status: 503,
+      body: 'not alive: shard(s) stalled longer than 180000 ms: shardId-000000000000\n',
+    });
+    // Reading again: alive again.
+    metrics.readTimes.set(shard, { stream: 's', shard, at: state.now });
+    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
   });
 
   it('/healthz answers, /metrics serves the exposition format with the build info, others 404', async () => {

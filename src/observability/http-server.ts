@@ -5,10 +5,16 @@ import type { Registry } from 'prom-client';
 export interface HealthSource {
   /** Ready for traffic: connected, leases synced, no shard stalled. Returns why not. */
   readiness(): { ready: boolean; reason?: string };
+  /**
+   * Alive: no stall has lasted long enough that only a restart would help (liveness.ts).
+   * Absent: alive whenever the event loop answers.
+   */
+  liveness?(): { alive: boolean; reason?: string };
 }
 
 /**
- * /metrics (Prometheus text), /healthz (the event loop answers), /readyz. `/metrics?name[]=a&name[]=b`
+ * /metrics (Prometheus text), /healthz (the event loop answers, and no stall has lasted
+ * past the liveness threshold), /readyz. `/metrics?name[]=a&name[]=b`
  * serves only those metric families (the Python client's convention): a probe polling one
  * counter does not pay for rendering every shard's series.
  */
@@ -33,8 +39,9 @@ export async function startHttpServer(
       return;
     }
     if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain' });
-      response.end('ok\n');
+      const { alive, reason } = health.liveness?.() ?? { alive: true };
+      response.writeHead(alive ? 200 : 503, { 'content-type': 'text/plain' });
+      response.end(alive ? 'ok\n' : `not alive: ${reason ?? 'stalled'}\n`);
       return;
     }
     if (path === '/readyz') {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { processMemoryBudget } from '../core/memory-budget.js';
+import type { UserRecord } from '../core/record.js';
+import { ShardReadMetrics } from '../kinesis/shard-read-metrics.js';
 import { CapacityGate } from '../sinks/capacity-gate.js';
 import { createMetrics, forgetShard, setSinkProgressGrace } from './metrics.js';
 
@@ -71,5 +73,77 @@ describe('sink progress grace', () => {
     expect(text).toMatch(
       /kinesis_relay_sink_progress_age_seconds\{sink="archive"\} 1200(\.\d+)?\n/,
     );
+  });
+});
+
+describe('a released shard', () => {
+  const A = 'shardId-000000000007';
+  const B = 'shardId-000000000008';
+  const record = (shardId: string) =>
+    ({
+      streamName: 's',
+      shardId,
+      partitionKey: 'k',
+      aggregated: false,
+      sequenceNumber: '1',
+      subSequenceNumber: 0,
+      approximateArrivalTimestamp: new Date(),
+      data: new Uint8Array(10),
+    }) as UserRecord;
+  /** A shard loop's metrics as it writes them while it reads. */
+  const reading = (metrics: ReturnType<typeof createMetrics>, shard: string) => {
+    const loop = new ShardReadMetrics(metrics, 's', shard, shard);
+    loop.startGetRecords()();
+    loop.markRead();
+    loop.markCheckpointed();
+    loop.observe([record(shard)], 1000);
+    loop.throttled();
+    loop.checkpointTrimmed();
+    return loop;
+  };
+  /** Families with a shard label whose series name the shard. */
+  const familiesWith = (text: string, shard: string) =>
+    new Set(
+      [...text.matchAll(new RegExp(`^(kinesis_relay_\\w+)\\{[^}]*shard="${shard}"`, 'gm'))].map(
+        (match) => match[1],
+      ),
+    );
+
+  it("loses every series labelled with it from /metrics (counters too); other shards' series remain", async () => {
+    const metrics = createMetrics();
+    const released = reading(metrics, A);
+    reading(metrics, B);
+    const before = await metrics.registry.metrics();
+    const families = familiesWith(before, A);
+    // Every per-shard family of design.md is there for both shards.
+    expect([...families].sort()).toEqual([
+      'kinesis_relay_bytes_total',
+      'kinesis_relay_checkpoint_age_seconds',
+      'kinesis_relay_checkpoint_trimmed_total',
+      'kinesis_relay_getrecords_throttles_total',
+      'kinesis_relay_iterator_age_seconds',
+      'kinesis_relay_millis_behind_latest',
+      'kinesis_relay_records_total',
+      'kinesis_relay_shard_read_age_seconds',
+    ]);
+    expect(familiesWith(before, B)).toEqual(families);
+
+    forgetShard(metrics, 's', A);
+    const after = await metrics.registry.metrics();
+    expect(after).not.toContain(`shard="${A}"`);
+    expect(familiesWith(after, B)).toEqual(families);
+
+    // A write the ended loop still makes (a checkpoint answered late) brings none back.
+    released.markCheckpointed();
+    released.markRead();
+    released.observe([record(A)], 5);
+    released.throttled();
+    expect(await metrics.registry.metrics()).not.toContain(`shard="${A}"`);
+
+    // Owned again later: its series start again (counters at zero).
+    reading(metrics, A);
+    const again = await metrics.registry.metrics();
+    expect(familiesWith(again, A)).toEqual(families);
+    expect(again).toContain(`kinesis_relay_records_total{stream="s",shard="${A}"} 1`);
   });
 });

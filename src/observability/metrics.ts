@@ -7,6 +7,11 @@ export interface SinkProgress {
   /** Bytes the sink holds (kinesis_relay_sink_inflight_bytes, read at scrape time). */
   readonly inFlight?: number;
   /**
+   * At its in-flight bound (or the memory budget is spent): shard loops routing to it wait
+   * for room, so their reads stall while the sink itself may still progress (/healthz).
+   */
+  readonly full?: boolean;
+  /**
    * How long the sink may hold events with no batch finished by design (an open batch
    * waits up to `buffer.maxAgeMs`); /readyz allows this on top of `stallAfterMs`.
    */
@@ -26,6 +31,9 @@ export function setSinkProgressGrace(metrics: RelayMetrics, sink: string, graceM
     },
     get inFlight() {
       return progress.inFlight;
+    },
+    get full() {
+      return progress.full;
     },
     graceMs,
   });
@@ -66,11 +74,14 @@ export function createMetrics(registry: Registry = new Registry()) {
    * speed (profile, 16 shards).
    */
   const scrapeTime: ScrapeTimeSources = {};
+  /** The writer of each owned shard's series (its loop's ShardReadMetrics), by lease key. */
+  const shardWriters = new Map<string, ShardSeriesWriter>();
   return {
     registry,
     scrapeTime,
     checkpointTimes,
     readTimes,
+    shardWriters,
     sinkProgress,
     millisBehindLatest: new Gauge({
       name: 'kinesis_relay_millis_behind_latest',
@@ -267,6 +278,11 @@ export interface ScrapeTimeSources {
   deadLetterInflightBytes?: () => number;
 }
 
+/** What writes one shard's series; closed, it writes nothing more (forgetShard). */
+export interface ShardSeriesWriter {
+  close(): void;
+}
+
 /** When something last happened on one shard of one stream (ms since epoch). */
 export interface ShardClock {
   readonly stream: string;
@@ -275,8 +291,13 @@ export interface ShardClock {
 }
 
 /**
- * Drops a shard's gauges once this worker no longer reads it (lost, released, finished),
- * so a dashboard never shows another worker's shard frozen at its last value here.
+ * Drops every series labelled with a shard once this worker no longer reads it (lost,
+ * released, handed over, finished), counters included: after resharding and lease moves a
+ * long-running replica would otherwise export every shard it ever read, until restarted,
+ * and a dashboard would show another worker's shard frozen at its last value here. Its
+ * loop's writer is closed first, so a late write (a checkpoint answered after the loop
+ * ended) brings none back. Owned again later, the shard's series start again (a counter
+ * reset, which rate() and increase() allow for).
  */
 export function forgetShard(
   metrics: RelayMetrics,
@@ -284,8 +305,16 @@ export function forgetShard(
   shard: string,
   leaseKey: string = shard,
 ): void {
-  metrics.millisBehindLatest.remove({ stream, shard });
-  metrics.iteratorAge.remove({ stream, shard });
+  metrics.shardWriters.get(leaseKey)?.close();
+  metrics.shardWriters.delete(leaseKey);
+  const labels = { stream, shard };
+  metrics.millisBehindLatest.remove(labels);
+  metrics.iteratorAge.remove(labels);
+  metrics.records.remove(labels);
+  metrics.bytes.remove(labels);
+  metrics.checkpointTrimmed.remove(labels);
+  metrics.getRecordsThrottles.remove(labels);
+  // kinesis_relay_checkpoint_age_seconds and _shard_read_age_seconds: read from these.
   metrics.checkpointTimes.delete(leaseKey);
   metrics.readTimes.delete(leaseKey);
 }

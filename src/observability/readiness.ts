@@ -31,29 +31,46 @@ export interface Readiness {
  */
 export function evaluateReadiness(input: ReadinessInput): Readiness {
   if (!input.leasesSynced) return { ready: false, reason: 'lease table not synced yet' };
+  const stalled = stalledShards(input, input.stallAfterMs);
+  if (stalled.length > 0)
+    return { ready: false, reason: stalledReason(stalled, input.stallAfterMs) };
+  const stuck = stuckSinks(input.sinkProgress, input.stallAfterMs, input.now);
+  if (stuck.length > 0) return { ready: false, reason: stuckReason(stuck, input.stallAfterMs) };
+  return { ready: true };
+}
+
+/** What the stall checks read (the liveness check reads the same, with its own threshold). */
+export type StallInput = Pick<ReadinessInput, 'lastReads' | 'ownedShards' | 'now'>;
+
+/** Owned shards whose last completed read is older than `thresholdMs`, sorted. */
+export function stalledShards(input: StallInput, thresholdMs: number): string[] {
   const stalled: string[] = [];
   for (const shard of input.ownedShards) {
     const read = input.lastReads.get(shard);
-    if (read && input.now - read.at > input.stallAfterMs) stalled.push(shard);
+    if (read && input.now - read.at > thresholdMs) stalled.push(shard);
   }
-  if (stalled.length > 0) {
-    return {
-      ready: false,
-      reason: `shard(s) stalled longer than ${input.stallAfterMs} ms: ${stalled.sort().join(', ')}`,
-    };
-  }
-  const stuck = [...input.sinkProgress]
+  return stalled.sort();
+}
+
+/** Sinks holding events with no batch finished for `thresholdMs` plus their grace, sorted. */
+export function stuckSinks(
+  sinkProgress: ReadonlyMap<string, SinkProgress>,
+  thresholdMs: number,
+  now: number,
+): string[] {
+  return [...sinkProgress]
     .filter(
       ([, progress]) =>
-        sinkProgressAgeSeconds(progress, input.now) * 1000 >
-        input.stallAfterMs + (progress.graceMs ?? 0),
+        sinkProgressAgeSeconds(progress, now) * 1000 > thresholdMs + (progress.graceMs ?? 0),
     )
-    .map(([sink]) => sink);
-  if (stuck.length > 0) {
-    return {
-      ready: false,
-      reason: `sink(s) without progress for longer than ${input.stallAfterMs} ms: ${stuck.sort().join(', ')}`,
-    };
-  }
-  return { ready: true };
+    .map(([sink]) => sink)
+    .sort();
+}
+
+export function stalledReason(shards: readonly string[], thresholdMs: number): string {
+  return `shard(s) stalled longer than ${thresholdMs} ms: ${shards.join(', ')}`;
+}
+
+export function stuckReason(sinks: readonly string[], thresholdMs: number): string {
+  return `sink(s) without progress for longer than ${thresholdMs} ms: ${sinks.join(', ')}`;
 }

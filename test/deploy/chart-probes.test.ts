@@ -51,3 +51,29 @@ describe('the chart relay answers the kubelet probes', () => {
     }
   });
 });
+
+describe("the relay's own default metrics.host", () => {
+  it('answers the probes on an IPv6 and an IPv4 address alike (a config without the chart needs no host for an IPv6-only cluster)', async (context) => {
+    if (!(await ipv6Available())) context.skip('no IPv6 on this machine');
+    const defaults = validateConfig(
+      {
+        application: 'probes',
+        stream: { name: 'events' },
+        sinks: [{ name: 'archive', type: 's3', bucket: 'archive', format: 'jsonl' }],
+      },
+      'defaults',
+      {},
+    );
+    const { server, port } = await startHttpServer(
+      new Registry(),
+      { readiness: () => ({ ready: true }) },
+      0,
+      defaults.metrics.host,
+    );
+    close = () => new Promise((resolve) => server.close(() => resolve()));
+    for (const host of ['[::1]', '127.0.0.1']) {
+      const health = await fetch(`http://${host}:${port}/healthz`);
+      expect(health.status).toBe(200);
+    }
+  });
+});

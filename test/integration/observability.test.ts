@@ -91,8 +91,8 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
     const base = testRelayConfig(names);
     const config = testRelayConfig(names, {
       // A short stall limit and a small in-flight bound, so an S3 outage stalls the shards
-      // (backpressure) and /readyz says so within seconds.
-      metrics: { port, host: '127.0.0.1', stallAfterMs: 5000 },
+      // (backpressure) and /readyz says so within seconds, and /healthz a few seconds later.
+      metrics: { port, host: '127.0.0.1', stallAfterMs: 5000, livenessStallAfterMs: 8000 },
       sinks: base.sinks.map((sink) => ({ ...sink, maxInFlightBytes: 64 * 1024 })),
       deadLetter: { type: 'directory', path: deadLetterDir },
     });
@@ -236,12 +236,14 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
     expect(firing.map((s) => s.metric.alertname)).not.toContain('KinesisRelayNoLeasesOwned');
   });
 
-  it('an S3 outage stalls the shards: /readyz names them, Prometheus sees the retries; recovery makes it ready again', async () => {
-    const readyz = async () => {
-      const response = await fetch(`${metricsUrl}/readyz`);
+  it('an S3 outage stalls the shards: /readyz names them, Prometheus sees the retries, /healthz names the stuck sink once it lasts; recovery makes it ready and alive again', async () => {
+    const get = async (path: string) => {
+      const response = await fetch(`${metricsUrl}${path}`);
       return { status: response.status, body: await response.text() };
     };
+    const readyz = () => get('/readyz');
     expect((await readyz()).status).toBe(200);
+    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
     const s3 = test.stack.s3;
     await s3.stop();
     const stalled = await eventually(
@@ -264,6 +266,18 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
       },
       60_000,
     );
+    // The shards wait on the full sink, which is the one stuck: it is named, they are not.
+    const dead = await eventually(
+      '/healthz to fail once the stall outlasts livenessStallAfterMs',
+      async () => {
+        const answer = await get('/healthz');
+        return answer.status === 503 ? answer : undefined;
+      },
+      120_000,
+    );
+    expect(dead.body).toBe(
+      'not alive: sink(s) without progress for longer than 8000 ms: archive\n',
+    );
 
     restartedS3 = await startS3rver({ port: s3.port, directory: s3.directory });
     await eventually(
@@ -271,6 +285,7 @@ describe.skipIf(!haveProm)('observability: a real Prometheus scrapes a running r
       async () => ((await readyz()).status === 200 ? true : undefined),
       120_000,
     );
+    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
   });
 
   it('logs one JSON line per lease change and shard start/end, and stops cleanly', async () => {
