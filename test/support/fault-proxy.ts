@@ -85,6 +85,8 @@ export interface FaultProxy {
   readonly faults: ReadonlyMap<string, number>;
   /** Every hung call: when it started and how long until the client gave up on it. */
   readonly hungCalls: readonly HungCall[];
+  /** Trickled answers whose connection is still open (the client has not given up). */
+  trickling(): number;
   /** Sum of calls whose operation matches. */
   callCount(match?: FaultRule['match']): number;
   /** Sum of injected faults whose operation (and kind) match. */
@@ -142,6 +144,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let closing = false;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  /** The timers of trickled answers, while their connection is open. */
+  const trickles = new Set<NodeJS.Timeout>();
 
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
@@ -227,9 +231,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         socket.write('HTTP/1.1 200 OK\r\nx-trickle: ');
         const timer = setInterval(() => socket.write('.'), fault.everyMs);
         timers.add(timer);
+        trickles.add(timer);
         socket.once('close', () => {
           clearInterval(timer);
           timers.delete(timer);
+          trickles.delete(timer);
         });
         return;
       }
@@ -277,6 +283,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     calls,
     faults,
     hungCalls,
+    trickling: () => trickles.size,
     inject(rule) {
       const state: RuleState = { rule, addedAt: Date.now(), hits: 0, removed: false };
       rules.push(state);

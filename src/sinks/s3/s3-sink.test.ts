@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directoryDeadLetter, readDeadLetters } from '../../../test/support/dead-letters.js';
 import { AckCounter, quietSinkDeps, testEvents } from '../../../test/support/events.js';
 import { startFaultProxy, type FaultProxy } from '../../../test/support/fault-proxy.js';
+import { eventually } from '../../../test/support/stack.js';
 import { useS3rver } from '../../../test/support/s3rver.js';
 import { validateConfig } from '../../config/load.js';
 import type { RelayEvent } from '../../core/event.js';
@@ -203,6 +204,10 @@ describe('S3 call deadlines', () => {
     expect(trickle.hits).toBe(2);
     expect(acks.acked).toBe(10);
     expect(acks.doubles).toBe(0);
+    // The abandoned calls' connections were closed, not left trickling.
+    await eventually('the trickled connections closed', async () =>
+      proxy.trickling() === 0 ? true : undefined,
+    );
     const objects = [...(await objectsUnder('trickled/')).values()];
     expect(objects).toHaveLength(1);
     const lines = objects[0]?.toString().split('\n').filter(Boolean) ?? [];
@@ -210,6 +215,33 @@ describe('S3 call deadlines', () => {
     for (const event of events) {
       expect(lines.filter((line) => line.includes(event.id))).toHaveLength(1);
     }
+  }, 60_000);
+
+  it('a multipart upload whose CreateMultipartUpload trickles is abandoned and retried until delivered', async () => {
+    // Above 5 MiB lib-storage uploads in parts: its calls get deadlines too.
+    const trickle = proxy.inject({
+      match: (operation) => operation.startsWith('POST /archive/multipart/'),
+      fault: { kind: 'trickle', everyMs: 100 },
+      times: 1,
+    });
+    const { sink } = proxiedSink('multipart/', {});
+    const acks = new AckCounter();
+    const padding = 'x'.repeat(10_000);
+    const events = testEvents(600, { perRecord: 1 }).map((event) => ({
+      ...event,
+      attributes: { ...event.attributes, padding },
+    }));
+    for (const event of events) sink.write(event, acks.handle());
+    await sink.flush();
+    await sink.close();
+
+    expect(trickle.hits).toBe(1);
+    expect(acks.acked).toBe(600);
+    const objects = [...(await objectsUnder('multipart/')).values()];
+    expect(objects).toHaveLength(1);
+    expect(objects[0]?.byteLength).toBeGreaterThan(5 * 1024 * 1024);
+    const lines = objects[0]?.toString().split('\n').filter(Boolean) ?? [];
+    expect(new Set(lines.map((line) => (JSON.parse(line) as { id: string }).id)).size).toBe(600);
   }, 60_000);
 
   it('an upload that trickles on every attempt is dead-lettered once its attempts run out', async () => {
@@ -235,6 +267,7 @@ describe('S3 call deadlines', () => {
     expect(acks.acked).toBe(10);
     const entries = readDeadLetters(destination.path);
     expect(entries.map((entry) => entry.reason)).toEqual(Array(10).fill('sink_gave_up'));
+    for (const entry of entries) expect(entry.error).toMatch(/^PutObject did not finish within/);
     expect(new Set(entries.map((entry) => entry.sequenceNumber)).size).toBe(10);
     expect(await objectsUnder('always/')).toEqual(new Map());
   }, 60_000);
