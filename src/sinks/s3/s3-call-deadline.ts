@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { MAX_TIMEOUT_MS } from '../../core/backoff.js';
 import { callWithDeadline } from '../../core/call-deadline.js';
 import { RelayError } from '../../core/errors.js';
 
@@ -14,7 +15,9 @@ export const MIN_UPLOAD_BYTES_PER_SECOND = 16 * 1024;
 
 /** How long one S3 call may take, all of it: `callTimeoutMs` plus its body at the slowest rate. */
 export function s3CallDeadlineMs(callTimeoutMs: number, bodyBytes: number): number {
-  return callTimeoutMs + Math.ceil((bodyBytes * 1_000) / MIN_UPLOAD_BYTES_PER_SECOND);
+  const ms = callTimeoutMs + Math.ceil((bodyBytes * 1_000) / MIN_UPLOAD_BYTES_PER_SECOND);
+  // Past setTimeout's limit a timer fires after 1 ms: every call would time out at once.
+  return Math.min(ms, MAX_TIMEOUT_MS);
 }
 
 type S3Command = Parameters<S3Client['send']>[0];
