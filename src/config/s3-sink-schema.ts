@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_GZIP_LEVEL } from '../sinks/s3/deterministic-gzip.js';
+import { DEFAULT_S3_CALL_TIMEOUT_MS } from '../sinks/s3/s3-call-deadline.js';
 import { zstdAvailable } from '../sinks/s3/zstd.js';
 import { bucketName, positiveInt } from './field-schemas.js';
 import { bufferSchema, filterSchema, retrySchema } from './sink-common-schema.js';
@@ -38,6 +39,11 @@ export const s3SinkSchema = z
     /** Bytes buffered plus uploading; above it the shards feeding this sink pause. */
     maxInFlightBytes: positiveInt().default(256 * 1024 * 1024),
     uploadConcurrency: positiveInt().max(64).default(4),
+    /**
+     * Deadline of each S3 call (PutObject, UploadPart, CreateMultipartUpload ...), plus 1 s
+     * per 16 KiB of the call's body; past it the call is aborted and the batch retried.
+     */
+    callTimeoutMs: positiveInt().default(DEFAULT_S3_CALL_TIMEOUT_MS),
     /** Deterministic objects: one shard per object, named after its first record (s3-sink.md). */
     exactlyOnce: z.boolean().default(false),
     /** exactlyOnce only: quiet time and slack past a batch's record-time window before it is written anyway. */

@@ -51,8 +51,9 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     ),
     s3: new S3Client({
       ...common,
-      // No total limit for S3: a multipart part may take long on a slow link; a stalled
-      // one moves no byte and ends at the idle timeout.
+      // No total limit here: a multipart part may take long on a slow link; a stalled one
+      // moves no byte and ends at the idle timeout. The S3 sink bounds each of its calls
+      // by its body's size (sinks/s3/s3-call-deadline.ts), which also ends a trickle.
       requestHandler: requestHandler({ connectionTimeout: 5_000, requestTimeout: 0 }),
       // Emulators and LocalStack serve buckets by path, not by virtual host.
       forcePathStyle: Boolean(s3Endpoint),

@@ -210,4 +210,33 @@ describe.skipIf(!hasTool('promtool'))('alert rules (promtool test rules)', () =>
     expect(result.output).toContain('SUCCESS');
     expect(result.code).toBe(0);
   });
+
+  it('TargetDown fires for a down relay target, not for another job whose name contains kinesis-relay', () => {
+    const result = testRules(
+      [
+        { series: `up{${TARGET}}`, values: '0x10' },
+        { series: 'up{instance="relay-1:9464",job="kinesis-relay"}', values: '1x10' },
+        // Someone else's exporter: the regex .*kinesis-relay.* paged for it.
+        { series: 'up{instance="exporter-0:9100",job="kinesis-relay-exporter"}', values: '0x10' },
+      ],
+      [
+        {
+          eval_time: '8m',
+          alertname: 'KinesisRelayTargetDown',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', instance: 'relay-0:9464', job: 'kinesis-relay' },
+              exp_annotations: {
+                summary: 'kinesis-relay target relay-0:9464 is down',
+                description:
+                  'Prometheus has not scraped relay-0:9464 for 5 minutes; its leases move to the other replicas after leases.failoverMs.',
+              },
+            },
+          ],
+        },
+      ],
+    );
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
 });

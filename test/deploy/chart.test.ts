@@ -289,6 +289,17 @@ describe('templates', () => {
     expect([...new Set(paths)].filter((p) => !schemaNode(p.split('.')))).toEqual([]);
   });
 
+  it('the PrometheusRule template rewrites the job selector files/alerts.yaml holds', () => {
+    // No helm here to render it: the literal the template replaces must be in the file,
+    // once (else the alert would silently keep the compose stack's job name).
+    const template = texts.find((t) => t.name === 'prometheusrule.yaml')?.text ?? '';
+    const replaced = /\$jobSelector := "((?:[^"\\]|\\.)*)"/.exec(template)?.[1];
+    expect(replaced).toBeDefined();
+    const literal = (replaced ?? '').replaceAll('\\"', '"');
+    const alerts = readText('helm/kinesis-relay/files/alerts.yaml');
+    expect(alerts.split(literal).length - 1).toBe(1);
+  });
+
   it('reads the files it packages', () => {
     const read = texts.flatMap(({ text }) =>
       [...text.matchAll(/\.Files\.Get "([^"]+)"/g)].map((m) => m[1]),
@@ -475,9 +486,23 @@ describe('rendered manifests, optional features (fixtures/rendered-features.yaml
     );
   });
 
-  it('uses files/alerts.yaml as the PrometheusRule spec', () => {
+  it('uses files/alerts.yaml as the PrometheusRule spec, TargetDown naming the job the ServiceMonitor scrapes', () => {
     const rule = findManifest(manifests, 'PrometheusRule');
-    expect(rule.spec).toEqual(readYaml('helm/kinesis-relay/files/alerts.yaml'));
+    const monitor = findManifest(manifests, 'ServiceMonitor');
+    // prometheus-operator: without spec.jobLabel a target's job is its Service's name, and
+    // the target carries the Service's namespace (two releases may share a name).
+    expect(get(monitor, 'spec.jobLabel')).toBeUndefined();
+    const [namespace] = get(monitor, 'spec.namespaceSelector.matchNames') as string[];
+    const job = String(get(service, 'metadata.name'));
+    const expected = readYaml('helm/kinesis-relay/files/alerts.yaml') as {
+      groups: Array<{ rules: Array<{ alert?: string; expr: string }> }>;
+    };
+    const targetDown = expected.groups
+      .flatMap((group) => group.rules)
+      .find((r) => r.alert === 'KinesisRelayTargetDown');
+    if (!targetDown) throw new Error('no KinesisRelayTargetDown rule');
+    targetDown.expr = `up{job="${job}",namespace="${namespace}"} == 0`;
+    expect(rule.spec).toEqual(expected);
     expect(get(rule, 'metadata.labels')).toMatchObject(
       get(features, 'prometheusRule.labels') as JsonObject,
     );

@@ -16,11 +16,15 @@ import type { RecordPosition, UserRecord } from '../../src/core/record.js';
 import { startKinesisLocal, type RunningEmulator } from '../../src/demo/emulators.js';
 import { deregisterStreamConsumer } from '../../src/kinesis/fanout/consumer-registration.js';
 import { createFanoutKinesisClient } from '../../src/kinesis/fanout/fanout-client.js';
-import { SubscriptionReader } from '../../src/kinesis/fanout/subscription-reader.js';
+import {
+  SubscriptionReader,
+  type SubscriptionReaderOptions,
+} from '../../src/kinesis/fanout/subscription-reader.js';
 import { ShardConsumer, type ShardOutcome } from '../../src/kinesis/shard-consumer.js';
 import { KinesisStreamApi } from '../../src/kinesis/stream-api.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import { sleep } from '../../src/core/backoff.js';
 import { metricValue } from '../support/events.js';
 import { startFanoutServer, type FanoutServer } from '../support/fanout-server.js';
 import { eventually, uniqueName } from '../support/stack.js';
@@ -115,6 +119,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     fanoutClient: KinesisClient = client,
     initialTimestamp: Date | null = null,
     readPermits?: Pick<ReadPermits, 'acquire'>,
+    reader: Partial<SubscriptionReaderOptions> = {},
   ) {
     const processor = new CollectingProcessor();
     const checkpoints: CheckpointWrite[] = [];
@@ -136,7 +141,13 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
       },
       log,
       metrics,
-      source: new SubscriptionReader({ client: fanoutClient, stream, consumerName, log }),
+      source: new SubscriptionReader({
+        client: fanoutClient,
+        stream,
+        consumerName,
+        log,
+        ...reader,
+      }),
       ...(readPermits ? { readPermits } : {}),
     });
     let outcome: ShardOutcome | 'failed' | null = null;
@@ -255,6 +266,80 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     expect(started.processor.sequences()).toEqual([]);
     expect(started.checkpoints).not.toContain('SHARD_END');
     expect(outcome).toBe('stopped');
+  });
+
+  it('subscriptions that end without an event are opened again after a growing backoff, reset by one that delivered (HTTP/2 front)', async () => {
+    // AWS allows one SubscribeToShard per second per consumer and shard: a server closing
+    // subscriptions at once (no event, no error) made the loop subscribe again at once,
+    // in a tight loop that AWS throttles. The waits are recorded, and cut short.
+    const stream = await newStream();
+    const waits: number[] = [];
+    const wait = (ms: number, signal?: AbortSignal) => {
+      waits.push(ms);
+      return sleep(Math.min(ms, 20), signal);
+    };
+    const emptyBefore = front.counters.emptyEnds;
+    // The first three subscriptions end empty, and so does the first one after the record
+    // (the front ends a subscription after its event with records: the loop subscribes
+    // again at once, since that one delivered).
+    let fromStart = 3;
+    let afterRecord = 1;
+    front.options.endEmpty = (position) => {
+      if (position.Type === 'TRIM_HORIZON' && fromStart > 0) {
+        fromStart -= 1;
+        return true;
+      }
+      if (position.Type === 'AFTER_SEQUENCE_NUMBER' && afterRecord > 0) {
+        afterRecord -= 1;
+        return true;
+      }
+      return false;
+    };
+    try {
+      const started = startConsumer(
+        stream,
+        'TRIM_HORIZON',
+        uniqueName('efo-empty'),
+        h2,
+        null,
+        undefined,
+        { sleep: wait },
+      );
+      const record = await put(stream, 1);
+      await eventually(
+        'the record delivered and one more subscription ended empty',
+        async () => {
+          if (started.outcome() !== null) throw new Error(`the loop ended: ${started.outcome()}`);
+          return started.processor.sequences().includes(record) &&
+            front.counters.emptyEnds - emptyBefore >= 4
+            ? true
+            : undefined;
+        },
+        30_000,
+        50,
+      );
+      await eventually(
+        'the wait after it',
+        async () => (waits.length >= 4 ? true : undefined),
+        10_000,
+        20,
+      );
+      // Each wait at least the 1 s AWS allows between subscriptions, doubling (with
+      // jitter) while they end empty, back to the first step after one delivered.
+      expect(waits).toHaveLength(4);
+      const [first, second, third, afterDelivery] = waits as [number, number, number, number];
+      expect(first).toBeGreaterThanOrEqual(1_000);
+      expect(first).toBeLessThanOrEqual(2_000);
+      expect(second).toBeGreaterThanOrEqual(2_000);
+      expect(second).toBeLessThanOrEqual(4_000);
+      expect(third).toBeGreaterThanOrEqual(4_000);
+      expect(third).toBeLessThanOrEqual(8_000);
+      expect(afterDelivery).toBeGreaterThanOrEqual(1_000);
+      expect(afterDelivery).toBeLessThanOrEqual(2_000);
+      expect(started.processor.sequences()).toEqual([record]);
+    } finally {
+      front.options.endEmpty = undefined;
+    }
   });
 
   it('a LATEST loop whose first subscriptions fail re-subscribes where it began, not at the new tip: a record put meanwhile is delivered (HTTP/2 front)', async () => {

@@ -44,6 +44,11 @@ export interface FanoutServerOptions {
   expireAfterEvents?: number;
   /** The next SubscribeToShard calls are refused with these errors (HTTP 400), in order. */
   rejectNext?: string[];
+  /**
+   * Ends a subscription from a starting position right after its initial response, without
+   * an event and without an error, when this says so (a server closing it early).
+   */
+  endEmpty?: (position: { Type: string; SequenceNumber?: string }) => boolean;
   /** Refuses every SubscribeToShard from a starting position with the error it names. */
   rejectAt?: (position: { Type: string; SequenceNumber?: string }) => string | undefined;
   /**
@@ -65,6 +70,8 @@ export interface FanoutServer {
     records: number;
     expiries: number;
     rejected: number;
+    /** Subscriptions ended by `endEmpty`. */
+    emptyEnds: number;
   };
   readonly options: FanoutServerOptions;
   stop(): Promise<void>;
@@ -126,6 +133,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
     records: 0,
     expiries: 0,
     rejected: 0,
+    emptyEnds: 0,
   };
   /** Open subscriptions, by the ConsumerARN they subscribed with. */
   const open = new Map<ServerHttp2Stream, string>();
@@ -201,6 +209,11 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
       return;
     }
     await write(eventMessage('initial-response', {}));
+    if (options.endEmpty?.(position)) {
+      counters.emptyEnds += 1;
+      stream.end();
+      return;
+    }
     const endsAt = Date.now() + SUBSCRIPTION_MS;
     let withRecords = 0;
     let continuation = position.SequenceNumber;

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
  * A fault-injecting HTTP proxy for the chaos scenarios: it sits between a relay and one
  * emulator (kinesis-local, dynalite, s3rver) and, per operation and by schedule, delays a
  * call, answers 500/503, answers the service's own throttling error in its wire format,
- * resets the connection or never answers. Everything else is forwarded byte for byte
+ * resets the connection, never answers or answers one byte at a time. Everything else is forwarded byte for byte
  * (headers included: s3rver checks SigV4 signatures, which cover the Host header).
  *
  * An operation is the `X-Amz-Target` of a JSON API call (`DynamoDB_20120810.UpdateItem`,
@@ -36,7 +36,12 @@ export type Fault =
   /** Drop the connection with a TCP reset, without an answer. */
   | { readonly kind: 'reset' }
   /** Keep the connection open and never answer. */
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  /**
+   * Start an answer and send one more byte of its headers every `everyMs`, never finishing
+   * it: a connection that is never idle but never answers (no idle timeout ends it).
+   */
+  | { readonly kind: 'trickle'; readonly everyMs: number };
 
 export type FaultKind = Fault['kind'];
 
@@ -80,6 +85,8 @@ export interface FaultProxy {
   readonly faults: ReadonlyMap<string, number>;
   /** Every hung call: when it started and how long until the client gave up on it. */
   readonly hungCalls: readonly HungCall[];
+  /** Trickled answers whose connection is still open (the client has not given up). */
+  trickling(): number;
   /** Sum of calls whose operation matches. */
   callCount(match?: FaultRule['match']): number;
   /** Sum of injected faults whose operation (and kind) match. */
@@ -137,6 +144,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let closing = false;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  /** The timers of trickled answers, while their connection is open. */
+  const trickles = new Set<NodeJS.Timeout>();
 
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
@@ -215,6 +224,21 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case 'reset':
         request.socket.resetAndDestroy();
         return;
+      case 'trickle': {
+        // Raw bytes on the socket: the status line, then a header that never ends.
+        request.resume();
+        const socket = request.socket;
+        socket.write('HTTP/1.1 200 OK\r\nx-trickle: ');
+        const timer = setInterval(() => socket.write('.'), fault.everyMs);
+        timers.add(timer);
+        trickles.add(timer);
+        socket.once('close', () => {
+          clearInterval(timer);
+          timers.delete(timer);
+          trickles.delete(timer);
+        });
+        return;
+      }
       case 'hang':
         request.resume();
         hung.add(response);
@@ -259,6 +283,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     calls,
     faults,
     hungCalls,
+    trickling: () => trickles.size,
     inject(rule) {
       const state: RuleState = { rule, addedAt: Date.now(), hits: 0, removed: false };
       rules.push(state);

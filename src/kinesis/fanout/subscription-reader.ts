@@ -29,12 +29,25 @@ const WAIT_ERRORS = new Set([
 /** A subscription that failed is re-opened after this backoff (full jitter). */
 const BACKOFF = { initialDelayMs: 250, maxDelayMs: 10_000 };
 
+/**
+ * A subscription that ended without an event and without an error (a server closing it
+ * early) is re-opened after this backoff: AWS allows one SubscribeToShard per second per
+ * consumer and shard, and one every 5 s after a successful call (ResourceInUseException
+ * before), so re-opening at once was a tight loop that AWS throttles. The first wait is
+ * 1-2 s; it doubles while subscriptions keep ending empty, up to 10 s, and starts over
+ * after one that delivered an event.
+ */
+const EMPTY_END_BACKOFF = { initialDelayMs: 2_000, maxDelayMs: 10_000 };
+
 export interface SubscriptionReaderOptions {
   readonly client: KinesisClient;
   readonly stream: string;
   /** The registered consumer's name (config `consumer.fanout.consumerName`). */
   readonly consumerName: string;
   readonly log: Logger;
+  /** The waits between subscriptions (tests record them); `sleep` of core/backoff.ts. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly random?: () => number;
 }
 
 /**
@@ -85,6 +98,9 @@ export class SubscriptionReader implements ShardRecordSource {
     let { consumerArn } = consumer;
     let from = start;
     let failures = 0;
+    /** Subscriptions in a row that ended without an event and without an error. */
+    let emptyEnds = 0;
+    const wait = this.options.sleep ?? sleep;
     /** ResourceNotFoundException in a row while the consumer itself is there. */
     let notFound = 0;
     while (!signal.aborted) {
@@ -98,6 +114,7 @@ export class SubscriptionReader implements ShardRecordSource {
         const ended = await this.subscribe(consumerArn, shardId, opening, signal, async (event) => {
           events += 1;
           failures = 0;
+          emptyEnds = 0;
           notFound = 0;
           await batches.deliver(event.Records ?? [], event.MillisBehindLatest ?? null);
           if (event.ContinuationSequenceNumber) {
@@ -108,8 +125,18 @@ export class SubscriptionReader implements ShardRecordSource {
           }
         });
         if (ended) return true;
-        // The subscription's 5 minutes are up (or the server closed it): subscribe again.
-        log.debug({ events }, 'subscription ended; subscribing again');
+        if (events > 0) {
+          // The subscription's 5 minutes are up (or the server closed it): subscribe again.
+          log.debug({ events }, 'subscription ended; subscribing again');
+          continue;
+        }
+        emptyEnds += 1;
+        const delayMs = backoffDelay(EMPTY_END_BACKOFF, emptyEnds - 1, this.options.random);
+        log.warn(
+          { emptyEnds, delayMs },
+          'subscription ended without an event; subscribing again after a backoff',
+        );
+        await wait(delayMs, signal);
       } catch (error) {
         if (signal.aborted) break;
         const name = awsErrorName(error);
@@ -154,7 +181,7 @@ export class SubscriptionReader implements ShardRecordSource {
           { err: errorMessage(error), code: name, failures, events },
           'subscription failed; subscribing again after a backoff',
         );
-        await sleep(backoffDelay(BACKOFF, failures), signal);
+        await wait(backoffDelay(BACKOFF, failures, this.options.random), signal);
       }
     }
     return false;

@@ -9,6 +9,7 @@ import type { ObjectBatch } from './batch.js';
 import { deterministicGzip } from './deterministic-gzip.js';
 import { csvLine } from './event-encoder.js';
 import { parquetBody, type ParquetSettings } from './parquet/parquet-body.js';
+import { withCallDeadlines } from './s3-call-deadline.js';
 import { zstdCompress } from './zstd.js';
 
 export interface ObjectWriterSettings {
@@ -20,6 +21,8 @@ export interface ObjectWriterSettings {
   readonly gzipLevel?: number;
   readonly parquet: ParquetSettings;
   readonly retry: RetryConfig;
+  /** Of each S3 call, plus its body's share (s3-call-deadline.ts). */
+  readonly callTimeoutMs: number;
 }
 
 const CONTENT_TYPES = {
@@ -44,18 +47,32 @@ export interface ObjectWriterDeps {
  */
 export class S3ObjectWriter {
   private readonly delivery: BatchDeliveryContext;
+  /** The client whose every call has a deadline: a call that trickles fails and is retried. */
+  private readonly s3: S3Client;
 
   constructor(
     private readonly settings: ObjectWriterSettings,
     private readonly deps: ObjectWriterDeps,
   ) {
     this.delivery = { sink: settings.sinkName, retry: settings.retry, ...deps };
+    this.s3 = withCallDeadlines(deps.s3, settings.callTimeoutMs);
   }
 
   /** The writer for an S3 sink's config (both the batching and the exactly-once sink). */
   static forSink(config: S3SinkConfig, deps: ObjectWriterDeps): S3ObjectWriter {
-    const { name: sinkName, bucket, compression, gzipLevel, parquet, retry } = config;
-    return new S3ObjectWriter({ sinkName, bucket, compression, gzipLevel, parquet, retry }, deps);
+    const {
+      name: sinkName,
+      bucket,
+      compression,
+      gzipLevel,
+      parquet,
+      retry,
+      callTimeoutMs,
+    } = config;
+    return new S3ObjectWriter(
+      { sinkName, bucket, compression, gzipLevel, parquet, retry, callTimeoutMs },
+      deps,
+    );
   }
 
   async write(batch: ObjectBatch, key: string): Promise<void> {
@@ -94,7 +111,7 @@ export class S3ObjectWriter {
     const encoding =
       batch.kind === 'parquet' ? undefined : TEXT_ENCODINGS[this.settings.compression];
     await new Upload({
-      client: this.deps.s3,
+      client: this.s3,
       params: {
         Bucket: this.settings.bucket,
         Key: key,

@@ -1,7 +1,10 @@
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directoryDeadLetter, readDeadLetters } from '../../../test/support/dead-letters.js';
 import { AckCounter, quietSinkDeps, testEvents } from '../../../test/support/events.js';
+import { startFaultProxy, type FaultProxy } from '../../../test/support/fault-proxy.js';
+import { eventually } from '../../../test/support/stack.js';
 import { useS3rver } from '../../../test/support/s3rver.js';
 import { validateConfig } from '../../config/load.js';
 import type { RelayEvent } from '../../core/event.js';
@@ -127,4 +130,145 @@ describe('S3Sink batch keys', () => {
     expect(names).toHaveLength(3);
     for (const name of names) expect(name).toMatch(/-\d\d-[0-9a-f]{16}\.csv\.gz$/);
   });
+});
+
+describe('S3 call deadlines', () => {
+  // s3rver behind a proxy that can answer a call one header byte at a time: the connection
+  // is never idle, so only a whole-call deadline ends such a call.
+  let proxy: FaultProxy;
+  let client: S3Client;
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ target: storage.endpoint });
+    client = new S3Client({
+      region: 'us-east-1',
+      endpoint: proxy.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await proxy.close();
+  });
+
+  function proxiedSink(
+    prefix: string,
+    retry: object,
+    deadLetter?: { type: 'directory'; path: string },
+  ) {
+    const config = validateConfig(
+      {
+        application: 's3-deadline-test',
+        stream: { name: 'events', initialPosition: 'TRIM_HORIZON' },
+        ...(deadLetter ? { deadLetter } : {}),
+        sinks: [
+          {
+            name: 'archive',
+            type: 's3',
+            bucket: 'archive',
+            prefix,
+            format: 'jsonl',
+            layout: 'flat/',
+            compression: 'none',
+            callTimeoutMs: 1_000,
+            retry: { initialDelayMs: 50, maxDelayMs: 200, ...retry },
+          },
+        ],
+      },
+      's3-deadline-test',
+      {},
+    );
+    const set = createSinks(config, { s3: client, csvShapeFor, ...quietSinkDeps() });
+    const sink = set.sinks[0]?.sink;
+    if (!sink) throw new Error('no sink');
+    return { sink, deadLetter: set.deadLetter };
+  }
+
+  const trickledPuts = (prefix: string) => (operation: string) =>
+    operation.startsWith(`PUT /archive/${prefix}`);
+
+  it('an upload whose answer trickles is abandoned at its deadline and retried until delivered', async () => {
+    const trickle = proxy.inject({
+      match: trickledPuts('trickled/'),
+      fault: { kind: 'trickle', everyMs: 100 },
+      times: 2,
+    });
+    const { sink } = proxiedSink('trickled/', {});
+    const acks = new AckCounter();
+    const events = testEvents(10, { perRecord: 1 });
+    for (const event of events) sink.write(event, acks.handle());
+    await sink.flush();
+    await sink.close();
+
+    expect(trickle.hits).toBe(2);
+    expect(acks.acked).toBe(10);
+    expect(acks.doubles).toBe(0);
+    // The abandoned calls' connections were closed, not left trickling.
+    await eventually('the trickled connections closed', async () =>
+      proxy.trickling() === 0 ? true : undefined,
+    );
+    const objects = [...(await objectsUnder('trickled/')).values()];
+    expect(objects).toHaveLength(1);
+    const lines = objects[0]?.toString().split('\n').filter(Boolean) ?? [];
+    expect(lines).toHaveLength(10);
+    for (const event of events) {
+      expect(lines.filter((line) => line.includes(event.id))).toHaveLength(1);
+    }
+  }, 60_000);
+
+  it('a multipart upload whose CreateMultipartUpload trickles is abandoned and retried until delivered', async () => {
+    // Above 5 MiB lib-storage uploads in parts: its calls get deadlines too.
+    const trickle = proxy.inject({
+      match: (operation) => operation.startsWith('POST /archive/multipart/'),
+      fault: { kind: 'trickle', everyMs: 100 },
+      times: 1,
+    });
+    const { sink } = proxiedSink('multipart/', {});
+    const acks = new AckCounter();
+    const padding = 'x'.repeat(10_000);
+    const events = testEvents(600, { perRecord: 1 }).map((event) => ({
+      ...event,
+      attributes: { ...event.attributes, padding },
+    }));
+    for (const event of events) sink.write(event, acks.handle());
+    await sink.flush();
+    await sink.close();
+
+    expect(trickle.hits).toBe(1);
+    expect(acks.acked).toBe(600);
+    const objects = [...(await objectsUnder('multipart/')).values()];
+    expect(objects).toHaveLength(1);
+    expect(objects[0]?.byteLength).toBeGreaterThan(5 * 1024 * 1024);
+    const lines = objects[0]?.toString().split('\n').filter(Boolean) ?? [];
+    expect(new Set(lines.map((line) => (JSON.parse(line) as { id: string }).id)).size).toBe(600);
+  }, 60_000);
+
+  it('an upload that trickles on every attempt is dead-lettered once its attempts run out', async () => {
+    const trickle = proxy.inject({
+      match: trickledPuts('always/'),
+      fault: { kind: 'trickle', everyMs: 100 },
+    });
+    const destination = directoryDeadLetter();
+    const { sink, deadLetter } = proxiedSink('always/', { maxAttempts: 2 }, destination);
+    const acks = new AckCounter();
+    const events = testEvents(10, { perRecord: 1 });
+    try {
+      for (const event of events) sink.write(event, acks.handle());
+      await sink.flush();
+      await deadLetter.flush();
+      await sink.close();
+      await deadLetter.close();
+    } finally {
+      trickle.remove();
+    }
+
+    expect(trickle.hits).toBe(2);
+    expect(acks.acked).toBe(10);
+    const entries = readDeadLetters(destination.path);
+    expect(entries.map((entry) => entry.reason)).toEqual(Array(10).fill('sink_gave_up'));
+    for (const entry of entries) expect(entry.error).toMatch(/^PutObject did not finish within/);
+    expect(new Set(entries.map((entry) => entry.sequenceNumber)).size).toBe(10);
+    expect(await objectsUnder('always/')).toEqual(new Map());
+  }, 60_000);
 });
