@@ -78,7 +78,6 @@ export class ShardReadMetrics implements ShardSeriesWriter {
     });
   }
 
-  /** A page handed to the processor: its records, bytes, lag and the last record's age. */
   /** As `observe`, for a page read by a worker: its counts, not its records. */
   observeCounts(
     records: number,
@@ -97,6 +96,7 @@ export class ShardReadMetrics implements ShardSeriesWriter {
     }
   }
 
+  /** A page handed to the processor: its records, bytes, lag and the last record's age. */
   observe(records: readonly UserRecord[], millisBehindLatest: number | null): void {
     let bytes = 0;
     for (const record of records) bytes += record.data.byteLength;

@@ -154,7 +154,7 @@ async function run(prefix: string, wholePages: boolean): Promise<Outcome> {
       if (wholePages) {
         if (!chunkPage) throw new Error('the pipeline reads whole pages');
         const page = await chunkPage({
-          body: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength),
+          body: new Uint8Array(body).buffer,
           streamName: STREAM,
           shardId: SHARD,
           skipThrough: null,
@@ -272,7 +272,7 @@ describe('whole pages on a worker thread (PageChunker → ShardPipeline.processP
     try {
       const [first] = bodies();
       const page = await pipeline.chunkPage!({
-        body: first!.buffer.slice(first!.byteOffset, first!.byteOffset + first!.byteLength),
+        body: new Uint8Array(first!).buffer,
         streamName: STREAM,
         shardId: SHARD,
         skipThrough: null,
