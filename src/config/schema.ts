@@ -89,16 +89,18 @@ export const configSchema = z
         /** Shard loops holding a GetRecords page at once, process-wide: bounds memory. */
         maxConcurrentReads: positiveInt().default(4),
         /**
-         * Threads that decode and encode pages off the main thread; auto: the cores this
-         * process may use, less one (the main thread's); 0: all on the main thread. 0 by
-         * default: on the 2-core bench the threads cost more CPU per record than they
-         * moved off the main thread (docs/performance.md).
+         * Threads that read, decode and encode pages off the main thread; auto: the cores
+         * this process may use, less one (the main thread's), and only where whole pages
+         * can go to them (every sink an S3 CSV / JSON Lines sink without exactlyOnce, no
+         * deadLetter: DecodeWorkerSpec.chunks); else, and with 0, all on the main thread.
+         * Records handed over one by one cost more CPU than the threads take off the main
+         * thread; whole pages cost the same and free it (docs/performance.md).
          */
         workerThreads: z
           .union([z.literal('auto'), nonNegativeInt()], {
             error: 'must be auto or a whole number, 0 or more',
           })
-          .default(0),
+          .default('auto'),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
@@ -108,7 +110,7 @@ export const configSchema = z
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
-        workerThreads: 0,
+        workerThreads: 'auto',
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),
