@@ -7,7 +7,8 @@
  * and on events whose fields hold quotes, commas, CR/LF and non-ASCII text.
  *
  *   npm run build && npx tsx bench/csv-encode-ab.ts <dist A> [dist B = dist] [rounds = 8]
- *   (BENCH_EVENTS=airship: the demo's Airship events instead, JSON-only types included)
+ *   (BENCH_EVENTS=airship: the demo's Airship events instead, JSON-only types included;
+ *   BENCH_DECODE=1: times decoding each record (the `auto` decoder) and encoding its events)
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -107,13 +108,21 @@ if (!process.env.BENCH_UNCHECKED) {
   });
 }
 
+const withDecode = process.env.BENCH_DECODE === '1';
 function time(build: 'a' | 'b'): number {
-  const encode = build === 'a' ? a.encode : b.encode;
+  const { encode, decoder } = build === 'a' ? a : b;
   const events = eventsOf[build];
   const before = process.cpuUsage();
   let sink = 0;
   for (let pass = 0; pass < PASSES; pass += 1) {
-    for (const event of events) sink += encode(event).bytes;
+    if (withDecode) {
+      for (const r of records) {
+        const result = decoder.decode(r);
+        if (result.ok) for (const event of result.events) sink += encode(event).bytes;
+      }
+    } else {
+      for (const event of events) sink += encode(event).bytes;
+    }
   }
   const used = process.cpuUsage(before);
   if (sink === 0) throw new Error('nothing encoded');

@@ -26,7 +26,8 @@ export const REDACTED = '[redacted]';
 
 /**
  * A copy of the config safe to print or log: secret values, every header value but
- * harmless ones, URL passwords and secret URL query parameters hidden.
+ * harmless ones, URL passwords and secret URL query parameters hidden; of a webhook
+ * sink's `url` only the scheme, host and port are shown (see redactWebhookUrl).
  */
 export function redactConfig<T>(config: T): T {
   return redactNode(config) as T;
@@ -40,7 +41,13 @@ function redactNode(node: unknown, key = ''): unknown {
   if (Array.isArray(node)) return node.map((item) => redactNode(item));
   if (node !== null && typeof node === 'object') {
     if (key === 'headers') return redactHeaders(node);
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, redactNode(v, k)]));
+    const webhook = (node as { type?: unknown }).type === 'webhook';
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [
+        k,
+        webhook && k === 'url' && typeof v === 'string' ? redactWebhookUrl(v) : redactNode(v, k),
+      ]),
+    );
   }
   return node;
 }
@@ -85,6 +92,66 @@ export function redactUrl(text: string): string {
     });
     return `?${redacted.join('&')}`;
   });
+}
+
+/** scheme://, userinfo (without its @), host and port, and the rest: path, query, fragment. */
+const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^/?#]*)@)?([^/?#]*)(.*)$/is;
+
+/**
+ * A webhook URL as it may be shown: its scheme, host and port. The path and query are the
+ * credential of many receivers (a Slack or Teams incoming webhook is
+ * `https://hooks.slack.com/services/T000/B000/XXXX`; others take `?token=`), so they
+ * become `/[redacted]`, and userinfo `[redacted]@`. A URL with no path beyond `/` is shown
+ * as it is; text that is no URL at all is hidden whole.
+ */
+export function redactWebhookUrl(url: string): string {
+  const parts = URL_PARTS.exec(url);
+  if (!parts) return REDACTED;
+  const [, scheme = '', userinfo, hostAndPort = '', rest = ''] = parts;
+  const user = userinfo === undefined ? '' : `${REDACTED}@`;
+  return `${scheme}${user}${hostAndPort}${rest === '' || rest === '/' ? rest : `/${REDACTED}`}`;
+}
+
+/**
+ * The secret parts of a webhook URL as text might repeat them (a receiver's error page:
+ * Express answers `Cannot POST /services/T000/B000/XXXX`), longest first: its path and
+ * query, each on its own and percent-decoded, the values of credential-like query
+ * parameters, its userinfo and password. See scrubSecrets.
+ */
+export function webhookUrlSecrets(url: string): string[] {
+  const parts = URL_PARTS.exec(url);
+  if (!parts) return [url];
+  const [, , userinfo = '', , rest = ''] = parts;
+  const secrets = new Set<string>();
+  const add = (text: string) => {
+    if (text !== '' && text !== '/') secrets.add(text).add(decoded(text));
+  };
+  add(rest);
+  add(rest.replace(/[?#].*$/s, ''));
+  const query = /\?([^#]*)/.exec(rest)?.[1] ?? '';
+  add(query);
+  for (const pair of query.split('&')) {
+    const equals = pair.indexOf('=');
+    if (equals > 0 && isSecretParameter(pair.slice(0, equals))) add(pair.slice(equals + 1));
+  }
+  add(userinfo);
+  if (userinfo.includes(':')) add(userinfo.slice(userinfo.indexOf(':') + 1));
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/** The text with every occurrence of each secret replaced by `[redacted]`. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let scrubbed = text;
+  for (const secret of secrets) scrubbed = scrubbed.replaceAll(secret, REDACTED);
+  return scrubbed;
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function isSecretParameter(encodedName: string): boolean {

@@ -1,3 +1,5 @@
+import { jsonText } from './json-text.js';
+
 /**
  * RFC 4180 text, byte for byte what csv-stringify writes with its defaults: a field holding
  * a comma, a quote, CR or LF is quoted, its quotes doubled; LF ends a line. Written out
@@ -19,12 +21,13 @@ export function csvCell(value: string): string {
 }
 
 /**
- * The field `csvCell(JSON.stringify(object) ?? '')` for an object of strings and finite
+ * The field `csvCell(jsonText(object) ?? '')` for an object of strings and finite
  * numbers (an event's attributes and metrics), written in one pass over its members:
  * `JSON.stringify` and then doubling the quotes of its text cost four times as much. A
  * member JSON would write otherwise than as it is (a key or string holding a quote, a
- * backslash, a control character or a surrogate; any other value), an object that is
- * not a plain one or has a `toJSON`: the JSON text after all.
+ * backslash, a control character or a surrogate; any other value, such as a bigint: an
+ * integer beyond 2^53), an object that is not a plain one or has a `toJSON`: the JSON
+ * text after all (core/json-text.ts).
  */
 export function csvJsonObjectCell(object: unknown): string {
   if (
@@ -33,7 +36,7 @@ export function csvJsonObjectCell(object: unknown): string {
     Array.isArray(object) ||
     typeof (object as { toJSON?: unknown }).toJSON === 'function'
   ) {
-    return csvCell(JSON.stringify(object) ?? '');
+    return csvCell(jsonText(object) ?? '');
   }
   const members = object as Readonly<Record<string, unknown>>;
   let cell = '';
@@ -41,13 +44,13 @@ export function csvJsonObjectCell(object: unknown): string {
     const value = members[key];
     let member: string;
     if (!Object.hasOwn(members, key) || !JSON_AS_IS.test(key)) {
-      return csvCell(JSON.stringify(object));
+      return csvCell(jsonText(object));
     } else if (typeof value === 'string' && JSON_AS_IS.test(value)) {
       member = `""${key}"":""${value}""`;
     } else if (typeof value === 'number' && Number.isFinite(value)) {
       member = `""${key}"":${value}`;
     } else {
-      return csvCell(JSON.stringify(object));
+      return csvCell(jsonText(object));
     }
     cell = cell === '' ? `"{${member}` : `${cell},${member}`;
   }

@@ -11,9 +11,13 @@ export const SOURCE_FORMATS = [
 ] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
-/** A JSON value as it came out of a decoder: what `original` may hold. */
+/**
+ * A JSON value as it came out of a decoder: what `original` may hold. An integer the
+ * document wrote beyond 2^53 (which a number would round) is a bigint, written back with
+ * its digits by core/json-text.ts.
+ */
 export type JsonValue =
-  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+  string | number | bigint | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * One normalized event. Decoders fill it from each format's own fields; sinks read only
@@ -32,7 +36,8 @@ export interface RelayEvent {
   readonly deviceId: string | null;
   readonly userId: string | null;
   readonly attributes: Readonly<Record<string, string>>;
-  readonly metrics: Readonly<Record<string, number>>;
+  /** Numbers; a bigint where the document wrote an integer beyond 2^53 (see JsonValue). */
+  readonly metrics: Readonly<Record<string, number | bigint>>;
   /** The decoded source document (for `raw`: the bytes as a base64 string). */
   readonly original: JsonValue;
   /** The Kinesis record this event came from. */

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../core/event.js';
+import { jsonText } from '../core/json-text.js';
 import { isJsonObject } from './values.js';
 
 /*
@@ -82,9 +83,12 @@ function lookup(doc: JsonValue, path: Path): JsonValue | undefined {
   return current;
 }
 
-/** Raw cell text; quoting is the CSV writer's job. Nested values are kept as JSON. */
+/**
+ * Raw cell text; quoting is the CSV writer's job. Nested values are kept as JSON. A bigint
+ * (an integer beyond 2^53) is its digits as sent.
+ */
 function cellText(value: JsonValue): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  if (typeof value !== 'object') return String(value);
+  return jsonText(value);
 }

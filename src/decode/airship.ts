@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
-import { exactIntegerText } from './exact-integer.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import {
@@ -13,7 +12,7 @@ import {
   stringOrNull,
   type JsonObject,
 } from './values.js';
-import { expecting, isoDateTime, jsonObject } from './zod-json.js';
+import { bigintAsNumber, expecting, isoDateTime, jsonObject } from './zod-json.js';
 
 /*
  * Airship Real-Time Data Streaming events (reference: airship-rtds-aws-s3-kinesis.txt):
@@ -38,20 +37,20 @@ const airshipEventSchema = z.object({
   type: z.string().min(1),
   occurred: isoDateTime,
   processed: isoDateTime,
-  offset: z
-    .union(
+  offset: bigintAsNumber(
+    z.union(
       [
         z.string().regex(/^\d+$/, 'expected a decimal offset'),
-        // Any integer, not only a safe one (z.int): decodeAirshipValue keeps the digits of
-        // one beyond 2^53.
+        // Any integer, not only a safe one (z.int): one beyond 2^53 is a bigint in
+        // `original`, its digits as sent.
         z
           .number()
           .nonnegative('expected a decimal offset')
           .refine(Number.isInteger, 'expected a decimal offset'),
       ],
       expecting('a decimal offset'),
-    )
-    .optional(),
+    ),
+  ).optional(),
   device: deviceSchema.optional(),
   body: jsonObject.optional(),
 });
@@ -72,7 +71,6 @@ export function decodeAirshipValue(value: JsonValue, record: UserRecord): Decode
   if (!parsed.success) return failure(describeIssues('airship', parsed.error));
   const event = parsed.data;
   const device = event.device;
-  const offset = value['offset'];
   const body = value['body'];
   const normalized: RelayEvent = {
     id: event.id,
@@ -92,12 +90,9 @@ export function decodeAirshipValue(value: JsonValue, record: UserRecord): Decode
     // value, location ...), which is what attributes and metrics are for.
     attributes: stringMap(body),
     metrics: numberMap(body),
-    // An offset JSON.parse has rounded is kept as its digits (the string form Airship's
-    // API documents), so the CSV OFFSET column and the JSON output say the offset sent.
-    original:
-      typeof offset === 'number' && !Number.isSafeInteger(offset)
-        ? { ...value, offset: exactIntegerText(record.data, 'offset', offset) }
-        : value,
+    // An offset beyond 2^53 is a bigint here (see exact-integers.ts), so the CSV OFFSET
+    // column and the JSON output say the offset sent.
+    original: value,
     record,
   };
   return { ok: true, events: [normalized] };

@@ -1,6 +1,7 @@
 import type { CsvShape, CsvShapeResolver } from '../core/csv-shape.js';
 import { csvCell, csvJsonObjectCell } from '../core/csv-text.js';
 import type { RelayEvent } from '../core/event.js';
+import { jsonText } from '../core/json-text.js';
 import { AIRSHIP_CSV_HEADERS } from './airship-csv-headers.js';
 import { columnReader } from './airship-csv-values.js';
 import { dateToIso } from './values.js';
@@ -44,7 +45,8 @@ export const genericShape: CsvShape = {
       String(record.subSequenceNumber),
       dateToIso(record.approximateArrivalTimestamp),
       JSON.stringify(event.attributes),
-      JSON.stringify(event.metrics),
+      // A metric beyond 2^53 is a bigint, which jsonText writes with its digits.
+      jsonText(event.metrics),
     ];
   },
   /**

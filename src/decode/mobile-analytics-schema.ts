@@ -81,8 +81,9 @@ function checkMetrics(metrics: JsonObject, issues: Issues): number {
       });
     }
     // Finite: JSON.parse makes 1e400 Infinity, which numberMap would drop without a word.
+    // A bigint is an integer beyond 2^53, kept exact (see exact-integers.ts).
     const metric = metrics[key];
-    if (typeof metric !== 'number' || !Number.isFinite(metric)) {
+    if (typeof metric !== 'bigint' && (typeof metric !== 'number' || !Number.isFinite(metric))) {
       issues.addIssue({
         code: 'custom',
         path: ['metrics', key],

@@ -61,7 +61,7 @@ describe('mparticle decoder', () => {
     expect(event?.type).toBe('audience_member_added');
   });
 
-  it('an AudienceId beyond 2^53 keeps its digits in original too (as Airship keeps an offset)', () => {
+  it('an AudienceId beyond 2^53 keeps its digits in original too (as any integer beyond 2^53)', () => {
     const text = JSON.stringify(MPARTICLE_MEMBER_ADDED_DATA).replace(
       '"AudienceId":123123',
       '"AudienceId":12345678901234567891',
@@ -69,7 +69,7 @@ describe('mparticle decoder', () => {
     const [event] = events(mparticleDecoder.decode(userRecord(mparticleEnvelope(text))));
     expect(event?.original).toEqual({
       DeliveryStreamName: 'mPTravelAudiences',
-      Record: { Data: { ...MPARTICLE_MEMBER_ADDED_DATA, AudienceId: '12345678901234567891' } },
+      Record: { Data: { ...MPARTICLE_MEMBER_ADDED_DATA, AudienceId: 12345678901234567891n } },
     });
   });
 

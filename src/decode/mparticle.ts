@@ -2,13 +2,12 @@ import { z } from 'zod';
 import type { JsonValue, RelayEvent } from '../core/event.js';
 import type { UserRecord } from '../core/record.js';
 import type { DecodeResult } from './decoder.js';
-import { exactIntegerText } from './exact-integer.js';
 import { parseJsonBytes } from './parse-json.js';
 import type { PositionIds } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import { epochToIso, isJsonObject, type JsonObject } from './values.js';
-import { expecting } from './zod-json.js';
+import { bigintAsNumber, expecting } from './zod-json.js';
 
 /*
  * mParticle audience membership messages sent through Firehose (reference:
@@ -25,15 +24,19 @@ const envelopeSchema = z.object({
 
 const membershipSchema = z.object({
   // "Unix timestamp"; the reference's sample is a string of digits.
-  MembershipChangedTimestamp: z.union(
-    [z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a Unix timestamp')],
-    expecting('a Unix timestamp'),
+  MembershipChangedTimestamp: bigintAsNumber(
+    z.union(
+      [z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a Unix timestamp')],
+      expecting('a Unix timestamp'),
+    ),
   ),
   // Any integer, not only a safe one (z.int): an id beyond 2^53 is valid, and audienceIdText
   // reads its exact digits.
-  AudienceId: z.union(
-    [z.number().refine(Number.isInteger, 'expected an integer or a string'), z.string().min(1)],
-    expecting('an integer or a string'),
+  AudienceId: bigintAsNumber(
+    z.union(
+      [z.number().refine(Number.isInteger, 'expected an integer or a string'), z.string().min(1)],
+      expecting('an integer or a string'),
+    ),
   ),
   AudienceName: z.string().optional(),
   IsMember: z.boolean(),
@@ -93,7 +96,7 @@ export function decodeMparticleValue(
     );
   }
   const identities = message.UserIdentities;
-  const audienceId = audienceIdText(message.AudienceId, bytes);
+  const audienceId = audienceIdText((inner.value as JsonObject)['AudienceId'], message.AudienceId);
   const attributes: Record<string, string> = {
     AudienceId: audienceId,
     IsMember: String(message.IsMember),
@@ -115,17 +118,11 @@ export function decodeMparticleValue(
     attributes,
     metrics: {},
     // The envelope as the reference prints it: Data decoded, so sinks and people read
-    // the message rather than a base64 blob. An AudienceId JSON.parse has rounded is kept
-    // as its digits (as airship.ts keeps an offset).
+    // the message rather than a base64 blob (an integer beyond 2^53 in it is a bigint,
+    // written with its digits: see exact-integers.ts).
     original: {
       ...value,
-      Record: {
-        ...(value['Record'] as JsonObject),
-        Data:
-          typeof message.AudienceId === 'number' && !Number.isSafeInteger(message.AudienceId)
-            ? { ...(inner.value as JsonObject), AudienceId: audienceId }
-            : inner.value,
-      },
+      Record: { ...(value['Record'] as JsonObject), Data: inner.value },
     },
     record,
   };
@@ -133,12 +130,11 @@ export function decodeMparticleValue(
 }
 
 /**
- * The AudienceId as text: beyond 2^53 the digits as sent (see exactIntegerText); safe
- * integers (every id in the reference) and strings cost nothing extra.
+ * The AudienceId as text: beyond 2^53 the digits as sent (the document's bigint, where
+ * the schema checked the rounded number); else the string or number checked.
  */
-function audienceIdText(id: number | string, bytes: Buffer): string {
-  if (typeof id === 'string' || Number.isSafeInteger(id)) return String(id);
-  return exactIntegerText(bytes, 'AudienceId', id);
+function audienceIdText(sent: JsonValue | undefined, checked: number | string): string {
+  return typeof sent === 'bigint' ? sent.toString() : String(checked);
 }
 
 function firstIdentity(

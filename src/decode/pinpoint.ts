@@ -7,7 +7,7 @@ import type { PositionIds } from './record-id.js';
 import { describeIssues } from './schema-issues.js';
 import { failure, jsonFormatDecoder, jsonTypeOf } from './value-decoder.js';
 import { isJsonObject, millisToIso, numberMap, stringMap, type JsonObject } from './values.js';
-import { epochMillis, jsonObject, scalar } from './zod-json.js';
+import { bigintAsNumber, epochMillis, jsonObject, scalar } from './zod-json.js';
 
 /*
  * Amazon Pinpoint event streams (reference: pinpoint-event-streaming.md). App and email
@@ -22,7 +22,7 @@ import { epochMillis, jsonObject, scalar } from './zod-json.js';
  */
 
 const attributes = z.record(z.string(), scalar);
-const metrics = z.record(z.string(), z.number());
+const metrics = z.record(z.string(), bigintAsNumber(z.number()));
 
 /** @internal exported for pinpoint-shape.test.ts */
 export const appEventSchema = z.object({

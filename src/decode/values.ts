@@ -1,4 +1,5 @@
 import type { JsonValue } from '../core/event.js';
+import { jsonText } from '../core/json-text.js';
 
 /**
  * Conversions from decoded JSON to the normalized event's field types. They are lenient
@@ -28,23 +29,26 @@ export function stringMap(value: JsonValue | undefined): Record<string, string> 
   for (const key in value) {
     const member = value[key];
     if (member === null || member === undefined) continue;
-    out[key] = typeof member === 'string' ? member : JSON.stringify(member);
+    out[key] = typeof member === 'string' ? member : jsonText(member);
   }
   return out;
 }
 
 /**
- * The finite numeric members of an object. Numeric strings do not count: in the formats
- * we read, a quoted number is an identifier (a transaction id, an offset), not a measure.
- * An object of finite numbers only is returned as it is (see stringMap).
+ * The finite numeric members of an object (a bigint too: an integer beyond 2^53, kept
+ * exact). Numeric strings do not count: in the formats we read, a quoted number is an
+ * identifier (a transaction id, an offset), not a measure. An object of finite numbers
+ * only is returned as it is (see stringMap).
  */
-export function numberMap(value: JsonValue | undefined): Record<string, number> {
+export function numberMap(value: JsonValue | undefined): Record<string, number | bigint> {
   if (!isJsonObject(value)) return {};
   if (everyMember(value, isFiniteNumber)) return value as Record<string, number>;
-  const out: Record<string, number> = {};
+  const out: Record<string, number | bigint> = {};
   for (const key in value) {
     const member = value[key];
-    if (typeof member === 'number' && Number.isFinite(member)) out[key] = member;
+    if ((typeof member === 'number' && Number.isFinite(member)) || typeof member === 'bigint') {
+      out[key] = member;
+    }
   }
   return out;
 }

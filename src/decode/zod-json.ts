@@ -12,7 +12,17 @@ export const jsonObject = z.custom<JsonObject>(
   'expected an object',
 );
 
-export const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+/**
+ * `schema` for a value that may be a bigint (an integer beyond 2^53, see exact-integers.ts),
+ * checked as the number JSON.parse makes of it: such a document is accepted, or refused
+ * with the same reason, as when every number was rounded. Only `original` and the
+ * normalized fields read from it see the bigint.
+ */
+export function bigintAsNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'bigint' ? Number(value) : value), schema);
+}
+
+export const scalar = z.union([z.string(), z.number(), z.bigint(), z.boolean(), z.null()], {
   error: 'expected a string, number, boolean or null',
 });
 
@@ -34,13 +44,15 @@ const IN_DATE_RANGE = 'expected epoch milliseconds within the Date range';
 
 /** Epoch milliseconds as a JSON number or a string of digits (Pinpoint sends both). */
 const EPOCH_MILLIS = 'epoch milliseconds (a number or a string of digits)';
-export const epochMillis = z.union(
-  [
-    z.number().nonnegative().max(MAX_DATE_MILLIS, IN_DATE_RANGE),
-    z
-      .string()
-      .regex(/^\d+$/, { error: `expected ${EPOCH_MILLIS}`, abort: true })
-      .refine((digits) => Number(digits) <= MAX_DATE_MILLIS, IN_DATE_RANGE),
-  ],
-  expecting(EPOCH_MILLIS),
+export const epochMillis = bigintAsNumber(
+  z.union(
+    [
+      z.number().nonnegative().max(MAX_DATE_MILLIS, IN_DATE_RANGE),
+      z
+        .string()
+        .regex(/^\d+$/, { error: `expected ${EPOCH_MILLIS}`, abort: true })
+        .refine((digits) => Number(digits) <= MAX_DATE_MILLIS, IN_DATE_RANGE),
+    ],
+    expecting(EPOCH_MILLIS),
+  ),
 );

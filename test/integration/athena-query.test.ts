@@ -37,7 +37,7 @@ const DUCKDB_TYPES: Readonly<Record<string, string>> = {
 function measure(event: RelayEvent): number {
   const body = (event.original as { body?: { value?: number; latitude?: number } }).body;
   if (event.format === 'airship') return body?.value ?? body?.latitude ?? 0;
-  return Object.values(event.metrics).reduce((sum, value) => sum + value, 0);
+  return Object.values(event.metrics).reduce<number>((sum, value) => sum + Number(value), 0);
 }
 
 /** The same number in SQL, over a table's columns as the DDL names them. */

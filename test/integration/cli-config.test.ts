@@ -93,11 +93,32 @@ describe('the CLI with bad configuration exits 2 naming the key and the reason',
     const { code, output } = await runCli(['check-config', '--config', path]);
     expect(code, output).toBe(0);
     for (const secret of [...secrets, ...queryTokens]) expect(output).not.toContain(secret);
-    // What is not secret stays readable: the endpoint, harmless headers and parameters.
-    expect(output).toContain('https://hooks.example.com/in?api_key=');
-    expect(output).toContain('region=eu-west-1');
+    // What is not secret stays readable: the URL's origin, harmless headers.
+    expect(output).toContain('url: https://hooks.example.com/[redacted]');
     expect(output).toContain('Content-Type: application/json');
     expect(output).toContain('User-Agent: acme-relay/1.0');
     expect(output).toContain('X-Api-Key:');
+  });
+
+  it('check-config prints no secret of a webhook URL path or userinfo (Slack https://hooks.slack.com/services/T000/B000/XXXX)', async () => {
+    const path = file(
+      [
+        'application: app',
+        'stream: { name: s }',
+        'sinks:',
+        '  - name: slack',
+        '    type: webhook',
+        "    url: 'https://hooks.slack.com/services/T0SECRET/B0SECRET/XXXXSECRET'",
+        '  - name: partner',
+        '    type: webhook',
+        "    url: 'https://relay:pw-SECRET@partner.example.com:8443/in/tok-SECRET'",
+        '',
+      ].join('\n'),
+    );
+    const { code, output } = await runCli(['check-config', '--config', path]);
+    expect(code, output).toBe(0);
+    expect(output).not.toContain('SECRET');
+    expect(output).toContain('url: https://hooks.slack.com/[redacted]');
+    expect(output).toContain('url: https://[redacted]@partner.example.com:8443/[redacted]');
   });
 });

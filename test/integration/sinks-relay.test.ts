@@ -84,6 +84,10 @@ describe('relay → redshift sink (postgres dialect) and webhook sink', () => {
 
   it('lands 10,000 events once in the table and all at the webhook; a full replay adds no row', async () => {
     const planned = plannedRecords(0, 10_000, { aggregatedShare: 0.5, perAggregate: 10 });
+    // The last record (not aggregated) carries integers beyond 2^53, which must arrive exactly.
+    const exact = '{"n":9999,"big":12345678901234567890,"min":-9223372036854775808}';
+    const last = planned.records.at(-1);
+    if (last) planned.records[planned.records.length - 1] = { ...last, data: Buffer.from(exact) };
     const results = await putAll(stack.clients.kinesis, stream, planned.records);
     const expected = lastPositionPerShard(results, planned.userCounts);
 
@@ -93,6 +97,10 @@ describe('relay → redshift sink (postgres dialect) and webhook sink', () => {
       `SELECT original FROM ${table} ORDER BY arrival_time, sequence_number, sub_sequence_number LIMIT 1`,
     );
     expect(JSON.parse(sample?.original ?? '{}')).toHaveProperty('n');
+    const exactRows = await db.query<{ original: string }>(
+      `SELECT original FROM ${table} WHERE original LIKE '%"big"%'`,
+    );
+    expect(exactRows.map((row) => row.original)).toEqual([exact]);
 
     await runUntilCheckpointed(uniqueName('leases'), expected);
     expect(await counts()).toEqual({ rows: 10_000, records: 10_000 });
@@ -101,6 +109,9 @@ describe('relay → redshift sink (postgres dialect) and webhook sink', () => {
       (request) => JSON.parse(request.body.toString()) as Array<{ original: { n: number } }>,
     );
     expect(new Set(hooked.map((event) => event.original.n)).size).toBe(10_000);
+    expect(
+      receiver.requests.some((request) => request.body.toString().includes(`"original":${exact}}`)),
+    ).toBe(true);
     expect(receiver.requests.every((request) => request.headers['x-relay-signature'])).toBe(true);
   });
 });

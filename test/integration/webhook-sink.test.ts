@@ -321,11 +321,18 @@ describe('webhook sink against real HTTP receivers', () => {
     expect(jsonIds(retry!).sort()).toEqual(events.map((event) => event.id).sort());
   });
 
-  it('logs a failed request with the endpoint but without its query token or header values', async () => {
-    const receiver = await startHttpReceiver((_request, index) =>
-      index === 0 ? { status: 503 } : { status: 200 },
+  it('logs a failed request with the endpoint but without its path secret, query token, header values or a receiver echoing the path', async () => {
+    // Slack-style: the URL's path is the credential. Express's 404 page echoes the path.
+    const secretPath = '/services/T0SECRET/B0SECRET/XXXXSECRET';
+    const replies = [
+      { status: 503, body: `Cannot POST ${secretPath}?token=q-token-3` },
+      { status: 302, headers: { location: 'https://hooks.slack.com/services/T1/B1/YYYYSECRET' } },
+    ];
+    const receiver = await startHttpReceiver(
+      (_request, index) => replies[index] ?? { status: 200 },
     );
     receivers.push(receiver);
+    const origin = new URL(receiver.url).origin;
     const lines: string[] = [];
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -335,7 +342,7 @@ describe('webhook sink against real HTTP receivers', () => {
     });
     const acks = await deliver(
       {
-        url: `${receiver.url}?api_key=q-apikey-1&region=eu`,
+        url: `${origin}${secretPath}?token=q-token-3&api_key=q-apikey-1&region=eu`,
         maxConcurrency: 1,
         headers: { 'X-Api-Key': 'h-xapikey-2' },
       },
@@ -343,13 +350,18 @@ describe('webhook sink against real HTTP receivers', () => {
       { log: createLogger('info', stream) },
     );
     expect(acks.acked).toBe(10);
-    expect(receiver.requests[1]?.headers['x-api-key']).toBe('h-xapikey-2');
-    const retried = lines
-      .map((line) => JSON.parse(line) as { msg: string; url?: string })
-      .find((line) => line.msg === 'batch write failed; retrying');
-    expect(retried?.url).toBe(`${receiver.url}?api_key=[redacted]&region=eu`);
-    expect(lines.join('\n')).not.toContain('q-apikey-1');
-    expect(lines.join('\n')).not.toContain('h-xapikey-2');
+    expect(receiver.requests[2]?.headers['x-api-key']).toBe('h-xapikey-2');
+    const logged = lines.map(
+      (line) => JSON.parse(line) as { msg: string; url?: string; err?: string },
+    );
+    const retried = logged.find((line) => line.msg === 'batch write failed; retrying');
+    expect(retried?.url).toBe(`${origin}/[redacted]`);
+    expect(retried?.err).toContain('the receiver answered 503: Cannot POST [redacted]');
+    const refused = logged.find((line) => line.msg.includes('refused access'));
+    expect(refused?.err).toContain('redirected to https://hooks.slack.com/[redacted]');
+    for (const secret of ['SECRET', 'q-token-3', 'q-apikey-1', 'h-xapikey-2']) {
+      expect(lines.join('\n')).not.toContain(secret);
+    }
   });
 
   it('an expired credential (401, 403), a wrong path (404) or a redirect pauses and alerts instead of dead-lettering', async () => {

@@ -1,5 +1,6 @@
 import { REDSHIFT_STREAM_KEY_COLUMN, type ColumnSource } from '../../config/schema.js';
 import type { JsonValue, RelayEvent } from '../../core/event.js';
+import { jsonText as exactJsonText } from '../../core/json-text.js';
 
 /** How a column is stored; the SQL type follows from it and the dialect. */
 export type ColumnKind = 'key' | 'text' | 'long-text' | 'timestamp' | 'number' | 'integer';
@@ -151,10 +152,11 @@ function sourceColumn(source: ColumnSource): Omit<Column, 'name'> {
       };
     case 'attributes':
       return { kind: 'long-text', value: (e) => JSON.stringify(e.attributes) };
+    // exactJsonText: an integer beyond 2^53 is a bigint there, written with its digits.
     case 'metrics':
-      return { kind: 'long-text', value: (e) => JSON.stringify(e.metrics) };
+      return { kind: 'long-text', value: (e) => exactJsonText(e.metrics) };
     case 'original':
-      return { kind: 'long-text', value: (e) => JSON.stringify(e.original) };
+      return { kind: 'long-text', value: (e) => exactJsonText(e.original) };
     case 'stream':
       return { kind: 'text', value: (e) => e.record.streamName };
     case 'partitionKey':
@@ -183,7 +185,8 @@ function sqlTimestamp(iso: string): string | null {
   return `${utc.slice(0, 10)} ${utc.slice(11, -1)}`;
 }
 
-function numberText(value: number | undefined): string | null {
+function numberText(value: number | bigint | undefined): string | null {
+  if (typeof value === 'bigint') return String(value);
   return value === undefined || !Number.isFinite(value) ? null : String(value);
 }
 
@@ -196,7 +199,8 @@ function walk(value: JsonValue, path: readonly string[]): JsonValue | undefined 
   return current;
 }
 
+/** A value under `original`: JSON for an object or array, else its text (a bigint's digits). */
 function jsonText(value: JsonValue | undefined): string | null {
   if (value === undefined || value === null) return null;
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return typeof value === 'object' ? exactJsonText(value) : String(value);
 }

@@ -1,6 +1,7 @@
 import type { CsvShape, CsvShapeResolver } from '../../core/csv-shape.js';
 import { csvLine } from '../../core/csv-text.js';
 import type { RelayEvent } from '../../core/event.js';
+import { jsonText } from '../../core/json-text.js';
 import { csvShapeById } from '../../decode/csv-columns.js';
 import type { ObjectItem } from './batch.js';
 import type { OutputKind } from './key-layout.js';
@@ -68,7 +69,8 @@ export class EventEncoder {
       return { kind: 'csv', shape, line, bytes: Buffer.byteLength(line) };
     }
     const document = this.verbatimJson ? event.original : normalizedDocument(event);
-    const line = `${JSON.stringify(document)}\n`;
+    // jsonText: an integer beyond 2^53 in the document is a bigint, written with its digits.
+    const line = `${jsonText(document)}\n`;
     return { kind: 'json', shape: null, line, bytes: Buffer.byteLength(line) };
   }
 }

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { WebhookSinkConfig } from '../../config/schema.js';
 import { RelayError, errorMessage } from '../../core/errors.js';
-import { redactUrl } from '../../config/redact.js';
+import { redactWebhookUrl, scrubSecrets, webhookUrlSecrets } from '../../config/redact.js';
 import { DestinationAccessError, RetryAfterError, type AccessRefusal } from '../delivery-retry.js';
 import { signature, type WebhookPayload } from './request-body.js';
 
@@ -37,11 +37,14 @@ function accessRefusal(status: number): AccessRefusal | undefined {
  */
 export class WebhookClient {
   private readonly agent: Agent;
+  /** What of the URL error messages must not repeat: they reach logs and dead-letter entries. */
+  private readonly urlSecrets: readonly string[];
 
   constructor(
     private readonly config: WebhookSinkConfig,
     private readonly now: () => number = Date.now,
   ) {
+    this.urlSecrets = webhookUrlSecrets(config.url);
     this.agent = new Agent({
       connections: config.maxConcurrency,
       headersTimeout: config.timeoutMs,
@@ -63,7 +66,7 @@ export class WebhookClient {
       dispatcher: this.agent,
       signal: AbortSignal.timeout(this.config.timeoutMs),
     }).catch((error: unknown) => {
-      throw new RelayError('HTTP_NETWORK', `request failed: ${errorMessage(error)}`, {
+      throw new RelayError('HTTP_NETWORK', `request failed: ${this.scrub(errorMessage(error))}`, {
         retriable: true,
         cause: error,
       });
@@ -74,7 +77,10 @@ export class WebhookClient {
       this.checkFirehoseResponse(payload.requestId, text);
       return;
     }
-    const detail = `the receiver answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    // The answer may echo the URL's secret path (Express: "Cannot POST /services/T000/..."):
+    // scrubbed before it is cut, so no secret is left cut in half.
+    const answer = text ? `: ${this.scrub(text.slice(0, 4096)).slice(0, 200)}` : '';
+    const detail = `the receiver answered ${status}${answer}`;
     if (status === 413) throw new PayloadTooLargeError(status);
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now());
     if ((status === 429 || status === 503) && retryAfterMs !== undefined) {
@@ -84,7 +90,8 @@ export class WebhookClient {
     if (refusal) {
       // Redirects are not followed: that would resend the body, and its signature, elsewhere.
       const location = headerValue(response.headers.location);
-      const where = location ? ` (redirected to ${redactUrl(location)}: set url to it)` : '';
+      // Shown as the url itself would be: another webhook's path is as secret.
+      const where = location ? ` (redirected to ${redactWebhookUrl(location)}: set url to it)` : '';
       throw new DestinationAccessError(`HTTP_${status}`, `${detail}${where}`, refusal);
     }
     // Anything else (5xx, 408, 429 without Retry-After, other 4xx) is retried, as Firehose
@@ -94,6 +101,10 @@ export class WebhookClient {
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+
+  private scrub(text: string): string {
+    return scrubSecrets(text, this.urlSecrets);
   }
 
   private headers(payload: WebhookPayload): Record<string, string> {

@@ -1,4 +1,5 @@
 import type { RelayEvent } from '../../core/event.js';
+import { jsonText } from '../../core/json-text.js';
 import { normalizedDocument } from '../s3/event-encoder.js';
 
 /**
@@ -6,5 +7,5 @@ import { normalizedDocument } from '../s3/event-encoder.js';
  * decode worker encodes with it without loading the webhook's HTTP client.
  */
 export function webhookDocument(event: RelayEvent): string {
-  return JSON.stringify(normalizedDocument(event));
+  return jsonText(normalizedDocument(event));
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { redactWebhookUrl } from '../../config/redact.js';
 import type { WebhookSinkConfig } from '../../config/schema.js';
 import type { AckHandle } from '../../core/ack.js';
 import type { RelayEvent } from '../../core/event.js';
@@ -36,6 +37,8 @@ export interface WebhookSinkDeps {
 export class WebhookSink extends SingleBatchSink {
   private readonly delivery: BatchDeliveryContext;
   private readonly now: () => number;
+  /** The endpoint as log lines name it: scheme, host and port (its path may be its key). */
+  private readonly shownUrl: string;
 
   constructor(
     private readonly config: WebhookSinkConfig,
@@ -52,6 +55,7 @@ export class WebhookSink extends SingleBatchSink {
       now: deps.now,
     });
     this.now = deps.now ?? Date.now;
+    this.shownUrl = redactWebhookUrl(config.url);
     this.delivery = { sink: config.name, retry: config.retry, ...deps };
   }
 
@@ -98,8 +102,7 @@ export class WebhookSink extends SingleBatchSink {
       requestId,
       body: payloadBody(this.config.format, requestId, batch.items, this.now()),
     });
-    // The logger keeps the URL's path and hides its password and secret query parameters.
-    const describe = { requestId, url: this.config.url };
+    const describe = { requestId, url: this.shownUrl };
     const result = await deliverBatch(
       this.delivery,
       batch,
