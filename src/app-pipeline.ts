@@ -37,11 +37,13 @@ export function decoderOptions(config: RelayConfig): DecoderOptions {
 export function startDecodePool(
   config: RelayConfig,
   sinkSet: SinkSet,
-  options: { readonly log: Logger },
+  options: { readonly log: Logger; readonly budgetBytes: number },
 ): DecodePool | null {
   const threads = workerThreadCount(
     config.consumer.workerThreads,
     config.consumer.maxConcurrentReads,
+    undefined,
+    options.budgetBytes,
   );
   if (threads === 0) return null;
   const spec = decodeWorkerSpec(

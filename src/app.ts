@@ -108,7 +108,10 @@ export class Relay {
       memory,
     });
     const router = createRouter(this.sinkSet);
-    this.decodePool = startDecodePool(config, this.sinkSet, options);
+    this.decodePool = startDecodePool(config, this.sinkSet, {
+      log: options.log,
+      budgetBytes: memory.limitBytes,
+    });
     this.shards = new RunningShards({
       config,
       log,

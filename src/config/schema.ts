@@ -92,15 +92,16 @@ export const configSchema = z
          * Threads that read, decode and encode pages off the main thread; auto: the cores
          * this process may use, less one (the main thread's), and only where whole pages
          * can go to them (every sink an S3 CSV / JSON Lines sink without exactlyOnce, no
-         * deadLetter: DecodeWorkerSpec.chunks); else, and with 0, all on the main thread.
+         * deadLetter: DecodeWorkerSpec.chunks); 0, the default: all on the main thread.
          * Records handed over one by one cost more CPU than the threads take off the main
-         * thread; whole pages cost the same and free it (docs/performance.md).
+         * thread; whole pages cost the same and free it, for ~50 MiB more memory, which
+         * would take the default config past 256 MiB (docs/performance.md).
          */
         workerThreads: z
           .union([z.literal('auto'), nonNegativeInt()], {
             error: 'must be auto or a whole number, 0 or more',
           })
-          .default('auto'),
+          .default(0),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
@@ -110,7 +111,7 @@ export const configSchema = z
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
-        workerThreads: 'auto',
+        workerThreads: 0,
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),

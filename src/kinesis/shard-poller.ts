@@ -200,6 +200,8 @@ export class ShardPoller {
     stopTimer();
     metrics.markRead();
     const page = await chunkPage(body, skipThrough);
+    // Stopped while the thread read it (lease lost, shutdown): the next reader reads it.
+    if (signal.aborted) return { nextIterator: iterator, caughtUp: false };
     if (!page.parsed) return null;
     this.pageSize.observeCounts(page.kinesisRecords, page.pageUserRecords, page.pageDataBytes);
     if (this.pausedWhileRead()) return { nextIterator: iterator, caughtUp: false };

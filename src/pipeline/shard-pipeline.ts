@@ -9,7 +9,12 @@ import type { DeadLetterSink, Sink } from '../sinks/sink.js';
 import type { Router } from './router.js';
 import { ShardProgress } from './shard-progress.js';
 import type { DecodePool } from './workers/decode-pool.js';
-import type { ChunkedPage, PageAnswer, PageTask } from './workers/page-chunker.js';
+import {
+  PageChunker,
+  type ChunkedPage,
+  type PageAnswer,
+  type PageTask,
+} from './workers/page-chunker.js';
 import type { WorkerEncoded, WorkerRecordResult } from './workers/page-codec.js';
 
 /**
@@ -36,14 +41,34 @@ export class ShardPipeline implements RecordProcessor {
     private readonly deadLetter: DeadLetterSink,
     /** Null: decode and encode here, on the main thread (consumer.workerThreads 0). */
     private readonly pool:
-      (Pick<DecodePool, 'decode'> & Partial<Pick<DecodePool, 'chunkPage' | 'chunksPages'>>) | null,
+      (Pick<DecodePool, 'decode'> & Partial<Pick<DecodePool, 'chunkPage' | 'chunks'>>) | null,
     private readonly sinkDeadLettered: SinkDeadLettered,
-  ) {}
+  ) {
+    this.chunker = pool?.chunks ? new PageChunker(pool.chunks) : null;
+  }
+
+  /**
+   * Where every sink takes chunks (the pool reads whole pages), the records of a page read
+   * otherwise (by the SDK: a shard's last page, with its child shards; or by enhanced
+   * fan-out) are chunked here, so those sinks get chunks only (ObjectBatch.addStoredChunk).
+   */
+  private readonly chunker: PageChunker | null;
 
   async process(records: readonly UserRecord[], handOver?: PageHandOver): Promise<void> {
     // In a method of its own: a temporary holding records[0] in this frame kept a
     // handed-over page's first record alive until the page was routed.
     this.learnShard(records);
+    if (this.chunker) {
+      const shardId = this.shardId;
+      if (shardId === null) return;
+      const page = await this.chunker.chunkRecords(records, null, {
+        nextIterator: null,
+        millisBehindLatest: null,
+        kinesisRecords: records.length,
+      });
+      await this.processPage(shardId, page);
+      return;
+    }
     // A handed-over page's entries are cleared as they are routed (see RecordProcessor).
     const slots = handOver?.records === records ? handOver.records : null;
     if (this.pool) {
@@ -69,7 +94,8 @@ export class ShardPipeline implements RecordProcessor {
    */
   get chunkPage(): ((task: PageTask) => Promise<PageAnswer>) | undefined {
     const pool = this.pool;
-    return pool?.chunksPages && pool.chunkPage ? (task) => pool.chunkPage!(task) : undefined;
+    const chunkPage = pool?.chunkPage;
+    return pool?.chunks && chunkPage ? (task) => chunkPage.call(pool, task) : undefined;
   }
 
   async processPage(shardId: string, page: ChunkedPage): Promise<void> {

@@ -56,23 +56,23 @@ export class PendingBatch<T> {
   }
 
   /**
-   * Adds a chunk of `events` events (one item, one handle for all: ShardPipeline.processPage)
-   * whose records arrived no earlier than `oldestArrivalMs`; returns the memory it holds.
+   * Counts a chunk of `events` events whose lines are `bytes` long and held as `stored`
+   * bytes (the subclass keeps them), acknowledged by one handle (ShardPipeline.processPage),
+   * their records arrived no earlier than `oldestArrivalMs`; returns the memory it holds.
    * No records are kept: chunks go only to sinks that write no dead-letter entries.
    */
-  addChunk(
-    item: T,
+  protected countChunk(
     bytes: number,
+    stored: number,
     events: number,
     ack: AckHandle,
     oldestArrivalMs: number,
   ): number {
-    this.keep(item, bytes);
     this.acks.push(ack);
     this.chunkedEvents += events - 1;
     if (oldestArrivalMs < this.oldestArrivalMs) this.oldestArrivalMs = oldestArrivalMs;
     this.bytes += bytes;
-    const held = bytes + CHUNK_OVERHEAD_BYTES;
+    const held = stored + CHUNK_OVERHEAD_BYTES;
     this.held += held;
     return held;
   }

@@ -18,8 +18,8 @@ export interface PreEncodedEvent {
 }
 
 /**
- * Lines of several events bound for one S3 object, encoded off the main thread from one
- * GetRecords page (src/pipeline/workers/page-chunker.ts), acknowledged as one.
+ * Lines of several events bound for one S3 object, encoded (and compressed) off the main
+ * thread from one GetRecords page (src/pipeline/workers/page-chunker.ts), acknowledged as one.
  */
 export interface LineChunk {
   readonly kind: 'csv' | 'json';
@@ -30,10 +30,13 @@ export interface LineChunk {
   /** The first event's record's arrival (ms since epoch). */
   readonly firstArrivalMs: number;
   readonly oldestArrivalMs: number;
-  /** The lines, joined, each with its line feed. */
-  readonly text: string;
+  /**
+   * The lines, each with its line feed, as the object stores them: one gzip member for a
+   * gzip object (a gzip file may hold several, RFC 1952 2.2), else their UTF-8 bytes.
+   */
+  readonly body: Uint8Array;
   readonly events: number;
-  /** `text`'s UTF-8 length. */
+  /** The lines' UTF-8 length (what buffer.maxBytes counts). */
   readonly bytes: number;
 }
 

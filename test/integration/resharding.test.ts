@@ -58,6 +58,9 @@ describe('resharding while records flow', () => {
     await createBucket(test.clients, names.bucket);
     const config = testRelayConfig(names, {
       leases: { failoverMs: 3000, takeIntervalMs: 1000, shardSyncIntervalMs: 1000 },
+      // Whole pages on a worker thread (one S3 JSON Lines sink, no deadLetter): a parent's
+      // last page, with its child shards, is the one the thread leaves to the SDK's reader.
+      consumer: { idleTimeBetweenReadsMs: 200, workerThreads: 'auto' },
     });
     (config.sinks[0] as { buffer: object }).buffer = {
       maxRecords: 500,
@@ -165,6 +168,9 @@ describe('resharding while records flow', () => {
         500,
       );
       const logs = logLines(relays);
+      expect(
+        logs.some((l) => l.msg === 'reading, decoding and encoding whole pages on worker threads'),
+      ).toBe(true);
       const timeOf = (msg: string, shardId: string) =>
         Date.parse(logs.find((l) => l.msg === msg && l.shardId === shardId)?.time ?? '');
       const leases = await store.listLeases();

@@ -5,10 +5,11 @@ import { errorMessage } from '../../core/errors.js';
 import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import { packPage, unpackResults, type WorkerRecordResult } from './page-codec.js';
-import type { PageAnswer, PageTask } from './page-chunker.js';
+import type { PageAnswer, PageChunkerSpec, PageTask } from './page-chunker.js';
 import type { DecodeWorkerSpec } from './worker-spec.js';
 
 const WORKER_YOUNG_GENERATION_MB = 8;
+const WHOLE_PAGE_YOUNG_GENERATION_MB = 16;
 
 export interface DecodePoolOptions {
   readonly threads: number;
@@ -26,12 +27,12 @@ export interface DecodePoolOptions {
  */
 export class DecodePool {
   private readonly pool: Piscina<ArrayBuffer | PageTask, ArrayBuffer | PageAnswer>;
-  /** Whether whole pages go to the threads (every sink takes chunks: see DecodeWorkerSpec). */
-  readonly chunksPages: boolean;
+  /** Set when whole pages go to the threads (every sink takes chunks: see DecodeWorkerSpec). */
+  readonly chunks: PageChunkerSpec | null;
 
   constructor(options: DecodePoolOptions) {
     const worker = options.worker ?? defaultWorker();
-    this.chunksPages = Boolean(options.spec.chunks);
+    this.chunks = options.spec.chunks ?? null;
     this.pool = new Piscina({
       filename: worker.href,
       minThreads: options.threads,
@@ -42,7 +43,16 @@ export class DecodePool {
       // A page's events are garbage as soon as its lines are written: a small young
       // generation collects them as cheaply and keeps each thread's RSS down (measured
       // with 10,000-record pages: peak 237 -> 196 MiB for one thread, CPU within noise).
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      // A whole page (its body, parsed, as records and as lines) outgrows 8 MB: at 16 MB
+      // less of it is promoted (16 shards: 10.4-11.4 CPU-s per million against 12.0-12.6).
+      resourceLimits: {
+        maxYoungGenerationSizeMb: this.chunks
+          ? WHOLE_PAGE_YOUNG_GENERATION_MB
+          : WORKER_YOUNG_GENERATION_MB,
+      },
+      // Whole pages: a page's chunks are gzipped on libuv's threads while the thread reads
+      // the next one; one at a time, it waited a quarter of its time for zlib.
+      concurrentTasksPerWorker: this.chunks ? 2 : 1,
       ...(worker.pathname.endsWith('.ts') ? { execArgv: ['--import', 'tsx'] } : {}),
     });
     // A thread that fails with no task in hand (piscina replaces it): said, never thrown
@@ -99,10 +109,16 @@ function defaultWorker(): URL {
   return new URL(`./decode-worker.${typescript ? 'ts' : 'js'}`, import.meta.url);
 }
 
+/** Event budget per `auto` thread: a thread holds ~35-50 MiB besides the budget (docs/performance.md). */
+export const BUDGET_BYTES_PER_AUTO_THREAD = 64 * 1024 * 1024;
+
 /**
  * `consumer.workerThreads` as a count. auto: the cores this process may use (its CPU quota,
- * if any, rounded up) less the main thread's, and no more than `maxConcurrentReads`: a
- * shard loop has at most one page in the pool, and only that many loops hold a page.
+ * if any, rounded up) less the main thread's, and no more than `maxConcurrentReads` (a
+ * shard loop has at most one page in the pool, and only that many loops hold a page), nor
+ * than one per 64 MiB of the event budget, at least one: each thread's own heap is memory
+ * the budget does not count, and a pod without a CPU limit on a large node would otherwise
+ * start one per core of the node.
  */
 export function workerThreadCount(
   setting: 'auto' | number,
@@ -111,8 +127,10 @@ export function workerThreadCount(
     parallelism: availableParallelism(),
     limit: containerCpuLimit(),
   },
+  budgetBytes: number = BUDGET_BYTES_PER_AUTO_THREAD,
 ): number {
   if (setting !== 'auto') return setting;
   const usable = Math.min(cpus.parallelism, Math.ceil(cpus.limit ?? Number.POSITIVE_INFINITY));
-  return Math.max(0, Math.min(usable - 1, maxConcurrentReads));
+  const byMemory = Math.max(1, Math.floor(budgetBytes / BUDGET_BYTES_PER_AUTO_THREAD));
+  return Math.max(0, Math.min(usable - 1, maxConcurrentReads, byMemory));
 }

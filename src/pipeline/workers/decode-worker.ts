@@ -15,7 +15,7 @@ const chunker = spec.chunks ? new PageChunker(spec.chunks) : null;
 
 export default function decodePage(
   task: ArrayBuffer | PageTask,
-): ReturnType<typeof move> | PageAnswer {
+): ReturnType<typeof move> | Promise<PageAnswer> {
   if (task instanceof ArrayBuffer) return move(decoder.decodePage(task));
   if (!chunker) throw new Error('a page task for a pool without chunking sinks');
   return chunker.chunkPage(task);

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../core/record.js';
 import {
@@ -16,6 +17,7 @@ import {
   type ChunkSinkSpec,
   type ChunkedPage,
   type PageAnswer,
+  type PageChunk,
   type PageChunkerSpec,
 } from './page-chunker.js';
 
@@ -70,6 +72,7 @@ function s3Sink(name: string, overrides: Partial<ChunkSinkSpec> = {}): ChunkSink
     },
     maxEvents: 50_000,
     maxBytes: 64 * 1024 * 1024,
+    gzipLevel: 6,
     ...overrides,
   };
 }
@@ -78,9 +81,17 @@ function spec(sinks: readonly ChunkSinkSpec[]): PageChunkerSpec {
   return { decodeFormat: 'auto', streamInIds: false, sinks };
 }
 
-function chunked(answer: PageAnswer): ChunkedPage {
+async function chunked(pending: Promise<PageAnswer>): Promise<ChunkedPage> {
+  const answer = await pending;
   if (!answer.parsed) throw new Error('the page was not parsed');
   return answer;
+}
+
+/** A chunk's lines, from its stored body (a gzip member for a gzip sink). */
+function textOf(chunk: PageChunk): string {
+  const body = Buffer.from(chunk.body);
+  const gzip = body[0] === 0x1f && body[1] === 0x8b;
+  return (gzip ? gunzipSync(body) : body).toString('utf8');
 }
 
 /**
@@ -116,7 +127,7 @@ function chunkLines(page: ChunkedPage): Map<string, string> {
   const out = new Map<string, string>();
   for (const chunk of page.chunks) {
     const key = `${chunk.sinkIndex}|${chunk.kind}|${chunk.shapeId ?? ''}|${chunk.arrivalHour}|${chunk.directory}`;
-    out.set(key, (out.get(key) ?? '') + chunk.text);
+    out.set(key, (out.get(key) ?? '') + textOf(chunk));
   }
   return out;
 }
@@ -148,7 +159,7 @@ const MIXED: WireRecord[] = [
 ];
 
 describe('PageChunker', () => {
-  it("holds, per object, the lines the sink's own write path makes, in record order", () => {
+  it("holds, per object, the lines the sink's own write path makes, in record order", async () => {
     const sinks = [
       s3Sink('csv'),
       s3Sink('jsonl', {
@@ -159,7 +170,7 @@ describe('PageChunker', () => {
         },
       }),
     ];
-    const page = chunked(
+    const page = await chunked(
       new PageChunker(spec(sinks)).chunkPage({
         body: body(MIXED),
         streamName: STREAM,
@@ -171,16 +182,21 @@ describe('PageChunker', () => {
     expect(expected.size).toBeGreaterThan(3); // several shapes, hours and both sinks
     expect(chunkLines(page)).toEqual(expected);
     for (const chunk of page.chunks) {
-      expect(chunk.bytes).toBe(Buffer.byteLength(chunk.text));
-      expect(chunk.events).toBe(chunk.text.split('\n').length - 1 - newlinesInCells(chunk.text));
+      // Stored as the sink's objects are: a gzip member for the gzip sink, else UTF-8.
+      const gzipMagic = chunk.body[0] === 0x1f && chunk.body[1] === 0x8b;
+      expect(gzipMagic).toBe(chunk.sinkIndex === 0);
+      expect(chunk.bytes).toBe(Buffer.byteLength(textOf(chunk)));
+      expect(chunk.events).toBe(
+        textOf(chunk).split('\n').length - 1 - newlinesInCells(textOf(chunk)),
+      );
     }
     // One hour per chunk: the record of the next hour is in chunks of its own.
     const hours = new Set(page.chunks.map((chunk) => chunk.arrivalHour));
     expect(hours).toEqual(new Set([Math.floor(BASE / HOUR), Math.floor(BASE / HOUR) + 1]));
   });
 
-  it('reports the positions and counts the per-record path would, and the undecodable record as a dead-letter entry', () => {
-    const page = chunked(
+  it('reports the positions and counts the per-record path would, and the undecodable record as a dead-letter entry', async () => {
+    const page = await chunked(
       new PageChunker(spec([s3Sink('csv')])).chunkPage({
         body: body(MIXED),
         streamName: STREAM,
@@ -216,8 +232,8 @@ describe('PageChunker', () => {
     expect(events).toBe(5);
   });
 
-  it('skips the records at or below skipThrough, and reports the page as read', () => {
-    const page = chunked(
+  it('skips the records at or below skipThrough, and reports the page as read', async () => {
+    const page = await chunked(
       new PageChunker(spec([s3Sink('csv')])).chunkPage({
         body: body(MIXED),
         streamName: STREAM,
@@ -235,8 +251,8 @@ describe('PageChunker', () => {
     );
   });
 
-  it('a page of nothing after the skip has no position, chunks or entries', () => {
-    const page = chunked(
+  it('a page of nothing after the skip has no position, chunks or entries', async () => {
+    const page = await chunked(
       new PageChunker(spec([s3Sink('csv')])).chunkPage({
         body: body(MIXED),
         streamName: STREAM,
@@ -247,12 +263,12 @@ describe('PageChunker', () => {
     expect(page).toMatchObject({ userRecords: 0, last: null, chunks: [], deadLetters: [] });
   });
 
-  it("cuts chunks at the sink's maxRecords and maxBytes, so no chunk is larger than a batch may be", () => {
+  it("cuts chunks at the sink's maxRecords and maxBytes, so no chunk is larger than a batch may be", async () => {
     const records: WireRecord[] = Array.from({ length: 25 }, (_, index) => ({
       data: JSON.stringify({ ...PINPOINT_APP_EVENT, attributes: { n: String(index) } }),
       sequence: index + 1,
     }));
-    const byCount = chunked(
+    const byCount = await chunked(
       new PageChunker(spec([s3Sink('csv', { maxEvents: 10 })])).chunkPage({
         body: body(records),
         streamName: STREAM,
@@ -261,11 +277,11 @@ describe('PageChunker', () => {
       }),
     );
     expect(byCount.chunks.map((chunk) => chunk.events)).toEqual([10, 10, 5]);
-    expect(byCount.chunks.map((chunk) => chunk.text).join('')).toBe(
+    expect(byCount.chunks.map((chunk) => textOf(chunk)).join('')).toBe(
       [...perEventLines(userRecords(records), [s3Sink('csv')]).values()].join(''),
     );
     const lineBytes = byCount.chunks[0]!.bytes / 10;
-    const byBytes = chunked(
+    const byBytes = await chunked(
       new PageChunker(spec([s3Sink('csv', { maxBytes: Math.floor(lineBytes * 4.5) })])).chunkPage({
         body: body(records),
         streamName: STREAM,
@@ -277,7 +293,7 @@ describe('PageChunker', () => {
     for (const chunk of byBytes.chunks) expect(chunk.bytes).toBeLessThanOrEqual(lineBytes * 4.5);
   });
 
-  it("routes by each sink's filter: a sink that takes no event of the page gets no chunk", () => {
+  it("routes by each sink's filter: a sink that takes no event of the page gets no chunk", async () => {
     const sinks = [
       s3Sink('sessions', {
         filter: { eventTypes: ['_session.stop'], formats: [] },
@@ -285,7 +301,7 @@ describe('PageChunker', () => {
       s3Sink('airship', { filter: { eventTypes: [], formats: ['airship'] } }),
       s3Sink('other-stream', { filter: { eventTypes: [], formats: [], streams: ['other'] } }),
     ];
-    const page = chunked(
+    const page = await chunked(
       new PageChunker(spec(sinks)).chunkPage({
         body: body(MIXED),
         streamName: STREAM,
@@ -297,13 +313,13 @@ describe('PageChunker', () => {
     expect(new Set(page.chunks.map((chunk) => chunk.sinkIndex))).toEqual(new Set([0, 1]));
   });
 
-  it('reads KPL aggregates into their user records', () => {
+  it('reads KPL aggregates into their user records', async () => {
     const aggregate = kplAggregate(
       [JSON.stringify(PINPOINT_APP_EVENT), 'not json', JSON.stringify({ id: 'k', type: 't' })].map(
         (text, index) => ({ partitionKey: `agg-${index}`, data: Buffer.from(text) }),
       ),
     );
-    const page = chunked(
+    const page = await chunked(
       new PageChunker(spec([s3Sink('csv')])).chunkPage({
         body: body([{ data: aggregate.data, sequence: 9 }]),
         streamName: STREAM,
@@ -321,7 +337,7 @@ describe('PageChunker', () => {
     expect(page.chunks.reduce((sum, chunk) => sum + chunk.events, 0)).toBe(2);
   });
 
-  it('leaves a body its reader does not take (child shards, an unusual response) to the SDK', () => {
+  it('leaves a body its reader does not take (child shards, an unusual response) to the SDK', async () => {
     const chunker = new PageChunker(spec([s3Sink('csv')]));
     const task = (buffer: ArrayBuffer) => ({
       body: buffer,
@@ -330,10 +346,12 @@ describe('PageChunker', () => {
       skipThrough: null,
     });
     const children = { ChildShards: [{ ShardId: 'shardId-000000000009', ParentShards: [SHARD] }] };
-    expect(chunker.chunkPage(task(body(MIXED, children)))).toEqual({ parsed: false });
+    expect(await chunker.chunkPage(task(body(MIXED, children)))).toEqual({ parsed: false });
     const odd = Buffer.from('{"Records":[{"Data":"not base64!"}]}');
     expect(
-      chunker.chunkPage(task(odd.buffer.slice(odd.byteOffset, odd.byteOffset + odd.byteLength))),
+      await chunker.chunkPage(
+        task(odd.buffer.slice(odd.byteOffset, odd.byteOffset + odd.byteLength)),
+      ),
     ).toEqual({
       parsed: false,
     });

@@ -6,6 +6,7 @@ import { appendUserRecords } from '../../kinesis/deaggregate.js';
 import { parseGetRecordsBody } from '../../kinesis/get-records-body.js';
 import { recordsAfter } from '../../kinesis/iterator-start.js';
 import { deadLetterEntry } from '../../sinks/dead-letter-entry.js';
+import { deterministicGzip } from '../../sinks/s3/deterministic-gzip.js';
 import { EventEncoder } from '../../sinks/s3/event-encoder.js';
 import { KeyLayout, type OutputKind } from '../../sinks/s3/key-layout.js';
 import type { DeadLetterEntry, LineChunk } from '../../sinks/sink.js';
@@ -32,7 +33,7 @@ export interface PageTask {
   readonly skipThrough: RecordPosition | null;
 }
 
-/** The lines of one page bound for one S3 object: what `S3Sink.writeChunk` adds. */
+/** The lines of one page bound for one S3 object, as stored: what `S3Sink.writeChunk` adds. */
 export interface PageChunk extends LineChunk {
   /** The sink's place in the router's order. */
   readonly sinkIndex: number;
@@ -75,6 +76,8 @@ export interface ChunkSinkSpec {
   /** The sink's buffer.maxRecords and maxBytes: no chunk is larger than a batch may be. */
   readonly maxEvents: number;
   readonly maxBytes: number;
+  /** The sink's `gzipLevel`, for `compression: gzip` (`encoding.layout.compression`). */
+  readonly gzipLevel: number;
 }
 
 export interface PageChunkerSpec {
@@ -121,7 +124,7 @@ export class PageChunker {
     }));
   }
 
-  chunkPage(task: PageTask): PageAnswer {
+  async chunkPage(task: PageTask): Promise<PageAnswer> {
     const body = parseGetRecordsBody(new Uint8Array(task.body));
     if (body === null) return { parsed: false };
     const kinesisRecords: readonly _Record[] = body.Records ?? [];
@@ -129,11 +132,28 @@ export class PageChunker {
     for (const record of kinesisRecords) {
       appendUserRecords(record, task.streamName, task.shardId, all);
     }
+    return this.chunkRecords(all, task.skipThrough, {
+      nextIterator: body.NextShardIterator ?? null,
+      millisBehindLatest: body.MillisBehindLatest ?? null,
+      kinesisRecords: kinesisRecords.length,
+    });
+  }
+
+  /**
+   * The user records of a page as chunks: what chunkPage does once the body is read, and
+   * what the main thread does with a page the SDK read (ShardPipeline.process), so that a
+   * sink taking chunks gets nothing else.
+   */
+  async chunkRecords(
+    all: readonly UserRecord[],
+    skipThrough: RecordPosition | null,
+    page: Pick<ChunkedPage, 'nextIterator' | 'millisBehindLatest' | 'kinesisRecords'>,
+  ): Promise<ChunkedPage> {
     let pageDataBytes = 0;
     for (const record of all) pageDataBytes += record.data.byteLength;
-    const records = recordsAfter(all, task.skipThrough);
+    const records = recordsAfter([...all], skipThrough);
     const open = new Map<string, OpenChunk>();
-    const chunks: PageChunk[] = [];
+    const texts: ChunkText[] = [];
     const deadLetters: DeadLetterEntry[] = [];
     let dataBytes = 0;
     for (const record of records) {
@@ -172,7 +192,7 @@ export class PageChunker {
             chunk &&
             (chunk.lines.length >= sink.spec.maxEvents || chunk.bytes + bytes > sink.spec.maxBytes)
           ) {
-            chunks.push(closeChunk(chunk));
+            texts.push(closeChunk(chunk));
             chunk = undefined;
           }
           if (!chunk) {
@@ -195,14 +215,15 @@ export class PageChunker {
         }
       }
     }
-    for (const chunk of open.values()) if (chunk.lines.length > 0) chunks.push(closeChunk(chunk));
+    for (const chunk of open.values()) if (chunk.lines.length > 0) texts.push(closeChunk(chunk));
+    // Compressed here, on libuv's threads, as the objects store them: what the main thread
+    // then holds, and hands over, is a page's compressed bytes.
+    const chunks = await Promise.all(texts.map((text) => this.stored(text)));
     const first = all[0];
     const last = records[records.length - 1];
     return {
       parsed: true,
-      nextIterator: body.NextShardIterator ?? null,
-      millisBehindLatest: body.MillisBehindLatest ?? null,
-      kinesisRecords: kinesisRecords.length,
+      ...page,
       pageUserRecords: all.length,
       pageDataBytes,
       firstSequenceNumber: first ? first.sequenceNumber : null,
@@ -216,11 +237,28 @@ export class PageChunker {
       deadLetters,
     };
   }
+
+  /** The chunk with its lines as its object stores them: a gzip member, or UTF-8 bytes. */
+  private async stored({ text, ...chunk }: ChunkText): Promise<PageChunk> {
+    const sink = this.sinks[chunk.sinkIndex];
+    if (!sink) throw new Error(`unreachable: no sink ${chunk.sinkIndex}`);
+    const utf8 = Buffer.from(text);
+    const stored =
+      sink.spec.encoding.layout.compression === 'gzip'
+        ? await deterministicGzip(utf8, sink.spec.gzipLevel)
+        : utf8;
+    // Bytes of their own: a small Buffer may be a view of Node's shared pool, which the
+    // structured clone to the main thread would copy whole.
+    return { ...chunk, body: new Uint8Array(stored) };
+  }
 }
 
+/** A chunk's lines joined, before they are stored as its body. */
+type ChunkText = Omit<PageChunk, 'body'> & { readonly text: string };
+
 /** The chunk's lines as one string; its entry is left empty for the next lines of the key. */
-function closeChunk(chunk: OpenChunk): PageChunk {
-  const closed: PageChunk = {
+function closeChunk(chunk: OpenChunk): ChunkText {
+  const closed: ChunkText = {
     sinkIndex: chunk.sink.index,
     kind: chunk.kind,
     shapeId: chunk.shapeId,

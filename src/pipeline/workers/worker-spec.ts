@@ -64,7 +64,7 @@ export function decodeWorkerSpec(
 
 /**
  * Whole pages go to the workers only when every sink takes chunks: an S3 CSV or JSON Lines
- * sink that batches (not exactly-once: its segments are built from records) and keeps no
+ * sink, gzip or uncompressed, that batches (not exactly-once: its segments are built from records) and keeps no
  * records for dead-letter entries (a batch that gives up writes one per record, which a
  * chunk does not keep; no destination configured means the sink retries for ever).
  */
@@ -78,12 +78,16 @@ export function chunkerSpec(
   const chunkSinks: ChunkSinkSpec[] = [];
   for (const sink of sinks) {
     if (!isS3Sink(sink) || sink.format === 'parquet' || sink.exactlyOnce) return null;
+    // zstd frames may be concatenated too, but the zstd binding here compresses whole
+    // bodies only (zstd.ts).
+    if (sink.compression === 'zstd') return null;
     chunkSinks.push({
       name: sink.name,
       filter: sink.filter,
       encoding: s3EncodingSettings(sink),
       maxEvents: sink.buffer.maxRecords,
       maxBytes: sink.buffer.maxBytes,
+      gzipLevel: sink.gzipLevel,
     });
   }
   return { decodeFormat, streamInIds: decoderOptions.streamInIds, sinks: chunkSinks };

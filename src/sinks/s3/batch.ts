@@ -1,4 +1,6 @@
+import type { AckHandle } from '../../core/ack.js';
 import type { CsvShape } from '../../core/csv-shape.js';
+import type { LineChunk } from '../sink.js';
 import { PendingBatch } from '../pending-batch.js';
 import type { OutputKind } from './key-layout.js';
 import { DEFAULT_GZIP_LEVEL } from './deterministic-gzip.js';
@@ -11,6 +13,8 @@ export type ObjectItem = string | readonly string[];
 export class ObjectBatch extends PendingBatch<ObjectItem> {
   /** Set once the batch's lines are gzipped as they arrive (see `keep`). */
   private gzip: StreamingGzip | null = null;
+  /** Set once the batch holds chunks: the body's parts as stored (see `addStoredChunk`). */
+  private parts: Uint8Array[] | null = null;
 
   constructor(
     readonly directory: string,
@@ -55,8 +59,35 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
     }
   }
 
-  /** The gzip body of a batch compressed as it went; null when its lines were kept. */
+  /**
+   * Adds a page's lines as stored (S3Sink.writeChunk): a gzip member, or UTF-8 bytes. The
+   * first chunk is preceded by `header()` (the header line, stored the same way). An
+   * object holds chunks only: where they come, every page comes as chunks (chunkerSpec).
+   */
+  addStoredChunk(chunk: LineChunk, ack: AckHandle, header: () => Uint8Array): number {
+    if (this.gzip || this.items.length > 0) {
+      throw new Error('unreachable: chunks and single lines in one object');
+    }
+    if (!this.parts) {
+      const first = header();
+      this.parts = first.byteLength > 0 ? [first] : [];
+    }
+    this.parts.push(chunk.body);
+    return this.countChunk(
+      chunk.bytes,
+      chunk.body.byteLength,
+      chunk.events,
+      ack,
+      chunk.oldestArrivalMs,
+    );
+  }
+
+  /**
+   * The body of a batch compressed as it went, or made of chunks; null when its lines were
+   * kept (the writer builds the body then).
+   */
   async streamedBody(): Promise<Buffer | null> {
+    if (this.parts) return Buffer.concat(this.parts);
     return this.gzip ? this.gzip.finish() : null;
   }
 

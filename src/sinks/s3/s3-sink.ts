@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { S3SinkConfig } from '../../config/schema.js';
 import type { CsvShape } from '../../core/csv-shape.js';
 import type { AckHandle } from '../../core/ack.js';
@@ -12,6 +13,7 @@ import { Batcher } from '../batcher.js';
 import type { DeadLetterSink, LineChunk, PreEncodedEvent, Sink } from '../sink.js';
 import { ObjectBatch } from './batch.js';
 import { csvLine, itemOf, shapeOf, type EncodedEvent, type EventEncoder } from './event-encoder.js';
+import { gzipOptions, pinGzipOsByte } from './deterministic-gzip.js';
 import { S3ObjectWriter } from './object-writer.js';
 import type { KeyLayout, OutputKind } from './key-layout.js';
 
@@ -99,7 +101,7 @@ export class S3Sink implements Sink {
       chunk.directory,
       new Date(chunk.firstArrivalMs),
     );
-    const held = batch.addChunk(chunk.text, chunk.bytes, chunk.events, ack, chunk.oldestArrivalMs);
+    const held = batch.addStoredChunk(chunk, ack, () => this.storedHeader(shape));
     this.batcher.added(key, batch, held);
   }
 
@@ -113,6 +115,13 @@ export class S3Sink implements Sink {
     const keepData = this.deps.deadLetter !== null;
     const held = batch.add(itemOf(encoded), encoded.bytes, record, ack, keepData);
     this.batcher.added(key, batch, held);
+  }
+
+  /** The header line as a chunk's lines are stored: a gzip member, or UTF-8 bytes. */
+  private storedHeader(shape: CsvShape | null): Uint8Array {
+    const header = Buffer.from(headerLine(shape));
+    if (header.byteLength === 0 || !this.compressAsItGoes) return header;
+    return pinGzipOsByte(gzipSync(header, gzipOptions(this.gzipLevel)));
   }
 
   /** The open batch under `key`, opened for an event that arrived at `arrival` if none is. */
