@@ -89,19 +89,20 @@ export const configSchema = z
         /** Shard loops holding a GetRecords page at once, process-wide: bounds memory. */
         maxConcurrentReads: positiveInt().default(4),
         /**
-         * Threads that read, decode and encode pages off the main thread; auto: the cores
-         * this process may use, less one (the main thread's), and only where whole pages
+         * Threads that read, decode and encode pages off the main thread; 0: all on the
+         * main thread. auto (the default): the cores this process may use less one (the
+         * main thread's), one per 64 MiB of the event budget (none at the default 32 MiB:
+         * a thread costs ~50 MiB the budget does not count), and only where whole pages
          * can go to them (every sink an S3 CSV / JSON Lines sink without exactlyOnce, no
-         * deadLetter: DecodeWorkerSpec.chunks); 0, the default: all on the main thread.
-         * Records handed over one by one cost more CPU than the threads take off the main
-         * thread; whole pages cost the same and free it, for ~50 MiB more memory, which
-         * would take the default config past 256 MiB (docs/performance.md).
+         * deadLetter: DecodeWorkerSpec.chunks). Records handed over one by one cost more
+         * CPU than the threads take off the main thread; whole pages cost about the same
+         * and free it (docs/performance.md).
          */
         workerThreads: z
           .union([z.literal('auto'), nonNegativeInt()], {
             error: 'must be auto or a whole number, 0 or more',
           })
-          .default(0),
+          .default('auto'),
         /** polling: GetRecords (shared 2 MB/s per shard); fanout: SubscribeToShard (its own). */
         mode: z.enum(['polling', 'fanout']).default('polling'),
         fanout: fanoutSchema.default(FANOUT_DEFAULTS),
@@ -111,7 +112,7 @@ export const configSchema = z
         idleTimeBetweenReadsMs: 1500,
         minCallIntervalMs: 200,
         maxConcurrentReads: 4,
-        workerThreads: 0,
+        workerThreads: 'auto',
         mode: 'polling',
         fanout: FANOUT_DEFAULTS,
       }),

@@ -60,7 +60,7 @@ describe('resharding while records flow', () => {
       leases: { failoverMs: 3000, takeIntervalMs: 1000, shardSyncIntervalMs: 1000 },
       // Whole pages on a worker thread (one S3 JSON Lines sink, no deadLetter): a parent's
       // last page, with its child shards, is the one the thread leaves to the SDK's reader.
-      consumer: { idleTimeBetweenReadsMs: 200, workerThreads: 'auto' },
+      consumer: { idleTimeBetweenReadsMs: 200, workerThreads: 1 },
     });
     (config.sinks[0] as { buffer: object }).buffer = {
       maxRecords: 500,

@@ -64,18 +64,21 @@ describe('DecodePool: pages decoded on worker threads', () => {
 
 describe('consumer.workerThreads: auto', () => {
   it('is the usable cores less one, bounded by the CPU quota, maxConcurrentReads and the event budget', () => {
-    expect(workerThreadCount('auto', 4, { parallelism: 2, limit: null })).toBe(1);
-    expect(workerThreadCount('auto', 4, { parallelism: 1, limit: null })).toBe(0);
+    const roomy = 1 << 30;
+    expect(workerThreadCount('auto', 4, { parallelism: 2, limit: null }, roomy)).toBe(1);
+    expect(workerThreadCount('auto', 4, { parallelism: 1, limit: null }, roomy)).toBe(0);
     // A pod limited to 1.5 CPUs on a 16-core node: two threads' worth of time.
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: 1.5 })).toBe(1);
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: 1 })).toBe(0);
-    // No more threads than pages that can be in hand at once, nor than 64 MiB of the
-    // event budget pays for (at least one): the default 32 MiB budget, and 256 MiB.
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: 1.5 }, roomy)).toBe(1);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: 1 }, roomy)).toBe(0);
+    // No more threads than pages that can be in hand at once.
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, roomy)).toBe(4);
+    expect(workerThreadCount('auto', 2, { parallelism: 16, limit: null }, roomy)).toBe(2);
+    // Nor than 64 MiB of the event budget pays for: none at the default 32 MiB (no
+    // container limit, or the chart's 256Mi), one at 96 MiB (a 512Mi pod), two at 128.
     expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null })).toBe(1);
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 32 << 20)).toBe(1);
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 256 << 20)).toBe(4);
-    expect(workerThreadCount('auto', 2, { parallelism: 16, limit: null }, 256 << 20)).toBe(2);
-    expect(workerThreadCount('auto', 4, { parallelism: 3, limit: null }, 256 << 20)).toBe(2);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 32 << 20)).toBe(0);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 96 << 20)).toBe(1);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 128 << 20)).toBe(2);
     expect(workerThreadCount(3, 1, { parallelism: 1, limit: 0.5 })).toBe(3);
     expect(workerThreadCount(0, 4, { parallelism: 16, limit: null })).toBe(0);
   });

@@ -109,16 +109,20 @@ function defaultWorker(): URL {
   return new URL(`./decode-worker.${typescript ? 'ts' : 'js'}`, import.meta.url);
 }
 
-/** Event budget per `auto` thread: a thread holds ~35-50 MiB besides the budget (docs/performance.md). */
+/**
+ * Event budget per `auto` thread: a thread reading whole pages takes the process's peak
+ * RSS ~50 MiB higher (more with 64 shards), memory the budget does not count
+ * (docs/performance.md).
+ */
 export const BUDGET_BYTES_PER_AUTO_THREAD = 64 * 1024 * 1024;
 
 /**
  * `consumer.workerThreads` as a count. auto: the cores this process may use (its CPU quota,
  * if any, rounded up) less the main thread's, and no more than `maxConcurrentReads` (a
  * shard loop has at most one page in the pool, and only that many loops hold a page), nor
- * than one per 64 MiB of the event budget, at least one: each thread's own heap is memory
- * the budget does not count, and a pod without a CPU limit on a large node would otherwise
- * start one per core of the node.
+ * than one per 64 MiB of the event budget: each thread's own heap is memory the budget
+ * does not count, so a small pod (the chart's 256Mi: a 32 MiB budget) starts none, and a
+ * pod without a CPU limit on a large node does not start one per core of the node.
  */
 export function workerThreadCount(
   setting: 'auto' | number,
@@ -131,6 +135,6 @@ export function workerThreadCount(
 ): number {
   if (setting !== 'auto') return setting;
   const usable = Math.min(cpus.parallelism, Math.ceil(cpus.limit ?? Number.POSITIVE_INFINITY));
-  const byMemory = Math.max(1, Math.floor(budgetBytes / BUDGET_BYTES_PER_AUTO_THREAD));
+  const byMemory = Math.floor(budgetBytes / BUDGET_BYTES_PER_AUTO_THREAD);
   return Math.max(0, Math.min(usable - 1, maxConcurrentReads, byMemory));
 }
