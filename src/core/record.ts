@@ -22,35 +22,6 @@ export interface UserRecord extends RecordPosition {
 }
 
 /**
- * Whether bytes span their whole ArrayBuffer, so holding them holds nothing else. A page's
- * records are views of one buffer (get-records-body.ts), and the SDK's decoders write into
- * Node's shared 8 KB pool: such bytes pin their neighbours for as long as they are held.
- */
-export function ownsItsBuffer(data: Uint8Array): boolean {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-}
-
-/** The copy made for each record that was kept; it lives as long as the record does. */
-const ownCopies = new WeakMap<UserRecord, UserRecord>();
-
-/**
- * The record as it may be held after its page is routed: with bytes of its own. Only
- * where a record outlives routing (a batch keeping it for a dead-letter entry) is the
- * copy made; records that are only routed share their page's buffer, one allocation per
- * page instead of one per record. One copy per record, however many of its events and
- * sinks keep it: a record of 100 events kept by two sinks is not copied 200 times.
- */
-export function withOwnBytes(record: UserRecord): UserRecord {
-  if (ownsItsBuffer(record.data)) return record;
-  let copy = ownCopies.get(record);
-  if (!copy) {
-    copy = { ...record, data: new Uint8Array(record.data) };
-    ownCopies.set(record, copy);
-  }
-  return copy;
-}
-
-/**
  * Just the position of a record, for what remembers where a record was after it was
  * routed: a record's bytes are a view of its whole page, which holding the record keeps.
  */

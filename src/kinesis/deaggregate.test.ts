@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withOwnBytes } from '../core/record.js';
+import { PendingBatch } from '../sinks/pending-batch.js';
 import { kplAggregate } from '../demo/producer.js';
 import { deaggregate, isKplAggregate } from './deaggregate.js';
 import { recordsAfter } from './iterator-start.js';
@@ -39,9 +39,11 @@ describe('KPL de-aggregation', () => {
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
     const [plain] = deaggregate(record(pooled), 'stream', 'shardId-0');
     expect(plain!.data).toBe(pooled);
-    // What a batch keeping it for a dead-letter entry holds: bytes of its own.
-    expect(withOwnBytes(plain!).data.buffer.byteLength).toBe(plain!.data.byteLength);
-    expect(Buffer.from(withOwnBytes(plain!).data).toString()).toBe('{"x":1}');
+    // What a batch keeping it for a dead-letter entry holds: a copy, not the pool's view.
+    const batch = new PendingBatch<string>(0);
+    batch.add('line', 4, plain!, { ack: () => undefined });
+    expect(batch.records[0]!.data.buffer).not.toBe(pooled.buffer);
+    expect(Buffer.from(batch.records[0]!.data).toString()).toBe('{"x":1}');
 
     const aggregate = kplAggregate(
       ['a', 'b'].map((t) => ({ partitionKey: 'k', data: Buffer.from(t) })),

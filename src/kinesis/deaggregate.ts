@@ -29,7 +29,7 @@ interface AggUserRecord {
  * of Node's shared 8 KB pool (the SDK's). A record held past routing would pin that whole
  * buffer (with a slow sink once 230 MB of pool slabs for 130k records in flight), so a
  * batch that keeps records (for a dead-letter entry, or always in the exactly-once and
- * Redshift sinks) copies their bytes once per record (withOwnBytes in PendingBatch.add),
+ * Redshift sinks) copies their bytes into slabs of its own (PendingBatch.add),
  * and what remembers where a record was keeps its position only (positionOf). A KPL
  * sub-record gets a copy of its own here.
  */
@@ -58,7 +58,7 @@ export function appendUserRecords(
     subSequenceNumber: 0,
     aggregated: false,
     // A view of its page's buffer (or of the SDK's pool): nothing is copied for a record
-    // that is only routed; whatever keeps a record longer copies it (withOwnBytes).
+    // that is only routed; whatever keeps a record longer copies it (PendingBatch.add).
     data: received,
   };
   if (!aggregate) {

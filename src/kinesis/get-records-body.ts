@@ -17,7 +17,7 @@ import { isAscii } from 'node:buffer';
  * The records' data is decoded into one buffer per page, each record's bytes a view of
  * it: one allocation per page instead of one per record (an own ArrayBuffer per record
  * cost ~0.4 µs, and one more object per waiting record for the garbage collector). A
- * record held past routing gets a copy of its own (withOwnBytes in PendingBatch.add), so
+ * record held past routing gets a copy of its bytes (PendingBatch.add), so
  * it does not keep its page alive.
  */
 

@@ -1,18 +1,16 @@
-import type { SinkProgress } from './metrics.js';
-import { stalledReason, stalledShards, stuckReason, stuckSinks } from './readiness.js';
+import {
+  stalledReason,
+  stalledShards,
+  stuckReason,
+  stuckSinks,
+  type ReadinessInput,
+} from './readiness.js';
 
 /** What /healthz looks at beyond the event loop answering: the inputs of /readyz. */
-export interface LivenessInput {
-  readonly leasesSynced: boolean;
-  /** Shards this worker consumes, with when each last completed a GetRecords call. */
-  readonly lastReads: ReadonlyMap<string, { at: number }>;
-  /** Each sink: whether it holds events, is full, and when it last finished a batch. */
-  readonly sinkProgress: ReadonlyMap<string, SinkProgress>;
-  readonly ownedShards: readonly string[];
+export type LivenessInput = Omit<ReadinessInput, 'stallAfterMs'> & {
   /** The stall that fails liveness (`metrics.livenessStallAfterMs` resolved); 0: never. */
   readonly livenessStallAfterMs: number;
-  readonly now: number;
-}
+};
 
 export interface Liveness {
   readonly alive: boolean;

@@ -1,6 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
-import type { AckHandle } from '../../src/core/ack.js';
 import type { RecordPosition, UserRecord } from '../../src/core/record.js';
 import { createDecoder, csvShapeFor } from '../../src/decode/index.js';
 import { PINPOINT_APP_EVENT, AIRSHIP_LOCATION } from '../../src/decode/fixtures/samples.js';
@@ -14,7 +13,7 @@ import { ShardPipeline } from '../../src/pipeline/shard-pipeline.js';
 import { DecodePool } from '../../src/pipeline/workers/decode-pool.js';
 import { decodeWorkerSpec } from '../../src/pipeline/workers/worker-spec.js';
 import { createSinks } from '../../src/sinks/create-sinks.js';
-import type { DeadLetterEntry, DeadLetterSink } from '../../src/sinks/sink.js';
+import { CollectedDeadLetters } from '../support/events.js';
 import { readObjects } from '../support/s3-reader.js';
 import { useS3rver } from '../support/s3rver.js';
 
@@ -75,20 +74,6 @@ function bodies(): Buffer[] {
   ];
 }
 
-/** A dead-letter destination that keeps its entries and stores each at once. */
-class KeptDeadLetters implements DeadLetterSink {
-  readonly entries: DeadLetterEntry[] = [];
-  write(entry: DeadLetterEntry, ack: AckHandle): void {
-    this.entries.push(entry);
-    ack.ack();
-  }
-  waitForCapacity(): undefined {
-    return undefined;
-  }
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
-}
-
 interface Outcome {
   readonly rows: Map<string, string[]>;
   readonly rowsPerObject: number[];
@@ -130,7 +115,7 @@ async function run(prefix: string, wholePages: boolean): Promise<Outcome> {
   const log = createLogger('silent');
   const metrics = createMetrics();
   const sinkSet = createSinks(config, { s3: storage.clients.s3, csvShapeFor, metrics, log });
-  const deadLetter = new KeptDeadLetters();
+  const deadLetter = new CollectedDeadLetters();
   if (wholePages) {
     const spec = decodeWorkerSpec(
       config.decode.format,
@@ -265,7 +250,7 @@ describe('whole pages on a worker thread (PageChunker → ShardPipeline.processP
     const pipeline = new ShardPipeline(
       createDecoder('auto'),
       createRouter(sinkSet),
-      new KeptDeadLetters(),
+      new CollectedDeadLetters(),
       pool,
       sinkDeadLetterCounter(metrics),
     );
