@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decoderOptions } from './app-pipeline.js';
+import { decodePoolPlan, decoderOptions } from './app-pipeline.js';
 import { validateConfig } from './config/load.js';
 
 const sinks = [{ name: 'hook', type: 'webhook', url: 'http://127.0.0.1:1/hook' }];
@@ -15,5 +15,50 @@ describe('decoderOptions', () => {
     expect(decoderOptions(configWith({ streams: [{ name: 'a' }, { name: 'b' }] }))).toEqual({
       streamInIds: true,
     });
+  });
+});
+
+describe('decodePoolPlan (consumer.workerThreads)', () => {
+  const s3 = { name: 'archive', type: 's3', bucket: 'archive-bucket', format: 'csv' };
+  const plan = (extra: Record<string, unknown>, budgetMiB = 128) => {
+    const config = validateConfig(
+      { application: 'threads', stream: { name: 'a' }, sinks: [s3], ...extra },
+      'test',
+      {},
+    );
+    const result = decodePoolPlan(config, config.sinks, budgetMiB << 20, {
+      parallelism: 4,
+      limit: null,
+    });
+    return 'spec' in result
+      ? { threads: result.threads, wholePages: Boolean(result.spec.chunks) }
+      : { threads: 0, why: result.why };
+  };
+
+  it('auto: whole pages where every sink takes them, one thread per 64 MiB of the budget', () => {
+    expect(plan({})).toEqual({ threads: 2, wholePages: true });
+    expect(plan({}, 32)).toEqual({ threads: 0, why: null });
+    expect(plan({ consumer: { maxConcurrentReads: 1 } })).toEqual({ threads: 1, wholePages: true });
+  });
+
+  it('auto: none where pages cannot go whole (a deadLetter, a webhook, exactly-once, enhanced fan-out)', () => {
+    const dlq = { deadLetter: { type: 'directory', path: '/tmp/dlq' } };
+    expect(plan(dlq)).toMatchObject({ threads: 0, why: expect.stringMatching(/whole pages only/) });
+    expect(
+      plan({ sinks: [s3, { name: 'hook', type: 'webhook', url: 'http://127.0.0.1:1/' }] }),
+    ).toMatchObject({ threads: 0, why: expect.stringMatching(/whole pages only/) });
+    expect(plan({ sinks: [{ ...s3, exactlyOnce: true }] })).toMatchObject({ threads: 0 });
+    expect(plan({ consumer: { mode: 'fanout' } })).toMatchObject({
+      threads: 0,
+      why: expect.stringMatching(/fan-out/),
+    });
+  });
+
+  it('a number starts that many threads, for records page by page where pages cannot go whole', () => {
+    expect(plan({ consumer: { workerThreads: 1 } }, 32)).toEqual({ threads: 1, wholePages: true });
+    expect(
+      plan({ consumer: { workerThreads: 2 }, deadLetter: { type: 'directory', path: '/tmp/d' } }),
+    ).toEqual({ threads: 2, wholePages: false });
+    expect(plan({ consumer: { workerThreads: 0 } })).toEqual({ threads: 0, why: null });
   });
 });

@@ -1,9 +1,9 @@
-import { configuredStreams, type RelayConfig } from './config/schema.js';
+import { configuredStreams, type RelayConfig, type SinkConfig } from './config/schema.js';
 import type { DecoderOptions } from './decode/index.js';
 import type { Logger } from './observability/logger.js';
 import { Router } from './pipeline/router.js';
 import { DecodePool, workerThreadCount } from './pipeline/workers/decode-pool.js';
-import { decodeWorkerSpec } from './pipeline/workers/worker-spec.js';
+import { decodeWorkerSpec, type DecodeWorkerSpec } from './pipeline/workers/worker-spec.js';
 import type { SinkSet } from './sinks/create-sinks.js';
 
 /** Routes each event to the sinks whose filters take it, in the configured sinks' order. */
@@ -30,43 +30,73 @@ export function decoderOptions(config: RelayConfig): DecoderOptions {
   return { streamInIds: configuredStreams(config).length > 1 };
 }
 
+/** What startDecodePool starts: threads and their spec, or none and why (null: nothing to say). */
+export type DecodePoolPlan =
+  | { readonly threads: number; readonly spec: DecodeWorkerSpec }
+  | { readonly threads: 0; readonly why: string | null };
+
 /**
- * The worker threads, when configured and some sink's encoding can move there. Their
- * spec lists the sinks in the router's order: the workers answer per sink by index.
+ * Whether to start worker threads, how many, and for which way of working (whole pages
+ * or records page by page: DecodeWorkerSpec). `auto` starts them for whole pages only:
+ * records handed over one by one cost the process more CPU than the threads take off the
+ * main thread (docs/performance.md), and enhanced fan-out delivers records already parsed,
+ * so there is no page for a thread to read.
+ */
+export function decodePoolPlan(
+  config: RelayConfig,
+  sinks: readonly SinkConfig[],
+  budgetBytes: number,
+  cpus?: Parameters<typeof workerThreadCount>[2],
+): DecodePoolPlan {
+  const setting = config.consumer.workerThreads;
+  const threads = workerThreadCount(setting, config.consumer.maxConcurrentReads, cpus, budgetBytes);
+  if (threads === 0) return { threads: 0, why: null };
+  const spec = decodeWorkerSpec(
+    config.decode.format,
+    decoderOptions(config),
+    sinks,
+    config.deadLetter !== null,
+  );
+  if (!spec) {
+    return {
+      threads: 0,
+      why: 'no sink encodes on worker threads (S3 CSV and JSON Lines and webhooks do): decoding on the main thread',
+    };
+  }
+  if (setting === 'auto' && config.consumer.mode === 'fanout') {
+    return {
+      threads: 0,
+      why: 'decoding on the main thread: enhanced fan-out delivers parsed records, and workerThreads auto starts threads for whole GetRecords pages only',
+    };
+  }
+  if (setting === 'auto' && !spec.chunks) {
+    return {
+      threads: 0,
+      why: 'decoding on the main thread: worker threads take whole pages only where every sink is an S3 CSV or JSON Lines sink without exactlyOnce and no deadLetter is configured',
+    };
+  }
+  return { threads, spec };
+}
+
+/**
+ * The worker threads, as planned by decodePoolPlan. Their spec lists the sinks in the
+ * router's order: the workers answer per sink by index.
  */
 export function startDecodePool(
   config: RelayConfig,
   sinkSet: SinkSet,
   options: { readonly log: Logger; readonly budgetBytes: number },
 ): DecodePool | null {
-  const threads = workerThreadCount(
-    config.consumer.workerThreads,
-    config.consumer.maxConcurrentReads,
-    undefined,
+  const plan = decodePoolPlan(
+    config,
+    sinkSet.sinks.map((sink) => sink.config),
     options.budgetBytes,
   );
-  if (threads === 0) return null;
-  const spec = decodeWorkerSpec(
-    config.decode.format,
-    decoderOptions(config),
-    sinkSet.sinks.map((sink) => sink.config),
-    config.deadLetter !== null,
-  );
-  if (spec && !spec.chunks && config.consumer.workerThreads === 'auto') {
-    // Records handed over one by one cost the process more CPU than the threads take off
-    // the main thread (docs/performance.md): `auto` starts threads only for whole pages.
-    options.log.info(
-      'decoding on the main thread: worker threads take whole pages only where every sink is an S3 CSV or JSON Lines sink without exactlyOnce and no deadLetter is configured',
-    );
+  if (!('spec' in plan)) {
+    if (plan.why) options.log.info({ workerThreads: config.consumer.workerThreads }, plan.why);
     return null;
   }
-  if (!spec) {
-    options.log.info(
-      { workerThreads: threads },
-      'no sink encodes on worker threads (S3 CSV and JSON Lines and webhooks do): decoding on the main thread',
-    );
-    return null;
-  }
+  const { threads, spec } = plan;
   options.log.info(
     { workerThreads: threads, wholePages: Boolean(spec.chunks) },
     spec.chunks
