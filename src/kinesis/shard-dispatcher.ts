@@ -98,9 +98,10 @@ export class ShardDispatcher {
 }
 
 /**
- * The body's bytes in an ArrayBuffer of their own, to transfer to a worker: a view of a
- * larger buffer (Node's shared pool for small bodies) is copied, as transferring it would
- * take its neighbours away from whoever holds them.
+ * The body's bytes in an ArrayBuffer of their own, to transfer to a worker. A view of a
+ * larger buffer is copied: a small body's bytes are a slice of Node's shared pool, which
+ * cannot be transferred (and must not be: it holds other Buffers), and `Buffer#slice`
+ * would only make another view of it.
  */
 function ownBuffer(body: Uint8Array): ArrayBuffer {
   const buffer = body.buffer;
@@ -111,5 +112,5 @@ function ownBuffer(body: Uint8Array): ArrayBuffer {
   ) {
     return buffer;
   }
-  return body.slice().buffer;
+  return new Uint8Array(body).buffer;
 }
