@@ -83,12 +83,6 @@ export class ShardPipeline implements RecordProcessor {
   }
 
   /**
-   * A page read, decoded and encoded by a worker (PageChunker): its chunks into their sinks
-   * and its dead-letter entries into the dead-letter sink, all acknowledged as one record
-   * at the page's last position. The checkpoint then moves page by page, not record by
-   * record: after a crash up to a page more is delivered again, which at-least-once allows.
-   */
-  /**
    * Reads a GetRecords body in a worker, where every sink takes chunks (see
    * DecodeWorkerSpec.chunks); undefined otherwise. Its answer goes to processPage.
    */
@@ -98,6 +92,12 @@ export class ShardPipeline implements RecordProcessor {
     return pool?.chunks && chunkPage ? (task) => chunkPage.call(pool, task) : undefined;
   }
 
+  /**
+   * A page read, decoded and encoded by a worker (PageChunker): its chunks into their sinks
+   * and its dead-letter entries into the dead-letter sink, all acknowledged as one record
+   * at the page's last position. The checkpoint then moves page by page, not record by
+   * record: after a crash up to a page more is delivered again, which at-least-once allows.
+   */
   async processPage(shardId: string, page: ChunkedPage): Promise<void> {
     if (!page.last) return;
     this.shardId ??= shardId;

@@ -169,7 +169,6 @@ export class PageChunker {
           let line: string;
           let bytes: number;
           let kind: OutputKind;
-          // (parquet never: chunkerSpec takes CSV and JSON Lines sinks only)
           let shapeId: string | null;
           let directory: string;
           try {
@@ -183,9 +182,10 @@ export class PageChunker {
             deadLetters.push(deadLetterEntry(record, 'sink_rejected', reason, sink.spec.name));
             continue;
           }
+          // chunkerSpec takes CSV and JSON Lines sinks only.
+          if (kind === 'parquet') throw new Error('unreachable: a Parquet row in a page chunk');
           const arrivalMs = record.approximateArrivalTimestamp.getTime();
           const arrivalHour = Math.floor(arrivalMs / HOUR_MS);
-          if (kind === 'parquet') throw new Error('unreachable: a Parquet row in a page chunk');
           const key = `${sink.index}|${kind}|${shapeId ?? ''}|${arrivalHour}|${directory}`;
           let chunk = open.get(key);
           if (
