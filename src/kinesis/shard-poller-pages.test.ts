@@ -1,22 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { _Record } from '@aws-sdk/client-kinesis';
-import { sleep } from '../core/backoff.js';
 import type { RecordProcessor } from '../core/processor.js';
 import type { PageSize } from '../core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import { ReadPause } from '../leases/read-pause.js';
-import { createLogger } from '../observability/logger.js';
-import { createMetrics } from '../observability/metrics.js';
 import {
   PageChunker,
   type ChunkedPage,
   type PageAnswer,
   type PageTask,
 } from '../pipeline/workers/page-chunker.js';
-import { ShardConsumer } from './shard-consumer.js';
 import type { RecordsPage, ShardReadApi } from './stream-api.js';
-import { kinesisRecord, TEST_SHARD, testSequence } from '../../test/support/kinesis-record.js';
-import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
+import { kinesisRecord, testSequence } from '../../test/support/kinesis-record.js';
+import { pollingLoop, waitFor } from '../../test/support/polling-loop.js';
 
 /*
  * The GetRecords loop reading whole pages (shard-poller.ts, readAndRouteChunked): bodies go
@@ -25,7 +21,6 @@ import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js
  * body the chunker leaves to the SDK's reader, and a lease paused while a page was read.
  */
 
-const SHARD = TEST_SHARD;
 const sequence = testSequence;
 
 /** A GetRecords body as Kinesis writes it. */
@@ -129,33 +124,6 @@ class PageProcessor implements RecordProcessor {
   }
 
   async drained(): Promise<void> {}
-}
-
-function pollingLoop(
-  api: ShardReadApi,
-  processor: RecordProcessor,
-  deps: Partial<ConstructorParameters<typeof ShardConsumer>[0]> = {},
-): ShardConsumer {
-  return new ShardConsumer({
-    api,
-    shardId: SHARD,
-    startFrom: 'TRIM_HORIZON',
-    processor,
-    checkpoints: { write: async () => undefined },
-    waitForParents: async () => true,
-    options: FAST_SHARD_OPTIONS,
-    log: createLogger('silent'),
-    metrics: createMetrics(),
-    ...deps,
-  });
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 const all = (count: number) => Array.from({ length: count }, (_, i) => sequence(i + 1));

@@ -5,11 +5,10 @@ import type { RecordProcessor } from '../core/processor.js';
 import type { PageSize } from '../core/read-permits.js';
 import type { RecordPosition, UserRecord } from '../core/record.js';
 import { ReadPause } from '../leases/read-pause.js';
-import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
-import { ShardConsumer } from './shard-consumer.js';
 import type { IteratorStart, RecordsPage, ShardReadApi } from './stream-api.js';
 import { kinesisRecord, TEST_SHARD, testSequence } from '../../test/support/kinesis-record.js';
+import { pollingLoop, waitFor } from '../../test/support/polling-loop.js';
 import { FAST_SHARD_OPTIONS } from '../../test/support/shard-consumer-options.js';
 
 // The GetRecords read loop (shard-poller.ts), driven as the relay drives it: a ShardConsumer
@@ -19,26 +18,6 @@ const SHARD = TEST_SHARD;
 const sequence = testSequence;
 
 const options = FAST_SHARD_OPTIONS;
-
-/** A polling shard loop from TRIM_HORIZON into `processor`, no checkpoints, no parents. */
-function pollingLoop(
-  api: ShardReadApi,
-  processor: RecordProcessor,
-  deps: Partial<ConstructorParameters<typeof ShardConsumer>[0]> = {},
-): ShardConsumer {
-  return new ShardConsumer({
-    api,
-    shardId: SHARD,
-    startFrom: 'TRIM_HORIZON',
-    processor,
-    checkpoints: { write: async () => undefined },
-    waitForParents: async () => true,
-    options,
-    log: createLogger('silent'),
-    metrics: createMetrics(),
-    ...deps,
-  });
-}
 
 /**
  * An open shard of `count` records in memory; iterators are positions. `fault(call)` may
@@ -86,14 +65,6 @@ class CollectingProcessor implements RecordProcessor {
     return last ? { sequenceNumber: last, subSequenceNumber: 0 } : null;
   }
   async drained(): Promise<void> {}
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 describe('ShardConsumer under GetRecords throttling and 5xx bursts', () => {
