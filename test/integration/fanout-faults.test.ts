@@ -268,7 +268,7 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
     expect(outcome).toBe('stopped');
   });
 
-  it('subscriptions that end without an event are opened again after a growing backoff, reset by one that delivered (HTTP/2 front)', async () => {
+  it('subscriptions that end without an event are opened again after 1-2 s each, never at once (HTTP/2 front)', async () => {
     // AWS allows one SubscribeToShard per second per consumer and shard: a server closing
     // subscriptions at once (no event, no error) made the loop subscribe again at once,
     // in a tight loop that AWS throttles. The waits are recorded, and cut short.
@@ -324,18 +324,13 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
         10_000,
         20,
       );
-      // Each wait at least the 1 s AWS allows between subscriptions, doubling (with
-      // jitter) while they end empty, back to the first step after one delivered.
+      // Each wait at least the 1 s AWS allows between subscriptions, and no more than 2 s
+      // (jittered), however many end empty in a row: a growing wait held records back.
       expect(waits).toHaveLength(4);
-      const [first, second, third, afterDelivery] = waits as [number, number, number, number];
-      expect(first).toBeGreaterThanOrEqual(1_000);
-      expect(first).toBeLessThanOrEqual(2_000);
-      expect(second).toBeGreaterThanOrEqual(2_000);
-      expect(second).toBeLessThanOrEqual(4_000);
-      expect(third).toBeGreaterThanOrEqual(4_000);
-      expect(third).toBeLessThanOrEqual(8_000);
-      expect(afterDelivery).toBeGreaterThanOrEqual(1_000);
-      expect(afterDelivery).toBeLessThanOrEqual(2_000);
+      for (const ms of waits) {
+        expect(ms).toBeGreaterThanOrEqual(1_000);
+        expect(ms).toBeLessThanOrEqual(2_000);
+      }
       expect(started.processor.sequences()).toEqual([record]);
     } finally {
       front.options.endEmpty = undefined;
