@@ -11,7 +11,7 @@ import {
   type PageTask,
 } from '../pipeline/workers/page-chunker.js';
 import type { RecordsPage, ShardReadApi } from './stream-api.js';
-import { kinesisRecord, testSequence } from '../../test/support/kinesis-record.js';
+import { getRecordsBody, kinesisRecord, testSequence } from '../../test/support/kinesis-record.js';
 import { pollingLoop, waitFor } from '../../test/support/polling-loop.js';
 
 /*
@@ -22,22 +22,6 @@ import { pollingLoop, waitFor } from '../../test/support/polling-loop.js';
  */
 
 const sequence = testSequence;
-
-/** A GetRecords body as Kinesis writes it. */
-function bodyOf(records: readonly _Record[], next: string, behind: number): Uint8Array {
-  return Buffer.from(
-    JSON.stringify({
-      Records: records.map((record) => ({
-        SequenceNumber: record.SequenceNumber,
-        ApproximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? 0) / 1000,
-        Data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
-        PartitionKey: record.PartitionKey,
-      })),
-      NextShardIterator: next,
-      MillisBehindLatest: behind,
-    }),
-  );
-}
 
 /**
  * An open shard of `count` records, pages of 5, iterators are positions; `fault(call)` may
@@ -68,7 +52,7 @@ function openShard(count: number, fault: (call: number) => Error | undefined = (
       const error = fault(counts.bodies++);
       if (error) throw error;
       const { taken, next, behind } = page(iterator, limit);
-      return bodyOf(taken, next, behind);
+      return getRecordsBody(taken, { next, behind });
     },
   };
   return { api, counts };

@@ -15,3 +15,26 @@ export function kinesisRecord(n: number): _Record {
     ApproximateArrivalTimestamp: new Date(),
   };
 }
+
+/**
+ * A GetRecords response body as Kinesis writes it: arrival times in epoch seconds, data in
+ * base64; `extra` members (ChildShards, say) are added as they are.
+ */
+export function getRecordsBody(
+  records: readonly _Record[],
+  page: { next?: string; behind?: number; extra?: Record<string, unknown> } = {},
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      Records: records.map((record) => ({
+        SequenceNumber: record.SequenceNumber,
+        ApproximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? 0) / 1000,
+        Data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
+        PartitionKey: record.PartitionKey,
+      })),
+      NextShardIterator: page.next ?? 'next-iterator',
+      MillisBehindLatest: page.behind ?? 0,
+      ...page.extra,
+    }),
+  );
+}

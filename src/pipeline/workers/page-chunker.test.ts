@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { UserRecord } from '../../core/record.js';
+import type { RecordPosition, UserRecord } from '../../core/record.js';
 import {
   AIRSHIP_LOCATION,
   PINPOINT_APP_EVENT,
@@ -12,6 +12,7 @@ import { kplAggregate } from '../../demo/producer.js';
 import { EventEncoder } from '../../sinks/s3/event-encoder.js';
 import { KeyLayout } from '../../sinks/s3/key-layout.js';
 import { RouteFilter } from '../router.js';
+import { getRecordsBody } from '../../../test/support/kinesis-record.js';
 import {
   PageChunker,
   type ChunkSinkSpec,
@@ -44,21 +45,29 @@ const sequenceNumber = (n: number) => String(49_000_000_000_000_000n + BigInt(n)
 
 /** A GetRecords response body as Kinesis writes it (epoch seconds, base64 data). */
 function body(records: readonly WireRecord[], extra: Record<string, unknown> = {}): ArrayBuffer {
-  const text = JSON.stringify({
-    Records: records.map((record) => ({
-      SequenceNumber: sequenceNumber(record.sequence),
-      ApproximateArrivalTimestamp: (record.arrivalMs ?? BASE) / 1000,
-      Data: Buffer.from(
-        typeof record.data === 'string' ? Buffer.from(record.data) : record.data,
-      ).toString('base64'),
-      PartitionKey: record.partitionKey ?? `pk-${record.sequence}`,
-    })),
-    NextShardIterator: 'next-iterator',
-    MillisBehindLatest: 42,
-    ...extra,
-  });
-  const bytes = Buffer.from(text);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const wire = records.map((record) => ({
+    SequenceNumber: sequenceNumber(record.sequence),
+    ApproximateArrivalTimestamp: new Date(record.arrivalMs ?? BASE),
+    Data: typeof record.data === 'string' ? Buffer.from(record.data) : record.data,
+    PartitionKey: record.partitionKey ?? `pk-${record.sequence}`,
+  }));
+  return new Uint8Array(getRecordsBody(wire, { behind: 42, extra })).buffer;
+}
+
+/** A page of `records` chunked for `sinks`, skipping through `skipThrough`. */
+function chunkOf(
+  sinks: readonly ChunkSinkSpec[],
+  records: readonly WireRecord[],
+  skipThrough: RecordPosition | null = null,
+): Promise<ChunkedPage> {
+  return chunked(
+    new PageChunker(spec(sinks)).chunkPage({
+      body: body(records),
+      streamName: STREAM,
+      shardId: SHARD,
+      skipThrough,
+    }),
+  );
 }
 
 function s3Sink(name: string, overrides: Partial<ChunkSinkSpec> = {}): ChunkSinkSpec {
@@ -170,14 +179,7 @@ describe('PageChunker', () => {
         },
       }),
     ];
-    const page = await chunked(
-      new PageChunker(spec(sinks)).chunkPage({
-        body: body(MIXED),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: null,
-      }),
-    );
+    const page = await chunkOf(sinks, MIXED);
     const expected = perEventLines(userRecords(MIXED), sinks);
     expect(expected.size).toBeGreaterThan(3); // several shapes, hours and both sinks
     expect(chunkLines(page)).toEqual(expected);
@@ -196,14 +198,7 @@ describe('PageChunker', () => {
   });
 
   it('reports the positions and counts the per-record path would, and the undecodable record as a dead-letter entry', async () => {
-    const page = await chunked(
-      new PageChunker(spec([s3Sink('csv')])).chunkPage({
-        body: body(MIXED),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: null,
-      }),
-    );
+    const page = await chunkOf([s3Sink('csv')], MIXED);
     expect(page).toMatchObject({
       nextIterator: 'next-iterator',
       millisBehindLatest: 42,
@@ -233,14 +228,10 @@ describe('PageChunker', () => {
   });
 
   it('skips the records at or below skipThrough, and reports the page as read', async () => {
-    const page = await chunked(
-      new PageChunker(spec([s3Sink('csv')])).chunkPage({
-        body: body(MIXED),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: { sequenceNumber: sequenceNumber(4), subSequenceNumber: 0 },
-      }),
-    );
+    const page = await chunkOf([s3Sink('csv')], MIXED, {
+      sequenceNumber: sequenceNumber(4),
+      subSequenceNumber: 0,
+    });
     expect(page.pageUserRecords).toBe(6);
     expect(page.userRecords).toBe(2);
     expect(page.firstSequenceNumber).toBe(sequenceNumber(1));
@@ -252,14 +243,10 @@ describe('PageChunker', () => {
   });
 
   it('a page of nothing after the skip has no position, chunks or entries', async () => {
-    const page = await chunked(
-      new PageChunker(spec([s3Sink('csv')])).chunkPage({
-        body: body(MIXED),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: { sequenceNumber: sequenceNumber(6), subSequenceNumber: 0 },
-      }),
-    );
+    const page = await chunkOf([s3Sink('csv')], MIXED, {
+      sequenceNumber: sequenceNumber(6),
+      subSequenceNumber: 0,
+    });
     expect(page).toMatchObject({ userRecords: 0, last: null, chunks: [], deadLetters: [] });
   });
 
@@ -268,26 +255,15 @@ describe('PageChunker', () => {
       data: JSON.stringify({ ...PINPOINT_APP_EVENT, attributes: { n: String(index) } }),
       sequence: index + 1,
     }));
-    const byCount = await chunked(
-      new PageChunker(spec([s3Sink('csv', { maxEvents: 10 })])).chunkPage({
-        body: body(records),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: null,
-      }),
-    );
+    const byCount = await chunkOf([s3Sink('csv', { maxEvents: 10 })], records);
     expect(byCount.chunks.map((chunk) => chunk.events)).toEqual([10, 10, 5]);
     expect(byCount.chunks.map((chunk) => textOf(chunk)).join('')).toBe(
       [...perEventLines(userRecords(records), [s3Sink('csv')]).values()].join(''),
     );
     const lineBytes = byCount.chunks[0]!.bytes / 10;
-    const byBytes = await chunked(
-      new PageChunker(spec([s3Sink('csv', { maxBytes: Math.floor(lineBytes * 4.5) })])).chunkPage({
-        body: body(records),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: null,
-      }),
+    const byBytes = await chunkOf(
+      [s3Sink('csv', { maxBytes: Math.floor(lineBytes * 4.5) })],
+      records,
     );
     expect(byBytes.chunks.map((chunk) => chunk.events)).toEqual([4, 4, 4, 4, 4, 4, 1]);
     for (const chunk of byBytes.chunks) expect(chunk.bytes).toBeLessThanOrEqual(lineBytes * 4.5);
@@ -301,14 +277,7 @@ describe('PageChunker', () => {
       s3Sink('airship', { filter: { eventTypes: [], formats: ['airship'] } }),
       s3Sink('other-stream', { filter: { eventTypes: [], formats: [], streams: ['other'] } }),
     ];
-    const page = await chunked(
-      new PageChunker(spec(sinks)).chunkPage({
-        body: body(MIXED),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: null,
-      }),
-    );
+    const page = await chunkOf(sinks, MIXED);
     expect(chunkLines(page)).toEqual(perEventLines(userRecords(MIXED), sinks));
     expect(new Set(page.chunks.map((chunk) => chunk.sinkIndex))).toEqual(new Set([0, 1]));
   });
@@ -319,14 +288,7 @@ describe('PageChunker', () => {
         (text, index) => ({ partitionKey: `agg-${index}`, data: Buffer.from(text) }),
       ),
     );
-    const page = await chunked(
-      new PageChunker(spec([s3Sink('csv')])).chunkPage({
-        body: body([{ data: aggregate.data, sequence: 9 }]),
-        streamName: STREAM,
-        shardId: SHARD,
-        skipThrough: null,
-      }),
-    );
+    const page = await chunkOf([s3Sink('csv')], [{ data: aggregate.data, sequence: 9 }]);
     expect(page).toMatchObject({
       kinesisRecords: 1,
       pageUserRecords: 3,
