@@ -332,6 +332,8 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
         expect(ms).toBeLessThanOrEqual(2_000);
       }
       expect(started.processor.sequences()).toEqual([record]);
+      // Stopped here, not in afterAll: its loop keeps subscribing through the shared front.
+      started.consumer.stop();
     } finally {
       front.options.endEmpty = undefined;
     }
