@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchKinesisEndpoint } from '../../bench/kinesis-endpoint/server.js';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { parseGetRecordsBody } from './get-records-body.js';
+import { parseGetRecordsBody, readGetRecordsBody } from './get-records-body.js';
 import { KinesisJsonProtocol } from './kinesis-protocol.js';
 
 /*
@@ -195,6 +195,23 @@ describe('parseGetRecordsBody', () => {
     // One buffer, exactly the page's data: views pin nothing but their own page.
     expect(last?.buffer).toBe(first?.buffer);
     expect(first?.buffer.byteLength).toBe((first?.byteLength ?? 0) + (last?.byteLength ?? 0));
+  });
+
+  it('hands the records out one at a time, in order, with what the page says besides', () => {
+    const second = Buffer.from('{"event_type":"y"}').toString('base64');
+    const seen: string[] = [];
+    const head = readGetRecordsBody(Buffer.from(page([record(), record({ Data: second })])), (r) =>
+      seen.push(Buffer.from(r.Data ?? []).toString()),
+    );
+    expect(seen).toEqual(['{"event_type":"x"}', '{"event_type":"y"}']);
+    expect(head).toMatchObject({ hasRecords: true, recordCount: 2 });
+    // The page's one data buffer, which the caller may free once it is done with the records.
+    expect(Buffer.from(head?.data ?? []).toString()).toBe(seen.join(''));
+    // A record the SDK must read, after others were handed out: null, the caller drops them.
+    const handed: unknown[] = [];
+    const bad = page([record(), record({ Data: 'not base64!' })]);
+    expect(readGetRecordsBody(Buffer.from(bad), (r) => handed.push(r))).toBeNull();
+    expect(handed).toHaveLength(1);
   });
 
   it('leaves every unusual body to the SDK', () => {

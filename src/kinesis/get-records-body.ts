@@ -30,6 +30,38 @@ const MINUS = '-'.charCodeAt(0);
 const UNDERSCORE = '_'.charCodeAt(0);
 
 export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
+  const list: _Record[] = [];
+  const page = readGetRecordsBody(bytes, (record) => list.push(record));
+  if (page === null) return null;
+  const out: { -readonly [K in keyof GetRecordsBody]?: GetRecordsBody[K] } = {};
+  if (page.hasRecords) out.Records = list;
+  if (page.NextShardIterator != null) out.NextShardIterator = page.NextShardIterator;
+  if (page.MillisBehindLatest != null) out.MillisBehindLatest = page.MillisBehindLatest;
+  // Records is optional on the wire, as in the SDK's output (its type says otherwise).
+  return out as GetRecordsBody;
+}
+
+/** What a page says besides its records (readGetRecordsBody hands those out one by one). */
+export interface GetRecordsPageHead {
+  readonly NextShardIterator?: string;
+  readonly MillisBehindLatest?: number;
+  /** The body has a Records member (possibly empty). */
+  readonly hasRecords: boolean;
+  readonly recordCount: number;
+  /** The records' data, one buffer of the page's (each record's Data is a view of it). */
+  readonly data: Uint8Array | null;
+}
+
+/**
+ * As parseGetRecordsBody, handing each record to `onRecord` as it is read instead of
+ * listing them, so a caller that is done with a record lets it go before the next is
+ * read (a page worker keeps none of them: docs/performance.md). Null, as there, for a body
+ * the SDK must read; records handed out before that are to be dropped by the caller.
+ */
+export function readGetRecordsBody(
+  bytes: Uint8Array,
+  onRecord: (record: _Record) => void,
+): GetRecordsPageHead | null {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // ASCII and no \u escape: every string in the document is ASCII, so base64 checks can
   // work on bytes-as-characters (Node's base64 decoder reads only the low byte of a
@@ -55,24 +87,25 @@ export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
   ) {
     return null;
   }
-  const out: { -readonly [K in keyof GetRecordsBody]?: GetRecordsBody[K] } = {};
+  let data: PageData | null = null;
   if (records != null) {
-    const list: _Record[] = new Array<_Record>(records.length);
-    const data = new PageData(records);
+    data = new PageData(records);
     for (let index = 0; index < records.length; index += 1) {
       const record = readRecord(records[index] ?? null, data);
       if (record === null) return null;
-      list[index] = record;
       // The parsed record (its base64 text is most of the page) is read: let it go, so a
       // scavenge during the rest of the page does not copy it (the array is our own).
       records[index] = null;
+      onRecord(record);
     }
-    out.Records = list;
   }
-  if (next != null) out.NextShardIterator = next;
-  if (behind != null) out.MillisBehindLatest = behind;
-  // Records is optional on the wire, as in the SDK's output (its type says otherwise).
-  return out as GetRecordsBody;
+  return {
+    ...(next != null ? { NextShardIterator: next } : {}),
+    ...(behind != null ? { MillisBehindLatest: behind } : {}),
+    hasRecords: records != null,
+    recordCount: records?.length ?? 0,
+    data: data?.bytes ?? null,
+  };
 }
 
 function readRecord(value: Json, page: PageData): _Record | null {
@@ -108,7 +141,7 @@ function readRecord(value: Json, page: PageData): _Record | null {
 
 /** One page's record data: one buffer, sized for every record's base64, handed out in views. */
 class PageData {
-  private readonly buffer: Buffer;
+  readonly bytes: Buffer;
   private used = 0;
 
   constructor(records: readonly Json[]) {
@@ -118,7 +151,7 @@ class PageData {
       if (typeof data === 'string') total += Buffer.byteLength(data, 'base64');
     }
     // Every byte handed out is written first (the decode must fill what it promises).
-    this.buffer = Buffer.allocUnsafeSlow(total);
+    this.bytes = Buffer.allocUnsafeSlow(total);
   }
 
   /**
@@ -130,10 +163,10 @@ class PageData {
   decode(text: string): Uint8Array | null {
     if (text.length % 4 !== 0) return null;
     const expected = Buffer.byteLength(text, 'base64');
-    if (this.used + expected > this.buffer.byteLength) return null;
-    const written = this.buffer.write(text, this.used, expected, 'base64');
+    if (this.used + expected > this.bytes.byteLength) return null;
+    const written = this.bytes.write(text, this.used, expected, 'base64');
     if (written !== expected || hasUrlAlphabet(text) || misplacedPadding(text)) return null;
-    const bytes = new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + this.used, expected);
+    const bytes = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.used, expected);
     this.used += expected;
     return bytes;
   }

@@ -1,4 +1,4 @@
-import { move, workerData } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { PageChunker, type PageAnswer, type PageTask } from './page-chunker.js';
 import { PageDecoder } from './page-decoder.js';
 import type { DecodeWorkerSpec } from './worker-spec.js';
@@ -18,5 +18,22 @@ export default function decodePage(
 ): ReturnType<typeof move> | Promise<PageAnswer> {
   if (task instanceof ArrayBuffer) return move(decoder.decodePage(task));
   if (!chunker) throw new Error('a page task for a pool without chunking sinks');
-  return chunker.chunkPage(task);
+  return chunker.chunkPage(task).then(movedChunks);
+}
+
+/**
+ * The chunks' bytes transferred to the main thread, not copied: each body is a buffer of
+ * its own (PageChunker.stored), which the main thread frees once its object is stored.
+ */
+function movedChunks(answer: PageAnswer): PageAnswer {
+  if (!answer.parsed || answer.chunks.length === 0) return answer;
+  const transferable = {
+    get [transferableSymbol]() {
+      return answer.chunks.map((chunk) => chunk.body.buffer);
+    },
+    get [valueSymbol]() {
+      return answer;
+    },
+  };
+  return move(transferable) as unknown as PageAnswer;
 }

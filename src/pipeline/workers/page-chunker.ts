@@ -1,10 +1,10 @@
-import type { _Record } from '@aws-sdk/client-kinesis';
 import { errorMessage } from '../../core/errors.js';
-import type { RecordPosition, UserRecord } from '../../core/record.js';
+import { releaseNow } from '../../core/release-now.js';
+import { LineBytes } from './line-bytes.js';
+import { comparePositions, type RecordPosition, type UserRecord } from '../../core/record.js';
 import { createDecoder, csvShapeFor, type Decoder } from '../../decode/index.js';
 import { appendUserRecords } from '../../kinesis/deaggregate.js';
-import { parseGetRecordsBody } from '../../kinesis/get-records-body.js';
-import { recordsAfter } from '../../kinesis/iterator-start.js';
+import { readGetRecordsBody } from '../../kinesis/get-records-body.js';
 import { deadLetterEntry } from '../../sinks/dead-letter-entry.js';
 import { deterministicGzip } from '../../sinks/s3/deterministic-gzip.js';
 import { EventEncoder } from '../../sinks/s3/event-encoder.js';
@@ -103,8 +103,9 @@ interface OpenChunk {
   readonly arrivalHour: number;
   firstArrivalMs: number;
   oldestArrivalMs: number;
-  lines: string[];
-  bytes: number;
+  /** The lines as UTF-8, written as they come: no line string outlives its record. */
+  readonly text: LineBytes;
+  events: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -124,18 +125,30 @@ export class PageChunker {
     }));
   }
 
+  /**
+   * The body read record by record, each one decoded and encoded before the next is read:
+   * only the page's lines and a few counters outlive a record. Holding the page's records
+   * until its end made each one survive the scavenges of the page and be promoted, which
+   * filled the thread's old generation (docs/performance.md).
+   */
   async chunkPage(task: PageTask): Promise<PageAnswer> {
-    const body = parseGetRecordsBody(new Uint8Array(task.body));
-    if (body === null) return { parsed: false };
-    const kinesisRecords: readonly _Record[] = body.Records ?? [];
-    const all: UserRecord[] = [];
-    for (const record of kinesisRecords) {
-      appendUserRecords(record, task.streamName, task.shardId, all);
-    }
-    return this.chunkRecords(all, task.skipThrough, {
-      nextIterator: body.NextShardIterator ?? null,
-      millisBehindLatest: body.MillisBehindLatest ?? null,
-      kinesisRecords: kinesisRecords.length,
+    const encoding = new PageEncoding(this.decoder, this.sinks, task.skipThrough);
+    const userRecords: UserRecord[] = [];
+    const body = new Uint8Array(task.body);
+    const head = readGetRecordsBody(body, (record) => {
+      userRecords.length = 0;
+      appendUserRecords(record, task.streamName, task.shardId, userRecords);
+      for (const userRecord of userRecords) encoding.add(userRecord);
+    });
+    // Nothing of the page's bytes is held past here (dead-letter entries copy theirs):
+    // freed now, not when the thread's collector gets to them (see releaseNow).
+    releaseNow(body);
+    if (head?.data) releaseNow(head.data);
+    if (head === null) return { parsed: false };
+    return this.finish(encoding, {
+      nextIterator: head.NextShardIterator ?? null,
+      millisBehindLatest: head.MillisBehindLatest ?? null,
+      kinesisRecords: head.recordCount,
     });
   }
 
@@ -147,118 +160,170 @@ export class PageChunker {
   async chunkRecords(
     all: readonly UserRecord[],
     skipThrough: RecordPosition | null,
-    page: Pick<ChunkedPage, 'nextIterator' | 'millisBehindLatest' | 'kinesisRecords'>,
+    page: PageHead,
   ): Promise<ChunkedPage> {
-    let pageDataBytes = 0;
-    for (const record of all) pageDataBytes += record.data.byteLength;
-    const records = recordsAfter([...all], skipThrough);
-    const open = new Map<string, OpenChunk>();
-    const texts: ChunkText[] = [];
-    const deadLetters: DeadLetterEntry[] = [];
-    let dataBytes = 0;
-    for (const record of records) {
-      dataBytes += record.data.byteLength;
-      const result = this.decoder.decode(record);
-      if (!result.ok) {
-        deadLetters.push(deadLetterEntry(record, 'decode_failed', result.error));
-        continue;
-      }
-      for (const event of result.events) {
-        for (const sink of this.sinks) {
-          if (!sink.filter.accepts(event.type, event.format, record.streamName)) continue;
-          let line: string;
-          let bytes: number;
-          let kind: OutputKind;
-          let shapeId: string | null;
-          let directory: string;
-          try {
-            const encoded = sink.encoder.encode(event);
-            ({ line, bytes, kind } = encoded);
-            shapeId = encoded.shape?.id ?? null;
-            directory = sink.layout.directory(event, kind);
-          } catch (error) {
-            // As the sink's own write would: it cannot take the event (see ShardPipeline.refuse).
-            const reason = `sink ${sink.spec.name} could not take the event: ${errorMessage(error)}`;
-            deadLetters.push(deadLetterEntry(record, 'sink_rejected', reason, sink.spec.name));
-            continue;
-          }
-          // chunkerSpec takes CSV and JSON Lines sinks only.
-          if (kind === 'parquet') throw new Error('unreachable: a Parquet row in a page chunk');
-          const arrivalMs = record.approximateArrivalTimestamp.getTime();
-          const arrivalHour = Math.floor(arrivalMs / HOUR_MS);
-          const key = `${sink.index}|${kind}|${shapeId ?? ''}|${arrivalHour}|${directory}`;
-          let chunk = open.get(key);
-          if (
-            chunk &&
-            (chunk.lines.length >= sink.spec.maxEvents || chunk.bytes + bytes > sink.spec.maxBytes)
-          ) {
-            texts.push(closeChunk(chunk));
-            chunk = undefined;
-          }
-          if (!chunk) {
-            chunk = {
-              sink,
-              kind,
-              shapeId,
-              directory,
-              arrivalHour,
-              firstArrivalMs: arrivalMs,
-              oldestArrivalMs: arrivalMs,
-              lines: [],
-              bytes: 0,
-            };
-            open.set(key, chunk);
-          }
-          chunk.lines.push(line);
-          chunk.bytes += bytes;
-          if (arrivalMs < chunk.oldestArrivalMs) chunk.oldestArrivalMs = arrivalMs;
-        }
-      }
-    }
-    for (const chunk of open.values()) if (chunk.lines.length > 0) texts.push(closeChunk(chunk));
-    // Compressed here, on libuv's threads, as the objects store them: what the main thread
-    // then holds, and hands over, is a page's compressed bytes.
-    const chunks = await Promise.all(texts.map((text) => this.stored(text)));
-    const first = all[0];
-    const last = records[records.length - 1];
-    return {
-      parsed: true,
-      ...page,
-      pageUserRecords: all.length,
-      pageDataBytes,
-      firstSequenceNumber: first ? first.sequenceNumber : null,
-      userRecords: records.length,
-      dataBytes,
-      lastArrivalMs: last ? last.approximateArrivalTimestamp.getTime() : null,
-      last: last
-        ? { sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber }
-        : null,
-      chunks,
-      deadLetters,
-    };
+    const encoding = new PageEncoding(this.decoder, this.sinks, skipThrough);
+    for (const record of all) encoding.add(record);
+    return this.finish(encoding, page);
+  }
+
+  /**
+   * The page's chunks compressed, on libuv's threads, as the objects store them: what the
+   * main thread then holds, and hands over, is a page's compressed bytes. Only their
+   * bytes wait for zlib (the thread reads its next page meanwhile).
+   */
+  private async finish(encoding: PageEncoding, page: PageHead): Promise<ChunkedPage> {
+    const { inputs, ...answer } = encoding.finish(page);
+    const chunks = await Promise.all(inputs.map((input) => this.stored(input)));
+    return { ...answer, chunks };
   }
 
   /** The chunk with its lines as its object stores them: a gzip member, or UTF-8 bytes. */
-  private async stored({ text, ...chunk }: ChunkText): Promise<PageChunk> {
+  private async stored({ utf8, ...chunk }: ChunkInput): Promise<PageChunk> {
     const sink = this.sinks[chunk.sinkIndex];
     if (!sink) throw new Error(`unreachable: no sink ${chunk.sinkIndex}`);
-    const utf8 = Buffer.from(text);
     const stored =
       sink.spec.encoding.layout.compression === 'gzip'
         ? await deterministicGzip(utf8, sink.spec.gzipLevel)
         : utf8;
-    // Bytes of their own: a small Buffer may be a view of Node's shared pool, which the
-    // structured clone to the main thread would copy whole.
-    return { ...chunk, body: new Uint8Array(stored) };
+    // Bytes of their own, to be transferred to the main thread (decode-worker): a small
+    // Buffer may be a view of Node's shared pool, and zlib's output of a larger buffer.
+    const own = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength;
+    const body = own ? new Uint8Array(stored.buffer) : new Uint8Array(stored);
+    if (stored !== utf8) releaseNow(utf8);
+    if (!own) releaseNow(stored);
+    return { ...chunk, body };
   }
 }
 
-/** A chunk's lines joined, before they are stored as its body. */
-type ChunkText = Omit<PageChunk, 'body'> & { readonly text: string };
+type PageHead = Pick<ChunkedPage, 'nextIterator' | 'millisBehindLatest' | 'kinesisRecords'>;
 
-/** The chunk's lines as one string; its entry is left empty for the next lines of the key. */
-function closeChunk(chunk: OpenChunk): ChunkText {
-  const closed: ChunkText = {
+/** One page's user records, taken one at a time: its counters and its open chunks. */
+class PageEncoding {
+  private pageUserRecords = 0;
+  private pageDataBytes = 0;
+  private firstSequenceNumber: string | null = null;
+  private userRecords = 0;
+  private dataBytes = 0;
+  private last: RecordPosition | null = null;
+  private lastArrivalMs: number | null = null;
+  /** Still skipping records at or below skipThrough (recordsAfter, one record at a time). */
+  private skipping: boolean;
+  private readonly open = new Map<string, OpenChunk>();
+  private readonly inputs: ChunkInput[] = [];
+  private readonly deadLetters: DeadLetterEntry[] = [];
+
+  constructor(
+    private readonly decoder: Decoder,
+    private readonly sinks: readonly SinkChunking[],
+    private readonly skipThrough: RecordPosition | null,
+  ) {
+    this.skipping = skipThrough !== null;
+  }
+
+  add(record: UserRecord): void {
+    this.pageUserRecords += 1;
+    this.pageDataBytes += record.data.byteLength;
+    if (this.firstSequenceNumber === null) this.firstSequenceNumber = record.sequenceNumber;
+    if (this.skipping && this.skipThrough) {
+      if (comparePositions(record, this.skipThrough) <= 0) return;
+      this.skipping = false;
+    }
+    this.userRecords += 1;
+    this.dataBytes += record.data.byteLength;
+    const arrivalMs = record.approximateArrivalTimestamp.getTime();
+    this.last = {
+      sequenceNumber: record.sequenceNumber,
+      subSequenceNumber: record.subSequenceNumber,
+    };
+    this.lastArrivalMs = arrivalMs;
+    const result = this.decoder.decode(record);
+    if (!result.ok) {
+      this.deadLetters.push(deadLetterEntry(record, 'decode_failed', result.error));
+      return;
+    }
+    for (const event of result.events) {
+      for (const sink of this.sinks) {
+        if (!sink.filter.accepts(event.type, event.format, record.streamName)) continue;
+        let line: string;
+        let bytes: number;
+        let kind: OutputKind;
+        let shapeId: string | null;
+        let directory: string;
+        try {
+          const encoded = sink.encoder.encode(event);
+          ({ line, bytes, kind } = encoded);
+          shapeId = encoded.shape?.id ?? null;
+          directory = sink.layout.directory(event, kind);
+        } catch (error) {
+          // As the sink's own write would: it cannot take the event (see ShardPipeline.refuse).
+          const reason = `sink ${sink.spec.name} could not take the event: ${errorMessage(error)}`;
+          this.deadLetters.push(deadLetterEntry(record, 'sink_rejected', reason, sink.spec.name));
+          continue;
+        }
+        // chunkerSpec takes CSV and JSON Lines sinks only.
+        if (kind === 'parquet') throw new Error('unreachable: a Parquet row in a page chunk');
+        const arrivalHour = Math.floor(arrivalMs / HOUR_MS);
+        const key = `${sink.index}|${kind}|${shapeId ?? ''}|${arrivalHour}|${directory}`;
+        let chunk = this.open.get(key);
+        if (
+          chunk &&
+          (chunk.events >= sink.spec.maxEvents || chunk.text.length + bytes > sink.spec.maxBytes)
+        ) {
+          this.inputs.push(closeChunk(chunk));
+          chunk = undefined;
+        }
+        if (!chunk) {
+          chunk = {
+            sink,
+            kind,
+            shapeId,
+            directory,
+            arrivalHour,
+            firstArrivalMs: arrivalMs,
+            oldestArrivalMs: arrivalMs,
+            text: new LineBytes(),
+            events: 0,
+          };
+          this.open.set(key, chunk);
+        }
+        chunk.text.write(line, bytes);
+        chunk.events += 1;
+        if (arrivalMs < chunk.oldestArrivalMs) chunk.oldestArrivalMs = arrivalMs;
+      }
+    }
+  }
+
+  /** The page's answer, its chunks as UTF-8 still to be stored; the lines are let go. */
+  finish(page: PageHead): Omit<ChunkedPage, 'chunks'> & { readonly inputs: ChunkInput[] } {
+    for (const chunk of this.open.values()) {
+      if (chunk.events > 0) this.inputs.push(closeChunk(chunk));
+    }
+    this.open.clear();
+    const inputs = this.inputs.splice(0);
+    return {
+      parsed: true,
+      ...page,
+      pageUserRecords: this.pageUserRecords,
+      pageDataBytes: this.pageDataBytes,
+      firstSequenceNumber: this.firstSequenceNumber,
+      userRecords: this.userRecords,
+      dataBytes: this.dataBytes,
+      lastArrivalMs: this.lastArrivalMs,
+      last: this.last,
+      deadLetters: this.deadLetters,
+      inputs,
+    };
+  }
+}
+
+/** A chunk's lines as UTF-8, to be stored. */
+type ChunkInput = Omit<PageChunk, 'body'> & { readonly utf8: Buffer };
+
+/** The chunk's lines, its own bytes; its entry is left empty for the next lines of the key. */
+function closeChunk(chunk: OpenChunk): ChunkInput {
+  const bytes = chunk.text.length;
+  const closed: ChunkInput = {
     sinkIndex: chunk.sink.index,
     kind: chunk.kind,
     shapeId: chunk.shapeId,
@@ -266,11 +331,10 @@ function closeChunk(chunk: OpenChunk): ChunkText {
     arrivalHour: chunk.arrivalHour,
     firstArrivalMs: chunk.firstArrivalMs,
     oldestArrivalMs: chunk.oldestArrivalMs,
-    text: chunk.lines.join(''),
-    events: chunk.lines.length,
-    bytes: chunk.bytes,
+    utf8: chunk.text.take(),
+    events: chunk.events,
+    bytes,
   };
-  chunk.lines = [];
-  chunk.bytes = 0;
+  chunk.events = 0;
   return closed;
 }

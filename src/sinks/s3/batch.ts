@@ -1,4 +1,5 @@
 import type { AckHandle } from '../../core/ack.js';
+import { releaseNow } from '../../core/release-now.js';
 import type { CsvShape } from '../../core/csv-shape.js';
 import type { LineChunk } from '../sink.js';
 import { PendingBatch } from '../pending-batch.js';
@@ -89,6 +90,12 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
   async streamedBody(): Promise<Buffer | null> {
     if (this.parts) return Buffer.concat(this.parts);
     return this.gzip ? this.gzip.finish() : null;
+  }
+
+  /** After the object is stored: its chunks' bytes are freed now (see releaseNow). */
+  releaseStoredBytes(): void {
+    for (const part of this.parts ?? []) releaseNow(part);
+    this.parts = null;
   }
 
   private startGzip(): void {

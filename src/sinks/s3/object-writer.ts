@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { RetryConfig, S3SinkConfig } from '../../config/schema.js';
+import { releaseNow } from '../../core/release-now.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RelayMetrics } from '../../observability/metrics.js';
 import { deliverBatch, type BatchDeliveryContext } from '../batch-delivery.js';
@@ -80,10 +81,19 @@ export class S3ObjectWriter {
       sink: this.settings.sinkName,
     });
     const body = await this.body(batch);
+    let uploaded = false;
     await deliverBatch(this.delivery, batch, { key }, async () => {
       await this.upload(key, body, batch);
+      uploaded = true;
       return body.byteLength;
     });
+    if (uploaded) {
+      // Stored: the object's bytes are freed now rather than at a full collection of the
+      // main thread, which allocates too little between them when threads encode (see
+      // releaseNow). Only after a completed upload: a call given up on may still be sending.
+      releaseNow(body);
+      batch.releaseStoredBytes();
+    }
     stopTimer();
   }
 
