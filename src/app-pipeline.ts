@@ -2,7 +2,11 @@ import { configuredStreams, type RelayConfig, type SinkConfig } from './config/s
 import type { DecoderOptions } from './decode/index.js';
 import type { Logger } from './observability/logger.js';
 import { Router } from './pipeline/router.js';
-import { DecodePool, workerThreadCount } from './pipeline/workers/decode-pool.js';
+import {
+  DecodePool,
+  mainThreadTakesPages,
+  workerThreadCount,
+} from './pipeline/workers/decode-pool.js';
 import { decodeWorkerSpec, type DecodeWorkerSpec } from './pipeline/workers/worker-spec.js';
 import type { SinkSet } from './sinks/create-sinks.js';
 
@@ -97,11 +101,21 @@ export function startDecodePool(
     return null;
   }
   const { threads, spec } = plan;
+  const mainThreadToo = Boolean(spec.chunks) && mainThreadTakesPages(threads);
   options.log.info(
-    { workerThreads: threads, wholePages: Boolean(spec.chunks) },
+    {
+      workerThreads: threads,
+      wholePages: Boolean(spec.chunks),
+      mainThreadTakesPages: mainThreadToo,
+    },
     spec.chunks
       ? 'reading, decoding and encoding whole pages on worker threads'
       : 'decoding and encoding on worker threads',
   );
-  return new DecodePool({ threads, spec, log: options.log.child({ component: 'decode-pool' }) });
+  return new DecodePool({
+    threads,
+    spec,
+    log: options.log.child({ component: 'decode-pool' }),
+    mainThreadTakesPages: mainThreadToo,
+  });
 }

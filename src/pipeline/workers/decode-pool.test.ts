@@ -1,8 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PINPOINT_APP_EVENT, AIRSHIP_LOCATION, userRecord } from '../../decode/fixtures/samples.js';
 import { createLogger } from '../../observability/logger.js';
 import { containerCpuLimit } from '../../core/cpu-limit.js';
-import { DecodePool, workerThreadCount } from './decode-pool.js';
+import { getRecordsBody } from '../../../test/support/kinesis-record.js';
+import { DecodePool, mainThreadTakesPages, workerThreadCount } from './decode-pool.js';
+import { PageChunker, type PageAnswer } from './page-chunker.js';
 import { PageDecoder } from './page-decoder.js';
 import { unpackResults } from './page-codec.js';
 import { packPage } from './page-codec.js';
@@ -59,6 +62,97 @@ describe('DecodePool: pages decoded on worker threads', () => {
     await expect(pool.decode(page(['a', 'crash-the-worker']))).rejects.toThrow();
     const results = await pool.decode(page(['a', 'b']));
     expect(results.map((result) => result.ok)).toEqual([true, true]);
+  });
+});
+
+describe('DecodePool: whole pages', () => {
+  const chunkSpec: DecodeWorkerSpec = {
+    ...spec,
+    chunks: {
+      decodeFormat: 'auto',
+      streamInIds: false,
+      sinks: [
+        {
+          name: 'events',
+          filter: { eventTypes: [], formats: [] },
+          encoding: {
+            format: 'csv',
+            verbatimJson: false,
+            layout: { layout: 'hourly', sinkName: 'events', prefix: 'p/', compression: 'gzip' },
+          },
+          maxEvents: 10_000,
+          maxBytes: 64 << 20,
+          gzipLevel: 6,
+        },
+      ],
+    },
+  };
+  const body = (shard: number) =>
+    new Uint8Array(
+      getRecordsBody(
+        Array.from({ length: 50 }, (_, n) => ({
+          SequenceNumber: String(49_000_000_000_000_000n + BigInt(shard * 1000 + n)),
+          ApproximateArrivalTimestamp: new Date(Date.UTC(2024, 2, 1, 12)),
+          Data: Buffer.from(JSON.stringify(PINPOINT_APP_EVENT)),
+          PartitionKey: `pk-${n}`,
+        })),
+      ),
+    ).buffer;
+  const task = (shard: number) => ({
+    body: body(shard),
+    streamName: 'events',
+    shardId: `shardId-${shard}`,
+    skipThrough: null,
+  });
+  const lines = (answer: PageAnswer) =>
+    answer.parsed
+      ? answer.chunks.map((chunk) => gunzipSync(chunk.body).toString()).join('')
+      : 'unparsed';
+
+  let pool: DecodePool | null = null;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await pool?.close();
+    pool = null;
+  });
+
+  it('reads pages on the main thread too while every thread is busy, answering the same', async () => {
+    const onMainThread = vi.spyOn(PageChunker.prototype, 'chunkPage');
+    pool = new DecodePool({
+      threads: 1,
+      spec: chunkSpec,
+      log: createLogger('silent'),
+      mainThreadTakesPages: true,
+    });
+    const shards = Array.from({ length: 8 }, (_, shard) => shard);
+    const answers = await Promise.all(shards.map((shard) => pool!.chunkPage(task(shard))));
+    const here = new PageChunker(chunkSpec.chunks!);
+    for (const [shard, answer] of answers.entries()) {
+      expect(lines(answer)).toBe(lines(await here.chunkPage(task(shard))));
+      expect(answer).toMatchObject({ parsed: true, userRecords: 50 });
+    }
+    // The thread takes two pages at a time and a third waits: the rest came here (the spy
+    // sees this thread's calls only; `here` made 8 of them).
+    expect(onMainThread.mock.calls.length - shards.length).toBeGreaterThan(0);
+  });
+
+  it('leaves every page to the threads where the main thread takes none', async () => {
+    const onMainThread = vi.spyOn(PageChunker.prototype, 'chunkPage');
+    pool = new DecodePool({ threads: 1, spec: chunkSpec, log: createLogger('silent') });
+    const answers = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((shard) => pool!.chunkPage(task(shard))),
+    );
+    expect(answers.every((answer) => answer.parsed && answer.userRecords === 50)).toBe(true);
+    expect(onMainThread).not.toHaveBeenCalled();
+  });
+
+  it('lets the main thread take pages only where the threads leave it a core', () => {
+    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null })).toBe(true);
+    expect(mainThreadTakesPages(2, { parallelism: 2, limit: null })).toBe(false);
+    expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1.5 })).toBe(true);
+    expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1 })).toBe(false);
+    expect(mainThreadTakesPages(3, { parallelism: 4, limit: null })).toBe(true);
+    expect(mainThreadTakesPages(0, { parallelism: 4, limit: null })).toBe(false);
   });
 });
 

@@ -5,7 +5,12 @@ import { errorMessage } from '../../core/errors.js';
 import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import { packPage, unpackResults, type WorkerRecordResult } from './page-codec.js';
-import type { PageAnswer, PageChunkerSpec, PageTask } from './page-chunker.js';
+import {
+  PageChunker,
+  type PageAnswer,
+  type PageChunkerSpec,
+  type PageTask,
+} from './page-chunker.js';
 import type { DecodeWorkerSpec } from './worker-spec.js';
 
 const WORKER_YOUNG_GENERATION_MB = 8;
@@ -15,6 +20,11 @@ export interface DecodePoolOptions {
   readonly threads: number;
   readonly spec: DecodeWorkerSpec;
   readonly log: Logger;
+  /**
+   * With whole pages: the main thread reads a page itself when every thread is busy
+   * (mainThreadTakesPages says where it may).
+   */
+  readonly mainThreadTakesPages?: boolean;
   /** The worker module; tests substitute one that misbehaves on purpose. */
   readonly worker?: URL;
 }
@@ -29,10 +39,14 @@ export class DecodePool {
   private readonly pool: Piscina<ArrayBuffer | PageTask, ArrayBuffer | PageAnswer>;
   /** Set when whole pages go to the threads (every sink takes chunks: see DecodeWorkerSpec). */
   readonly chunks: PageChunkerSpec | null;
+  /** Set where the main thread reads pages too (DecodePoolOptions.mainThreadTakesPages). */
+  private readonly mainChunker: PageChunker | null;
 
   constructor(options: DecodePoolOptions) {
     const worker = options.worker ?? defaultWorker();
     this.chunks = options.spec.chunks ?? null;
+    this.mainChunker =
+      this.chunks && options.mainThreadTakesPages ? new PageChunker(this.chunks) : null;
     this.pool = new Piscina({
       filename: worker.href,
       minThreads: options.threads,
@@ -89,6 +103,10 @@ export class DecodePool {
    * Rejects when the worker failed; nothing of the page was routed then.
    */
   async chunkPage(task: PageTask): Promise<PageAnswer> {
+    // Every thread has its pages in hand and another waits: where the threads leave a core
+    // to the main thread, it reads this one itself. With one thread on 2 cores the thread
+    // alone was the limit while most of the second core stayed idle (docs/performance.md).
+    if (this.mainChunker && this.pool.queueSize > 0) return this.mainChunker.chunkPage(task);
     const answer = await this.pool.run(task, { transferList: [task.body] });
     if (answer instanceof ArrayBuffer)
       throw new Error('a decode worker answered a body with records');
@@ -127,14 +145,33 @@ export const BUDGET_BYTES_PER_AUTO_THREAD = 64 * 1024 * 1024;
 export function workerThreadCount(
   setting: 'auto' | number,
   maxConcurrentReads: number,
-  cpus: { parallelism: number; limit: number | null } = {
-    parallelism: availableParallelism(),
-    limit: containerCpuLimit(),
-  },
+  cpus: CpuCount = { parallelism: availableParallelism(), limit: containerCpuLimit() },
   budgetBytes: number = BUDGET_BYTES_PER_AUTO_THREAD,
 ): number {
   if (setting !== 'auto') return setting;
-  const usable = Math.min(cpus.parallelism, Math.ceil(cpus.limit ?? Number.POSITIVE_INFINITY));
+  const usable = usableCores(cpus);
   const byMemory = Math.floor(budgetBytes / BUDGET_BYTES_PER_AUTO_THREAD);
   return Math.max(0, Math.min(usable - 1, maxConcurrentReads, byMemory));
+}
+
+/**
+ * Whether the main thread may read whole pages as well when the threads are all busy: where
+ * the threads leave it a core of its own (one thread on 2 cores, say), not where they take
+ * them all (two threads on 2 cores read fewer records per second with its help).
+ */
+export function mainThreadTakesPages(
+  threads: number,
+  cpus: CpuCount = { parallelism: availableParallelism(), limit: containerCpuLimit() },
+): boolean {
+  return threads > 0 && threads + 1 <= usableCores(cpus);
+}
+
+interface CpuCount {
+  readonly parallelism: number;
+  /** The container's CPU limit (cores, possibly fractional), if it has one. */
+  readonly limit: number | null;
+}
+
+function usableCores(cpus: CpuCount): number {
+  return Math.min(cpus.parallelism, Math.ceil(cpus.limit ?? Number.POSITIVE_INFINITY));
 }
