@@ -341,17 +341,23 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
 
   it('a LATEST loop whose first subscriptions fail re-subscribes where it began, not at the new tip: a record put meanwhile is delivered (HTTP/2 front)', async () => {
     const stream = await newStream();
-    const rejectedBefore = front.counters.rejected;
-    front.options.rejectNext = [
-      'ResourceInUseException',
-      'ResourceInUseException',
-      'ResourceInUseException',
-    ];
-    const started = startConsumer(stream, 'LATEST', uniqueName('efo-latest-retry'), h2);
+    const consumerName = uniqueName('efo-latest-retry');
+    // Refusals of this test's consumer only: other tests' loops share the front, and one
+    // of them taking a refusal made this test put its record before its own loop began.
+    let refused = 0;
+    front.options.rejectAt = (_position, subscriber) => {
+      const ours = subscriber.ConsumerARN.split('/consumer/')[1]?.split(':')[0] === consumerName;
+      if (!ours || refused >= 3) {
+        return undefined;
+      }
+      refused += 1;
+      return 'ResourceInUseException';
+    };
+    const started = startConsumer(stream, 'LATEST', consumerName, h2);
     try {
       await eventually(
         'the first subscription refused',
-        async () => (front.counters.rejected > rejectedBefore ? true : undefined),
+        async () => (refused > 0 ? true : undefined),
         30_000,
         10,
       );
@@ -367,8 +373,9 @@ describe('the fan-out shard loop under faults (kinesis-local)', () => {
         100,
       );
       expect(started.processor.sequences()).toEqual([record]);
+      expect(refused).toBe(3);
     } finally {
-      front.options.rejectNext = [];
+      front.options.rejectAt = undefined;
     }
   });
 

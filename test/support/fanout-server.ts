@@ -49,8 +49,14 @@ export interface FanoutServerOptions {
    * an event and without an error, when this says so (a server closing it early).
    */
   endEmpty?: (position: { Type: string; SequenceNumber?: string }) => boolean;
-  /** Refuses every SubscribeToShard from a starting position with the error it names. */
-  rejectAt?: (position: { Type: string; SequenceNumber?: string }) => string | undefined;
+  /**
+   * Refuses every SubscribeToShard from a starting position (of the consumer it names)
+   * with the error it names.
+   */
+  rejectAt?: (
+    position: { Type: string; SequenceNumber?: string },
+    subscriber: { ConsumerARN: string; ShardId: string },
+  ) => string | undefined;
   /**
    * How long a caught-up subscription waits before asking kinesis-local again (default
    * 200 ms), unless a put through this server wakes it first.
@@ -147,7 +153,7 @@ export async function startFanoutServer(options: FanoutServerOptions): Promise<F
       StartingPosition: { Type: string; SequenceNumber?: string; Timestamp?: number };
     };
     counters.subscriptions += 1;
-    const refusal = options.rejectNext?.shift() ?? options.rejectAt?.(body.StartingPosition);
+    const refusal = options.rejectNext?.shift() ?? options.rejectAt?.(body.StartingPosition, body);
     if (refusal) {
       // As AWS refuses a subscription: an AWS JSON error, no event stream.
       counters.rejected += 1;
