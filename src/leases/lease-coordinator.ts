@@ -243,15 +243,23 @@ export class LeaseCoordinator {
     await this.releaser.release(leaseKey, this.stopped);
   }
 
-  /** Shutdown: gives up every held lease, to receivers chosen from a fresh scan. */
+  /**
+   * Shutdown: gives up every held lease, to receivers chosen from a fresh scan, and passes
+   * on the leases in our name not taken yet (LeaseReleaser.passOnUnclaimed).
+   */
   async releaseAll(): Promise<void> {
-    await this.scan().catch((error: unknown) =>
+    const fresh = await this.scan().catch((error: unknown) => {
       this.log.warn(
         { err: errorMessage(error) },
         'reading the lease table before releasing failed; receivers from the latest scan',
-      ),
-    );
-    await this.releaser.releaseAll(this.stopped);
+      );
+      return null;
+    });
+    try {
+      await this.releaser.releaseAll(this.stopped);
+    } finally {
+      if (fresh && this.stopped) await this.releaser.passOnUnclaimed(fresh);
+    }
   }
 
   /** Shutdown: watches the receivers take what we released (see LeaseReleaser). */

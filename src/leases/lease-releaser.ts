@@ -64,6 +64,63 @@ export class LeaseReleaser {
   }
 
   /**
+   * Shutdown, after `releaseAll`: the leases in our name that this process does not hold,
+   * from `scan`. A handoff we asked for and the owner has not finished is withdrawn (the
+   * lease stays with that owner); one finished, or a lease given to us, that we have not
+   * taken yet goes to a live worker as our own would (or to nobody). Left alone, either
+   * waited in our name for the failover time after we were gone: a worker stopped right
+   * after a rebalancing left its shards unread that long (chaos: scale 3 → 2).
+   */
+  async passOnUnclaimed(scan: readonly Lease[]): Promise<void> {
+    const { workerId } = this.options;
+    const unclaimed = scan.filter(
+      (lease) =>
+        lease.leaseOwner === workerId &&
+        lease.checkpoint !== 'SHARD_END' &&
+        !this.renewer.holds(lease.leaseKey) &&
+        this.belongs(lease),
+    );
+    await Promise.all(unclaimed.map((lease) => this.passOn(lease)));
+  }
+
+  private async passOn(seen: Lease): Promise<void> {
+    const { workerId } = this.options;
+    let lease: Lease | null = seen;
+    // A race with the owner finishing its handoff changes the case: read and try again.
+    for (let attempt = 0; attempt < 3 && lease; attempt += 1) {
+      if (lease.leaseOwner !== workerId || this.renewer.holds(lease.leaseKey)) return;
+      const key: string = lease.leaseKey;
+      try {
+        if (lease.checkpointOwner) {
+          await this.store.withdrawHandoff(key, workerId, lease.checkpointOwner);
+          this.log.info(
+            { shardId: key, owner: lease.checkpointOwner },
+            'stopping: a handoff asked for this worker is withdrawn',
+          );
+          return;
+        }
+        const receiver = this.chooseReceiver();
+        if (receiver === null) await this.store.release(key, workerId, lease.leaseCounter);
+        else {
+          await this.store.assign(key, workerId, lease.leaseCounter, receiver);
+          this.given.set(key, { receiver, counter: lease.leaseCounter + 1 });
+        }
+        this.log.info(
+          { shardId: key, nextOwner: receiver ?? undefined },
+          'stopping: a lease given to this worker and not taken yet is passed on',
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) {
+          this.log.warn({ shardId: key, err: errorMessage(error) }, 'passing a lease on failed');
+          return;
+        }
+        lease = await this.store.getLease(key).catch(() => null);
+      }
+    }
+  }
+
+  /**
    * Waits (until `deadline`, monotonic) for the workers given leases on shutdown to take
    * them. A receiver that has not taken its lease within two claim intervals is stopping
    * too (several replicas stopping at once) or gone: the lease goes to another live

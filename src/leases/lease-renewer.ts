@@ -167,8 +167,18 @@ export class LeaseRenewer {
     await this.write(shardId, async (lease) => {
       const { workerId } = this.options;
       if (lease.handoffTo !== null) {
-        await this.store.completeHandoff(shardId, workerId, lease.counter);
-        this.log.info({ shardId, nextOwner: lease.handoffTo }, 'lease handed over');
+        try {
+          await this.store.completeHandoff(shardId, workerId, lease.counter);
+          this.log.info({ shardId, nextOwner: lease.handoffTo }, 'lease handed over');
+        } catch (error) {
+          // The worker that asked withdrew its request (it is stopping: withdrawHandoff):
+          // the lease is ours again, not held here any more, and our claim pass takes it.
+          if (!isConditionFailure(error) || !(await this.withdrawnToUs(shardId))) throw error;
+          this.log.info(
+            { shardId, asker: lease.handoffTo },
+            'the handoff was withdrawn: the lease stays with this worker and is taken again',
+          );
+        }
       } else {
         try {
           if (receiver !== null && receiver !== workerId)
@@ -190,6 +200,12 @@ export class LeaseRenewer {
       return written;
     });
     return written;
+  }
+
+  /** Whether a lease whose handoff we were finishing is ours again, with no handoff. */
+  private async withdrawnToUs(shardId: string): Promise<boolean> {
+    const lease = await this.store.getLease(shardId).catch(() => null);
+    return lease?.leaseOwner === this.options.workerId && !lease.checkpointOwner;
   }
 
   /** The worker a graceful handoff of this lease goes to, if one was asked. */

@@ -21,6 +21,7 @@ import {
   releaseUpdate,
   renewUpdate,
   requestHandoffUpdate,
+  withdrawHandoffUpdate,
   takeUpdate,
   updateNames,
   renewal,
@@ -181,6 +182,11 @@ export class LeaseStore {
   /** The owner handing a lease over is done (lease-updates.ts: completeHandoffUpdate). */
   async completeHandoff(shardId: string, owner: string, expectedCounter: number): Promise<void> {
     await this.update(shardId, completeHandoffUpdate(owner, expectedCounter));
+  }
+
+  /** Withdraws a handoff we asked for (lease-updates.ts: withdrawHandoffUpdate). */
+  async withdrawHandoff(shardId: string, asker: string, currentOwner: string): Promise<void> {
+    await this.update(shardId, withdrawHandoffUpdate(asker, currentOwner));
   }
 
   /** Takes a lease whose counter we last saw at `lease.leaseCounter`; returns the new one. */

@@ -78,6 +78,22 @@ export function completeHandoffUpdate(owner: string, expectedCounter: number): L
   };
 }
 
+/**
+ * The worker that asked for a handoff withdraws it (it is stopping before it took the
+ * lease): `leaseOwner` is the owner handing over again and the marker goes. The counter
+ * is left alone, so that owner's renewals go on; if it had already stopped reading for the
+ * handoff, its completion finds the lease its own and its claim pass takes it again
+ * (LeaseRenewer.release). Conditional on the handoff still being ours and in progress.
+ */
+export function withdrawHandoffUpdate(asker: string, currentOwner: string): LeaseUpdate {
+  return {
+    update: 'SET #owner = :current REMOVE #checkpointOwner',
+    condition: '#owner = :asker AND #checkpointOwner = :current',
+    values: { ':asker': asker, ':current': currentOwner },
+    names: { '#checkpointOwner': A.checkpointOwner },
+  };
+}
+
 /** Takes a lease whose counter we last saw (expired, unowned or stolen). */
 export function takeUpdate(lease: Lease, newOwner: string): LeaseUpdate {
   return {

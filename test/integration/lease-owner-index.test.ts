@@ -225,6 +225,89 @@ describe("KCL 3's owner index on the lease table", () => {
     );
   });
 
+  /** worker-a holds 4 leases; worker-b starts and asks for one at its start pass. */
+  async function askedForOne(table: string): Promise<{ a: Worker; b: Worker; key: string }> {
+    const [a] = await workersWith(table, ['worker-a', 'worker-a', 'worker-a', 'worker-a']);
+    if (!a) throw new Error('one worker expected');
+    const b = await startWorker(table, 'worker-b');
+    const asked = (await new LeaseStore(test.clients.dynamo, table).listLeases()).filter(
+      (row) => row.leaseOwner === 'worker-b',
+    );
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ checkpointOwner: 'worker-a' });
+    return { a, b, key: asked[0]?.leaseKey ?? '' };
+  }
+
+  it('a worker stopping withdraws a handoff it asked for: the lease stays with its owner, which goes on renewing it', async () => {
+    const table = uniqueName('owner-index');
+    const { a, b, key } = await askedForOne(table);
+    await b.coordinator.stop();
+    await b.coordinator.releaseAll();
+    const store = new LeaseStore(test.clients.dynamo, table);
+    const row = await store.getLease(key);
+    expect(row?.leaseOwner).toBe('worker-a');
+    expect(row?.checkpointOwner ?? null).toBeNull();
+    // worker-a's renewals go on (the withdrawal leaves the counter alone).
+    await eventually(
+      'worker-a to renew the lease after the withdrawal',
+      async () =>
+        ((await store.getLease(key))?.leaseCounter ?? 0) > (row?.leaseCounter ?? 0) || undefined,
+      10_000,
+      100,
+    );
+    expect(a.renewer.holds(key)).toBe(true);
+  });
+
+  it('an owner that stopped reading for a handoff withdrawn meanwhile takes the lease again', async () => {
+    const table = uniqueName('owner-index');
+    const { a, b, key } = await askedForOne(table);
+    await eventually(
+      'worker-a to notice the handoff at a renewal',
+      () => Promise.resolve(a.renewer.handoffTarget(key) === 'worker-b' || undefined),
+      10_000,
+      50,
+    );
+    await b.coordinator.stop();
+    await b.coordinator.releaseAll();
+    // What the shard loop does once it stopped for the handoff (app: the handoff listener).
+    await a.coordinator.release(key);
+    await eventually(
+      'worker-a to take the lease again',
+      () => Promise.resolve(a.renewer.holds(key) || undefined),
+      10_000,
+      50,
+    );
+    expect(a.acquired.filter((taken) => taken === key)).toHaveLength(2);
+    expect(await new LeaseStore(test.clients.dynamo, table).getLease(key)).toMatchObject({
+      leaseOwner: 'worker-a',
+    });
+  });
+
+  it('a lease handed over to a worker that stops before taking it goes to a live worker', async () => {
+    const table = uniqueName('owner-index');
+    const { a, b, key } = await askedForOne(table);
+    await eventually(
+      'worker-a to notice the handoff at a renewal',
+      () => Promise.resolve(a.renewer.handoffTarget(key) === 'worker-b' || undefined),
+      10_000,
+      50,
+    );
+    // worker-b is stopping: it takes nothing more; worker-a then finishes the handoff.
+    await b.coordinator.stop();
+    await a.coordinator.release(key);
+    const store = new LeaseStore(test.clients.dynamo, table);
+    expect(await store.getLease(key)).toMatchObject({ leaseOwner: 'worker-b' });
+    expect(b.renewer.holds(key)).toBe(false);
+    await b.coordinator.releaseAll();
+    await eventually(
+      'worker-a to take the lease passed on to it',
+      () => Promise.resolve(a.renewer.holds(key) || undefined),
+      10_000,
+      50,
+    );
+    expect(await store.getLease(key)).toMatchObject({ leaseOwner: 'worker-a' });
+  });
+
   it('a crashed worker’s leases are taken once expired, at the default take interval (2 x failover)', async () => {
     const table = uniqueName('owner-index');
     const seed = new LeaseStore(test.clients.dynamo, table);
