@@ -238,6 +238,15 @@ describe("KCL 3's owner index on the lease table", () => {
     return { a, b, key: asked[0]?.leaseKey ?? '' };
   }
 
+  /** worker-a has seen, at a renewal, that worker-b asked for the lease (it stops reading then). */
+  const noticedHandoff = (a: Worker, key: string) =>
+    eventually(
+      'worker-a to notice the handoff at a renewal',
+      () => Promise.resolve(a.renewer.handoffTarget(key) === 'worker-b' || undefined),
+      10_000,
+      50,
+    );
+
   it('a worker stopping withdraws a handoff it asked for: the lease stays with its owner, which goes on renewing it', async () => {
     const table = uniqueName('owner-index');
     const { a, b, key } = await askedForOne(table);
@@ -261,12 +270,7 @@ describe("KCL 3's owner index on the lease table", () => {
   it('an owner that stopped reading for a handoff withdrawn meanwhile takes the lease again', async () => {
     const table = uniqueName('owner-index');
     const { a, b, key } = await askedForOne(table);
-    await eventually(
-      'worker-a to notice the handoff at a renewal',
-      () => Promise.resolve(a.renewer.handoffTarget(key) === 'worker-b' || undefined),
-      10_000,
-      50,
-    );
+    await noticedHandoff(a, key);
     await b.coordinator.stop();
     await b.coordinator.releaseAll();
     // What the shard loop does once it stopped for the handoff (app: the handoff listener).
@@ -286,12 +290,7 @@ describe("KCL 3's owner index on the lease table", () => {
   it('a lease handed over to a worker that stops before taking it goes to a live worker', async () => {
     const table = uniqueName('owner-index');
     const { a, b, key } = await askedForOne(table);
-    await eventually(
-      'worker-a to notice the handoff at a renewal',
-      () => Promise.resolve(a.renewer.handoffTarget(key) === 'worker-b' || undefined),
-      10_000,
-      50,
-    );
+    await noticedHandoff(a, key);
     // worker-b is stopping: it takes nothing more; worker-a then finishes the handoff.
     await b.coordinator.stop();
     await a.coordinator.release(key);
