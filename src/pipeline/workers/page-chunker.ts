@@ -1,6 +1,5 @@
 import { errorMessage } from '../../core/errors.js';
 import { releaseNow } from '../../core/release-now.js';
-import { LineBytes } from './line-bytes.js';
 import { comparePositions, type RecordPosition, type UserRecord } from '../../core/record.js';
 import { createDecoder, csvShapeFor, type Decoder } from '../../decode/index.js';
 import { appendUserRecords } from '../../kinesis/deaggregate.js';
@@ -12,6 +11,7 @@ import { KeyLayout, type OutputKind } from '../../sinks/s3/key-layout.js';
 import type { DeadLetterEntry, LineChunk } from '../../sinks/sink.js';
 import { RouteFilter, type RouteFilterConfig } from '../router.js';
 import type { S3EncodingSettings } from '../../sinks/s3/encoding-settings.js';
+import { LineBytes } from './line-bytes.js';
 
 /**
  * A GetRecords page read, decoded and encoded off the main thread, answered as a few
@@ -207,8 +207,6 @@ class PageEncoding {
   private dataBytes = 0;
   private last: RecordPosition | null = null;
   private lastArrivalMs: number | null = null;
-  /** Still skipping records at or below skipThrough (recordsAfter, one record at a time). */
-  private skipping: boolean;
   private readonly open = new Map<string, OpenChunk>();
   private readonly inputs: ChunkInput[] = [];
   private readonly deadLetters: DeadLetterEntry[] = [];
@@ -216,18 +214,17 @@ class PageEncoding {
   constructor(
     private readonly decoder: Decoder,
     private readonly sinks: readonly SinkChunking[],
-    private readonly skipThrough: RecordPosition | null,
-  ) {
-    this.skipping = skipThrough !== null;
-  }
+    /** Records at or below it are skipped; null once one above it came (recordsAfter). */
+    private skipThrough: RecordPosition | null,
+  ) {}
 
   add(record: UserRecord): void {
     this.pageUserRecords += 1;
     this.pageDataBytes += record.data.byteLength;
     if (this.firstSequenceNumber === null) this.firstSequenceNumber = record.sequenceNumber;
-    if (this.skipping && this.skipThrough) {
+    if (this.skipThrough) {
       if (comparePositions(record, this.skipThrough) <= 0) return;
-      this.skipping = false;
+      this.skipThrough = null;
     }
     this.userRecords += 1;
     this.dataBytes += record.data.byteLength;
