@@ -1,5 +1,6 @@
 import type { GetRecordsCommandOutput, _Record } from '@aws-sdk/client-kinesis';
 import { isAscii } from 'node:buffer';
+import { type Json, scanGetRecordsBody } from './get-records-scan.js';
 
 /*
  * A GetRecords response body read by our own code. The SDK's generic JSON deserializer
@@ -10,9 +11,10 @@ import { isAscii } from 'node:buffer';
  * (get-records-body.test.ts compares both on recorded and edge-case responses).
  *
  * It only takes the plain case and returns null for anything else — a `__type` key, a
- * member of an unexpected type, child shards, non-ASCII text, base64 the SDK would
- * reject — and the caller hands those bytes to the SDK, so every unusual response, and
- * every error the SDK would raise, still comes from the SDK.
+ * member of an unexpected type, child shards, non-ASCII text, a backslash, base64 the SDK
+ * would reject — and the caller hands those bytes to the SDK, so every unusual response,
+ * and every error the SDK would raise, still comes from the SDK. The body is never one
+ * string: each record is parsed alone (get-records-scan.ts).
  *
  * The records' data is decoded into one buffer per page, each record's bytes a view of
  * it: one allocation per page instead of one per record (an own ArrayBuffer per record
@@ -23,9 +25,7 @@ import { isAscii } from 'node:buffer';
 
 export type GetRecordsBody = Omit<GetRecordsCommandOutput, '$metadata'>;
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-const BACKSLASH_U = Buffer.from('\\u');
+const BACKSLASH = 0x5c;
 const MINUS = '-'.charCodeAt(0);
 const UNDERSCORE = '_'.charCodeAt(0);
 
@@ -63,48 +63,25 @@ export function readGetRecordsBody(
   onRecord: (record: _Record) => void,
 ): GetRecordsPageHead | null {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // ASCII and no \u escape: every string in the document is ASCII, so base64 checks can
-  // work on bytes-as-characters (Node's base64 decoder reads only the low byte of a
-  // wider character, which the SDK's regular expression would reject).
-  if (buffer.byteLength === 0 || !isAscii(buffer) || buffer.includes(BACKSLASH_U)) return null;
-  let document: Json;
-  try {
-    document = JSON.parse(buffer.toString('latin1')) as Json;
-  } catch {
-    return null;
-  }
-  if (!isPlainObject(document)) return null;
-  const records = document['Records'];
-  const next = document['NextShardIterator'];
-  const behind = document['MillisBehindLatest'];
-  const children = document['ChildShards'];
-  if (
-    (records != null && !Array.isArray(records)) ||
-    (next != null && typeof next !== 'string') ||
-    (behind != null && typeof behind !== 'number') ||
-    // Child shards come once per shard, at its end: not worth a second reader.
-    children != null
-  ) {
-    return null;
-  }
-  let data: PageData | null = null;
-  if (records != null) {
-    data = new PageData(records);
-    for (let index = 0; index < records.length; index += 1) {
-      const record = readRecord(records[index] ?? null, data);
-      if (record === null) return null;
-      // The parsed record (its base64 text is most of the page) is read: let it go, so a
-      // scavenge during the rest of the page does not copy it (the array is our own).
-      records[index] = null;
-      onRecord(record);
-    }
-  }
+  // ASCII without a backslash: every string in the document is ASCII and ends at the next
+  // quote (the scanner's premise), and base64 checks can work on bytes-as-characters
+  // (Node's base64 decoder reads only the low byte of a wider character, which the SDK's
+  // regular expression would reject).
+  if (buffer.byteLength === 0 || !isAscii(buffer) || buffer.includes(BACKSLASH)) return null;
+  const data = new PageData(buffer.byteLength);
+  const page = scanGetRecordsBody(buffer, (value) => {
+    const record = readRecord(value, data);
+    if (record === null) return false;
+    onRecord(record);
+    return true;
+  });
+  if (page === null) return null;
   return {
-    ...(next != null ? { NextShardIterator: next } : {}),
-    ...(behind != null ? { MillisBehindLatest: behind } : {}),
-    hasRecords: records != null,
-    recordCount: records?.length ?? 0,
-    data: data?.bytes ?? null,
+    ...(page.nextShardIterator !== null ? { NextShardIterator: page.nextShardIterator } : {}),
+    ...(page.millisBehindLatest !== null ? { MillisBehindLatest: page.millisBehindLatest } : {}),
+    hasRecords: page.hasRecords,
+    recordCount: page.recordCount,
+    data: page.hasRecords ? data.bytes : null,
   };
 }
 
@@ -144,14 +121,15 @@ class PageData {
   readonly bytes: Buffer;
   private used = 0;
 
-  constructor(records: readonly Json[]) {
-    let total = 0;
-    for (const record of records) {
-      const data = isPlainObject(record) ? record['Data'] : undefined;
-      if (typeof data === 'string') total += Buffer.byteLength(data, 'base64');
-    }
+  /**
+   * Sized before the records are read (they are read one at a time), for the most a body
+   * of that many bytes can hold: base64 is 4 characters for 3 bytes. That is a fifth or so
+   * more than a page's data, whose end is never written; the buffer lives while the page's
+   * records are routed (a record held longer gets a copy of its bytes).
+   */
+  constructor(bodyBytes: number) {
     // Every byte handed out is written first (the decode must fill what it promises).
-    this.bytes = Buffer.allocUnsafeSlow(total);
+    this.bytes = Buffer.allocUnsafeSlow(Math.floor(bodyBytes / 4) * 3);
   }
 
   /**
