@@ -14,7 +14,6 @@ import {
 import type { DecodeWorkerSpec } from './worker-spec.js';
 
 const WORKER_YOUNG_GENERATION_MB = 8;
-const WHOLE_PAGE_YOUNG_GENERATION_MB = 16;
 
 export interface DecodePoolOptions {
   readonly threads: number;
@@ -57,13 +56,10 @@ export class DecodePool {
       // A page's events are garbage as soon as its lines are written: a small young
       // generation collects them as cheaply and keeps each thread's RSS down (measured
       // with 10,000-record pages: peak 237 -> 196 MiB for one thread, CPU within noise).
-      // A whole page (its body, parsed, as records and as lines) outgrows 8 MB: at 16 MB
-      // less of it is promoted (16 shards: 10.4-11.4 CPU-s per million against 12.0-12.6).
-      resourceLimits: {
-        maxYoungGenerationSizeMb: this.chunks
-          ? WHOLE_PAGE_YOUNG_GENERATION_MB
-          : WORKER_YOUNG_GENERATION_MB,
-      },
+      // Whole pages too, since a page's body is parsed one record at a time (16 MB was
+      // needed while the whole body was parsed at once; 8 MB: 8-14 MiB less peak RSS for
+      // one thread at the same records/s, docs/performance.md).
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       // Whole pages: a page's chunks are gzipped on libuv's threads while the thread reads
       // the next one; one at a time, it waited a quarter of its time for zlib.
       concurrentTasksPerWorker: this.chunks ? 2 : 1,
