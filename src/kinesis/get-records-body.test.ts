@@ -1,4 +1,9 @@
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,8 +216,10 @@ describe('GetRecords reader', () => {
 const PLAIN = [
   'null and missing members',
   'unknown members',
+  'unknown members of every JSON type',
   'whitespace between every token, members in another order',
   'a duplicate record member',
+  'a duplicate page member',
   'Records null',
 ];
 
@@ -233,9 +240,35 @@ describe('parseGetRecordsBody', () => {
     expect(Buffer.from(first ?? []).toString()).toBe('{"event_type":"x"}');
     expect(empty?.byteLength).toBe(0);
     expect(Buffer.from(last ?? []).toString()).toBe('{"event_type":"y"}');
-    // One buffer of the page's: views pin nothing but their own page.
+    // One buffer, exactly the page's data: views pin nothing but their own page.
     expect(last?.buffer).toBe(first?.buffer);
-    expect(empty?.buffer).toBe(first?.buffer);
+    expect(first?.buffer.byteLength).toBe((first?.byteLength ?? 0) + (last?.byteLength ?? 0));
+  });
+
+  it('reads record by record what it reads whole, leaving to the SDK what that leaves', () => {
+    // Plain bodies the record-at-a-time reader leaves to the SDK all the same: a record with
+    // an object inside, and a page member twice (JSON.parse keeps the last).
+    const toTheSdk = ['unknown members of every JSON type', 'a duplicate page member'];
+    for (const [name, text] of BODIES) {
+      const whole = parseGetRecordsBody(Buffer.from(text));
+      const listed: _Record[] = [];
+      const head = readGetRecordsBody(Buffer.from(text), (r) => listed.push(r));
+      if (whole === null || toTheSdk.includes(name)) {
+        expect(head, name).toBeNull();
+        continue;
+      }
+      expect(head, name).not.toBeNull();
+      const { hasRecords, recordCount, NextShardIterator, MillisBehindLatest } = head ?? {};
+      expect(
+        {
+          ...(hasRecords ? { Records: listed } : {}),
+          ...(NextShardIterator !== undefined ? { NextShardIterator } : {}),
+          ...(MillisBehindLatest !== undefined ? { MillisBehindLatest } : {}),
+        },
+        name,
+      ).toEqual(whole);
+      expect(recordCount, name).toBe(whole.Records?.length ?? 0);
+    }
   });
 
   it('hands the records out one at a time, in order, with what the page says besides', () => {

@@ -13,8 +13,7 @@ import { type Json, scanGetRecordsBody } from './get-records-scan.js';
  * It only takes the plain case and returns null for anything else — a `__type` key, a
  * member of an unexpected type, child shards, non-ASCII text, a backslash, base64 the SDK
  * would reject — and the caller hands those bytes to the SDK, so every unusual response,
- * and every error the SDK would raise, still comes from the SDK. The body is never one
- * string: each record is parsed alone (get-records-scan.ts).
+ * and every error the SDK would raise, still comes from the SDK.
  *
  * The records' data is decoded into one buffer per page, each record's bytes a view of
  * it: one allocation per page instead of one per record (an own ArrayBuffer per record
@@ -29,16 +28,72 @@ const BACKSLASH = 0x5c;
 const MINUS = '-'.charCodeAt(0);
 const UNDERSCORE = '_'.charCodeAt(0);
 
+/**
+ * The whole page, its records listed. The body is parsed at once: a caller that lists the
+ * records holds them all until the page is routed anyway, and one JSON.parse of the body
+ * allocates half of what one per record does (each record's text, then its members): in
+ * the relay on the main thread, the record-at-a-time reader cost 5-10 % more CPU there
+ * (docs/performance.md).
+ */
 export function parseGetRecordsBody(bytes: Uint8Array): GetRecordsBody | null {
-  const list: _Record[] = [];
-  const page = readGetRecordsBody(bytes, (record) => list.push(record));
-  if (page === null) return null;
+  const buffer = plainBody(bytes);
+  if (buffer === null) return null;
+  let document: Json;
+  try {
+    document = JSON.parse(buffer.toString('latin1')) as Json;
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(document)) return null;
+  const records = document['Records'];
+  const next = document['NextShardIterator'];
+  const behind = document['MillisBehindLatest'];
+  if (
+    (records != null && !Array.isArray(records)) ||
+    (next != null && typeof next !== 'string') ||
+    (behind != null && typeof behind !== 'number') ||
+    // Child shards come once per shard, at its end: not worth a second reader.
+    document['ChildShards'] != null
+  ) {
+    return null;
+  }
   const out: { -readonly [K in keyof GetRecordsBody]?: GetRecordsBody[K] } = {};
-  if (page.hasRecords) out.Records = list;
-  if (page.NextShardIterator != null) out.NextShardIterator = page.NextShardIterator;
-  if (page.MillisBehindLatest != null) out.MillisBehindLatest = page.MillisBehindLatest;
+  if (records != null) {
+    const data = new PageData(base64Total(records));
+    const list: _Record[] = [];
+    for (const value of records) {
+      const record = readRecord(value, data);
+      if (record === null) return null;
+      list.push(record);
+    }
+    out.Records = list;
+  }
+  if (next != null) out.NextShardIterator = next;
+  if (behind != null) out.MillisBehindLatest = behind;
   // Records is optional on the wire, as in the SDK's output (its type says otherwise).
   return out as GetRecordsBody;
+}
+
+/**
+ * ASCII without a backslash, as a Buffer, or null. Then every string in the document is
+ * ASCII and ends at the next quote (the scanner's premise), and base64 checks can work on
+ * bytes-as-characters (Node's base64 decoder reads only the low byte of a wider character,
+ * which the SDK's regular expression would reject).
+ */
+function plainBody(bytes: Uint8Array): Buffer | null {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer.byteLength === 0 || !isAscii(buffer) || buffer.includes(BACKSLASH)) return null;
+  return buffer;
+}
+
+/** What the records' base64 decodes to, all together (Buffer.byteLength's reading). */
+function base64Total(records: readonly Json[]): number {
+  let total = 0;
+  for (const record of records) {
+    const data = isPlainObject(record) ? record['Data'] : undefined;
+    if (typeof data === 'string') total += Buffer.byteLength(data, 'base64');
+  }
+  return total;
 }
 
 /** What a page says besides its records (readGetRecordsBody hands those out one by one). */
@@ -55,20 +110,21 @@ export interface GetRecordsPageHead {
 /**
  * As parseGetRecordsBody, handing each record to `onRecord` as it is read instead of
  * listing them, so a caller that is done with a record lets it go before the next is
- * read (a page worker keeps none of them: docs/performance.md). Null, as there, for a body
- * the SDK must read; records handed out before that are to be dropped by the caller.
+ * read (a page worker keeps none of them: docs/performance.md). The body is never one
+ * string: each record is parsed alone (get-records-scan.ts), so no more than one record's
+ * strings exist at a time. Null, as there, for a body the SDK must read; records handed
+ * out before that are to be dropped by the caller.
  */
 export function readGetRecordsBody(
   bytes: Uint8Array,
   onRecord: (record: _Record) => void,
 ): GetRecordsPageHead | null {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // ASCII without a backslash: every string in the document is ASCII and ends at the next
-  // quote (the scanner's premise), and base64 checks can work on bytes-as-characters
-  // (Node's base64 decoder reads only the low byte of a wider character, which the SDK's
-  // regular expression would reject).
-  if (buffer.byteLength === 0 || !isAscii(buffer) || buffer.includes(BACKSLASH)) return null;
-  const data = new PageData(buffer.byteLength);
+  const buffer = plainBody(bytes);
+  if (buffer === null) return null;
+  // Sized before the records are read, for the most a body of that many bytes can hold:
+  // base64 is 4 characters for 3 bytes. A fifth or so more than the page's data, whose
+  // end is never written; this caller frees it once the page is read (PageChunker).
+  const data = new PageData(Math.floor(buffer.byteLength / 4) * 3);
   const page = scanGetRecordsBody(buffer, (value) => {
     const record = readRecord(value, data);
     if (record === null) return false;
@@ -121,15 +177,9 @@ class PageData {
   readonly bytes: Buffer;
   private used = 0;
 
-  /**
-   * Sized before the records are read (they are read one at a time), for the most a body
-   * of that many bytes can hold: base64 is 4 characters for 3 bytes. That is a fifth or so
-   * more than a page's data, whose end is never written; the buffer lives while the page's
-   * records are routed (a record held longer gets a copy of its bytes).
-   */
-  constructor(bodyBytes: number) {
+  constructor(totalBytes: number) {
     // Every byte handed out is written first (the decode must fill what it promises).
-    this.bytes = Buffer.allocUnsafeSlow(Math.floor(bodyBytes / 4) * 3);
+    this.bytes = Buffer.allocUnsafeSlow(totalBytes);
   }
 
   /**
