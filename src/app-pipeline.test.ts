@@ -35,9 +35,10 @@ describe('decodePoolPlan (consumer.workerThreads)', () => {
       : { threads: 0, why: result.why };
   };
 
-  it('auto: whole pages where every sink takes them, one thread per 64 MiB of the budget', () => {
-    expect(plan({})).toEqual({ threads: 2, wholePages: true });
-    expect(plan({}, 32)).toEqual({ threads: 0, why: null });
+  it('auto: whole pages where every sink takes them, one thread per 32 MiB of the budget', () => {
+    expect(plan({})).toEqual({ threads: 3, wholePages: true });
+    expect(plan({}, 32)).toEqual({ threads: 1, wholePages: true });
+    expect(plan({}, 16)).toEqual({ threads: 0, why: null });
     expect(plan({ consumer: { maxConcurrentReads: 1 } })).toEqual({ threads: 1, wholePages: true });
   });
 

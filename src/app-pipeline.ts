@@ -101,7 +101,8 @@ export function startDecodePool(
     return null;
   }
   const { threads, spec } = plan;
-  const mainThreadToo = Boolean(spec.chunks) && mainThreadTakesPages(threads);
+  const mainThreadToo =
+    Boolean(spec.chunks) && mainThreadTakesPages(threads, undefined, options.budgetBytes);
   options.log.info(
     {
       workerThreads: threads,

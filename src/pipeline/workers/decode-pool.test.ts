@@ -146,13 +146,17 @@ describe('DecodePool: whole pages', () => {
     expect(onMainThread).not.toHaveBeenCalled();
   });
 
-  it('lets the main thread take pages only where the threads leave it a core', () => {
+  it('lets the main thread take pages only where the threads leave it a core and the budget room', () => {
     expect(mainThreadTakesPages(1, { parallelism: 2, limit: null })).toBe(true);
     expect(mainThreadTakesPages(2, { parallelism: 2, limit: null })).toBe(false);
     expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1.5 })).toBe(true);
     expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1 })).toBe(false);
     expect(mainThreadTakesPages(3, { parallelism: 4, limit: null })).toBe(true);
     expect(mainThreadTakesPages(0, { parallelism: 4, limit: null })).toBe(false);
+    // 32 MiB of the event budget per page reader: the default 32 MiB pays for the thread only.
+    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null }, 32 << 20)).toBe(false);
+    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null }, 64 << 20)).toBe(true);
+    expect(mainThreadTakesPages(3, { parallelism: 4, limit: null }, 96 << 20)).toBe(false);
   });
 });
 
@@ -167,12 +171,12 @@ describe('consumer.workerThreads: auto', () => {
     // No more threads than pages that can be in hand at once.
     expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, roomy)).toBe(4);
     expect(workerThreadCount('auto', 2, { parallelism: 16, limit: null }, roomy)).toBe(2);
-    // Nor than 64 MiB of the event budget pays for: none at the default 32 MiB (no
-    // container limit, or the chart's 256Mi), one at 96 MiB (a 512Mi pod), two at 128.
+    // Nor than 32 MiB of the event budget pays for: one at the default 32 MiB (no container
+    // limit, or the chart's 256Mi), none below, three at 96 MiB (a 512Mi pod).
     expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null })).toBe(1);
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 32 << 20)).toBe(0);
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 96 << 20)).toBe(1);
-    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 128 << 20)).toBe(2);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 32 << 20)).toBe(1);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 16 << 20)).toBe(0);
+    expect(workerThreadCount('auto', 4, { parallelism: 16, limit: null }, 96 << 20)).toBe(3);
     expect(workerThreadCount(3, 1, { parallelism: 1, limit: 0.5 })).toBe(3);
     expect(workerThreadCount(0, 4, { parallelism: 16, limit: null })).toBe(0);
   });

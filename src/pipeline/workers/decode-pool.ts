@@ -124,42 +124,50 @@ function defaultWorker(): URL {
 }
 
 /**
- * Event budget per `auto` thread: a thread reading whole pages takes the process's peak
- * RSS ~50 MiB higher (more with 64 shards), memory the budget does not count
- * (docs/performance.md).
+ * Event budget per isolate reading whole pages (a worker thread, or the main thread
+ * helping them): what each adds to the process's peak RSS is memory the budget does not
+ * count. Measured with 2M records at 16 shards (docs/performance.md): one thread alone
+ * 228-233 MiB peak, as the main thread alone (230-245); the main thread helping it as
+ * well, 279-281. So the default 32 MiB budget (no container limit, or the chart's 256Mi)
+ * starts one thread, and the main thread helps from 64 MiB (a 384Mi limit).
  */
-export const BUDGET_BYTES_PER_AUTO_THREAD = 64 * 1024 * 1024;
+export const BUDGET_BYTES_PER_PAGE_READER = 32 * 1024 * 1024;
 
 /**
  * `consumer.workerThreads` as a count. auto: the cores this process may use (its CPU quota,
  * if any, rounded up) less the main thread's, and no more than `maxConcurrentReads` (a
  * shard loop has at most one page in the pool, and only that many loops hold a page), nor
- * than one per 64 MiB of the event budget: each thread's own heap is memory the budget
- * does not count, so a small pod (the chart's 256Mi: a 32 MiB budget) starts none, and a
- * pod without a CPU limit on a large node does not start one per core of the node.
+ * than one per 32 MiB of the event budget (BUDGET_BYTES_PER_PAGE_READER), so a pod without
+ * a CPU limit on a large node does not start one per core of the node.
  */
 export function workerThreadCount(
   setting: 'auto' | number,
   maxConcurrentReads: number,
   cpus: CpuCount = { parallelism: availableParallelism(), limit: containerCpuLimit() },
-  budgetBytes: number = BUDGET_BYTES_PER_AUTO_THREAD,
+  budgetBytes: number = BUDGET_BYTES_PER_PAGE_READER,
 ): number {
   if (setting !== 'auto') return setting;
   const usable = usableCores(cpus);
-  const byMemory = Math.floor(budgetBytes / BUDGET_BYTES_PER_AUTO_THREAD);
+  const byMemory = Math.floor(budgetBytes / BUDGET_BYTES_PER_PAGE_READER);
   return Math.max(0, Math.min(usable - 1, maxConcurrentReads, byMemory));
 }
 
 /**
- * Whether the main thread may read whole pages as well when the threads are all busy: where
- * the threads leave it a core of its own (one thread on 2 cores, say), not where they take
- * them all (two threads on 2 cores read fewer records per second with its help).
+ * Whether the main thread may read whole pages as well when the threads are all busy:
+ * where the threads leave it a core of its own (one thread on 2 cores, say; two threads
+ * on 2 cores read fewer records per second with its help), and the budget has room for
+ * one more page reader (its pages cost the main isolate ~50 MiB more peak RSS).
  */
 export function mainThreadTakesPages(
   threads: number,
   cpus: CpuCount = { parallelism: availableParallelism(), limit: containerCpuLimit() },
+  budgetBytes: number = Number.POSITIVE_INFINITY,
 ): boolean {
-  return threads > 0 && threads + 1 <= usableCores(cpus);
+  return (
+    threads > 0 &&
+    threads + 1 <= usableCores(cpus) &&
+    budgetBytes >= (threads + 1) * BUDGET_BYTES_PER_PAGE_READER
+  );
 }
 
 interface CpuCount {
