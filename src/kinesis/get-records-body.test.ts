@@ -87,6 +87,11 @@ const BODIES: ReadonlyArray<readonly [string, string]> = [
     page([record({ PartitionKey: null, EncryptionType: undefined })], { MillisBehindLatest: null }),
   ],
   ['unknown members', page([record({ Extra: 1 })], { Other: 'x' })],
+  ['a } in a partition key', page([record({ PartitionKey: 'a}b}' }), record()])],
+  [
+    'a record with many } inside',
+    page([record({ Extra: Array.from({ length: 20 }, () => ({})) })]),
+  ],
   [
     'unknown members of every JSON type',
     page([record({ Extra: { a: [1, -2.5e-3, true, false, null, 'x', {}, []] } })], { Other: [{}] }),
@@ -217,6 +222,8 @@ const PLAIN = [
   'null and missing members',
   'unknown members',
   'unknown members of every JSON type',
+  'a } in a partition key',
+  'a record with many } inside',
   'whitespace between every token, members in another order',
   'a duplicate record member',
   'a duplicate page member',
@@ -247,8 +254,8 @@ describe('parseGetRecordsBody', () => {
 
   it('reads record by record what it reads whole, leaving to the SDK what that leaves', () => {
     // Plain bodies the record-at-a-time reader leaves to the SDK all the same: a record with
-    // an object inside, and a page member twice (JSON.parse keeps the last).
-    const toTheSdk = ['unknown members of every JSON type', 'a duplicate page member'];
+    // more '}' inside than it tries, and a page member twice (JSON.parse keeps the last).
+    const toTheSdk = ['a record with many } inside', 'a duplicate page member'];
     for (const [name, text] of BODIES) {
       const whole = parseGetRecordsBody(Buffer.from(text));
       const listed: _Record[] = [];

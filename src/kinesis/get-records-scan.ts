@@ -10,7 +10,7 @@
  * It is strict: it takes a body of ASCII without a backslash (the caller checks both), in
  * which a string ends at the next quote, and returns null for anything it does not read
  * exactly as JSON.parse would (a duplicate page member, a control character in a string,
- * a malformed number, a record with an object inside): the SDK reads those.
+ * a malformed number, a record with many '}' inside): the SDK reads those.
  */
 
 const QUOTE = 0x22;
@@ -22,6 +22,8 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 /** Nesting of unknown page members that is skipped; deeper is left to the SDK. */
 const MAX_DEPTH = 64;
+/** '}' a record is tried to end at (record()); a record with more inside goes to the SDK. */
+const MAX_RECORD_ENDS = 16;
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 const RECORDS_KEY = 'Records';
@@ -109,31 +111,45 @@ class BodyScanner {
   }
 
   /**
-   * The Records list, each record parsed alone: a record is an object with no object
-   * inside, so it ends at the first '}' after its '{'. Where that guess is wrong (a '}' in
-   * a string, an object inside) the slice is not JSON, and the SDK reads the body.
+   * The Records list, each record parsed alone (record()).
    */
   private records(): number {
     this.expect(OPEN_BRACKET);
     if (this.take(CLOSE_BRACKET)) return 0;
     let count = 0;
     do {
-      this.whitespace();
-      if (this.text[this.at] !== OPEN_BRACE) throw NOT_PLAIN;
-      const end = this.text.indexOf(CLOSE_BRACE, this.at);
-      if (end === -1) throw NOT_PLAIN;
-      let record: Json;
-      try {
-        record = JSON.parse(this.text.toString('latin1', this.at, end + 1)) as Json;
-      } catch {
-        throw NOT_PLAIN;
-      }
-      this.at = end + 1;
-      if (!this.onRecord(record)) throw NOT_PLAIN;
+      if (!this.onRecord(this.record())) throw NOT_PLAIN;
       count += 1;
     } while (this.take(COMMA));
     this.expect(CLOSE_BRACKET);
     return count;
+  }
+
+  /**
+   * One record, parsed alone. A record is an object, which ends at a '}': the first after
+   * its '{' unless a string holds one ("a}b" as a partition key) or an object is inside.
+   * The text up to a '}' that is not the record's end is not JSON, and the first that
+   * parses is its end (an object's closing brace is the only one outside its strings at
+   * its own depth), so the next '}' is tried, up to MAX_RECORD_ENDS of them; then the SDK
+   * reads the body.
+   */
+  private record(): Json {
+    this.whitespace();
+    const start = this.at;
+    if (this.text[start] !== OPEN_BRACE) throw NOT_PLAIN;
+    let end = start;
+    for (let tries = 0; tries < MAX_RECORD_ENDS; tries += 1) {
+      end = this.text.indexOf(CLOSE_BRACE, end + 1);
+      if (end === -1) break;
+      try {
+        const record = JSON.parse(this.text.toString('latin1', start, end + 1)) as Json;
+        this.at = end + 1;
+        return record;
+      } catch {
+        // Not the record's end: a '}' inside it.
+      }
+    }
+    throw NOT_PLAIN;
   }
 
   /** An object's members: `onMember` reads each value, the cursor just past its colon. */
