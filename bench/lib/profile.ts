@@ -12,19 +12,35 @@ interface CpuProfile {
 }
 
 /**
- * The functions with the most self time in the newest, largest .cpuprofile of a
- * directory (the main thread's), as "share function file:line" lines.
+ * The functions with the most self time in each thread's .cpuprofile of the newest process
+ * profiled into a directory (Node writes one file per thread, named
+ * CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread), as
+ * "share function file:line" lines under a heading per thread.
  */
 export function summarizeProfile(directory: string, top: number): string {
   const files = readdirSync(directory)
     .filter((name) => name.endsWith('.cpuprofile'))
-    .map((name) => join(directory, name))
-    .sort(
-      (a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs || statSync(b).size - statSync(a).size,
-    );
+    .map((name) => ({ name, path: join(directory, name), ...profileIds(name) }))
+    .sort((a, b) => statSync(b.path).mtimeMs - statSync(a.path).mtimeMs);
   const newest = files[0];
   if (!newest) return '(no profile written)';
-  const profile = JSON.parse(readFileSync(newest, 'utf8')) as CpuProfile;
+  return files
+    .filter((file) => file.pid === newest.pid)
+    .sort((a, b) => a.thread - b.thread)
+    .map(
+      (file) =>
+        `${file.thread === 0 ? 'main thread' : `worker thread ${file.thread}`} (${file.name}):\n${selfTimes(file.path, top)}`,
+    )
+    .join('\n\n');
+}
+
+function profileIds(name: string): { readonly pid: string; readonly thread: number } {
+  const parts = name.split('.');
+  return { pid: parts[3] ?? '', thread: Number(parts[4] ?? 0) };
+}
+
+function selfTimes(path: string, top: number): string {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
   let total = 0;
