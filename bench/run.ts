@@ -25,7 +25,9 @@ import { runExactlyOnceCost } from './scenarios/exactly-once.js';
 import { runLatency } from './scenarios/latency.js';
 import { runLifion } from './scenarios/lifion.js';
 import { OUTPUT_VARIANTS, runOutputVariant, type OutputSample } from './scenarios/parquet.js';
+import { POD_HEAP_SETTINGS, runPodComparison } from './scenarios/pod.js';
 import { runRelay, startRelayStack } from './scenarios/relay.js';
+import { createMemoryCgroup } from './lib/memory-cgroup.js';
 
 const SCENARIOS = [
   'ceiling',
@@ -39,6 +41,7 @@ const SCENARIOS = [
   'latency-fanout',
   'exactly-once',
   'parquet',
+  'pod',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -53,6 +56,7 @@ const { values: args } = parseArgs({
     'backlog-depths': { type: 'string', default: '20000,80000,320000' },
     'backlog-seconds': { type: 'string', default: '30' },
     'three-sinks-depth': { type: 'string', default: '5000' },
+    'pod-records': { type: 'string', default: '1000000' },
     'no-build': { type: 'boolean', default: false },
     /** Also measure the relay as built from this git ref (before/after in one run). */
     baseline: { type: 'string' },
@@ -430,6 +434,46 @@ async function main(): Promise<void> {
         }
       } finally {
         await endpoint.stop();
+      }
+    }
+
+    if (only.has('pod')) {
+      // The relay as a 256Mi pod runs it (the chart's limit): Node sizes V8 from the
+      // cgroup's limit, which the runs above, with no limit, never see.
+      const cgroup = createMemoryCgroup(256 * 1024 * 1024);
+      if (cgroup === null) {
+        log('pod: no writable memory cgroup on this machine (v1 or v2); skipped');
+      } else {
+        try {
+          const byHeap = await runPodComparison(stack, cgroup, {
+            shards: headlineShards,
+            records: Number(args['pod-records']),
+            runs,
+            log,
+            describe,
+          });
+          const fast = medians(byHeap.get('heap_2048') ?? []);
+          for (const setting of POD_HEAP_SETTINGS) {
+            const m = medians(byHeap.get(setting.key) ?? []);
+            results[`pod_${setting.key}_rps_${headlineShards}`] = round(m.rps);
+            results[`pod_${setting.key}_cpu_s_per_million_${headlineShards}`] = round(m.cpu, 1);
+            results[`pod_${setting.key}_peak_rss_mib_${headlineShards}`] = round(m.rss);
+            const vsFast =
+              setting.key === 'heap_2048' || !m.cpu || !fast.cpu
+                ? ''
+                : `; ${(m.cpu / fast.cpu).toFixed(2)} × the CPU per record of 2048`;
+            rows.push(
+              row(
+                `relay in a 256 MiB pod, ${headlineShards} shards, ${setting.label}`,
+                m,
+                `memory cgroup, ${Number(args['pod-records']).toLocaleString('en-US')} records${vsFast}`,
+              ),
+            );
+          }
+          results.pod_oom_kills = cgroup.oomKills();
+        } finally {
+          cgroup.remove();
+        }
       }
     }
 

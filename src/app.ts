@@ -1,13 +1,15 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
 import { createLeaseParts } from './app-leases.js';
 import { createRouter, startDecodePool } from './app-pipeline.js';
 import { RunningShards } from './app-running-shards.js';
 import { shutDown } from './app-shutdown.js';
 import { leaseStream, streamRuntime, type StreamRuntime } from './app-streams.js';
 import { configuredStreams, type RelayConfig } from './config/schema.js';
-import { processMemoryBudget } from './core/memory-budget.js';
+import { smallHeapWarning } from './core/heap-sizing.js';
+import { containerMemoryLimit, processMemoryBudget } from './core/memory-budget.js';
 import { ReadPermits } from './core/read-permits.js';
 import { csvShapeFor } from './decode/index.js';
 import { createAwsClients, type AwsClients } from './kinesis/clients.js';
@@ -66,6 +68,11 @@ export class Relay {
     this.workerId = config.leases.workerId ?? defaultWorkerId();
     this.metrics = createMetrics();
     const memory = processMemoryBudget(config.memory.limitBytes, this.metrics);
+    const heapWarning = smallHeapWarning(
+      containerMemoryLimit(),
+      getHeapStatistics().heap_size_limit,
+    );
+    if (heapWarning) log.warn(heapWarning);
     const readPermits = new ReadPermits(
       config.consumer.maxConcurrentReads,
       memory,

@@ -16,6 +16,8 @@ export interface ChildOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Extra Node flags, such as --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** What runs as `node` (default this Node): a memory cgroup's entry, say (memory-cgroup.ts). */
+  readonly nodeExecutable?: string;
 }
 
 /** Runs a TypeScript entry point of this repository (bench/ scripts) through tsx. */
@@ -37,7 +39,7 @@ export function startNodeChild(
   options: ChildOptions = {},
 ): BenchChild {
   const child = spawn(
-    process.execPath,
+    options.nodeExecutable ?? process.execPath,
     [...(options.nodeArgs ?? []), join(REPO_ROOT, entry), ...args],
     {
       cwd: REPO_ROOT,

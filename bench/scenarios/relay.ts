@@ -56,6 +56,8 @@ export interface RelayRunOptions {
   /** Where the relay's S3 client goes (a slow proxy in front of s3rver, say). */
   readonly s3Endpoint?: string;
   readonly nodeArgs?: readonly string[];
+  /** What runs as `node` (a memory cgroup's entry: the pod scenario). */
+  readonly nodeExecutable?: string;
   /** The built relay to run, relative to the repository (default dist/, this checkout's). */
   readonly dist?: string;
   /** Shared by several workers of one application (default: a new one per relay). */
@@ -105,6 +107,7 @@ export function startRelay(
       s3: options.s3Endpoint ?? stack.s3.endpoint,
     }),
     nodeArgs: options.nodeArgs,
+    nodeExecutable: options.nodeExecutable,
   });
 }
 
@@ -126,6 +129,7 @@ export async function runRelay(
   } finally {
     // A profiled run must exit cleanly to write its profile; otherwise do not wait for
     // the final flush of a backlog nobody measures any more.
-    await relay.stop(options.nodeArgs?.length ? 60_000 : 0);
+    const profiled = options.nodeArgs?.some((flag) => flag.startsWith('--cpu-prof')) ?? false;
+    await relay.stop(profiled ? 60_000 : 0);
   }
 }

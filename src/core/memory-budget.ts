@@ -14,9 +14,10 @@ export const BASE_MEMORY_BYTES = 128 * MIB;
 
 /**
  * Share of a container limit above the base that events may hold. The rest is garbage
- * V8 keeps between collections: at full speed the relay peaked at 281-294 MiB RSS with a
- * 32 MiB budget and an uncapped heap, 217-221 MiB with the old space capped at 160-192 MiB
- * (docs/performance.md), so a 256 MiB pod gets 32 MiB.
+ * V8 keeps between collections: in a 256 MiB memory cgroup with a 32 MiB budget and V8's
+ * heap limit at 2 GiB (heap-sizing.ts) the relay peaked at 211-231 MiB RSS at full speed
+ * and 226-230 MiB behind slow sinks (docs/performance.md, "A pod's V8"), so a 256 MiB pod
+ * gets 32 MiB.
  */
 export const CGROUP_EVENT_FRACTION = 0.25;
 
