@@ -4,6 +4,7 @@ import type { Logger } from './observability/logger.js';
 import { Router } from './pipeline/router.js';
 import {
   DecodePool,
+  hostCpus,
   mainThreadTakesPages,
   workerThreadCount,
 } from './pipeline/workers/decode-pool.js';
@@ -102,7 +103,7 @@ export function startDecodePool(
   }
   const { threads, spec } = plan;
   const mainThreadToo =
-    Boolean(spec.chunks) && mainThreadTakesPages(threads, undefined, options.budgetBytes);
+    Boolean(spec.chunks) && mainThreadTakesPages(threads, hostCpus(), options.budgetBytes);
   options.log.info(
     {
       workerThreads: threads,

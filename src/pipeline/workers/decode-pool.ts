@@ -143,7 +143,7 @@ export const BUDGET_BYTES_PER_PAGE_READER = 32 * 1024 * 1024;
 export function workerThreadCount(
   setting: 'auto' | number,
   maxConcurrentReads: number,
-  cpus: CpuCount = { parallelism: availableParallelism(), limit: containerCpuLimit() },
+  cpus: CpuCount = hostCpus(),
   budgetBytes: number = BUDGET_BYTES_PER_PAGE_READER,
 ): number {
   if (setting !== 'auto') return setting;
@@ -160,7 +160,7 @@ export function workerThreadCount(
  */
 export function mainThreadTakesPages(
   threads: number,
-  cpus: CpuCount = { parallelism: availableParallelism(), limit: containerCpuLimit() },
+  cpus: CpuCount = hostCpus(),
   budgetBytes: number = Number.POSITIVE_INFINITY,
 ): boolean {
   return (
@@ -170,10 +170,15 @@ export function mainThreadTakesPages(
   );
 }
 
-interface CpuCount {
+export interface CpuCount {
   readonly parallelism: number;
   /** The container's CPU limit (cores, possibly fractional), if it has one. */
   readonly limit: number | null;
+}
+
+/** The cores this process may be scheduled on, and its container's CPU quota. */
+export function hostCpus(): CpuCount {
+  return { parallelism: availableParallelism(), limit: containerCpuLimit() };
 }
 
 function usableCores(cpus: CpuCount): number {
