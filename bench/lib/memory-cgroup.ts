@@ -42,8 +42,10 @@ function cgroupV1(name: string, limitBytes: number): MemoryCgroup | null {
 function cgroupV2(name: string, limitBytes: number): MemoryCgroup | null {
   const own = /^0::(.*)$/m.exec(readText('/proc/self/cgroup') ?? '')?.[1];
   if (own === undefined) return null;
-  // A sibling of this process's cgroup: v2 puts processes in leaves only.
-  const directory = join('/sys/fs/cgroup', own, '..', name);
+  // A sibling of this process's cgroup (v2 puts processes in leaves only), or a child of
+  // the root, which may hold processes and children both.
+  const parent = own === '/' ? '/sys/fs/cgroup' : join('/sys/fs/cgroup', own, '..');
+  const directory = join(parent, name);
   if (!attempt(() => mkdirSync(directory))) return null;
   if (!attempt(() => writeFileSync(join(directory, 'memory.max'), `${limitBytes}`))) {
     attempt(() => rmdirSync(directory));
