@@ -160,8 +160,8 @@ export function workerThreadCount(
  */
 export function mainThreadTakesPages(
   threads: number,
-  cpus: CpuCount = hostCpus(),
-  budgetBytes: number = Number.POSITIVE_INFINITY,
+  cpus: CpuCount,
+  budgetBytes: number,
 ): boolean {
   return (
     threads > 0 &&
