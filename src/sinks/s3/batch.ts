@@ -88,8 +88,23 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
    * kept (the writer builds the body then).
    */
   async streamedBody(): Promise<Buffer | null> {
-    if (this.parts) return Buffer.concat(this.parts);
+    if (this.parts) return this.joinedParts(this.parts);
     return this.gzip ? this.gzip.finish() : null;
+  }
+
+  /**
+   * The chunks as one buffer, which replaces them: held beside the body, the parts doubled
+   * what an object in upload holds for the length of the upload and its retries, where
+   * the budget counts its bytes once (behind a slow sink, most of what the budget holds is
+   * in upload). A second call (a write tried again) gets the same buffer.
+   */
+  private joinedParts(parts: Uint8Array[]): Buffer {
+    const [only] = parts;
+    if (parts.length === 1 && Buffer.isBuffer(only)) return only;
+    const joined = Buffer.concat(parts);
+    for (const part of parts) releaseNow(part);
+    this.parts = [joined];
+    return joined;
   }
 
   /** After the object is stored: its chunks' bytes are freed now (see releaseNow). */

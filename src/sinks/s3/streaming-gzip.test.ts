@@ -1,5 +1,6 @@
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { LineChunk } from '../sink.js';
 import { ObjectBatch } from './batch.js';
 import { deterministicGzip } from './deterministic-gzip.js';
 import { plainBody } from './object-writer.js';
@@ -83,5 +84,36 @@ describe('an S3 object gzipped as its lines arrive', () => {
     fill(batch, lines(1000));
     expect(batch.items).toHaveLength(1000);
     expect(await batch.streamedBody()).toBeNull();
+  });
+});
+
+describe('an S3 object made of page chunks', () => {
+  function chunk(text: string): LineChunk {
+    const body = new Uint8Array(Buffer.from(text));
+    return {
+      kind: 'csv',
+      shapeId: null,
+      directory: 'd/',
+      arrivalHour: 0,
+      firstArrivalMs: 0,
+      oldestArrivalMs: 0,
+      body,
+      events: 1,
+      bytes: body.byteLength,
+    };
+  }
+
+  it('is the header and the chunks in order, and holds them only as that one body', async () => {
+    const batch = new ObjectBatch('d/', 'csv', null, new Date(0), 0);
+    const header = new Uint8Array(Buffer.from(HEADER));
+    const chunks = [chunk('1,a,x\n2,b,y\n'), chunk('3,c,z\n')];
+    for (const each of chunks) batch.addStoredChunk(each, noAck, () => header);
+    const body = await batch.streamedBody();
+    expect(body?.toString()).toBe(`${HEADER}1,a,x\n2,b,y\n3,c,z\n`);
+    // The parts were freed as the body was made: an upload holds the object's bytes once.
+    expect(header.byteLength).toBe(0);
+    for (const each of chunks) expect(each.body.byteLength).toBe(0);
+    // A write tried again uploads the same bytes.
+    expect(await batch.streamedBody()).toBe(body);
   });
 });
