@@ -127,8 +127,9 @@ async function main(): Promise<void> {
       const wantRelay = only.has('relay');
       const wantLifion = only.has('lifion') && shards === headlineShards;
       // consumer.workerThreads 0 (all on the main thread), and one thread reading whole pages
-      // with the main thread helping it (a 64 MiB budget), against the default (auto: one
-      // thread alone at the default 32 MiB budget on 2 cores), in the same run.
+      // with the main thread helping it at a 64 MiB budget (pages twice the default's size),
+      // against the default (auto on 2 cores: one thread and the main thread helping at the
+      // default 32 MiB budget, the pages in hand an eighth of it), in the same run.
       const wantThreads = only.has('relay-threads');
       if (!wantCeiling && !wantRelay && !wantLifion && !wantThreads) continue;
       const endpoint = new BenchKinesisEndpoint({

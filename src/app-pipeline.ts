@@ -102,8 +102,7 @@ export function startDecodePool(
     return null;
   }
   const { threads, spec } = plan;
-  const mainThreadToo =
-    Boolean(spec.chunks) && mainThreadTakesPages(threads, hostCpus(), options.budgetBytes);
+  const mainThreadToo = Boolean(spec.chunks) && mainThreadTakesPages(threads, hostCpus());
   options.log.info(
     {
       workerThreads: threads,

@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { getHeapStatistics } from 'node:v8';
 import { createLeaseParts } from './app-leases.js';
 import { createRouter, startDecodePool } from './app-pipeline.js';
 import { RunningShards } from './app-running-shards.js';
@@ -9,8 +8,12 @@ import { shutDown } from './app-shutdown.js';
 import { leaseStream, streamRuntime, type StreamRuntime } from './app-streams.js';
 import { configuredStreams, type RelayConfig } from './config/schema.js';
 import { smallHeapWarning } from './core/heap-sizing.js';
-import { containerMemoryLimit, processMemoryBudget } from './core/memory-budget.js';
-import { ReadPermits } from './core/read-permits.js';
+import { processMemoryBudget, readMemoryLimits, type MemoryLimits } from './core/memory-budget.js';
+import {
+  PAGES_BUDGET_SHARE,
+  PAGES_BUDGET_SHARE_MAIN_THREAD_READING,
+  ReadPermits,
+} from './core/read-permits.js';
 import { csvShapeFor } from './decode/index.js';
 import { createAwsClients, type AwsClients } from './kinesis/clients.js';
 import type { LeaseCoordinator } from './leases/lease-coordinator.js';
@@ -29,6 +32,8 @@ export interface RelayOptions {
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
   readonly clients?: AwsClients;
+  /** What bounds the process's memory (default: its cgroup's limit and V8's, read at start). */
+  readonly memoryLimits?: MemoryLimits;
 }
 
 /** A unique id per process (pod name + random suffix), unless the config fixes one. */
@@ -67,17 +72,10 @@ export class Relay {
     const { log } = options;
     this.workerId = config.leases.workerId ?? defaultWorkerId();
     this.metrics = createMetrics();
-    const memory = processMemoryBudget(config.memory.limitBytes, this.metrics);
-    const heapWarning = smallHeapWarning(
-      containerMemoryLimit(),
-      getHeapStatistics().heap_size_limit,
-    );
+    const memoryLimits = options.memoryLimits ?? readMemoryLimits();
+    const memory = processMemoryBudget(config.memory.limitBytes, this.metrics, memoryLimits);
+    const heapWarning = smallHeapWarning(memoryLimits.containerBytes, memoryLimits.heapBytes);
     if (heapWarning) log.warn(heapWarning);
-    const readPermits = new ReadPermits(
-      config.consumer.maxConcurrentReads,
-      memory,
-      config.sinks.length,
-    );
     this.metrics.buildInfo.set({ version: relayVersion(), node_version: process.version }, 1);
     this.clients =
       options.clients ??
@@ -119,6 +117,14 @@ export class Relay {
       log: options.log,
       budgetBytes: memory.limitBytes,
     });
+    const readPermits = new ReadPermits(
+      config.consumer.maxConcurrentReads,
+      memory,
+      config.sinks.length,
+      this.decodePool?.mainThreadReadsPages
+        ? PAGES_BUDGET_SHARE_MAIN_THREAD_READING
+        : PAGES_BUDGET_SHARE,
+    );
     this.shards = new RunningShards({
       config,
       log,

@@ -91,8 +91,8 @@ export const configSchema = z
         /**
          * Threads that read, decode and encode pages off the main thread; 0: all on the
          * main thread. auto (the default): the cores this process may use less one (the
-         * main thread's), one page reader per 32 MiB of the event budget (one thread at the
-         * default 32 MiB; the main thread reads pages too from 64 MiB), and only where
+         * main thread's), one thread per 32 MiB of the event budget (one at the default
+         * 32 MiB, the main thread reading pages too where a core is left), and only where
          * whole pages can go to them (every sink an S3 CSV / JSON Lines sink without
          * exactlyOnce, no deadLetter: DecodeWorkerSpec.chunks). Records handed over one by
          * one cost more CPU than the threads take off the main thread; whole pages cost

@@ -6,7 +6,7 @@ import {
   containerMemoryLimit,
   defaultMemoryLimitBytes,
 } from './memory-budget.js';
-import { PageSize, ReadPermits } from './read-permits.js';
+import { PAGES_BUDGET_SHARE_MAIN_THREAD_READING, PageSize, ReadPermits } from './read-permits.js';
 import type { UserRecord } from './record.js';
 import { userRecord } from '../../test/support/user-record.js';
 
@@ -135,6 +135,30 @@ describe('ReadPermits with a memory budget', () => {
     for (const page of pages) expect(page.limit).toBe(Math.floor((2 * MIB) / perRecord));
     for (const release of releases) release();
     expect(budget.reserved).toBe(0);
+  });
+
+  it('pages in hand reserve half that share where the main thread reads pages too', async () => {
+    const limits = async (share?: number) => {
+      const budget = new MemoryBudget(32 * MIB);
+      const permits = new ReadPermits(4, budget, 1, share);
+      const pages = Array.from({ length: 4 }, () => {
+        const page = new PageSize(10_000);
+        page.observe(100, records(100, 2000));
+        return page;
+      });
+      const releases = await Promise.all(pages.map((page) => permits.acquire(undefined, page)));
+      const reserved = budget.reserved;
+      for (const release of releases) release();
+      return { reserved, limits: pages.map((page) => page.limit) };
+    };
+    const perRecord = 2 * 2000 + 1024;
+    const whole = await limits();
+    expect(whole.reserved).toBeLessThanOrEqual(8 * MIB);
+    expect(whole.limits).toEqual(Array(4).fill(Math.floor((2 * MIB) / perRecord)));
+    // 1 MiB a page still holds the 400 KiB a loop needs to keep up with a shard.
+    const half = await limits(PAGES_BUDGET_SHARE_MAIN_THREAD_READING);
+    expect(half.reserved).toBeLessThanOrEqual(4 * MIB);
+    expect(half.limits).toEqual(Array(4).fill(Math.floor(MIB / perRecord)));
   });
 
   it('learns what routed pages really cost from the budget', async () => {

@@ -245,14 +245,28 @@ interface RoomWaiter {
   readonly grant: () => void;
 }
 
+/** What bounds this process's memory, read once at start (readMemoryLimits). */
+export interface MemoryLimits {
+  /** The container's memory limit in bytes (its cgroup's), null when it has none. */
+  readonly containerBytes: number | null;
+  /** V8's heap limit: Node's choice for the machine or the container, or --max-old-space-size. */
+  readonly heapBytes: number;
+}
+
+export function readMemoryLimits(): MemoryLimits {
+  return {
+    containerBytes: containerMemoryLimit(),
+    heapBytes: getHeapStatistics().heap_size_limit,
+  };
+}
+
 /** The process's budget from `memory.limitBytes` (or its default), exported as a gauge. */
 export function processMemoryBudget(
   limitBytes: number | null,
   metrics: { scrapeTime: { memory?: Pick<MemoryBudget, 'limitBytes' | 'held' | 'reserved'> } },
+  limits: MemoryLimits = readMemoryLimits(),
 ): MemoryBudget {
-  const limit =
-    limitBytes ??
-    defaultMemoryLimitBytes(containerMemoryLimit(), getHeapStatistics().heap_size_limit);
+  const limit = limitBytes ?? defaultMemoryLimitBytes(limits.containerBytes, limits.heapBytes);
   const budget = new MemoryBudget(limit);
   // kinesis_relay_memory_bytes{state} reads the budget when scraped.
   metrics.scrapeTime.memory = budget;

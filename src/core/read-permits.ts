@@ -19,6 +19,17 @@ const ASSUMED_RECORD_BYTES = 1024;
 export const PAGES_BUDGET_SHARE = 0.25;
 
 /**
+ * The pages' share where the main thread reads whole pages beside a worker thread
+ * (DecodePool.mainThreadReadsPages): each isolate that reads pages keeps what its
+ * scavenges promoted of them until a full collection, and the main isolate, with its
+ * 32 MB young generation, grew its old generation from ~40 to ~66 MB that way. Half the
+ * share, half as large pages: measured with 2M records, one thread and the main thread,
+ * 247-264 MiB peak RSS against 273-277 with the whole share, at the same records/s
+ * (docs/performance.md, "The main thread helps at the default budget").
+ */
+export const PAGES_BUDGET_SHARE_MAIN_THREAD_READING = PAGES_BUDGET_SHARE / 2;
+
+/**
  * Record data one page must be able to hold so that one loop reads a shard as fast as
  * Kinesis lets it: 2 MB a second in 5 GetRecords calls. A loop that reads less than a
  * shard takes in (1 MB/s of KPL user records) falls behind and never catches up.
@@ -85,9 +96,9 @@ export class PageSize {
  *
  * With the process's memory budget a permit also reserves room for the page before it
  * is read: its `limit` is what the budget left can hold at the shard's average record
- * size, as every sink it is routed to will count it (at most a `limit`-th of a quarter of
- * the budget per page, PAGES_BUDGET_SHARE, or what holds PAGE_DATA_TO_KEEP_UP within that
- * quarter), so the pages in hand cannot take the process past its budget. With many
+ * size, as every sink it is routed to will count it (at most a `limit`-th of the pages'
+ * share of the budget per page, PAGES_BUDGET_SHARE, or what holds PAGE_DATA_TO_KEEP_UP
+ * within that share), so the pages in hand cannot take the process past its budget. With many
  * shards in hand pages get smaller instead of the process bigger.
  */
 export class ReadPermits {
@@ -101,6 +112,8 @@ export class ReadPermits {
     private readonly memory?: MemoryBudget,
     /** How many sinks hold each event (each counts it against the budget). */
     private readonly holders = 1,
+    /** Share of the budget the pages in hand may reserve together (PAGES_BUDGET_SHARE). */
+    private readonly pagesShare = PAGES_BUDGET_SHARE,
   ) {
     this.available = limit;
   }
@@ -115,7 +128,7 @@ export class ReadPermits {
     const memory = this.memory;
     page.lastPage = null;
     const perRecord = this.bytesPerRecord(page);
-    const pagesShare = Math.floor(memory.limitBytes * PAGES_BUDGET_SHARE);
+    const pagesShare = Math.floor(memory.limitBytes * this.pagesShare);
     const keepUp = Math.ceil(PAGE_DATA_TO_KEEP_UP / page.shape().dataBytes) * perRecord;
     const cap = Math.max(Math.floor(pagesShare / this.limit), Math.min(keepUp, pagesShare));
     const want = Math.min(page.maxRecords * perRecord, cap);

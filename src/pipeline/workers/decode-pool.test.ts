@@ -146,18 +146,13 @@ describe('DecodePool: whole pages', () => {
     expect(onMainThread).not.toHaveBeenCalled();
   });
 
-  it('lets the main thread take pages only where the threads leave it a core and the budget room', () => {
-    const roomy = 1 << 30;
-    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null }, roomy)).toBe(true);
-    expect(mainThreadTakesPages(2, { parallelism: 2, limit: null }, roomy)).toBe(false);
-    expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1.5 }, roomy)).toBe(true);
-    expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1 }, roomy)).toBe(false);
-    expect(mainThreadTakesPages(3, { parallelism: 4, limit: null }, roomy)).toBe(true);
-    expect(mainThreadTakesPages(0, { parallelism: 4, limit: null }, roomy)).toBe(false);
-    // 32 MiB of the event budget per page reader: the default 32 MiB pays for the thread only.
-    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null }, 32 << 20)).toBe(false);
-    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null }, 64 << 20)).toBe(true);
-    expect(mainThreadTakesPages(3, { parallelism: 4, limit: null }, 96 << 20)).toBe(false);
+  it('lets the main thread take pages only where the threads leave it a core', () => {
+    expect(mainThreadTakesPages(1, { parallelism: 2, limit: null })).toBe(true);
+    expect(mainThreadTakesPages(2, { parallelism: 2, limit: null })).toBe(false);
+    expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1.5 })).toBe(true);
+    expect(mainThreadTakesPages(1, { parallelism: 16, limit: 1 })).toBe(false);
+    expect(mainThreadTakesPages(3, { parallelism: 4, limit: null })).toBe(true);
+    expect(mainThreadTakesPages(0, { parallelism: 4, limit: null })).toBe(false);
   });
 });
 

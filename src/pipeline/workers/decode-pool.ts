@@ -72,6 +72,11 @@ export class DecodePool {
     );
   }
 
+  /** Whether the main thread reads whole pages too (see ReadPermits' pages share). */
+  get mainThreadReadsPages(): boolean {
+    return this.mainChunker !== null;
+  }
+
   get threads(): number {
     return this.pool.options.maxThreads;
   }
@@ -124,12 +129,11 @@ function defaultWorker(): URL {
 }
 
 /**
- * Event budget per isolate reading whole pages (a worker thread, or the main thread
- * helping them): what each adds to the process's peak RSS is memory the budget does not
- * count. Measured with 2M records at 16 shards (docs/performance.md): one thread alone
- * 228-233 MiB peak, as the main thread alone (230-245); the main thread helping it as
- * well, 279-281. So the default 32 MiB budget (no container limit, or the chart's 256Mi)
- * starts one thread, and the main thread helps from 64 MiB (a 384Mi limit).
+ * Event budget per worker thread `auto` starts: what each adds to the process's peak RSS
+ * is memory the budget does not count (its isolate, and what its scavenges promote of the
+ * pages it reads). Measured with 2M records at 16 shards (docs/performance.md): one thread
+ * alone 228-233 MiB peak, two threads 295-308 (1M records). So the default 32 MiB budget
+ * (no container limit, or the chart's 256Mi) starts one thread.
  */
 export const BUDGET_BYTES_PER_PAGE_READER = 32 * 1024 * 1024;
 
@@ -155,19 +159,12 @@ export function workerThreadCount(
 /**
  * Whether the main thread may read whole pages as well when the threads are all busy:
  * where the threads leave it a core of its own (one thread on 2 cores, say; two threads
- * on 2 cores read fewer records per second with its help), and the budget has room for
- * one more page reader (its pages cost the main isolate ~50 MiB more peak RSS).
+ * on 2 cores read fewer records per second with its help). Its pages cost the main
+ * isolate memory the budget does not count, so the pages in hand then get a smaller share
+ * of the budget (PAGES_BUDGET_SHARE_MAIN_THREAD_READING).
  */
-export function mainThreadTakesPages(
-  threads: number,
-  cpus: CpuCount,
-  budgetBytes: number,
-): boolean {
-  return (
-    threads > 0 &&
-    threads + 1 <= usableCores(cpus) &&
-    budgetBytes >= (threads + 1) * BUDGET_BYTES_PER_PAGE_READER
-  );
+export function mainThreadTakesPages(threads: number, cpus: CpuCount): boolean {
+  return threads > 0 && threads + 1 <= usableCores(cpus);
 }
 
 export interface CpuCount {
