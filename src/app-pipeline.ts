@@ -1,4 +1,5 @@
 import { configuredStreams, type RelayConfig, type SinkConfig } from './config/schema.js';
+import type { MemoryBudget } from './core/memory-budget.js';
 import type { DecoderOptions } from './decode/index.js';
 import type { Logger } from './observability/logger.js';
 import { Router } from './pipeline/router.js';
@@ -90,12 +91,12 @@ export function decodePoolPlan(
 export function startDecodePool(
   config: RelayConfig,
   sinkSet: SinkSet,
-  options: { readonly log: Logger; readonly budgetBytes: number },
+  options: { readonly log: Logger; readonly budget: Pick<MemoryBudget, 'held' | 'limitBytes'> },
 ): DecodePool | null {
   const plan = decodePoolPlan(
     config,
     sinkSet.sinks.map((sink) => sink.config),
-    options.budgetBytes,
+    options.budget.limitBytes,
   );
   if (!('spec' in plan)) {
     if (plan.why) options.log.info({ workerThreads: config.consumer.workerThreads }, plan.why);
@@ -118,5 +119,6 @@ export function startDecodePool(
     spec,
     log: options.log.child({ component: 'decode-pool' }),
     mainThreadTakesPages: mainThreadToo,
+    budget: options.budget,
   });
 }

@@ -115,7 +115,7 @@ export class Relay {
     const router = createRouter(this.sinkSet);
     this.decodePool = startDecodePool(config, this.sinkSet, {
       log: options.log,
-      budgetBytes: memory.limitBytes,
+      budget: memory,
     });
     const readPermits = new ReadPermits(
       config.consumer.maxConcurrentReads,

@@ -136,6 +136,27 @@ describe('DecodePool: whole pages', () => {
     expect(onMainThread.mock.calls.length - shards.length).toBeGreaterThan(0);
   });
 
+  it('leaves the pages to the threads while the sinks hold more than an eighth of the budget', async () => {
+    const onMainThread = vi.spyOn(PageChunker.prototype, 'chunkPage');
+    const budget = { limitBytes: 32 << 20, held: 5 << 20 };
+    pool = new DecodePool({
+      threads: 1,
+      spec: chunkSpec,
+      log: createLogger('silent'),
+      mainThreadTakesPages: true,
+      budget,
+    });
+    const behind = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((shard) => pool!.chunkPage(task(shard))),
+    );
+    expect(behind.every((answer) => answer.parsed && answer.userRecords === 50)).toBe(true);
+    expect(onMainThread).not.toHaveBeenCalled();
+    // The sinks caught up: the main thread helps again.
+    budget.held = 4 << 20;
+    await Promise.all([0, 1, 2, 3, 4, 5].map((shard) => pool!.chunkPage(task(shard))));
+    expect(onMainThread).toHaveBeenCalled();
+  });
+
   it('leaves every page to the threads where the main thread takes none', async () => {
     const onMainThread = vi.spyOn(PageChunker.prototype, 'chunkPage');
     pool = new DecodePool({ threads: 1, spec: chunkSpec, log: createLogger('silent') });

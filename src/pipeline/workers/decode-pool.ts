@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { containerCpuLimit } from '../../core/cpu-limit.js';
 import { errorMessage } from '../../core/errors.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
 import type { UserRecord } from '../../core/record.js';
 import type { Logger } from '../../observability/logger.js';
 import { packPage, unpackResults, type WorkerRecordResult } from './page-codec.js';
@@ -24,6 +25,11 @@ export interface DecodePoolOptions {
    * (mainThreadTakesPages says where it may).
    */
   readonly mainThreadTakesPages?: boolean;
+  /**
+   * What the sinks hold of the event budget: the main thread takes pages only while they
+   * hold little (MAIN_THREAD_HELPS_UP_TO_HELD_SHARE). Without it, always.
+   */
+  readonly budget?: Pick<MemoryBudget, 'held' | 'limitBytes'>;
   /** The worker module; tests substitute one that misbehaves on purpose. */
   readonly worker?: URL;
 }
@@ -40,8 +46,10 @@ export class DecodePool {
   readonly chunks: PageChunkerSpec | null;
   /** Set where the main thread reads pages too (DecodePoolOptions.mainThreadTakesPages). */
   private readonly mainChunker: PageChunker | null;
+  private readonly budget: Pick<MemoryBudget, 'held' | 'limitBytes'> | null;
 
   constructor(options: DecodePoolOptions) {
+    this.budget = options.budget ?? null;
     const worker = options.worker ?? defaultWorker();
     this.chunks = options.spec.chunks ?? null;
     this.mainChunker =
@@ -107,11 +115,24 @@ export class DecodePool {
     // Every thread has its pages in hand and another waits: where the threads leave a core
     // to the main thread, it reads this one itself. With one thread on 2 cores the thread
     // alone was the limit while most of the second core stayed idle (docs/performance.md).
-    if (this.mainChunker && this.pool.queueSize > 0) return this.mainChunker.chunkPage(task);
+    if (this.mainChunker && this.pool.queueSize > 0 && this.sinksKeepUp()) {
+      return this.mainChunker.chunkPage(task);
+    }
     const answer = await this.pool.run(task, { transferList: [task.body] });
     if (answer instanceof ArrayBuffer)
       throw new Error('a decode worker answered a body with records');
     return answer;
+  }
+
+  /**
+   * Whether the sinks write as fast as the pages come: then they hold little of the budget
+   * (at full speed ~1 MiB of 32 with 50,000-record objects, since they hold pages gzipped).
+   * Behind a slow sink, reading faster only fills the budget sooner, and the main thread's
+   * pages cost its isolate memory the budget does not count.
+   */
+  private sinksKeepUp(): boolean {
+    if (!this.budget) return true;
+    return this.budget.held <= this.budget.limitBytes * MAIN_THREAD_HELPS_UP_TO_HELD_SHARE;
   }
 
   close(): Promise<void> {
@@ -127,6 +148,15 @@ function defaultWorker(): URL {
   const typescript = import.meta.url.endsWith('.ts');
   return new URL(`./decode-worker.${typescript ? 'ts' : 'js'}`, import.meta.url);
 }
+
+/**
+ * Share of the event budget the sinks may hold for the main thread to take pages. Measured
+ * behind a slow S3 sink (the backlog scenario, 3 runs each): the main thread helping at any
+ * level 254-259 MiB peak RSS, up to half the budget held 254-264, up to an eighth 244-251;
+ * at full speed the sinks held 0.2-1.1 MiB of 32 and the main thread helped as before
+ * (docs/performance.md, "The main thread helps at the default budget").
+ */
+export const MAIN_THREAD_HELPS_UP_TO_HELD_SHARE = 1 / 8;
 
 /**
  * Event budget per worker thread `auto` starts: what each adds to the process's peak RSS
