@@ -9,11 +9,7 @@ import { leaseStream, streamRuntime, type StreamRuntime } from './app-streams.js
 import { configuredStreams, type RelayConfig } from './config/schema.js';
 import { smallHeapWarning } from './core/heap-sizing.js';
 import { processMemoryBudget, readMemoryLimits, type MemoryLimits } from './core/memory-budget.js';
-import {
-  PAGES_BUDGET_SHARE,
-  PAGES_BUDGET_SHARE_MAIN_THREAD_READING,
-  ReadPermits,
-} from './core/read-permits.js';
+import { pagesBudgetShare, ReadPermits } from './core/read-permits.js';
 import { csvShapeFor } from './decode/index.js';
 import { createAwsClients, type AwsClients } from './kinesis/clients.js';
 import type { LeaseCoordinator } from './leases/lease-coordinator.js';
@@ -121,9 +117,7 @@ export class Relay {
       config.consumer.maxConcurrentReads,
       memory,
       config.sinks.length,
-      this.decodePool?.mainThreadReadsPages
-        ? PAGES_BUDGET_SHARE_MAIN_THREAD_READING
-        : PAGES_BUDGET_SHARE,
+      pagesBudgetShare(this.decodePool?.mainThreadReadsPages ?? false),
     );
     this.shards = new RunningShards({
       config,

@@ -6,7 +6,7 @@ import {
   containerMemoryLimit,
   defaultMemoryLimitBytes,
 } from './memory-budget.js';
-import { PAGES_BUDGET_SHARE_MAIN_THREAD_READING, PageSize, ReadPermits } from './read-permits.js';
+import { PAGES_BUDGET_SHARE, pagesBudgetShare, PageSize, ReadPermits } from './read-permits.js';
 import type { UserRecord } from './record.js';
 import { userRecord } from '../../test/support/user-record.js';
 
@@ -156,7 +156,9 @@ describe('ReadPermits with a memory budget', () => {
     expect(whole.reserved).toBeLessThanOrEqual(8 * MIB);
     expect(whole.limits).toEqual(Array(4).fill(Math.floor((2 * MIB) / perRecord)));
     // 1 MiB a page still holds the 400 KiB a loop needs to keep up with a shard.
-    const half = await limits(PAGES_BUDGET_SHARE_MAIN_THREAD_READING);
+    expect(pagesBudgetShare(false)).toBe(PAGES_BUDGET_SHARE);
+    expect(pagesBudgetShare(true)).toBe(PAGES_BUDGET_SHARE / 2);
+    const half = await limits(pagesBudgetShare(true));
     expect(half.reserved).toBeLessThanOrEqual(4 * MIB);
     expect(half.limits).toEqual(Array(4).fill(Math.floor(MIB / perRecord)));
   });

@@ -29,6 +29,11 @@ export const PAGES_BUDGET_SHARE = 0.25;
  */
 export const PAGES_BUDGET_SHARE_MAIN_THREAD_READING = PAGES_BUDGET_SHARE / 2;
 
+/** The pages' share of the budget, given whether the main thread reads pages too. */
+export function pagesBudgetShare(mainThreadReadsPages: boolean): number {
+  return mainThreadReadsPages ? PAGES_BUDGET_SHARE_MAIN_THREAD_READING : PAGES_BUDGET_SHARE;
+}
+
 /**
  * Record data one page must be able to hold so that one loop reads a shard as fast as
  * Kinesis lets it: 2 MB a second in 5 GetRecords calls. A loop that reads less than a

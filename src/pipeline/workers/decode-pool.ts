@@ -161,9 +161,9 @@ export const MAIN_THREAD_HELPS_UP_TO_HELD_SHARE = 1 / 8;
 /**
  * Event budget per worker thread `auto` starts: what each adds to the process's peak RSS
  * is memory the budget does not count (its isolate, and what its scavenges promote of the
- * pages it reads). Measured with 2M records at 16 shards (docs/performance.md): one thread
- * alone 228-233 MiB peak, two threads 295-308 (1M records). So the default 32 MiB budget
- * (no container limit, or the chart's 256Mi) starts one thread.
+ * pages it reads). Measured (docs/performance.md): one thread alone 228-233 MiB peak (2M
+ * records, 16 shards), two threads 295-308 (1M records, 16 and 64 shards). So the default
+ * 32 MiB budget (no container limit, or the chart's 256Mi) starts one thread.
  */
 export const BUDGET_BYTES_PER_PAGE_READER = 32 * 1024 * 1024;
 
