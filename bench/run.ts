@@ -318,12 +318,18 @@ async function main(): Promise<void> {
       // Interleaved with the baseline build, as the consumers are: a neighbour's load on
       // the shared CPU then hits before and after alike.
       const perCore: number[] = [];
+      const withDeadLetter: number[] = [];
       const before: number[] = [];
       for (let run = 1; run <= runs; run += 1) {
         const sample = await runDecodeEncode(200_000);
         perCore.push(sample.recordsPerCoreSecond);
         log(
           `decode → route → CSV → gzip, run ${run}: ${Math.round(sample.recordsPerCoreSecond)} rec/s per core`,
+        );
+        const kept = (await runDecodeEncode(200_000, 'dist', true)).recordsPerCoreSecond;
+        withDeadLetter.push(kept);
+        log(
+          `decode → route → CSV → gzip, records kept for dead-letter entries, run ${run}: ${Math.round(kept)} rec/s per core`,
         );
         if (baselineDist) {
           const b = (await runDecodeEncode(200_000, baselineDist)).recordsPerCoreSecond;
@@ -334,7 +340,9 @@ async function main(): Promise<void> {
         }
       }
       const m = median(perCore);
+      const d = median(withDeadLetter);
       results.decode_csv_gzip_rps_per_core = round(m);
+      results.decode_csv_gzip_dead_letter_rps_per_core = round(d);
       if (baselineDist) {
         const b = median(before);
         baseline.decode_csv_gzip_rps_per_core = round(b);
@@ -355,6 +363,14 @@ async function main(): Promise<void> {
         cpuSecondsPerMillion: m === null ? null : 1e6 / m,
         peakRssMib: null,
         note: 'per core, in process, 500-byte Pinpoint events',
+      });
+      rows.push({
+        scenario: 'decode → route → CSV → gzip, records kept for dead-letter entries',
+        recordsPerSecond: d,
+        megabytesPerSecond: d === null ? null : (d * 500) / 1e6,
+        cpuSecondsPerMillion: d === null ? null : 1e6 / d,
+        peakRssMib: null,
+        note: 'per core, as with a dead-letter destination configured',
       });
     }
 

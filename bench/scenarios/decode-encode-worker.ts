@@ -1,9 +1,13 @@
 /*
  * The in-process pipeline alone, in its own process, on the published build (dist/):
  * the relay's ShardPipeline with the `auto` decoder and the real router hands 500-byte
- * Pinpoint events to a sink that encodes each event as the S3 sink does (CSV line) and
- * gzips every full batch, as the S3 sink builds an object body. No network. Prints
- * {records, cpuSeconds}; records per CPU second is the per-core rate.
+ * Pinpoint events to a sink that does the S3 sink's per-event and per-object work minus
+ * the upload: each event encoded as a CSV line into an ObjectBatch that gzips its lines
+ * as they arrive (S3Sink at `compression: gzip`), an object body every 50,000 events. No
+ * network. BENCH_DEAD_LETTER=1: as with a dead-letter destination configured, the batch
+ * also keeps each record's bytes for an entry (the default config has none). Prints
+ * {records, cpuSeconds}; records per CPU second (zlib's thread included) is the per-core
+ * rate.
  */
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -24,7 +28,7 @@ const { Router } = await load<typeof import('../../src/pipeline/router.js')>('pi
 const { ShardPipeline } = await load<typeof import('../../src/pipeline/shard-pipeline.js')>(
   'pipeline/shard-pipeline.js',
 );
-const { EventEncoder } = await load<typeof import('../../src/sinks/s3/event-encoder.js')>(
+const { EventEncoder, csvLine } = await load<typeof import('../../src/sinks/s3/event-encoder.js')>(
   'sinks/s3/event-encoder.js',
 );
 const objectWriter = await load<Partial<typeof import('../../src/sinks/s3/object-writer.js')>>(
@@ -40,6 +44,7 @@ const { KeyLayout } =
   await load<typeof import('../../src/sinks/s3/key-layout.js')>('sinks/s3/key-layout.js');
 
 const total = Number(process.env.BENCH_RECORDS ?? 200_000);
+const keepRecords = process.env.BENCH_DEAD_LETTER === '1';
 const batchRecords = 50_000;
 const pageRecords = 10_000;
 
@@ -54,30 +59,46 @@ class GzipBatchSink implements Sink {
     compression: 'gzip',
   });
   private batch: Batch | null = null;
+  /** Object bodies being finished (zlib works on libuv's threads). */
+  private readonly cuts: Promise<void>[] = [];
   compressedBytes = 0;
 
   write(event: RelayEvent, ack: AckHandle): void {
     const encoded = this.encoder.encode(event);
     const directory = this.layout.directory(event, encoded.kind);
-    this.batch ??= new ObjectBatch(directory, encoded.kind, encoded.shape, new Date(), 0);
+    // A build older than the gzip-as-it-goes batch ignores the last two arguments and
+    // keeps its lines; `cut` then gzips them at the end, as that build's sink did.
+    this.batch ??= new ObjectBatch(
+      directory,
+      encoded.kind,
+      encoded.shape,
+      new Date(),
+      0,
+      encoded.shape ? csvLine(encoded.shape.header) : '',
+      6, // the sink's default gzipLevel
+    );
     // Builds before `bytes` encoded lines as Buffers, which byteLength measures too.
     const bytes = (encoded.bytes as number | undefined) ?? Buffer.byteLength(encoded.line);
-    this.batch.add(encoded.line, bytes, event.record, ack);
-    if (this.batch.size >= batchRecords) this.cut();
+    this.batch.add(encoded.line, bytes, event.record, ack, keepRecords);
+    if (this.batch.size >= batchRecords) this.cuts.push(this.cut());
   }
 
-  cut(): void {
-    if (!this.batch) return;
-    this.compressedBytes += gzipSync(bodyOf(this.batch)).byteLength;
-    for (const ack of this.batch.acks) ack.ack();
+  async cut(): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return;
     this.batch = null;
+    const streamed = (await batch.streamedBody?.()) ?? null;
+    const body = streamed ?? gzipSync(bodyOf(batch));
+    this.compressedBytes += body.byteLength;
+    for (const ack of batch.acks) ack.ack();
   }
 
   waitForCapacity(): undefined {
     return undefined;
   }
   async flush(): Promise<void> {
-    this.cut();
+    this.cuts.push(this.cut());
+    await Promise.all(this.cuts.splice(0));
   }
   async close(): Promise<void> {}
 }

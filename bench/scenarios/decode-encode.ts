@@ -6,10 +6,22 @@ export interface DecodeEncodeSample {
   readonly wallRecordsPerSecond: number;
 }
 
-/** `dist`: the build to measure, relative to the repository (default dist/). */
-export async function runDecodeEncode(records: number, dist = 'dist'): Promise<DecodeEncodeSample> {
+/**
+ * `dist`: the build to measure, relative to the repository (default dist/). `deadLetter`:
+ * as with a dead-letter destination configured, whose entries need each record's bytes
+ * kept until its object is written (the default config has none).
+ */
+export async function runDecodeEncode(
+  records: number,
+  dist = 'dist',
+  deadLetter = false,
+): Promise<DecodeEncodeSample> {
   const worker = startTsChild('bench/scenarios/decode-encode-worker.ts', [], {
-    env: { BENCH_RECORDS: String(records), BENCH_DIST: dist },
+    env: {
+      BENCH_RECORDS: String(records),
+      BENCH_DIST: dist,
+      BENCH_DEAD_LETTER: deadLetter ? '1' : '0',
+    },
   });
   const code = await worker.exited;
   const line = worker.output().trim().split('\n').at(-1) ?? '';
