@@ -42,9 +42,12 @@ describe('decodePoolPlan (consumer.workerThreads)', () => {
     expect(plan({ consumer: { maxConcurrentReads: 1 } })).toEqual({ threads: 1, wholePages: true });
   });
 
-  it('auto: none where pages cannot go whole (a deadLetter, a webhook, exactly-once, enhanced fan-out)', () => {
+  it('auto: whole pages with a deadLetter too (each chunk carries its records)', () => {
     const dlq = { deadLetter: { type: 'directory', path: '/tmp/dlq' } };
-    expect(plan(dlq)).toMatchObject({ threads: 0, why: expect.stringMatching(/whole pages only/) });
+    expect(plan(dlq, 32)).toEqual({ threads: 1, wholePages: true });
+  });
+
+  it('auto: none where pages cannot go whole (a webhook, exactly-once, enhanced fan-out)', () => {
     expect(
       plan({ sinks: [s3, { name: 'hook', type: 'webhook', url: 'http://127.0.0.1:1/' }] }),
     ).toMatchObject({ threads: 0, why: expect.stringMatching(/whole pages only/) });
@@ -57,9 +60,11 @@ describe('decodePoolPlan (consumer.workerThreads)', () => {
 
   it('a number starts that many threads, for records page by page where pages cannot go whole', () => {
     expect(plan({ consumer: { workerThreads: 1 } }, 32)).toEqual({ threads: 1, wholePages: true });
-    expect(
-      plan({ consumer: { workerThreads: 2 }, deadLetter: { type: 'directory', path: '/tmp/d' } }),
-    ).toEqual({ threads: 2, wholePages: false });
+    const hook = { name: 'hook', type: 'webhook', url: 'http://127.0.0.1:1/' };
+    expect(plan({ consumer: { workerThreads: 2 }, sinks: [s3, hook] })).toEqual({
+      threads: 2,
+      wholePages: false,
+    });
     expect(plan({ consumer: { workerThreads: 0 } })).toEqual({ threads: 0, why: null });
   });
 });

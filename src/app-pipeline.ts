@@ -78,7 +78,7 @@ export function decodePoolPlan(
   if (setting === 'auto' && !spec.chunks) {
     return {
       threads: 0,
-      why: 'decoding on the main thread: worker threads take whole pages only where every sink is an S3 CSV or JSON Lines sink without exactlyOnce and no deadLetter is configured',
+      why: 'decoding on the main thread: worker threads take whole pages only where every sink is a batching S3 CSV or JSON Lines sink (not exactlyOnce, not zstd)',
     };
   }
   return { threads, spec };

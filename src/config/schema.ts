@@ -94,7 +94,7 @@ export const configSchema = z
          * main thread's), one thread per 32 MiB of the event budget (one at the default
          * 32 MiB, the main thread reading pages too where a core is left), and only where
          * whole pages can go to them (every sink an S3 CSV / JSON Lines sink without
-         * exactlyOnce, no deadLetter: DecodeWorkerSpec.chunks). Records handed over one by
+         * exactlyOnce or zstd: DecodeWorkerSpec.chunks). Records handed over one by
          * one cost more CPU than the threads take off the main thread; whole pages cost
          * less and free it (docs/performance.md).
          */

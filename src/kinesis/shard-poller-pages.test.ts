@@ -77,6 +77,7 @@ class PageProcessor implements RecordProcessor {
         maxEvents: 1000,
         maxBytes: 1 << 20,
         gzipLevel: 6,
+        keepsRecords: false,
       },
     ],
   });

@@ -1,4 +1,6 @@
 import type { RetryConfig } from '../config/schema.js';
+import { ackAfterEach, type AckHandle } from '../core/ack.js';
+import type { UserRecord } from '../core/record.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RelayMetrics } from '../observability/metrics.js';
@@ -9,6 +11,7 @@ import {
   giveUpNote,
   splitsOn,
 } from './delivery-retry.js';
+import { readKeptRecords } from './kept-records.js';
 import type { SettleableBatch } from './pending-batch.js';
 import type { DeadLetterSink } from './sink.js';
 
@@ -113,13 +116,37 @@ function deadLetterBatch(
 ): void {
   const { sink, metrics, deadLetter } = context;
   if (!deadLetter) throw new Error('unreachable: gave up without a dead-letter sink');
-  if (batch.records.length !== batch.size) {
+  const events = eventsOf(batch);
+  if (events.length !== batch.size) {
     throw new Error('unreachable: a batch without its records cannot be dead-lettered');
   }
   metrics.sinkRecords.inc({ sink, outcome: 'dead_lettered' }, batch.size);
   metrics.sinkBatches.inc({ sink, outcome: 'dead_lettered' });
-  batch.records.forEach((record, index) => {
+  for (const { record, ack } of events) {
+    deadLetter.write(deadLetterEntry(record, reason, error, sink), ack);
+  }
+}
+
+/**
+ * Each event's record and handle: as kept, or for a batch of chunks read back from each
+ * chunk's packed records, the chunk's handle called once all its events' entries are stored.
+ */
+function eventsOf(batch: SettleableBatch): Array<{ record: UserRecord; ack: AckHandle }> {
+  const chunks = batch.chunkRecords ?? [];
+  if (chunks.length === 0) {
+    return batch.records.flatMap((record, index) => {
+      const ack = batch.acks[index];
+      return ack ? [{ record, ack }] : [];
+    });
+  }
+  if (chunks.length !== batch.acks.length) {
+    throw new Error('unreachable: a chunk without its records cannot be dead-lettered');
+  }
+  return chunks.flatMap((packed, index) => {
+    const records = readKeptRecords(packed);
     const ack = batch.acks[index];
-    if (ack) deadLetter.write(deadLetterEntry(record, reason, error, sink), ack);
+    if (!ack) return [];
+    const acks = ackAfterEach(ack, records.length);
+    return records.map((record, event) => ({ record, ack: acks[event] ?? ack }));
   });
 }

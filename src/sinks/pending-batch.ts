@@ -26,6 +26,11 @@ export class PendingBatch<T> {
    * collect); what delivery needs of them is the oldest arrival, kept below.
    */
   readonly records: UserRecord[] = [];
+  /**
+   * Where the batch holds chunks and may dead-letter them: each chunk's records packed
+   * (kept-records.ts), one per handle in `acks`; empty otherwise.
+   */
+  readonly chunkRecords: Uint8Array[] = [];
   /** When the batch's oldest record reached Kinesis (ms since epoch), for retry.maxRecordAgeMs. */
   oldestArrivalMs = Number.POSITIVE_INFINITY;
   /** The encoded items' bytes: the size of what the batch is written as. */
@@ -62,7 +67,7 @@ export class PendingBatch<T> {
    * Counts a chunk of `events` events whose lines are `bytes` long and held as `stored`
    * bytes (the subclass keeps them), acknowledged by one handle (ShardPipeline.processPage),
    * their records arrived no earlier than `oldestArrivalMs`; returns the memory it holds.
-   * No records are kept: chunks go only to sinks that write no dead-letter entries.
+   * `records`: the events' records packed, where the sink dead-letters (else null).
    */
   protected countChunk(
     bytes: number,
@@ -70,12 +75,19 @@ export class PendingBatch<T> {
     events: number,
     ack: AckHandle,
     oldestArrivalMs: number,
+    records: Uint8Array | null,
   ): number {
+    if (
+      records === null ? this.chunkRecords.length > 0 : this.chunkRecords.length < this.acks.length
+    ) {
+      throw new Error('unreachable: chunks with and without their records in one batch');
+    }
     this.acks.push(ack);
+    if (records !== null) this.chunkRecords.push(records);
     this.chunkedEvents += events - 1;
     if (oldestArrivalMs < this.oldestArrivalMs) this.oldestArrivalMs = oldestArrivalMs;
     this.bytes += bytes;
-    const held = stored + CHUNK_OVERHEAD_BYTES;
+    const held = stored + (records?.byteLength ?? 0) + CHUNK_OVERHEAD_BYTES;
     this.held += held;
     return held;
   }
@@ -131,10 +143,12 @@ export class PendingBatch<T> {
 
 /**
  * What acknowledging or dead-lettering a batch needs: the events' handles, their records
- * where it may dead-letter them (one per handle), and when the oldest reached Kinesis.
+ * where it may dead-letter them (one per handle; a batch of chunks: each chunk's records
+ * packed, one per handle), and when the oldest reached Kinesis.
  */
 export interface SettleableBatch {
   readonly records: readonly UserRecord[];
+  readonly chunkRecords?: readonly Uint8Array[];
   readonly oldestArrivalMs: number;
   readonly acks: readonly AckHandle[];
   readonly size: number;

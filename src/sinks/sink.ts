@@ -38,6 +38,12 @@ export interface LineChunk {
   readonly events: number;
   /** The lines' UTF-8 length (what buffer.maxBytes counts). */
   readonly bytes: number;
+  /**
+   * The events' records packed and compressed (sinks/kept-records.ts), for their
+   * dead-letter entries should the object's batch give up; null where the sink has no
+   * dead-letter destination (it retries for ever).
+   */
+  readonly records: Uint8Array | null;
 }
 
 /**
@@ -55,8 +61,7 @@ export interface Sink {
   writeEncoded?(encoded: PreEncodedEvent, record: UserRecord, ack: AckHandle): void;
   /**
    * As `writeEncoded`, for a chunk of a page's events, with one handle for all of them.
-   * Only sinks that take chunks have it (batching S3 text sinks without a dead-letter
-   * destination: see chunkerSpec).
+   * Only sinks that take chunks have it (batching S3 text sinks: see chunkerSpec).
    */
   writeChunk?(chunk: LineChunk, ack: AckHandle): void;
   /** A promise while the sink is over its in-flight bound: the shard loops wait on it. */

@@ -83,6 +83,7 @@ describe('DecodePool: whole pages', () => {
           maxEvents: 10_000,
           maxBytes: 64 << 20,
           gzipLevel: 6,
+          keepsRecords: false,
         },
       ],
     },

@@ -22,14 +22,17 @@ export default function decodePage(
 }
 
 /**
- * The chunks' bytes transferred to the main thread, not copied: each body is a buffer of
- * its own (PageChunker.stored), which the main thread frees once its object is stored.
+ * The chunks' bytes transferred to the main thread, not copied: each body and each packed
+ * records are a buffer of their own (PageChunker.stored, KeptRecordsWriter.take), which
+ * the main thread frees once its object is stored.
  */
 function movedChunks(answer: PageAnswer): PageAnswer {
   if (!answer.parsed || answer.chunks.length === 0) return answer;
   const transferable = {
     get [transferableSymbol]() {
-      return answer.chunks.map((chunk) => chunk.body.buffer);
+      return answer.chunks.flatMap((chunk) =>
+        chunk.records ? [chunk.body.buffer, chunk.records.buffer] : [chunk.body.buffer],
+      );
     },
     get [valueSymbol]() {
       return answer;

@@ -11,6 +11,7 @@ import { createDecoder, csvShapeFor } from '../../decode/index.js';
 import { kplAggregate } from '../../demo/producer.js';
 import { EventEncoder } from '../../sinks/s3/event-encoder.js';
 import { KeyLayout } from '../../sinks/s3/key-layout.js';
+import { readKeptRecords } from '../../sinks/kept-records.js';
 import { RouteFilter } from '../router.js';
 import { getRecordsBody } from '../../../test/support/kinesis-record.js';
 import {
@@ -82,6 +83,7 @@ function s3Sink(name: string, overrides: Partial<ChunkSinkSpec> = {}): ChunkSink
     maxEvents: 50_000,
     maxBytes: 64 * 1024 * 1024,
     gzipLevel: 6,
+    keepsRecords: false,
     ...overrides,
   };
 }
@@ -267,6 +269,28 @@ describe('PageChunker', () => {
     );
     expect(byBytes.chunks.map((chunk) => chunk.events)).toEqual([4, 4, 4, 4, 4, 4, 1]);
     for (const chunk of byBytes.chunks) expect(chunk.bytes).toBeLessThanOrEqual(lineBytes * 4.5);
+  });
+
+  it('carries, where the sink dead-letters, each event’s record with its chunk (and nothing where it does not)', async () => {
+    const records: WireRecord[] = Array.from({ length: 25 }, (_, index) => ({
+      data: JSON.stringify({ ...PINPOINT_APP_EVENT, attributes: { n: String(index) } }),
+      sequence: index + 1,
+      // The last five an hour later: an object of their own.
+      arrivalMs: BASE + (index >= 20 ? HOUR : 0),
+    }));
+    const page = await chunkOf([s3Sink('csv', { maxEvents: 10, keepsRecords: true })], records);
+    expect(page.chunks.map((chunk) => chunk.events)).toEqual([10, 10, 5]);
+    const expected = userRecords(records);
+    const carried = page.chunks.flatMap((chunk) =>
+      readKeptRecords(chunk.records ?? new Uint8Array()),
+    );
+    const plain = (record: UserRecord) => ({
+      ...record,
+      data: Buffer.from(record.data).toString(),
+    });
+    expect(carried.map(plain)).toEqual(expected.map(plain));
+    const without = await chunkOf([s3Sink('csv', { maxEvents: 10 })], records);
+    expect(without.chunks.map((chunk) => chunk.records)).toEqual([null, null, null]);
   });
 
   it("routes by each sink's filter: a sink that takes no event of the page gets no chunk", async () => {

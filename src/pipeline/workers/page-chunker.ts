@@ -8,6 +8,7 @@ import { deadLetterEntry } from '../../sinks/dead-letter-entry.js';
 import { deterministicGzip } from '../../sinks/s3/deterministic-gzip.js';
 import { EventEncoder } from '../../sinks/s3/event-encoder.js';
 import { KeyLayout, type OutputKind } from '../../sinks/s3/key-layout.js';
+import { compressKeptRecords, KeptRecordsWriter } from '../../sinks/kept-records.js';
 import type { DeadLetterEntry, LineChunk } from '../../sinks/sink.js';
 import { RouteFilter, type RouteFilterConfig } from '../router.js';
 import type { S3EncodingSettings } from '../../sinks/s3/encoding-settings.js';
@@ -78,6 +79,11 @@ export interface ChunkSinkSpec {
   readonly maxBytes: number;
   /** The sink's `gzipLevel`, for `compression: gzip` (`encoding.layout.compression`). */
   readonly gzipLevel: number;
+  /**
+   * The sink has a dead-letter destination: each chunk carries its events' records, for
+   * the entries of a batch that gives up (sinks/kept-records.ts).
+   */
+  readonly keepsRecords: boolean;
 }
 
 export interface PageChunkerSpec {
@@ -105,6 +111,8 @@ interface OpenChunk {
   oldestArrivalMs: number;
   /** The lines as UTF-8, written as they come: no line string outlives its record. */
   readonly text: LineBytes;
+  /** The events' records, packed as they come, where the sink keeps them (keepsRecords). */
+  readonly records: KeptRecordsWriter | null;
   events: number;
 }
 
@@ -178,21 +186,26 @@ export class PageChunker {
     return { ...answer, chunks };
   }
 
-  /** The chunk with its lines as its object stores them: a gzip member, or UTF-8 bytes. */
-  private async stored({ utf8, ...chunk }: ChunkInput): Promise<PageChunk> {
+  /**
+   * The chunk with its lines as its object stores them (a gzip member, or UTF-8 bytes) and
+   * its records, where it carries them, compressed too (kept-records.ts), side by side.
+   */
+  private async stored({ utf8, records, ...chunk }: ChunkInput): Promise<PageChunk> {
     const sink = this.sinks[chunk.sinkIndex];
     if (!sink) throw new Error(`unreachable: no sink ${chunk.sinkIndex}`);
-    const stored =
+    const [stored, compressedRecords] = await Promise.all([
       sink.spec.encoding.layout.compression === 'gzip'
-        ? await deterministicGzip(utf8, sink.spec.gzipLevel)
-        : utf8;
+        ? deterministicGzip(utf8, sink.spec.gzipLevel)
+        : utf8,
+      records === null ? null : compressKeptRecords(records),
+    ]);
     // Bytes of their own, to be transferred to the main thread (decode-worker): a small
     // Buffer may be a view of Node's shared pool, and zlib's output of a larger buffer.
     const own = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength;
     const body = own ? new Uint8Array(stored.buffer) : new Uint8Array(stored);
     if (stored !== utf8) releaseNow(utf8);
     if (!own) releaseNow(stored);
-    return { ...chunk, body };
+    return { ...chunk, body, records: compressedRecords };
   }
 }
 
@@ -280,11 +293,13 @@ class PageEncoding {
             firstArrivalMs: arrivalMs,
             oldestArrivalMs: arrivalMs,
             text: new LineBytes(),
+            records: sink.spec.keepsRecords ? new KeptRecordsWriter() : null,
             events: 0,
           };
           this.open.set(key, chunk);
         }
         chunk.text.write(line, bytes);
+        chunk.records?.add(record);
         chunk.events += 1;
         if (arrivalMs < chunk.oldestArrivalMs) chunk.oldestArrivalMs = arrivalMs;
       }
@@ -314,7 +329,7 @@ class PageEncoding {
   }
 }
 
-/** A chunk's lines as UTF-8, to be stored. */
+/** A chunk's lines as UTF-8 and its records packed, to be stored. */
 type ChunkInput = Omit<PageChunk, 'body'> & { readonly utf8: Buffer };
 
 /** The chunk's lines, its own bytes; its entry is left empty for the next lines of the key. */
@@ -331,6 +346,7 @@ function closeChunk(chunk: OpenChunk): ChunkInput {
     utf8: chunk.text.take(),
     events: chunk.events,
     bytes,
+    records: chunk.records?.take() ?? null,
   };
   chunk.events = 0;
   return closed;

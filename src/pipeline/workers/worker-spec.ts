@@ -17,7 +17,7 @@ export interface DecodeWorkerSpec {
   readonly sinks: readonly WorkerSinkSpec[];
   /**
    * Set when every sink takes a page's lines as chunks (S3 CSV or JSON Lines, batching,
-   * no dead-letter destination): the poller then hands whole GetRecords bodies to the
+   * gzip or uncompressed): the poller then hands whole GetRecords bodies to the
    * workers (ShardPipeline.processPage). Null: pages of records (`decode`).
    */
   readonly chunks?: PageChunkerSpec | null;
@@ -64,9 +64,9 @@ export function decodeWorkerSpec(
 
 /**
  * Whole pages go to the workers only when every sink takes chunks: an S3 CSV or JSON Lines
- * sink, gzip or uncompressed, that batches (not exactly-once: its segments are built from records) and keeps no
- * records for dead-letter entries (a batch that gives up writes one per record, which a
- * chunk does not keep; no destination configured means the sink retries for ever).
+ * sink, gzip or uncompressed, that batches (not exactly-once: its segments are built from
+ * records). With a dead-letter destination each chunk carries its events' records packed,
+ * for the entries of a batch that gives up (without one the sink retries for ever).
  */
 export function chunkerSpec(
   decodeFormat: SourceFormat | 'auto',
@@ -74,7 +74,7 @@ export function chunkerSpec(
   sinks: readonly SinkConfig[],
   deadLetterConfigured: boolean,
 ): PageChunkerSpec | null {
-  if (deadLetterConfigured || sinks.length === 0) return null;
+  if (sinks.length === 0) return null;
   const chunkSinks: ChunkSinkSpec[] = [];
   for (const sink of sinks) {
     if (!isS3Sink(sink) || sink.format === 'parquet' || sink.exactlyOnce) return null;
@@ -88,6 +88,7 @@ export function chunkerSpec(
       maxEvents: sink.buffer.maxRecords,
       maxBytes: sink.buffer.maxBytes,
       gzipLevel: sink.gzipLevel,
+      keepsRecords: deadLetterConfigured,
     });
   }
   return { decodeFormat, streamInIds: decoderOptions.streamInIds, sinks: chunkSinks };

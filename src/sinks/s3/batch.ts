@@ -80,6 +80,7 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
       chunk.events,
       ack,
       chunk.oldestArrivalMs,
+      chunk.records,
     );
   }
 
@@ -107,10 +108,12 @@ export class ObjectBatch extends PendingBatch<ObjectItem> {
     return joined;
   }
 
-  /** After the object is stored: its chunks' bytes are freed now (see releaseNow). */
+  /** After the object is stored: its chunks' bytes and records are freed now (see releaseNow). */
   releaseStoredBytes(): void {
     for (const part of this.parts ?? []) releaseNow(part);
     this.parts = null;
+    for (const records of this.chunkRecords) releaseNow(records);
+    this.chunkRecords.length = 0;
   }
 
   private startGzip(): void {

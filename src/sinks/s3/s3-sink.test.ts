@@ -10,6 +10,9 @@ import { validateConfig } from '../../config/load.js';
 import type { RelayEvent } from '../../core/event.js';
 import { csvShapeFor } from '../../decode/csv-columns.js';
 import { createSinks } from '../create-sinks.js';
+import { PageChunker } from '../../pipeline/workers/page-chunker.js';
+import { chunkerSpec } from '../../pipeline/workers/worker-spec.js';
+import { userRecord } from '../../../test/support/user-record.js';
 
 /*
  * The S3 sink reuses the previous event's batch key while kind, CSV shape, hour and
@@ -182,7 +185,7 @@ describe('S3 call deadlines', () => {
     const set = createSinks(config, { s3: client, csvShapeFor, ...quietSinkDeps() });
     const sink = set.sinks[0]?.sink;
     if (!sink) throw new Error('no sink');
-    return { sink, deadLetter: set.deadLetter };
+    return { sink, deadLetter: set.deadLetter, config };
   }
 
   const trickledPuts = (prefix: string) => (operation: string) =>
@@ -270,5 +273,65 @@ describe('S3 call deadlines', () => {
     for (const entry of entries) expect(entry.error).toMatch(/^PutObject did not finish within/);
     expect(new Set(entries.map((entry) => entry.sequenceNumber)).size).toBe(10);
     expect(await objectsUnder('always/')).toEqual(new Map());
+  }, 60_000);
+
+  it('a batch of page chunks that gives up dead-letters each event with its record, then acknowledges the page', async () => {
+    const trickle = proxy.inject({
+      match: trickledPuts('chunks/'),
+      fault: { kind: 'trickle', everyMs: 100 },
+    });
+    const destination = directoryDeadLetter();
+    const { sink, deadLetter, config } = proxiedSink('chunks/', { maxAttempts: 1 }, destination);
+    const spec = chunkerSpec('auto', { streamInIds: false }, config.sinks, true);
+    if (!spec) throw new Error('the sink takes chunks');
+    const records = Array.from({ length: 5 }, (_, n) =>
+      userRecord({
+        sequenceNumber: `4959033827149025660855969253836157109592157598913658${8890 + n}`,
+        partitionKey: `device-${n}`,
+        approximateArrivalTimestamp: new Date(1_700_000_000_000 + n),
+        data: new Uint8Array(Buffer.from(JSON.stringify({ n, event_type: 'tap' }))),
+      }),
+    );
+    const page = await new PageChunker(spec).chunkRecords(records, null, {
+      nextIterator: null,
+      millisBehindLatest: null,
+      kinesisRecords: records.length,
+    });
+    expect(page.chunks).toHaveLength(1);
+    const acks = new AckCounter();
+    try {
+      for (const chunk of page.chunks) sink.writeChunk?.(chunk, acks.handle());
+      await sink.flush();
+      await deadLetter.flush();
+      await sink.close();
+      await deadLetter.close();
+    } finally {
+      trickle.remove();
+    }
+
+    expect(trickle.hits).toBe(1);
+    expect(acks).toMatchObject({ acked: 1, doubles: 0 });
+    const entries = readDeadLetters(destination.path);
+    expect(entries.map(({ reason, sink: name }) => [reason, name])).toEqual(
+      Array(5).fill(['sink_gave_up', 'archive']),
+    );
+    expect(
+      entries.map(({ sequenceNumber, partitionKey, shardId, arrivalTime, data }) => ({
+        sequenceNumber,
+        partitionKey,
+        shardId,
+        arrivalTime,
+        data,
+      })),
+    ).toEqual(
+      records.map((record) => ({
+        sequenceNumber: record.sequenceNumber,
+        partitionKey: record.partitionKey,
+        shardId: record.shardId,
+        arrivalTime: record.approximateArrivalTimestamp.toISOString(),
+        data: Buffer.from(record.data).toString('base64'),
+      })),
+    );
+    expect(await objectsUnder('chunks/')).toEqual(new Map());
   }, 60_000);
 });

@@ -87,10 +87,10 @@ export class S3Sink implements Sink {
   }
 
   writeChunk(chunk: LineChunk, ack: AckHandle): void {
-    // A batch that gives up writes a dead-letter entry per record, which a chunk does not
-    // keep: chunks are routed only to sinks without a destination (chunkerSpec).
-    if (this.deps.deadLetter !== null)
-      throw new Error('unreachable: a chunk for a sink that dead-letters');
+    // A batch that gives up writes a dead-letter entry per event, from the records the
+    // chunk carries where the sink has a destination (chunkerSpec).
+    if ((this.deps.deadLetter !== null) !== (chunk.records !== null))
+      throw new Error('unreachable: a chunk without the records its dead-letter entries need');
     const shape = chunk.shapeId === null ? null : shapeOf(chunk.shapeId);
     const key = this.batchKey(chunk.kind, chunk.shapeId ?? '', chunk.arrivalHour, chunk.directory);
     this.batcher.makeRoom(key, chunk.events, chunk.bytes);

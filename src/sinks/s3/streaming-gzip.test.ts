@@ -98,6 +98,7 @@ describe('an S3 object made of page chunks', () => {
       firstArrivalMs: 0,
       oldestArrivalMs: 0,
       body,
+      records: null,
       events: 1,
       bytes: body.byteLength,
     };
