@@ -26,13 +26,14 @@ import { runLatency } from './scenarios/latency.js';
 import { runLifion } from './scenarios/lifion.js';
 import { OUTPUT_VARIANTS, runOutputVariant, type OutputSample } from './scenarios/parquet.js';
 import { POD_HEAP_SETTINGS, runPodComparison } from './scenarios/pod.js';
-import { runRelay, startRelayStack } from './scenarios/relay.js';
+import { BUCKET, runRelay, startRelayStack } from './scenarios/relay.js';
 import { createMemoryCgroup } from './lib/memory-cgroup.js';
 
 const SCENARIOS = [
   'ceiling',
   'relay',
   'relay-threads',
+  'relay-dead-letter',
   'decode',
   'lifion',
   'backlog',
@@ -131,7 +132,8 @@ async function main(): Promise<void> {
       // against the default (auto on 2 cores: one thread and the main thread helping at the
       // default 32 MiB budget, the pages in hand an eighth of it), in the same run.
       const wantThreads = only.has('relay-threads');
-      if (!wantCeiling && !wantRelay && !wantLifion && !wantThreads) continue;
+      const wantDeadLetter = only.has('relay-dead-letter');
+      if (!wantCeiling && !wantRelay && !wantLifion && !wantThreads && !wantDeadLetter) continue;
       const endpoint = new BenchKinesisEndpoint({
         streamName: `bench-${shards}`,
         shardCount: shards,
@@ -147,7 +149,11 @@ async function main(): Promise<void> {
         lifionPipeline: [] as ThroughputSample[],
         mainThread: [] as ThroughputSample[],
         threads: [] as ThroughputSample[],
+        deadLetter: [] as ThroughputSample[],
+        deadLetterBaseline: [] as ThroughputSample[],
       };
+      // As config/relay.yaml runs it: a destination for the entries of batches given up on.
+      const deadLetterDestination = { type: 's3', bucket: BUCKET, prefix: 'dead-letter/' };
       // Interleaved, so a neighbour's load on the shared CPU hits every consumer alike.
       for (let run = 1; run <= runs; run += 1) {
         if (wantCeiling) {
@@ -172,6 +178,21 @@ async function main(): Promise<void> {
           log(
             `relay workerThreads 1, main thread helping ${shards} shards, run ${run}: ${describe(helped)}`,
           );
+        }
+        if (wantDeadLetter) {
+          const sample = await runRelay(endpoint, stack, { deadLetter: deadLetterDestination });
+          samples.deadLetter.push(sample);
+          log(`relay with a deadLetter ${shards} shards, run ${run}: ${describe(sample)}`);
+          if (baselineDist) {
+            const before = await runRelay(endpoint, stack, {
+              deadLetter: deadLetterDestination,
+              dist: baselineDist,
+            });
+            samples.deadLetterBaseline.push(before);
+            log(
+              `relay with a deadLetter @${baselineRef} ${shards} shards, run ${run}: ${describe(before)}`,
+            );
+          }
         }
         if (wantRelay && baselineDist) {
           const sample = await runRelay(endpoint, stack, { dist: baselineDist });
@@ -258,6 +279,35 @@ async function main(): Promise<void> {
           results[`relay_${name}_rps_${shards}`] = round(m.rps);
           results[`relay_${name}_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
           results[`relay_${name}_peak_rss_mib_${shards}`] = round(m.rss);
+        }
+      }
+      if (wantDeadLetter) {
+        const ceilingRps = ceiling.get(shards)?.rps;
+        const vsCeiling = (m: Medians) =>
+          ceilingRps ? `${((m.rps ?? 0) / ceilingRps).toFixed(2)} × ceiling; ` : '';
+        const m = medians(samples.deadLetter);
+        rows.push(
+          row(
+            `relay with a deadLetter, ${shards} shards`,
+            m,
+            `${vsCeiling(m)}records kept for dead-letter entries`,
+          ),
+        );
+        results[`relay_dead_letter_rps_${shards}`] = round(m.rps);
+        results[`relay_dead_letter_cpu_s_per_million_${shards}`] = round(m.cpu, 1);
+        results[`relay_dead_letter_peak_rss_mib_${shards}`] = round(m.rss);
+        if (baselineDist) {
+          const b = medians(samples.deadLetterBaseline);
+          rows.push(
+            row(
+              `relay with a deadLetter @${baselineRef}, ${shards} shards`,
+              b,
+              `${vsCeiling(b)}before: the baseline build`,
+            ),
+          );
+          baseline[`relay_dead_letter_rps_${shards}`] = round(b.rps);
+          baseline[`relay_dead_letter_cpu_s_per_million_${shards}`] = round(b.cpu, 1);
+          baseline[`relay_dead_letter_peak_rss_mib_${shards}`] = round(b.rss);
         }
       }
       if (wantRelay && baselineDist) {

@@ -19,6 +19,8 @@ export interface BacklogOptions {
   readonly sink?: Record<string, unknown>;
   /** The relay's `memory` settings (default: none). */
   readonly memory?: Record<string, unknown>;
+  /** The relay's `deadLetter` destination (default: none). */
+  readonly deadLetter?: Record<string, unknown>;
   readonly nodeArgs?: readonly string[];
   /** The built relay to run (default dist/; a --baseline build for before/after). */
   readonly dist?: string;
@@ -52,6 +54,7 @@ export async function runBacklog(
       s3Endpoint: proxy.endpoint,
       consumer: options.consumer,
       memory: options.memory,
+      deadLetter: options.deadLetter,
       nodeArgs: options.nodeArgs,
       dist: options.dist,
       sink: {

@@ -49,6 +49,8 @@ export interface RelayRunOptions {
   /** A whole sink list instead of the S3 sink (the latency scenario's webhook). */
   readonly sinks?: ReadonlyArray<Record<string, unknown>>;
   readonly consumer?: Record<string, unknown>;
+  /** The relay's `deadLetter` destination (default: none, as a new user runs it). */
+  readonly deadLetter?: Record<string, unknown>;
   /** The relay's `memory` settings (default: none, as a new user runs it). */
   readonly memory?: Record<string, unknown>;
   /** Where the relay serves /metrics (default: a free port nobody reads). */
@@ -79,6 +81,7 @@ export function startRelay(
     decode: { format: 'auto' },
     ...(options.consumer ? { consumer: options.consumer } : {}),
     ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.deadLetter ? { deadLetter: options.deadLetter } : {}),
     sinks: options.sinks ?? [
       {
         name: 'archive',
