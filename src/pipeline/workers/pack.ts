@@ -1,3 +1,5 @@
+import { releaseNow } from '../../core/release-now.js';
+
 /**
  * A growable byte buffer written and read in one order: the wire format between the shard
  * loops and the decode workers. One ArrayBuffer per message, so it moves between threads
@@ -79,6 +81,11 @@ export class PackWriter {
     this.u32(index);
   }
 
+  /** Bytes written so far; after `finish`, the message's length (its buffer may be longer). */
+  get length(): number {
+    return this.offset;
+  }
+
   /** Writes the table and the header; returns the buffer to transfer. */
   finish(): ArrayBuffer {
     const tableOffset = this.offset;
@@ -94,6 +101,8 @@ export class PackWriter {
     if (needed <= this.buffer.byteLength) return;
     const grown = Buffer.from(new ArrayBuffer(Math.max(needed, this.buffer.byteLength * 2)));
     this.buffer.copy(grown, 0, 0, this.offset);
+    // Nothing else holds the old buffer: freed now, not when the collector gets to it.
+    releaseNow(this.buffer);
     this.buffer = grown;
     this.view = new DataView(grown.buffer);
   }
@@ -104,6 +113,8 @@ export class PackReader {
   private readonly view: DataView;
   private offset = HEADER_BYTES;
   private readonly end: number;
+  /** Where the body ends (the table of strings follows it). */
+  private readonly bodyEnd: number;
   private readonly table: string[] = [];
 
   constructor(source: ArrayBuffer) {
@@ -114,11 +125,17 @@ export class PackReader {
     if (this.end > source.byteLength || tableOffset > this.end) {
       throw new Error('malformed packed message: lengths past its end');
     }
+    this.bodyEnd = tableOffset;
     const bodyOffset = this.offset;
     this.offset = tableOffset;
     const size = this.u32();
     for (let index = 0; index < size; index += 1) this.table.push(this.text());
     this.offset = bodyOffset;
+  }
+
+  /** Everything written before `finish` has been read. */
+  get atEnd(): boolean {
+    return this.offset >= this.bodyEnd;
   }
 
   u8(): number {

@@ -34,20 +34,7 @@ export function packPage(records: readonly UserRecord[]): ArrayBuffer {
   for (const record of records) capacity += 160 + record.data.byteLength;
   const out = new PackWriter(capacity);
   out.u32(records.length);
-  for (const record of records) {
-    out.ref(record.streamName);
-    out.ref(record.shardId);
-    out.text(record.sequenceNumber);
-    out.u32(record.subSequenceNumber);
-    out.text(record.partitionKey);
-    const explicit = record.explicitHashKey;
-    out.u8(
-      (record.aggregated ? AGGREGATED : 0) | (explicit !== undefined ? HAS_EXPLICIT_HASH_KEY : 0),
-    );
-    if (explicit !== undefined) out.text(explicit);
-    out.f64(record.approximateArrivalTimestamp.getTime());
-    out.bytes(record.data);
-  }
+  for (const record of records) packRecord(out, record);
   return out.finish();
 }
 
@@ -56,29 +43,48 @@ export function unpackPage(page: ArrayBuffer): UserRecord[] {
   const input = new PackReader(page);
   const count = input.u32();
   const records: UserRecord[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const streamName = input.ref() ?? '';
-    const shardId = input.ref() ?? '';
-    const sequenceNumber = input.text();
-    const subSequenceNumber = input.u32();
-    const partitionKey = input.text();
-    const flags = input.u8();
-    const explicitHashKey = flags & HAS_EXPLICIT_HASH_KEY ? input.text() : undefined;
-    const approximateArrivalTimestamp = new Date(input.f64());
-    const data = input.bytesView();
-    records.push({
-      streamName,
-      shardId,
-      sequenceNumber,
-      subSequenceNumber,
-      partitionKey,
-      ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
-      aggregated: (flags & AGGREGATED) !== 0,
-      approximateArrivalTimestamp,
-      data,
-    });
-  }
+  for (let index = 0; index < count; index += 1) records.push(unpackRecord(input));
   return records;
+}
+
+/** One user record's fields and bytes (a page's, or a chunk's kept records: kept-records.ts). */
+export function packRecord(out: PackWriter, record: UserRecord): void {
+  out.ref(record.streamName);
+  out.ref(record.shardId);
+  out.text(record.sequenceNumber);
+  out.u32(record.subSequenceNumber);
+  out.text(record.partitionKey);
+  const explicit = record.explicitHashKey;
+  out.u8(
+    (record.aggregated ? AGGREGATED : 0) | (explicit !== undefined ? HAS_EXPLICIT_HASH_KEY : 0),
+  );
+  if (explicit !== undefined) out.text(explicit);
+  out.f64(record.approximateArrivalTimestamp.getTime());
+  out.bytes(record.data);
+}
+
+/** The record packRecord wrote; its bytes are a view into the message (no copy). */
+export function unpackRecord(input: PackReader): UserRecord {
+  const streamName = input.ref() ?? '';
+  const shardId = input.ref() ?? '';
+  const sequenceNumber = input.text();
+  const subSequenceNumber = input.u32();
+  const partitionKey = input.text();
+  const flags = input.u8();
+  const explicitHashKey = flags & HAS_EXPLICIT_HASH_KEY ? input.text() : undefined;
+  const approximateArrivalTimestamp = new Date(input.f64());
+  const data = input.bytesView();
+  return {
+    streamName,
+    shardId,
+    sequenceNumber,
+    subSequenceNumber,
+    partitionKey,
+    ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
+    aggregated: (flags & AGGREGATED) !== 0,
+    approximateArrivalTimestamp,
+    data,
+  };
 }
 
 /** Builds the worker's answer record by record (one call per record, in page order). */
