@@ -15,7 +15,7 @@ import { packRecord, unpackRecord } from '../pipeline/workers/page-codec.js';
  * 500-byte record), a sink behind a slow destination holds many times more events in the
  * same budget, and the sinks that keep up hold little enough for the main thread to help
  * read pages (decode-pool.ts): measured, 1.1-1.2 × the records/s of the same chunks kept
- * raw, at 10-15 MiB less peak RSS behind a slow sink (docs/performance.md).
+ * raw, and less peak RSS behind a slow sink (docs/performance.md).
  *
  * The records are written as a decode worker's page of records is (page-codec.ts), each
  * after a flag byte: SAME_RECORD for the previous event's record again (a record decoded
