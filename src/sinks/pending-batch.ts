@@ -27,7 +27,7 @@ export class PendingBatch<T> {
    */
   readonly records: UserRecord[] = [];
   /**
-   * Where the batch holds chunks and may dead-letter them: each chunk's records packed
+   * Where the batch holds chunks and may dead-letter them: each chunk's records, compressed
    * (kept-records.ts), one per handle in `acks`; empty otherwise.
    */
   readonly chunkRecords: Uint8Array[] = [];
@@ -67,7 +67,7 @@ export class PendingBatch<T> {
    * Counts a chunk of `events` events whose lines are `bytes` long and held as `stored`
    * bytes (the subclass keeps them), acknowledged by one handle (ShardPipeline.processPage),
    * their records arrived no earlier than `oldestArrivalMs`; returns the memory it holds.
-   * `records`: the events' records packed, where the sink dead-letters (else null).
+   * `records`: the events' records, compressed, where the sink dead-letters (else null).
    */
   protected countChunk(
     bytes: number,

@@ -22,9 +22,9 @@ export default function decodePage(
 }
 
 /**
- * The chunks' bytes transferred to the main thread, not copied: each body and each packed
- * records are a buffer of their own (PageChunker.stored, KeptRecordsWriter.take), which
- * the main thread frees once its object is stored.
+ * The chunks' bytes transferred to the main thread, not copied: each body and each
+ * chunk's compressed records are a buffer of their own (PageChunker.stored,
+ * compressKeptRecords), which the main thread frees once its object is stored.
  */
 function movedChunks(answer: PageAnswer): PageAnswer {
   if (!answer.parsed || answer.chunks.length === 0) return answer;
