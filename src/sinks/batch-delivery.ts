@@ -132,7 +132,7 @@ function deadLetterBatch(
  * chunk's packed records, the chunk's handle called once all its events' entries are stored.
  */
 function eventsOf(batch: SettleableBatch): Array<{ record: UserRecord; ack: AckHandle }> {
-  const chunks = batch.chunkRecords ?? [];
+  const chunks = batch.chunkRecords;
   if (chunks.length === 0) {
     return batch.records.flatMap((record, index) => {
       const ack = batch.acks[index];

@@ -148,7 +148,7 @@ export class PendingBatch<T> {
  */
 export interface SettleableBatch {
   readonly records: readonly UserRecord[];
-  readonly chunkRecords?: readonly Uint8Array[];
+  readonly chunkRecords: readonly Uint8Array[];
   readonly oldestArrivalMs: number;
   readonly acks: readonly AckHandle[];
   readonly size: number;

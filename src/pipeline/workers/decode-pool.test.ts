@@ -4,6 +4,7 @@ import { PINPOINT_APP_EVENT, AIRSHIP_LOCATION, userRecord } from '../../decode/f
 import { createLogger } from '../../observability/logger.js';
 import { containerCpuLimit } from '../../core/cpu-limit.js';
 import { getRecordsBody } from '../../../test/support/kinesis-record.js';
+import { readKeptRecords } from '../../sinks/kept-records.js';
 import { DecodePool, mainThreadTakesPages, workerThreadCount } from './decode-pool.js';
 import { PageChunker, type PageAnswer } from './page-chunker.js';
 import { PageDecoder } from './page-decoder.js';
@@ -156,6 +157,26 @@ describe('DecodePool: whole pages', () => {
     budget.held = 4 << 20;
     await Promise.all([0, 1, 2, 3, 4, 5].map((shard) => pool!.chunkPage(task(shard))));
     expect(onMainThread).toHaveBeenCalled();
+  });
+
+  it('hands back, where the sink dead-letters, each chunk with its records from the thread', async () => {
+    const keeping = chunkSpec.chunks!.sinks.map((sink) => ({ ...sink, keepsRecords: true }));
+    pool = new DecodePool({
+      threads: 1,
+      spec: { ...chunkSpec, chunks: { ...chunkSpec.chunks!, sinks: keeping } },
+      log: createLogger('silent'),
+    });
+    const answer = await pool.chunkPage(task(3));
+    if (!answer.parsed) throw new Error('the page was not parsed');
+    const records = answer.chunks.flatMap((chunk) =>
+      readKeptRecords(chunk.records ?? new Uint8Array()),
+    );
+    expect(records.map((record) => [record.shardId, record.partitionKey])).toEqual(
+      Array.from({ length: 50 }, (_, n) => ['shardId-3', `pk-${n}`]),
+    );
+    expect(
+      records.every((r) => Buffer.from(r.data).toString() === JSON.stringify(PINPOINT_APP_EVENT)),
+    ).toBe(true);
   });
 
   it('leaves every page to the threads where the main thread takes none', async () => {

@@ -10,6 +10,7 @@ import { validateConfig } from '../../config/load.js';
 import type { RelayEvent } from '../../core/event.js';
 import { csvShapeFor } from '../../decode/csv-columns.js';
 import { createSinks } from '../create-sinks.js';
+import type { DeadLetterSink, Sink } from '../sink.js';
 import { PageChunker } from '../../pipeline/workers/page-chunker.js';
 import { chunkerSpec } from '../../pipeline/workers/worker-spec.js';
 import { userRecord } from '../../../test/support/user-record.js';
@@ -188,6 +189,24 @@ describe('S3 call deadlines', () => {
     return { sink, deadLetter: set.deadLetter, config };
   }
 
+  /** `write`, then everything flushed and closed; the fault removed whatever happens. */
+  async function writeAndClose(
+    sink: Sink,
+    deadLetter: DeadLetterSink,
+    fault: { remove(): void },
+    write: () => void,
+  ): Promise<void> {
+    try {
+      write();
+      await sink.flush();
+      await deadLetter.flush();
+      await sink.close();
+      await deadLetter.close();
+    } finally {
+      fault.remove();
+    }
+  }
+
   const trickledPuts = (prefix: string) => (operation: string) =>
     operation.startsWith(`PUT /archive/${prefix}`);
 
@@ -256,15 +275,9 @@ describe('S3 call deadlines', () => {
     const { sink, deadLetter } = proxiedSink('always/', { maxAttempts: 2 }, destination);
     const acks = new AckCounter();
     const events = testEvents(10, { perRecord: 1 });
-    try {
+    await writeAndClose(sink, deadLetter, trickle, () => {
       for (const event of events) sink.write(event, acks.handle());
-      await sink.flush();
-      await deadLetter.flush();
-      await sink.close();
-      await deadLetter.close();
-    } finally {
-      trickle.remove();
-    }
+    });
 
     expect(trickle.hits).toBe(2);
     expect(acks.acked).toBe(10);
@@ -299,15 +312,9 @@ describe('S3 call deadlines', () => {
     });
     expect(page.chunks).toHaveLength(1);
     const acks = new AckCounter();
-    try {
+    await writeAndClose(sink, deadLetter, trickle, () => {
       for (const chunk of page.chunks) sink.writeChunk?.(chunk, acks.handle());
-      await sink.flush();
-      await deadLetter.flush();
-      await sink.close();
-      await deadLetter.close();
-    } finally {
-      trickle.remove();
-    }
+    });
 
     expect(trickle.hits).toBe(1);
     expect(acks).toMatchObject({ acked: 1, doubles: 0 });
